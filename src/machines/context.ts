@@ -1,0 +1,88 @@
+import type { BuyingStage, LeadcycleConfig } from './config.js';
+import type { Stage, Temperature } from './effects.js';
+import type { Profile } from './events.js';
+import {
+  type Bant,
+  bestPersona,
+  buyingStageOf,
+  decayTo,
+  type Engagement,
+  NO_ENGAGEMENT,
+  type PersonaMatch,
+  roundScore,
+  temperatureOf,
+  UNKNOWN_BANT,
+} from './scoring.js';
+
+/** What the machine knows about one lead. Facts first; the last block is derived from the facts. */
+export interface LeadContext {
+  leadKey: string;
+  createdAt: number;
+  /** The lifecycle stage last entered; mirrors the state value so effects can name where a lead came from. */
+  stage: Stage | null;
+  stageEnteredAt: number;
+  profile: Profile;
+  bant: Bant;
+  engagement: Engagement;
+  consent: { changedAt: number | null; doNotContact: boolean };
+  nurture: {
+    /** Send times inside the cap window only: older ones no longer matter. */
+    sentAt: number[];
+    sentIds: string[];
+    lastSentAt: number | null;
+  };
+  sales: { owner: string | null; slaStartedAt: number | null; escalated: boolean };
+  recycle: { reason: string; since: number } | null;
+  /** Why the lead left the funnel (disqualified or lost). */
+  closed: { reason: string; note: string | null; at: number } | null;
+  deal: { amount: number | null };
+
+  // Derived, recomputed by `derive` whenever a fact changes.
+  fit: PersonaMatch;
+  score: number;
+  temperature: Temperature;
+  buyingStage: BuyingStage;
+}
+
+export interface LeadInput {
+  leadKey: string;
+  at: number;
+}
+
+export function derive(context: LeadContext, at: number, config: LeadcycleConfig): LeadContext {
+  const engagement = decayTo(context.engagement, at, config);
+  return {
+    ...context,
+    engagement,
+    fit: bestPersona(context.profile, config.personas),
+    score: roundScore(engagement.points),
+    temperature: temperatureOf(context.bant, config),
+    buyingStage: buyingStageOf(context.bant, engagement, config),
+  };
+}
+
+export function initialContext({ leadKey, at }: LeadInput, config: LeadcycleConfig): LeadContext {
+  return derive(
+    {
+      leadKey,
+      createdAt: at,
+      stage: null,
+      stageEnteredAt: at,
+      profile: {},
+      bant: UNKNOWN_BANT,
+      engagement: NO_ENGAGEMENT(at),
+      consent: { changedAt: null, doNotContact: false },
+      nurture: { sentAt: [], sentIds: [], lastSentAt: null },
+      sales: { owner: null, slaStartedAt: null, escalated: false },
+      recycle: null,
+      closed: null,
+      deal: { amount: null },
+      fit: { persona: null, score: 0 },
+      score: 0,
+      temperature: 'cold',
+      buyingStage: 'awareness',
+    },
+    at,
+    config,
+  );
+}

@@ -1,0 +1,59 @@
+import { DAY_MS, type LeadcycleConfig } from './config.js';
+import type { LeadState } from './decide.js';
+import type { TimerEventType } from './events.js';
+import { cadenceDueAt, cooldownOverAt, emailsInWindow, nextContent, salesSlaDeadline } from './guards.js';
+
+/**
+ * Time lives in the workflow, rules live in the machine: these pure functions derive every deadline
+ * from the snapshot, so each timer the workflow sets is explainable from the state alone, and a
+ * changed config moves the deadlines with it.
+ */
+export interface Deadline {
+  event: TimerEventType;
+  at: number;
+  /** For nurture: the send was due earlier by cadence but the email cap pushed it here. */
+  deferredByCap?: boolean;
+}
+
+const NURTURED_STAGES = new Set(['lead', 'mql', 'recycled']);
+
+export function nurtureDeadline({ value, context }: LeadState, config: LeadcycleConfig): Deadline | null {
+  const kind = NURTURED_STAGES.has(value.lifecycle)
+    ? 'nurture'
+    : value.lifecycle === 'customer'
+      ? 'newsletter'
+      : null;
+  if (kind === null || value.consent !== 'granted') return null;
+  if (!nextContent(context, kind, config).item) return null;
+
+  const cadence = kind === 'newsletter' ? config.newsletterCadenceDays : config.nurtureCadenceDays;
+  const due = cadenceDueAt(context, cadence);
+  // With the cap reached at `due`, the next send waits until the oldest email in the window leaves it.
+  const inWindow = emailsInWindow(context, due, config);
+  if (inWindow.length < config.emailCap.max) return { event: 'tick.nurture', at: due };
+  const freesAt = (inWindow.at(-config.emailCap.max) ?? due) + config.emailCap.windowDays * DAY_MS;
+  return { event: 'tick.nurture', at: Math.max(due, freesAt), deferredByCap: true };
+}
+
+export function deadlines(state: LeadState, config: LeadcycleConfig): Deadline[] {
+  const { value, context } = state;
+  const found: Deadline[] = [];
+  const nurture = nurtureDeadline(state, config);
+  if (nurture) found.push(nurture);
+  // A score worth refreshing: below half a point it shows as 0 either way.
+  if (Math.abs(context.engagement.points) >= 0.5) {
+    found.push({ event: 'tick.decay', at: context.engagement.asOf + config.decayTickDays * DAY_MS });
+  }
+  const sla = value.lifecycle === 'mql' ? salesSlaDeadline(context, config) : null;
+  if (sla !== null) found.push({ event: 'sla.expired', at: sla });
+  const cooldown = value.lifecycle === 'recycled' ? cooldownOverAt(context, config) : null;
+  if (cooldown !== null) found.push({ event: 'cooldown.over', at: cooldown });
+  return found;
+}
+
+export function nextDeadline(state: LeadState, config: LeadcycleConfig): Deadline | null {
+  return deadlines(state, config).reduce<Deadline | null>(
+    (a, b) => (a === null || b.at < a.at ? b : a),
+    null,
+  );
+}

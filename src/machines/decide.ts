@@ -1,0 +1,142 @@
+import { initialTransition, type SnapshotFrom, transition } from 'xstate';
+import type { LeadcycleConfig } from './config.js';
+import type { LeadContext, LeadInput } from './context.js';
+import type { Effect, Stage } from './effects.js';
+import type { LeadEvent, LeadEventType } from './events.js';
+import { type CheckArgs, consentVerdict, createChecks, type Verdict } from './guards.js';
+import type { LeadMachine } from './lead-machine.js';
+
+/**
+ * The machine's pure API as the rest of leadcycle uses it: start a lead, apply an event, and when an
+ * event is illegal, say which stage refused it and which guard failed.
+ */
+export type LeadSnapshot = SnapshotFrom<LeadMachine>;
+export type ConsentState = 'unknown' | 'granted' | 'withdrawn';
+
+/** The serialisable state of a lead: what queries return and continue-as-new carries. */
+export interface LeadState {
+  value: { lifecycle: Stage; consent: ConsentState };
+  context: LeadContext;
+}
+
+export interface Rejection {
+  code: 'not_allowed_in_stage' | 'guard_failed';
+  stage: Stage;
+  consent: ConsentState;
+  event: LeadEventType;
+  /** The first guard that failed, by name (`not slaEscalated` for a negated one); null when no transition exists. */
+  guard: string | null;
+  message: string;
+}
+
+export type Decision =
+  | { ok: true; snapshot: LeadSnapshot; effects: Effect[] }
+  | { ok: false; rejection: Rejection };
+
+const effectsOf = (actions: Array<{ type: string; params?: unknown }>): Effect[] =>
+  actions.filter((a) => a.type === 'xstate.emit').map((a) => (a.params as { event: Effect }).event);
+
+export function stateOf(snapshot: LeadSnapshot): LeadState {
+  return { value: snapshot.value as LeadState['value'], context: snapshot.context };
+}
+
+export function restore(machine: LeadMachine, state: LeadState): LeadSnapshot {
+  return machine.resolveState({ value: state.value, context: state.context });
+}
+
+export function startLead(
+  machine: LeadMachine,
+  input: LeadInput,
+): { snapshot: LeadSnapshot; effects: Effect[] } {
+  const [snapshot, actions] = initialTransition(machine, input);
+  return { snapshot, effects: effectsOf(actions) };
+}
+
+export function applyEvent(
+  machine: LeadMachine,
+  config: LeadcycleConfig,
+  snapshot: LeadSnapshot,
+  event: LeadEvent,
+): Decision {
+  if (!snapshot.can(event))
+    return { ok: false, rejection: explainRejection(machine, config, snapshot, event) };
+  const [next, actions] = transition(machine, snapshot, event);
+  return { ok: true, snapshot: next, effects: effectsOf(actions) };
+}
+
+type GuardRef = string | { type: string; params?: unknown } | ((...args: never[]) => unknown);
+
+interface Failure {
+  guard: string;
+  why: string;
+}
+
+/** Why a guard is false: the leaves of `and`/`not` that decided it, each with the check's own words. */
+function failuresOf(guard: GuardRef, verdictOf: (name: string, params: unknown) => Verdict): Failure[] {
+  if (typeof guard === 'string') return failuresOf({ type: guard }, verdictOf);
+  if (typeof guard === 'object') {
+    const verdict = verdictOf(guard.type, guard.params);
+    return verdict.ok ? [] : [{ guard: guard.type, why: verdict.why }];
+  }
+  const inner = (guard as unknown as { guards?: GuardRef[] }).guards ?? [];
+  if (guard.name === 'and') return inner.flatMap((g) => failuresOf(g, verdictOf));
+  if (guard.name === 'not' && inner[0] !== undefined) {
+    const ref = inner[0];
+    const name = typeof ref === 'string' ? ref : typeof ref === 'object' ? ref.type : 'guard';
+    const verdict = verdictOf(name, typeof ref === 'object' ? ref.params : undefined);
+    return verdict.ok ? [{ guard: `not ${name}`, why: verdict.why }] : [];
+  }
+  return [{ guard: guard.name || 'guard', why: 'a guard failed' }];
+}
+
+export function explainRejection(
+  machine: LeadMachine,
+  config: LeadcycleConfig,
+  snapshot: LeadSnapshot,
+  event: LeadEvent,
+): Rejection {
+  const { lifecycle: stage, consent } = snapshot.value as LeadState['value'];
+  const checks = createChecks(config) as unknown as Record<
+    string,
+    (args: CheckArgs, params: unknown) => Verdict
+  >;
+  const args: CheckArgs = { context: snapshot.context, event };
+  const verdictOf = (name: string, params: unknown): Verdict => {
+    if (name === 'consentGiven') return consentVerdict(consent);
+    const check = checks[name];
+    return check ? check(args, params) : { ok: false, why: `unknown guard ${name}` };
+  };
+
+  // The transitions this event could take: from each active region's state, then their ancestors.
+  const nodes = [`lead.lifecycle.${stage}`, `lead.consent.${consent}`].map((id) =>
+    machine.getStateNodeById(id),
+  );
+  const candidates = [...new Set(nodes.flatMap((n) => [n, n.parent, machine.root]))]
+    .filter((n) => n !== undefined)
+    .flatMap((n) => n.transitions.get(event.type) ?? []);
+
+  const base = { stage, consent, event: event.type };
+  if (candidates.length === 0) {
+    return {
+      ...base,
+      code: 'not_allowed_in_stage',
+      guard: null,
+      message: `${event.type} is not allowed in stage ${stage}`,
+    };
+  }
+
+  const failures = candidates.flatMap((t) => (t.guard ? failuresOf(t.guard as GuardRef, verdictOf) : []));
+  const whys = [...new Set(failures.map((f) => f.why))];
+  const target = candidates
+    .flatMap((t) => t.target ?? [])
+    .map((n) => n.key)
+    .find((key) => key !== stage);
+  return {
+    ...base,
+    code: 'guard_failed',
+    guard: failures[0]?.guard ?? null,
+    message: target
+      ? `${target} ${whys.join('; ')}`
+      : `${event.type} refused in ${stage}: ${whys.join('; ')}`,
+  };
+}

@@ -1,0 +1,44 @@
+import type { BuyingStage, ContentFamily, ContentItem } from './config.js';
+
+/** Lifecycle stages, in funnel order, then the side stages. */
+export const FUNNEL_STAGES = ['visitor', 'lead', 'mql', 'sql', 'opportunity', 'customer'] as const;
+export const SIDE_STAGES = ['recycled', 'disqualified', 'lost'] as const;
+export const STAGES = [...FUNNEL_STAGES, ...SIDE_STAGES] as const;
+export type Stage = (typeof STAGES)[number];
+
+export type Temperature = 'hot' | 'cold';
+
+/**
+ * What the machine asks the outside world to do. The machine emits these; the workflow carries them
+ * out as activities, so the machine stays pure and every effect is visible in its transition result.
+ */
+export type Effect =
+  | {
+      type: 'stage.changed';
+      from: Stage | null;
+      to: Stage;
+      at: number;
+      /** The event that caused the change, and its reason when it carries one. */
+      cause: string;
+      reason: string | null;
+    }
+  | {
+      type: 'content.send';
+      kind: 'nurture' | 'newsletter';
+      family: ContentFamily;
+      buyingStage: BuyingStage;
+      item: ContentItem;
+      at: number;
+    }
+  | {
+      type: 'sales.handoff';
+      /** Sales must accept before this instant, or the SLA escalates. */
+      slaDeadline: number;
+      escalation: boolean;
+      score: number;
+      temperature: Temperature;
+      buyingStage: BuyingStage;
+      at: number;
+    };
+
+export type EffectType = Effect['type'];

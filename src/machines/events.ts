@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { BuyingStageSchema, EngagementKindSchema } from './config.js';
+
+/**
+ * One zod schema per event the machine accepts. Apps send the *commands* (the same shapes without
+ * `at`); the workflow stamps `at` with its own deterministic clock, so the machine never reads a clock.
+ */
+const at = z.number().int().nonnegative().describe('When it happened, epoch milliseconds');
+
+export const ProfileSchema = z
+  .object({
+    email: z.email().optional(),
+    firstName: z.string().trim().min(1).max(200).optional(),
+    lastName: z.string().trim().min(1).max(200).optional(),
+    company: z.string().trim().min(1).max(200).optional(),
+    /** Employees. */
+    companySize: z.number().int().nonnegative().optional(),
+    annualRevenue: z.number().nonnegative().optional(),
+    sector: z.string().trim().toLowerCase().min(1).max(100).optional(),
+    jobFunction: z.string().trim().toLowerCase().min(1).max(100).optional(),
+    jobTitle: z.string().trim().min(1).max(200).optional(),
+    country: z.string().trim().min(2).max(100).optional(),
+  })
+  .strict();
+export type Profile = z.infer<typeof ProfileSchema>;
+
+export const BantSchema = z
+  .object({
+    budget: z
+      .boolean()
+      .nullable()
+      .optional()
+      .describe('Budget confirmed (true), absent (false), unknown (null)'),
+    authority: z.boolean().nullable().optional().describe('Talking to the decision maker'),
+    need: z.boolean().nullable().optional().describe('A need is identified'),
+    timelineMonths: z
+      .number()
+      .int()
+      .nonnegative()
+      .nullable()
+      .optional()
+      .describe('Months until the purchase decision; null when unknown'),
+  })
+  .strict();
+export type BantUpdate = z.infer<typeof BantSchema>;
+
+export const FORM_KINDS = [
+  'contact',
+  'info_request',
+  'quote_request',
+  'demo_request',
+  'content_download',
+  'webinar',
+  'newsletter',
+] as const;
+export const FormKindSchema = z.enum(FORM_KINDS);
+
+export const DISQUALIFY_REASONS = [
+  'competitor',
+  'not_a_persona',
+  'student',
+  'job_seeker',
+  'spam',
+  'other',
+] as const;
+export const SALES_REJECTION_REASONS = [
+  'not_ready',
+  'no_budget',
+  'no_authority',
+  'bad_timing',
+  'other',
+] as const;
+/** timing sends the lead back to nurture (a premature offer, seed 000); the rest close the deal as lost. */
+export const DEAL_LOSS_REASONS = ['timing', 'budget', 'competitor', 'no_need', 'other'] as const;
+
+const note = z.string().trim().max(2000).optional();
+
+export const VisitSchema = z
+  .object({
+    type: z.literal('visit'),
+    at,
+    page: z.string().max(2000).optional(),
+    channel: z.enum(['web', 'trade_show', 'social', 'inbound_call', 'referral', 'other']).default('web'),
+  })
+  .strict();
+
+export const FormSubmittedSchema = z
+  .object({
+    type: z.literal('form.submitted'),
+    at,
+    form: FormKindSchema,
+    profile: ProfileSchema.extend({ email: z.email() }),
+    /** Explicit marketing opt-in ticked on the form. Never assumed. */
+    consent: z.boolean().default(false),
+    /** Buying stage of the content behind the form (a content download), when known. */
+    contentStage: BuyingStageSchema.optional(),
+  })
+  .strict();
+
+export const EngagementSchema = z
+  .object({
+    type: z.literal('engagement'),
+    at,
+    kind: EngagementKindSchema,
+    /** Buying stage of the content engaged with, when known: moves the lead's buying stage. */
+    contentStage: BuyingStageSchema.optional(),
+    contentId: z.string().max(200).optional(),
+  })
+  .strict();
+
+export const ProfileUpdatedSchema = z
+  .object({ type: z.literal('profile.updated'), at, profile: ProfileSchema })
+  .strict();
+
+export const BantUpdatedSchema = z.object({ type: z.literal('bant.updated'), at, bant: BantSchema }).strict();
+
+export const SalesAcceptedSchema = z
+  .object({ type: z.literal('sales.accepted'), at, owner: z.string().trim().min(1).max(200) })
+  .strict();
+
+export const SalesRejectedSchema = z
+  .object({ type: z.literal('sales.rejected'), at, reason: z.enum(SALES_REJECTION_REASONS), note })
+  .strict();
+
+export const ProposalSentSchema = z
+  .object({ type: z.literal('proposal.sent'), at, amount: z.number().nonnegative().optional() })
+  .strict();
+
+export const DealWonSchema = z
+  .object({ type: z.literal('deal.won'), at, amount: z.number().nonnegative().optional() })
+  .strict();
+
+export const DealLostSchema = z
+  .object({ type: z.literal('deal.lost'), at, reason: z.enum(DEAL_LOSS_REASONS), note })
+  .strict();
+
+export const UnsubscribedSchema = z
+  .object({
+    type: z.literal('consent.unsubscribed'),
+    at,
+    /** Do-not-contact: no contact of any kind, not only marketing email. */
+    doNotContact: z.boolean().default(false),
+  })
+  .strict();
+
+export const SubscribedSchema = z.object({ type: z.literal('consent.subscribed'), at }).strict();
+
+export const DisqualifySchema = z
+  .object({ type: z.literal('disqualify'), at, reason: z.enum(DISQUALIFY_REASONS), note })
+  .strict();
+
+/** Timer events: only the workflow sends these, when a deadline derived from the snapshot passes. */
+export const DecayTickSchema = z.object({ type: z.literal('tick.decay'), at }).strict();
+export const NurtureTickSchema = z.object({ type: z.literal('tick.nurture'), at }).strict();
+export const SlaExpiredSchema = z.object({ type: z.literal('sla.expired'), at }).strict();
+export const CooldownOverSchema = z.object({ type: z.literal('cooldown.over'), at }).strict();
+
+export const LeadEventSchema = z.discriminatedUnion('type', [
+  VisitSchema,
+  FormSubmittedSchema,
+  EngagementSchema,
+  ProfileUpdatedSchema,
+  BantUpdatedSchema,
+  SalesAcceptedSchema,
+  SalesRejectedSchema,
+  ProposalSentSchema,
+  DealWonSchema,
+  DealLostSchema,
+  UnsubscribedSchema,
+  SubscribedSchema,
+  DisqualifySchema,
+  DecayTickSchema,
+  NurtureTickSchema,
+  SlaExpiredSchema,
+  CooldownOverSchema,
+]);
+export type LeadEvent = z.infer<typeof LeadEventSchema>;
+export type LeadEventInput = z.input<typeof LeadEventSchema>;
+export type LeadEventType = LeadEvent['type'];
+export type EventOf<T extends LeadEventType> = Extract<LeadEvent, { type: T }>;
+
+export const TIMER_EVENT_TYPES = ['tick.decay', 'tick.nurture', 'sla.expired', 'cooldown.over'] as const;
+export type TimerEventType = (typeof TIMER_EVENT_TYPES)[number];

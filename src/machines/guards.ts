@@ -1,0 +1,153 @@
+import { CONTENT_FAMILY_FOR_STAGE, DAY_MS, HOUR_MS, type LeadcycleConfig } from './config.js';
+import type { LeadContext } from './context.js';
+import type { LeadEvent } from './events.js';
+import { bantGaps, decayedPoints, roundScore } from './scoring.js';
+
+/**
+ * Each guard is a check that says why, whichever way it goes. The machine's guards call these, and a
+ * rejected command quotes the same words, so the reason a caller reads is the rule that decided.
+ */
+export interface Verdict {
+  ok: boolean;
+  why: string;
+}
+
+export interface CheckArgs {
+  context: LeadContext;
+  event: LeadEvent;
+}
+
+const atOf = (event: LeadEvent) => event.at;
+const iso = (ms: number) => new Date(ms).toISOString();
+const list = (items: string[]) =>
+  items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+
+export function engagementScoreAt(context: LeadContext, at: number, config: LeadcycleConfig): number {
+  return roundScore(decayedPoints(context.engagement, at, config));
+}
+
+/** Marketing emails sent inside the rolling cap window that ends at `at`. */
+export function emailsInWindow(context: LeadContext, at: number, config: LeadcycleConfig): number[] {
+  const from = at - config.emailCap.windowDays * DAY_MS;
+  return context.nurture.sentAt.filter((t) => t > from && t <= at);
+}
+
+/** When the next nurture or newsletter is due by cadence alone (the cap may push it later). */
+export function cadenceDueAt(context: LeadContext, cadenceDays: number): number {
+  const last = context.nurture.lastSentAt;
+  // The first nurture goes out as soon as the lead enters a nurtured stage.
+  return last === null ? context.stageEnteredAt : last + cadenceDays * DAY_MS;
+}
+
+/** The next unsent item for this lead: nurture follows its buying stage, customers get the newsletter. */
+export function nextContent(context: LeadContext, kind: 'nurture' | 'newsletter', config: LeadcycleConfig) {
+  const family = kind === 'newsletter' ? 'newsletter' : CONTENT_FAMILY_FOR_STAGE[context.buyingStage];
+  const item = config.content[family].find((c) => !context.nurture.sentIds.includes(c.id));
+  return { family, item } as const;
+}
+
+export function salesSlaDeadline(context: LeadContext, config: LeadcycleConfig): number | null {
+  return context.sales.slaStartedAt === null
+    ? null
+    : context.sales.slaStartedAt + config.salesSlaHours * HOUR_MS;
+}
+
+export function cooldownOverAt(context: LeadContext, config: LeadcycleConfig): number | null {
+  return context.recycle === null ? null : context.recycle.since + config.renurtureCooldownDays * DAY_MS;
+}
+
+export const createChecks = (config: LeadcycleConfig) => ({
+  scoreAtLeast({ context, event }: CheckArgs, { threshold }: { threshold: number }): Verdict {
+    const score = engagementScoreAt(context, atOf(event), config);
+    return score >= threshold
+      ? { ok: true, why: `engagement score ${score} reaches ${threshold}` }
+      : { ok: false, why: `engagement score ${score} is below ${threshold}` };
+  },
+
+  fitsPersona({ context }: CheckArgs, { minFit }: { minFit: number }): Verdict {
+    const { persona, score } = context.fit;
+    return persona !== null && score >= minFit
+      ? { ok: true, why: `fits persona ${persona} (${score}%)` }
+      : { ok: false, why: `fits no buyer persona (best match ${score}%, needs ${minFit}%)` };
+  },
+
+  bantComplete({ context }: CheckArgs): Verdict {
+    const gaps = bantGaps(context.bant, config);
+    return gaps.length === 0
+      ? { ok: true, why: 'BANT complete' }
+      : { ok: false, why: `needs BANT complete: ${list(gaps)} missing` };
+  },
+
+  withinEmailCap(
+    { context, event }: CheckArgs,
+    { max, windowDays }: { max: number; windowDays: number },
+  ): Verdict {
+    const sent = emailsInWindow(context, atOf(event), config).length;
+    return sent < max
+      ? { ok: true, why: `${sent} of ${max} emails sent in the last ${windowDays} days` }
+      : { ok: false, why: `email cap reached: ${sent} of ${max} emails in the last ${windowDays} days` };
+  },
+
+  cadenceElapsed({ context, event }: CheckArgs, { cadenceDays }: { cadenceDays: number }): Verdict {
+    const due = cadenceDueAt(context, cadenceDays);
+    return atOf(event) >= due
+      ? { ok: true, why: 'the next send is due' }
+      : { ok: false, why: `the next send is not due before ${iso(due)}` };
+  },
+
+  hasUnsentContent({ context }: CheckArgs, { kind }: { kind: 'nurture' | 'newsletter' }): Verdict {
+    const { family, item } = nextContent(context, kind, config);
+    return item
+      ? { ok: true, why: `${family} item ${item.id} is next` }
+      : { ok: false, why: `every ${family} item was already sent` };
+  },
+
+  slaElapsed({ context, event }: CheckArgs): Verdict {
+    const deadline = salesSlaDeadline(context, config);
+    if (deadline === null) return { ok: false, why: 'needs a running sales SLA' };
+    return atOf(event) >= deadline
+      ? { ok: true, why: `the sales SLA expired at ${iso(deadline)}` }
+      : { ok: false, why: `needs the sales SLA expired: it runs until ${iso(deadline)}` };
+  },
+
+  slaEscalated({ context }: CheckArgs): Verdict {
+    return context.sales.escalated
+      ? { ok: true, why: 'the sales SLA was already escalated once' }
+      : { ok: false, why: 'the sales SLA was not escalated yet' };
+  },
+
+  cooldownElapsed({ context, event }: CheckArgs): Verdict {
+    const over = cooldownOverAt(context, config);
+    if (over === null) return { ok: false, why: 'needs a running re-nurture cooldown' };
+    return atOf(event) >= over
+      ? { ok: true, why: 're-nurture cooldown is over' }
+      : { ok: false, why: `needs the re-nurture cooldown over: it runs until ${iso(over)}` };
+  },
+
+  dealLostFor({ event }: CheckArgs, { reason }: { reason: string }): Verdict {
+    const actual = event.type === 'deal.lost' ? event.reason : null;
+    return actual === reason
+      ? { ok: true, why: `deal lost for ${reason}` }
+      : { ok: false, why: `deal lost for ${actual ?? 'no reason'}, not ${reason}` };
+  },
+
+  formGivesConsent({ event }: CheckArgs): Verdict {
+    return event.type === 'form.submitted' && event.consent
+      ? { ok: true, why: 'the form carries an explicit opt-in' }
+      : { ok: false, why: 'the form carries no opt-in' };
+  },
+});
+
+/** Consent lives in its own parallel region: the machine reads it with `stateIn`, explanations with this. */
+export function consentVerdict(consent: string): Verdict {
+  if (consent === 'granted') return { ok: true, why: 'marketing consent given' };
+  return {
+    ok: false,
+    why:
+      consent === 'withdrawn'
+        ? 'the lead unsubscribed: no marketing content until it resubscribes'
+        : 'no marketing consent given yet',
+  };
+}
+
+export type Checks = ReturnType<typeof createChecks>;

@@ -1,0 +1,32 @@
+import { type LeadcycleConfig, type LeadcycleConfigInput, LeadcycleConfigSchema } from './config.js';
+import type { LeadInput } from './context.js';
+import { deadlines, nextDeadline } from './deadlines.js';
+import { applyEvent, type LeadSnapshot, type LeadState, restore, startLead, stateOf } from './decide.js';
+import type { LeadEvent } from './events.js';
+import { createLeadMachine } from './lead-machine.js';
+
+export * from './config.js';
+export * from './context.js';
+export * from './deadlines.js';
+export * from './decide.js';
+export * from './effects.js';
+export * from './events.js';
+export * from './lead-machine.js';
+export * from './scoring.js';
+
+/** The machine bound to one validated config: what the workflow, the client and the analytics use. */
+export function createLeadCycle(input: LeadcycleConfigInput | LeadcycleConfig = {}) {
+  const config = LeadcycleConfigSchema.parse(input);
+  const machine = createLeadMachine(config);
+  return {
+    config,
+    machine,
+    start: (lead: LeadInput) => startLead(machine, lead),
+    apply: (snapshot: LeadSnapshot, event: LeadEvent) => applyEvent(machine, config, snapshot, event),
+    restore: (state: LeadState) => restore(machine, state),
+    stateOf,
+    deadlines: (state: LeadState) => deadlines(state, config),
+    nextDeadline: (state: LeadState) => nextDeadline(state, config),
+  };
+}
+export type LeadCycle = ReturnType<typeof createLeadCycle>;

@@ -1,0 +1,377 @@
+import { and, assign, enqueueActions, not, setup, stateIn } from 'xstate';
+import { type EngagementKind, HOUR_MS, type LeadcycleConfig } from './config.js';
+import { derive, initialContext, type LeadContext, type LeadInput } from './context.js';
+import type { Effect, Stage } from './effects.js';
+import type { LeadEvent } from './events.js';
+import { type CheckArgs, createChecks, nextContent, type Verdict } from './guards.js';
+import { engage, mergeBant, NO_ENGAGEMENT } from './scoring.js';
+
+const ENGAGEMENT_OF_FORM = {
+  contact: 'info_request',
+  info_request: 'info_request',
+  quote_request: 'quote_request',
+  demo_request: 'demo_request',
+  content_download: 'content_download',
+  webinar: 'webinar_registered',
+  newsletter: 'newsletter_signup',
+} as const satisfies Record<string, EngagementKind>;
+
+/** The initial entry runs on xstate's own init event, which carries no time: the lead's creation time stands in. */
+const timeOf = (event: { at?: number }, context: LeadContext) => event.at ?? context.createdAt;
+
+/** The reason a stage change carries, when the event that caused it gives one. */
+function reasonOf(event: LeadEvent | { type: string }): string | null {
+  if ('reason' in event && typeof event.reason === 'string') return event.reason;
+  if (event.type === 'sla.expired') return 'sales_sla_expired';
+  if (event.type === 'cooldown.over') return 'cooldown_over';
+  return null;
+}
+
+/**
+ * The lead-cycle machine for one config. Config values are guard and action parameters, so the
+ * snapshot holds only the lead's facts and a backtest can run the same history under another config.
+ */
+export function createLeadMachine(config: LeadcycleConfig) {
+  const checks = createChecks(config);
+  /** Wraps a check as an xstate guard; the parallel consent region is read through `stateIn` instead. */
+  const guard =
+    <P>(check: (args: CheckArgs, params: P) => Verdict) =>
+    (args: CheckArgs, params: P) =>
+      check(args, params).ok;
+
+  const nurture = {
+    guard: and([
+      'consentGiven',
+      {
+        type: 'withinEmailCap',
+        params: { max: config.emailCap.max, windowDays: config.emailCap.windowDays },
+      },
+      { type: 'cadenceElapsed', params: { cadenceDays: config.nurtureCadenceDays } },
+      { type: 'hasUnsentContent', params: { kind: 'nurture' as const } },
+    ]),
+    actions: { type: 'sendContent', params: { kind: 'nurture' } },
+  } as const;
+
+  const newsletter = {
+    guard: and([
+      'consentGiven',
+      {
+        type: 'withinEmailCap',
+        params: { max: config.emailCap.max, windowDays: config.emailCap.windowDays },
+      },
+      { type: 'cadenceElapsed', params: { cadenceDays: config.newsletterCadenceDays } },
+      { type: 'hasUnsentContent', params: { kind: 'newsletter' as const } },
+    ]),
+    actions: { type: 'sendContent', params: { kind: 'newsletter' } },
+  } as const;
+
+  return setup({
+    types: {
+      context: {} as LeadContext,
+      events: {} as LeadEvent,
+      input: {} as LeadInput,
+      emitted: {} as Effect,
+    },
+    guards: {
+      scoreAtLeast: guard(checks.scoreAtLeast),
+      fitsPersona: guard(checks.fitsPersona),
+      bantComplete: guard(checks.bantComplete),
+      consentGiven: stateIn({ consent: 'granted' }),
+      withinEmailCap: guard(checks.withinEmailCap),
+      cadenceElapsed: guard(checks.cadenceElapsed),
+      hasUnsentContent: guard(checks.hasUnsentContent),
+      slaElapsed: guard(checks.slaElapsed),
+      slaEscalated: guard(checks.slaEscalated),
+      cooldownElapsed: guard(checks.cooldownElapsed),
+      dealLostFor: guard(checks.dealLostFor),
+      formGivesConsent: guard(checks.formGivesConsent),
+    },
+    actions: {
+      enterStage: enqueueActions(({ context, event, enqueue }, { stage }: { stage: Stage }) => {
+        const at = timeOf(event, context);
+        enqueue.emit({
+          type: 'stage.changed',
+          from: context.stage,
+          to: stage,
+          at,
+          cause: event.type,
+          reason: reasonOf(event),
+        });
+        enqueue.assign({ stage, stageEnteredAt: at });
+      }),
+
+      recordEngagement: assign(({ context, event }) => {
+        const kind: EngagementKind | null =
+          event.type === 'engagement'
+            ? event.kind
+            : event.type === 'visit'
+              ? 'page_view'
+              : event.type === 'form.submitted'
+                ? ENGAGEMENT_OF_FORM[event.form]
+                : null;
+        if (kind === null) return {};
+        const contentStage = 'contentStage' in event ? event.contentStage : undefined;
+        const profile =
+          event.type === 'form.submitted' ? { ...context.profile, ...event.profile } : context.profile;
+        return derive(
+          {
+            ...context,
+            profile,
+            engagement: engage(context.engagement, kind, contentStage, event.at, config),
+          },
+          event.at,
+          config,
+        );
+      }),
+
+      updateProfile: assign(({ context, event }) =>
+        event.type === 'profile.updated'
+          ? derive({ ...context, profile: { ...context.profile, ...event.profile } }, event.at, config)
+          : {},
+      ),
+
+      updateBant: assign(({ context, event }) =>
+        event.type === 'bant.updated'
+          ? derive({ ...context, bant: mergeBant(context.bant, event.bant) }, event.at, config)
+          : {},
+      ),
+
+      decayScore: assign(({ context, event }) => derive(context, event.at, config)),
+
+      handOffToSales: enqueueActions(
+        ({ context, event, enqueue }, { escalation }: { escalation: boolean }) => {
+          enqueue.assign({ sales: { ...context.sales, slaStartedAt: event.at, escalated: escalation } });
+          enqueue.emit({
+            type: 'sales.handoff',
+            slaDeadline: event.at + config.salesSlaHours * HOUR_MS,
+            escalation,
+            score: context.score,
+            temperature: context.temperature,
+            buyingStage: context.buyingStage,
+            at: event.at,
+          });
+        },
+      ),
+
+      assignOwner: assign(({ event }) =>
+        event.type === 'sales.accepted'
+          ? { sales: { owner: event.owner, slaStartedAt: null, escalated: false } }
+          : {},
+      ),
+
+      recordDeal: assign(({ event }) =>
+        (event.type === 'proposal.sent' || event.type === 'deal.won') && event.amount !== undefined
+          ? { deal: { amount: event.amount } }
+          : {},
+      ),
+
+      /** Re-nurture starts afresh: behaviour before a premature offer must not requalify the lead by itself. */
+      startCooldown: assign(({ context, event }) =>
+        derive(
+          {
+            ...context,
+            recycle: { reason: reasonOf(event) ?? 'recycled', since: event.at },
+            sales: { owner: null, slaStartedAt: null, escalated: false },
+            engagement: { ...NO_ENGAGEMENT(event.at), furthestContentStage: null },
+          },
+          event.at,
+          config,
+        ),
+      ),
+
+      endCooldown: assign({ recycle: null }),
+
+      closeLead: assign(({ event }) => ({
+        closed: {
+          reason: reasonOf(event) ?? event.type,
+          note: 'note' in event && event.note !== undefined ? event.note : null,
+          at: event.at,
+        },
+      })),
+
+      sendContent: enqueueActions(
+        ({ context, event, enqueue }, { kind }: { kind: 'nurture' | 'newsletter' }) => {
+          const { family, item } = nextContent(context, kind, config);
+          if (!item) return; // unreachable behind the hasUnsentContent guard
+          const windowStart = event.at - config.emailCap.windowDays * 24 * HOUR_MS;
+          enqueue.emit({
+            type: 'content.send',
+            kind,
+            family,
+            buyingStage: context.buyingStage,
+            item,
+            at: event.at,
+          });
+          enqueue.assign({
+            nurture: {
+              sentAt: [...context.nurture.sentAt.filter((t) => t > windowStart), event.at],
+              sentIds: [...context.nurture.sentIds, item.id],
+              lastSentAt: event.at,
+            },
+          });
+        },
+      ),
+
+      recordConsent: assign(({ context, event }) => ({
+        consent: {
+          changedAt: event.at,
+          doNotContact:
+            event.type === 'consent.unsubscribed'
+              ? context.consent.doNotContact || event.doNotContact
+              : event.type === 'consent.subscribed'
+                ? false
+                : context.consent.doNotContact,
+        },
+      })),
+    },
+  }).createMachine({
+    id: 'lead',
+    type: 'parallel',
+    context: ({ input }) => initialContext(input, config),
+    // Facts any stage takes in. Only events no region handles live here, so none runs twice.
+    on: {
+      visit: { actions: 'recordEngagement' },
+      engagement: { actions: 'recordEngagement' },
+      'profile.updated': { actions: 'updateProfile' },
+      'tick.decay': { actions: 'decayScore' },
+    },
+    states: {
+      lifecycle: {
+        initial: 'visitor',
+        states: {
+          visitor: {
+            description: 'Anonymous: a site visit, a trade show, a social contact. Little is known.',
+            entry: { type: 'enterStage', params: { stage: 'visitor' } },
+            on: {
+              'form.submitted': { target: 'lead', actions: 'recordEngagement' },
+              disqualify: { target: 'disqualified' },
+            },
+          },
+          lead: {
+            description: 'Identified by a form; nurtured until engagement and persona fit make it an MQL.',
+            entry: { type: 'enterStage', params: { stage: 'lead' } },
+            always: {
+              guard: and([
+                { type: 'scoreAtLeast', params: { threshold: config.mqlThreshold } },
+                { type: 'fitsPersona', params: { minFit: config.personaFitThreshold } },
+              ]),
+              target: 'mql',
+            },
+            on: {
+              'form.submitted': { actions: 'recordEngagement' },
+              'bant.updated': { actions: 'updateBant' },
+              'tick.nurture': nurture,
+              disqualify: { target: 'disqualified' },
+            },
+          },
+          mql: {
+            description: 'Marketing qualified: handed to sales, who must accept within the SLA.',
+            entry: [
+              { type: 'enterStage', params: { stage: 'mql' } },
+              { type: 'handOffToSales', params: { escalation: false } },
+            ],
+            on: {
+              'form.submitted': { actions: 'recordEngagement' },
+              'bant.updated': { actions: 'updateBant' },
+              'tick.nurture': nurture,
+              'sales.accepted': { guard: 'bantComplete', target: 'sql', actions: 'assignOwner' },
+              'sales.rejected': { target: 'recycled' },
+              'sla.expired': [
+                {
+                  guard: and(['slaElapsed', not('slaEscalated')]),
+                  actions: { type: 'handOffToSales', params: { escalation: true } },
+                },
+                { guard: 'slaElapsed', target: 'recycled' },
+              ],
+              disqualify: { target: 'disqualified' },
+            },
+          },
+          sql: {
+            description: 'Sales qualified: BANT validated and sales owns the lead.',
+            entry: { type: 'enterStage', params: { stage: 'sql' } },
+            on: {
+              'form.submitted': { actions: 'recordEngagement' },
+              'bant.updated': { actions: 'updateBant' },
+              'proposal.sent': { target: 'opportunity', actions: 'recordDeal' },
+              'sales.rejected': { target: 'recycled' },
+              disqualify: { target: 'disqualified' },
+            },
+          },
+          opportunity: {
+            description: 'A commercial proposal is out.',
+            entry: { type: 'enterStage', params: { stage: 'opportunity' } },
+            on: {
+              'form.submitted': { actions: 'recordEngagement' },
+              'bant.updated': { actions: 'updateBant' },
+              'deal.won': { target: 'customer', actions: 'recordDeal' },
+              'deal.lost': [
+                // A proposal that came too early sends the prospect back to nurture (seed 000).
+                { guard: { type: 'dealLostFor', params: { reason: 'timing' } }, target: 'recycled' },
+                { target: 'lost' },
+              ],
+            },
+          },
+          customer: {
+            description: 'Bought. Gets only the newsletter.',
+            entry: { type: 'enterStage', params: { stage: 'customer' } },
+            on: {
+              'form.submitted': { actions: 'recordEngagement' },
+              'tick.nurture': newsletter,
+            },
+          },
+          recycled: {
+            description:
+              'Re-nurture after a premature offer, a sales rejection or an expired SLA; cools down first.',
+            entry: [{ type: 'enterStage', params: { stage: 'recycled' } }, 'startCooldown'],
+            exit: 'endCooldown',
+            on: {
+              'form.submitted': { actions: 'recordEngagement' },
+              'bant.updated': { actions: 'updateBant' },
+              'tick.nurture': nurture,
+              'cooldown.over': { guard: 'cooldownElapsed', target: 'lead' },
+              disqualify: { target: 'disqualified' },
+            },
+          },
+          disqualified: {
+            description: 'Not a buyer persona: a competitor, a student, a curious visitor.',
+            entry: [{ type: 'enterStage', params: { stage: 'disqualified' } }, 'closeLead'],
+            on: { 'form.submitted': { actions: 'recordEngagement' } },
+          },
+          lost: {
+            description: 'The deal was lost for budget, a competitor or no need.',
+            entry: [{ type: 'enterStage', params: { stage: 'lost' } }, 'closeLead'],
+            on: { 'form.submitted': { actions: 'recordEngagement' } },
+          },
+        },
+      },
+      consent: {
+        description: 'Marketing consent, whatever the stage: no marketing content without it.',
+        initial: 'unknown',
+        states: {
+          unknown: {
+            on: {
+              'form.submitted': { guard: 'formGivesConsent', target: 'granted', actions: 'recordConsent' },
+              'consent.subscribed': { target: 'granted', actions: 'recordConsent' },
+              'consent.unsubscribed': { target: 'withdrawn', actions: 'recordConsent' },
+            },
+          },
+          granted: {
+            on: {
+              'consent.subscribed': { actions: 'recordConsent' },
+              'consent.unsubscribed': { target: 'withdrawn', actions: 'recordConsent' },
+            },
+          },
+          withdrawn: {
+            // Only an explicit resubscribe lifts an unsubscribe: a form's opt-in box does not.
+            on: {
+              'consent.subscribed': { target: 'granted', actions: 'recordConsent' },
+              'consent.unsubscribed': { actions: 'recordConsent' },
+            },
+          },
+        },
+      },
+    },
+  });
+}
+
+export type LeadMachine = ReturnType<typeof createLeadMachine>;
