@@ -11,6 +11,7 @@ export * from './deadlines.js';
 export * from './decide.js';
 export * from './effects.js';
 export * from './events.js';
+export * from './guards.js';
 export * from './lead-machine.js';
 export * from './scoring.js';
 
