@@ -1,0 +1,82 @@
+/**
+ * Test-side access to the Temporal servers started once by test/global-setup.ts.
+ *
+ * Workers need a NativeConnection, so build a TestWorkflowEnvironment per test file
+ * (createDevServerEnv / createTimeSkippingEnv) and call env.teardown() in afterAll.
+ * Teardown only closes connections: the servers belong to the global setup.
+ */
+import { Connection } from '@temporalio/client';
+import { InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection.js';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { inject } from 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** host:port of the dev server (ours, or TEMPORAL_ADDRESS). */
+    temporalAddress: string;
+    temporalNamespace: string;
+    /** False when the tests run against an external TEMPORAL_ADDRESS server: don't mutate it. */
+    temporalServerIsOurs: boolean;
+    /** host:port of the time-skipping test server. */
+    temporalTimeSkippingAddress: string;
+  }
+}
+
+export interface DevServerInfo {
+  address: string;
+  namespace: string;
+  isOurs: boolean;
+}
+
+/** The shared dev server: real persistence, real time, our search attributes registered. */
+export function devServer(): DevServerInfo {
+  return {
+    address: inject('temporalAddress'),
+    namespace: inject('temporalNamespace'),
+    isOurs: inject('temporalServerIsOurs'),
+  };
+}
+
+export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
+  const { address, namespace } = devServer();
+  return TestWorkflowEnvironment.createFromExistingServer({ address, namespace });
+}
+
+/**
+ * A time-skipping environment on the shared test server.
+ *
+ * Time is global to that server: a test awaiting a result fast-forwards every workflow on it.
+ * Keep time-skipping tests serial, or start a private server with startTimeSkippingServer()
+ * from src/temporal/server.ts and pass its address here.
+ */
+export function createTimeSkippingEnv(
+  address = inject('temporalTimeSkippingAddress'),
+): Promise<TestWorkflowEnvironment> {
+  return ExistingTimeSkippingEnvironment.connect(address);
+}
+
+/**
+ * TestWorkflowEnvironment only offers time skipping on a server it launches itself (which it gives 5 s
+ * to start). Connecting to a running one needs the same test-service flag the SDK sets internally.
+ */
+class ExistingTimeSkippingEnvironment extends TestWorkflowEnvironment {
+  static async connect(address: string): Promise<TestWorkflowEnvironment> {
+    const options = {
+      address,
+      [InternalConnectionOptionsSymbol]: { supportsTestService: true },
+    };
+    const nativeConnection = await NativeConnection.connect(options);
+    const connection = await Connection.connect(options);
+    return new ExistingTimeSkippingEnvironment(
+      Runtime.instance(),
+      { server: { type: 'existing' }, client: {}, plugins: [] },
+      true, // supportsTimeSkipping: makes env.client a TimeSkippingClient
+      'existing', // teardown() then leaves the server running
+      connection,
+      nativeConnection,
+      'default',
+      address,
+    );
+  }
+}
