@@ -160,7 +160,9 @@ describe('properties of the machine', () => {
           snapshot = d.snapshot;
           changes.push(...d.effects.filter((e) => e.type === 'stage.changed'));
         }
-        changes.forEach((c, i) => expect(c.from).toBe(i === 0 ? null : changes[i - 1]?.to));
+        changes.forEach((c, i) => {
+          expect(c.from).toBe(i === 0 ? null : changes[i - 1]?.to);
+        });
         expect(changes.at(-1)?.to).toBe(snapshot.value.lifecycle);
       }),
       { numRuns: 200 },
