@@ -3,9 +3,11 @@
  * whole run, handed to tests through provide/inject (keys typed in test/support/temporal.ts).
  * On a fresh clone the first run pip-installs the binaries into .leadcycle/tools.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import {
   connectOrStart,
@@ -15,6 +17,8 @@ import {
 } from '../src/temporal/server.js';
 import type {} from './support/temporal.js'; // ProvidedContext typings only: keep native modules out of this process
 
+const WORKFLOWS_PATH = fileURLToPath(new URL('../src/workflows/index.ts', import.meta.url));
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Install (first run only) up front, so the two servers below don't race to install.
   if (!process.env.TEMPORAL_ADDRESS) await findTemporalBinary('temporal');
@@ -22,6 +26,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const dbDir = await mkdtemp(join(tmpdir(), 'leadcycle-test-'));
   const started = await Promise.allSettled([
+    // The workflow bundle is built once per run; every test worker loads it from this file.
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }).then(async ({ code }) => {
+      const path = join(dbDir, 'workflow-bundle.js');
+      await writeFile(path, code);
+      return { path, stop: async () => {} };
+    }),
     getFreePort().then((port) =>
       connectOrStart({ port, uiPort: null, dbFile: join(dbDir, 'temporal.sqlite') }),
     ),
@@ -33,8 +43,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 
   try {
-    const dev = unwrap(started[0]);
-    const timeSkipping = unwrap(started[1]);
+    const bundle = unwrap(started[0]);
+    const dev = unwrap(started[1]);
+    const timeSkipping = unwrap(started[2]);
+    project.provide('workflowBundlePath', bundle.path);
     project.provide('temporalAddress', dev.address);
     project.provide('temporalNamespace', dev.namespace);
     project.provide('temporalServerIsOurs', dev.startedByUs);
@@ -45,6 +57,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw err;
   }
 }
+
+const quietLogger = {
+  log: () => {},
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
 
 function unwrap<T>(result: PromiseSettledResult<T>): T {
   if (result.status === 'rejected') throw result.reason;

@@ -7,9 +7,12 @@ import { BuyingStageSchema, EngagementKindSchema } from './config.js';
  */
 const at = z.number().int().nonnegative().describe('When it happened, epoch milliseconds');
 
+/** Emails compare case- and whitespace-insensitively: the same person is one lead. */
+export const EmailSchema = z.string().trim().toLowerCase().pipe(z.email());
+
 export const ProfileSchema = z
   .object({
-    email: z.email().optional(),
+    email: EmailSchema.optional(),
     firstName: z.string().trim().min(1).max(200).optional(),
     lastName: z.string().trim().min(1).max(200).optional(),
     company: z.string().trim().min(1).max(200).optional(),
@@ -89,7 +92,7 @@ export const FormSubmittedSchema = z
     type: z.literal('form.submitted'),
     at,
     form: FormKindSchema,
-    profile: ProfileSchema.extend({ email: z.email() }),
+    profile: ProfileSchema.extend({ email: EmailSchema }),
     /** Explicit marketing opt-in ticked on the form. Never assumed. */
     consent: z.boolean().default(false),
     /** Buying stage of the content behind the form (a content download), when known. */
@@ -181,3 +184,35 @@ export type EventOf<T extends LeadEventType> = Extract<LeadEvent, { type: T }>;
 
 export const TIMER_EVENT_TYPES = ['tick.decay', 'tick.nurture', 'sla.expired', 'cooldown.over'] as const;
 export type TimerEventType = (typeof TIMER_EVENT_TYPES)[number];
+
+/**
+ * Commands: what apps send. The same schemas as the events, without `at` (the workflow stamps its
+ * own clock) and without the timer events, which only the workflow's timers produce.
+ */
+const noAt = { at: true } as const;
+
+export const LeadCommandSchema = z.discriminatedUnion('type', [
+  VisitSchema.omit(noAt),
+  FormSubmittedSchema.omit(noAt),
+  EngagementSchema.omit(noAt),
+  ProfileUpdatedSchema.omit(noAt),
+  BantUpdatedSchema.omit(noAt),
+  SalesAcceptedSchema.omit(noAt),
+  SalesRejectedSchema.omit(noAt),
+  ProposalSentSchema.omit(noAt),
+  DealWonSchema.omit(noAt),
+  DealLostSchema.omit(noAt),
+  UnsubscribedSchema.omit(noAt),
+  SubscribedSchema.omit(noAt),
+  DisqualifySchema.omit(noAt),
+]);
+export type LeadCommand = z.infer<typeof LeadCommandSchema>;
+export type LeadCommandInput = z.input<typeof LeadCommandSchema>;
+
+/** High-volume facts that need no answer: apps may send them as signals. */
+export const LeadFactSchema = z.discriminatedUnion('type', [
+  VisitSchema.omit(noAt),
+  EngagementSchema.omit(noAt),
+  ProfileUpdatedSchema.omit(noAt),
+]);
+export type LeadFact = z.infer<typeof LeadFactSchema>;

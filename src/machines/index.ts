@@ -4,6 +4,7 @@ import { deadlines, nextDeadline } from './deadlines.js';
 import { applyEvent, type LeadSnapshot, type LeadState, restore, startLead, stateOf } from './decide.js';
 import type { LeadEvent } from './events.js';
 import { createLeadMachine } from './lead-machine.js';
+import { viewOf } from './view.js';
 
 export * from './config.js';
 export * from './context.js';
@@ -14,6 +15,7 @@ export * from './events.js';
 export * from './guards.js';
 export * from './lead-machine.js';
 export * from './scoring.js';
+export * from './view.js';
 
 /** The machine bound to one validated config: what the workflow, the client and the analytics use. */
 export function createLeadCycle(input: LeadcycleConfigInput | LeadcycleConfig = {}) {
@@ -28,6 +30,7 @@ export function createLeadCycle(input: LeadcycleConfigInput | LeadcycleConfig = 
     stateOf,
     deadlines: (state: LeadState) => deadlines(state, config),
     nextDeadline: (state: LeadState) => nextDeadline(state, config),
+    view: (state: LeadState) => viewOf(state, config),
   };
 }
 export type LeadCycle = ReturnType<typeof createLeadCycle>;

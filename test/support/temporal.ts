@@ -20,6 +20,8 @@ declare module 'vitest' {
     temporalServerIsOurs: boolean;
     /** host:port of the time-skipping test server. */
     temporalTimeSkippingAddress: string;
+    /** The workflow bundle built once for the whole run. */
+    workflowBundlePath: string;
   }
 }
 

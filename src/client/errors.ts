@@ -1,0 +1,47 @@
+import type { Rejection } from '../machines/index.js';
+
+/** What can go wrong when an app drives a lead; each error is a value with a `code`, never a bare string. */
+export type LeadErrorCode = 'validation' | 'rejected' | 'not_found' | 'conflict';
+
+export interface ValidationIssue {
+  /** Field path, for example `profile.email`. */
+  path: string[];
+  message: string;
+}
+
+export class LeadError extends Error {
+  constructor(
+    readonly code: LeadErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The command does not match its schema: nothing was sent to Temporal. */
+export class LeadValidationError extends LeadError {
+  constructor(readonly issues: ValidationIssue[]) {
+    super('validation', issues.map((i) => `${i.path.join('.') || '(command)'}: ${i.message}`).join('; '));
+  }
+}
+
+/** The machine refused the command in the lead's current stage; nothing changed. */
+export class LeadCommandRejectedError extends LeadError {
+  constructor(
+    readonly rejection: Rejection,
+    options?: ErrorOptions,
+  ) {
+    super('rejected', rejection.message, options);
+  }
+}
+
+export class LeadNotFoundError extends LeadError {
+  constructor(
+    readonly leadKey: string,
+    options?: ErrorOptions,
+  ) {
+    super('not_found', `no lead ${leadKey}`, options);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './lead-client.js';
+export * from './lead-key.js';

@@ -1,0 +1,184 @@
+import {
+  type Client,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import {
+  type LeadCommandInput,
+  LeadCommandSchema,
+  type LeadcycleConfigInput,
+  LeadcycleConfigSchema,
+  type LeadFact,
+  LeadFactSchema,
+  type LeadView,
+  type Rejection,
+  STAGES,
+  type Stage,
+} from '../machines/index.js';
+import { LeadSearchAttributes } from '../temporal/search-attributes.js';
+import type { leadWorkflow } from '../workflows/lead-workflow.js';
+import {
+  commandUpdate,
+  FAILURE,
+  factSignal,
+  type LeadWorkflowInput,
+  stateQuery,
+} from '../workflows/messages.js';
+import {
+  LeadCommandRejectedError,
+  LeadNotFoundError,
+  LeadValidationError,
+  type ValidationIssue,
+} from './errors.js';
+import { type LeadRef, LeadRefSchema, leadKeyOf, workflowIdOf } from './lead-key.js';
+
+export const DEFAULT_TASK_QUEUE = 'leadcycle';
+
+// Filters go into a visibility query: only known values, never free text.
+const LeadStageFilter = z.enum(STAGES);
+const TemperatureFilter = z.enum(['hot', 'cold']);
+
+export interface LeadClientOptions {
+  taskQueue?: string;
+  /** The config new leads start with; validated once here. */
+  config?: LeadcycleConfigInput;
+}
+
+export interface LeadListing {
+  workflowId: string;
+  stage: string | undefined;
+  score: number | undefined;
+  temperature: string | undefined;
+  buyingStage: string | undefined;
+  owner: string | undefined;
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new LeadValidationError(
+      result.error.issues.map((i): ValidationIssue => ({ path: i.path.map(String), message: i.message })),
+    );
+  }
+  return result.data;
+}
+
+/** Turns the workflow's ApplicationFailures back into the typed errors apps catch. */
+function translate(err: unknown, leadKey: string): never {
+  if (err instanceof WorkflowNotFoundError) throw new LeadNotFoundError(leadKey, { cause: err });
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    if (cause.type === FAILURE.rejected)
+      throw new LeadCommandRejectedError(cause.details?.[0] as Rejection, { cause });
+    if (cause.type === FAILURE.invalidCommand)
+      throw new LeadValidationError(cause.details?.[0] as ValidationIssue[]);
+  }
+  throw err;
+}
+
+/** The typed door for apps: every call validated by the same schemas as the machine. */
+export class LeadClient {
+  readonly taskQueue: string;
+  private readonly config: LeadcycleConfigInput;
+
+  constructor(
+    readonly temporal: Client,
+    options: LeadClientOptions = {},
+  ) {
+    this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
+    // Fail at construction, not at the first lead, when the config is wrong.
+    this.config = options.config ?? {};
+    parse(LeadcycleConfigSchema, this.config);
+  }
+
+  static keyOf(ref: LeadRef): { leadKey: string; workflowId: string } {
+    const leadKey = leadKeyOf(parse(LeadRefSchema, ref));
+    return { leadKey, workflowId: workflowIdOf(leadKey) };
+  }
+
+  /**
+   * Applies a command to the lead, starting the lead's workflow if it does not exist yet
+   * (update-with-start): the same form submitted twice yields one lead.
+   */
+  async capture(ref: LeadRef, command: LeadCommandInput): Promise<LeadView> {
+    const { leadKey, workflowId } = LeadClient.keyOf(ref);
+    const parsed = parse(LeadCommandSchema, command);
+    const input: LeadWorkflowInput = { leadKey, config: this.config };
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof leadWorkflow>('leadWorkflow', {
+      workflowId,
+      taskQueue: this.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      // No personal data here: the summary shows in the UI unencrypted.
+      staticSummary: `Lead ${workflowId}`,
+    });
+    try {
+      return await this.temporal.workflow.executeUpdateWithStart(commandUpdate, {
+        args: [parsed],
+        startWorkflowOperation,
+      });
+    } catch (err) {
+      translate(err, leadKey);
+    }
+  }
+
+  /** Applies a command to an existing lead. */
+  async send(ref: LeadRef, command: LeadCommandInput): Promise<LeadView> {
+    const { leadKey, workflowId } = LeadClient.keyOf(ref);
+    const parsed = parse(LeadCommandSchema, command);
+    try {
+      return await this.temporal.workflow
+        .getHandle(workflowId)
+        .executeUpdate(commandUpdate, { args: [parsed] });
+    } catch (err) {
+      translate(err, leadKey);
+    }
+  }
+
+  /** Records a high-volume fact (page view, email open) as a signal: no answer, no update budget spent. */
+  async track(ref: LeadRef, fact: LeadFact): Promise<void> {
+    const { leadKey, workflowId } = LeadClient.keyOf(ref);
+    const parsed = parse(LeadFactSchema, fact);
+    try {
+      await this.temporal.workflow.getHandle(workflowId).signal(factSignal, parsed);
+    } catch (err) {
+      translate(err, leadKey);
+    }
+  }
+
+  async get(ref: LeadRef): Promise<LeadView> {
+    const { leadKey, workflowId } = LeadClient.keyOf(ref);
+    try {
+      return await this.temporal.workflow.getHandle(workflowId).query(stateQuery);
+    } catch (err) {
+      translate(err, leadKey);
+    }
+  }
+
+  /** Leads by stage and temperature, from Temporal visibility (eventually consistent, a second or so). */
+  async list(
+    filter: { stage?: Stage; temperature?: 'hot' | 'cold'; limit?: number } = {},
+  ): Promise<LeadListing[]> {
+    const clauses = [`WorkflowType = 'leadWorkflow'`, `ExecutionStatus = 'Running'`];
+    if (filter.stage) clauses.push(`LeadStage = '${parse(LeadStageFilter, filter.stage)}'`);
+    if (filter.temperature)
+      clauses.push(`LeadTemperature = '${parse(TemperatureFilter, filter.temperature)}'`);
+    const listings: LeadListing[] = [];
+    for await (const wf of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
+      const attrs = wf.typedSearchAttributes;
+      listings.push({
+        workflowId: wf.workflowId,
+        stage: attrs.get(LeadSearchAttributes.stage),
+        score: attrs.get(LeadSearchAttributes.score),
+        temperature: attrs.get(LeadSearchAttributes.temperature),
+        buyingStage: attrs.get(LeadSearchAttributes.buyingStage),
+        owner: attrs.get(LeadSearchAttributes.owner),
+      });
+      if (listings.length >= (filter.limit ?? 1000)) break;
+    }
+    return listings;
+  }
+}

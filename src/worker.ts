@@ -1,0 +1,53 @@
+/**
+ * The worker: runs lead workflows and their activities. `npx tsx src/worker.ts` connects to
+ * TEMPORAL_ADDRESS (default 127.0.0.1:7233); SIGINT or SIGTERM drain it gracefully.
+ */
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { activitiesFromEnv, type LeadActivities } from './activities/index.js';
+import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+export interface LeadWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  activities: LeadActivities;
+  /** A prebuilt bundle (tests build one per run); without it the worker bundles the workflows itself. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
+    activities: options.activities,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH }),
+  });
+}
+
+async function main() {
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+  const connection = await NativeConnection.connect({ address });
+  const effects = activitiesFromEnv();
+  const worker = await createLeadWorker({ connection, namespace, activities: effects.activities });
+  console.log(
+    `leadcycle worker on ${address}/${namespace}, task queue ${worker.options.taskQueue}; ${effects.describe()}`,
+  );
+  // Worker.run resolves once SIGINT/SIGTERM (installed by the SDK's Runtime) has drained in-flight tasks.
+  await worker.run();
+  await effects.close();
+  await connection.close();
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

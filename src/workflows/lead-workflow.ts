@@ -1,0 +1,264 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { LeadActivities } from '../activities/index.js';
+import {
+  createLeadCycle,
+  type Deadline,
+  LeadCommandSchema,
+  type LeadEvent,
+  LeadFactSchema,
+  type LeadSnapshot,
+  type Rejection,
+} from '../machines/index.js';
+import { LeadSearchAttributes } from '../temporal/search-attributes.js';
+import {
+  commandUpdate,
+  FAILURE,
+  factSignal,
+  type LeadWorkflowInput,
+  type PendingEffect,
+  stateQuery,
+} from './messages.js';
+
+const { recordStageChange, sendContent, handOffToSales } = proxyActivities<LeadActivities>({
+  startToCloseTimeout: '1 minute',
+  // Effects must happen: retry transient failures for as long as it takes; permanent ones are
+  // raised as non-retryable by the activity itself.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+});
+
+/**
+ * Continue-as-new well before Temporal's limits: history warns at 10,240 events and a run accepts
+ * at most 2,000 updates. A lead that lives for years starts a fresh run every few thousand events.
+ */
+export const CONTINUE_AS_NEW_AT = { historyLength: 4_000, updates: 1_000 };
+
+/**
+ * One long-running workflow per lead. It holds the machine's snapshot, turns commands, facts and its
+ * own deadlines into machine events, and carries out the machine's effects as activities.
+ */
+export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
+  const cycle = createLeadCycle(input.config ?? {});
+  const { workflowId } = workflowInfo();
+
+  let snapshot: LeadSnapshot;
+  const pending: PendingEffect[] = [...(input.carried?.pending ?? [])];
+  let effectSeq = input.carried?.effectSeq ?? 0;
+  let updatesThisRun = 0;
+
+  const enqueue = (effects: PendingEffect['effect'][]) => {
+    for (const effect of effects) pending.push({ key: `${workflowId}/${++effectSeq}`, effect });
+  };
+
+  if (input.carried) {
+    snapshot = cycle.restore(input.carried.state);
+  } else {
+    const started = cycle.start({ leadKey: input.leadKey, at: Date.now() });
+    snapshot = started.snapshot;
+    enqueue(started.effects);
+  }
+
+  const stateOf = () => cycle.stateOf(snapshot);
+
+  /** Applies one event now; the snapshot and the effect queue change together, or not at all. */
+  function apply(event: LeadEvent): Rejection | null {
+    const decision = cycle.apply(snapshot, event);
+    if (!decision.ok) return decision.rejection;
+    snapshot = decision.snapshot;
+    enqueue(decision.effects);
+    return null;
+  }
+
+  function parseCommand(command: unknown) {
+    const parsed = LeadCommandSchema.safeParse(command);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
+      throw ApplicationFailure.create({
+        type: FAILURE.invalidCommand,
+        message: issues.map((i) => `${i.path.join('.') || '(command)'}: ${i.message}`).join('; '),
+        details: [issues],
+        nonRetryable: true,
+      });
+    }
+    return parsed.data;
+  }
+
+  const rejectionFailure = (rejection: Rejection) =>
+    ApplicationFailure.create({
+      type: FAILURE.rejected,
+      message: rejection.message,
+      details: [rejection],
+      nonRetryable: true,
+    });
+
+  setHandler(stateQuery, () => cycle.view(stateOf()));
+
+  setHandler(
+    commandUpdate,
+    (command) => {
+      const rejection = apply({ ...parseCommand(command), at: Date.now() } as LeadEvent);
+      // The validator ran on this same state, so this only happens if another message got in between.
+      if (rejection) throw rejectionFailure(rejection);
+      updatesThisRun++;
+      return cycle.view(stateOf());
+    },
+    {
+      // Runs before anything is written to history: a refused command leaves no trace but the caller's error.
+      validator: (command) => {
+        const decision = cycle.apply(snapshot, { ...parseCommand(command), at: Date.now() } as LeadEvent);
+        if (!decision.ok) throw rejectionFailure(decision.rejection);
+      },
+    },
+  );
+
+  setHandler(factSignal, (fact) => {
+    // Signals cannot answer: a fact that is malformed or refused is logged (without personal data).
+    const parsed = LeadFactSchema.safeParse(fact);
+    if (!parsed.success) {
+      log.warn('fact signal ignored: invalid', { issues: parsed.error.issues.map((i) => i.path.join('.')) });
+      return;
+    }
+    const rejection = apply({ ...parsed.data, at: Date.now() } as LeadEvent);
+    if (rejection) log.warn('fact signal refused', { reason: rejection.message });
+  });
+
+  let lastAttributes = '';
+  function publish() {
+    const { context, value } = snapshot;
+    const attributes: Parameters<typeof upsertSearchAttributes>[0] = [
+      { key: LeadSearchAttributes.stage, value: value.lifecycle },
+      { key: LeadSearchAttributes.score, value: context.score },
+      { key: LeadSearchAttributes.temperature, value: context.temperature },
+      { key: LeadSearchAttributes.buyingStage, value: context.buyingStage },
+      { key: LeadSearchAttributes.owner, value: context.sales.owner ?? 'marketing' },
+    ];
+    const key = JSON.stringify(attributes.map((a) => a.value));
+    if (key === lastAttributes) return;
+    lastAttributes = key;
+    upsertSearchAttributes(attributes);
+    setCurrentDetails(details());
+  }
+
+  function details(): string {
+    const view = cycle.view(stateOf());
+    const next = view.next.map(
+      (d) => `- ${d.event} at ${d.at}${d.deferredByCap ? ' (deferred by the email cap)' : ''}`,
+    );
+    return [
+      `**${view.stage}** · ${view.temperature} · ${view.buyingStage} · score ${view.score} · fit ${view.fitScore}%` +
+        ` · consent ${view.consent} · owner ${view.owner ?? 'marketing'}`,
+      next.length ? `Waiting for:\n${next.join('\n')}` : 'Waiting for: commands only (no timer running)',
+    ].join('\n\n');
+  }
+
+  /** Carries out one effect; a permanent failure is logged and skipped so the lead moves on. */
+  async function carryOut({ key, effect }: PendingEffect) {
+    const { context } = snapshot;
+    const base = { idempotencyKey: key, workflowId, leadKey: context.leadKey };
+    try {
+      if (effect.type === 'stage.changed') {
+        await recordStageChange({ ...base, change: effect });
+      } else if (effect.type === 'content.send') {
+        if (!context.profile.email) throw ApplicationFailure.nonRetryable('the lead has no email address');
+        await sendContent({
+          ...base,
+          to: {
+            email: context.profile.email,
+            firstName: context.profile.firstName,
+            lastName: context.profile.lastName,
+          },
+          content: effect,
+        });
+      } else {
+        await handOffToSales({
+          ...base,
+          lead: {
+            profile: context.profile,
+            score: context.score,
+            fitScore: context.fit.score,
+            persona: context.fit.persona,
+            temperature: context.temperature,
+            buyingStage: context.buyingStage,
+            stage: snapshot.value.lifecycle,
+          },
+          handoff: effect,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof ActivityFailure || err instanceof ApplicationFailure)) throw err;
+      log.error('effect failed permanently', {
+        effect: effect.type,
+        key,
+        error: err.cause?.message ?? err.message,
+      });
+    }
+  }
+
+  /** Feeds every deadline that has passed, soonest first; a deadline the machine refuses is not retried. */
+  let refused: string | null = null;
+  function fireDueTimers() {
+    for (;;) {
+      const next: Deadline | null = cycle.nextDeadline(stateOf());
+      if (!next || next.at > Date.now()) return;
+      const id = `${next.event}@${next.at}`;
+      if (id === refused) return;
+      const rejection = apply({ type: next.event, at: Date.now() });
+      if (rejection) {
+        refused = id;
+        log.error('timer refused by the machine', { reason: rejection.message });
+        return;
+      }
+    }
+  }
+
+  const mustContinueAsNew = () =>
+    workflowInfo().continueAsNewSuggested ||
+    workflowInfo().historyLength >= CONTINUE_AS_NEW_AT.historyLength ||
+    updatesThisRun >= CONTINUE_AS_NEW_AT.updates;
+
+  for (;;) {
+    fireDueTimers();
+    while (pending.length > 0) {
+      const effect = pending[0];
+      if (effect) await carryOut(effect);
+      pending.shift();
+      fireDueTimers();
+    }
+    publish();
+
+    if (mustContinueAsNew()) {
+      await condition(allHandlersFinished);
+      if (pending.length === 0) {
+        return continueAsNew<typeof leadWorkflow>({
+          leadKey: input.leadKey,
+          config: input.config,
+          carried: { state: stateOf(), pending, effectSeq },
+        });
+      }
+      continue;
+    }
+
+    // Sleep until a message changes something or the earliest deadline passes.
+    const next = cycle.nextDeadline(stateOf());
+    const version = snapshot;
+    const woken = () => snapshot !== version || pending.length > 0 || mustContinueAsNew();
+    if (next && next.at > Date.now()) {
+      await condition(woken, next.at - Date.now(), {
+        summary: `${next.event} at ${new Date(next.at).toISOString()}`,
+      });
+    } else if (!next || `${next.event}@${next.at}` === refused) {
+      await condition(woken);
+    }
+  }
+}

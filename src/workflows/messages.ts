@@ -1,0 +1,41 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  Effect,
+  LeadCommand,
+  LeadcycleConfigInput,
+  LeadFact,
+  LeadState,
+  LeadView,
+} from '../machines/index.js';
+
+/** Message definitions shared by the workflow and its clients. */
+
+/** An app's command: applied if the machine allows it, refused before it reaches history if not. */
+export const commandUpdate = defineUpdate<LeadView, [LeadCommand]>('command');
+
+/** High-volume facts that need no answer (page views, email opens): no update budget spent. */
+export const factSignal = defineSignal<[LeadFact]>('fact');
+
+export const stateQuery = defineQuery<LeadView>('state');
+
+export const LEAD_WORKFLOW_TYPE = 'leadWorkflow';
+
+/** ApplicationFailure types the workflow raises, which the client turns back into typed errors. */
+export const FAILURE = {
+  invalidCommand: 'InvalidCommand',
+  rejected: 'CommandRejected',
+} as const;
+
+/** An effect waiting to be carried out, with what its activity needs to know about the lead. */
+export interface PendingEffect {
+  /** Idempotency key: workflow id and the effect's sequence number, stable across retries and runs. */
+  key: string;
+  effect: Effect;
+}
+
+export interface LeadWorkflowInput {
+  leadKey: string;
+  config?: LeadcycleConfigInput;
+  /** Set by continue-as-new: the lead so far and the effects not yet carried out. */
+  carried?: { state: LeadState; pending: PendingEffect[]; effectSeq: number };
+}

@@ -1,0 +1,74 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { activitiesFromEnv } from '../../src/activities/index.js';
+import { LeadClient, type LeadClientOptions } from '../../src/client/index.js';
+import { createLeadWorker } from '../../src/worker.js';
+
+let queues = 0;
+
+export interface LeadHarness {
+  client: LeadClient;
+  worker: Worker;
+  dataDir: string;
+  taskQueue: string;
+  /** Runs `fn`, failing fast if the worker dies meanwhile. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  /** Drains the worker and closes the activities. */
+  close(): Promise<void>;
+}
+
+/**
+ * A real worker on its own task queue, with the real default activities writing to a fresh data
+ * directory (outbox, stage changes), and a typed client for the same queue.
+ */
+export async function leadHarness(
+  env: TestWorkflowEnvironment,
+  options: Omit<LeadClientOptions, 'taskQueue'> = {},
+): Promise<LeadHarness> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'leadcycle-data-'));
+  const taskQueue = `test-${process.pid}-${++queues}-${Date.now()}`;
+  const effects = activitiesFromEnv({ LEADCYCLE_DATA_DIR: dataDir });
+  const worker = await createLeadWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    activities: effects.activities,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  const client = new LeadClient(env.client, { ...options, taskQueue });
+  // One worker for the whole file: it polls in the background until close().
+  const running = worker.run();
+  const died = running.then(() => {
+    throw new Error('the worker stopped');
+  });
+  died.catch(() => {}); // observed through run()
+  return {
+    client,
+    worker,
+    dataDir,
+    taskQueue,
+    run: (fn) => Promise.race([fn(), died]),
+    close: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await effects.close();
+    },
+  };
+}
+
+/** Polls until `check` passes or the time runs out (visibility is eventually consistent). */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

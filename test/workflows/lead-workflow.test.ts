@@ -1,0 +1,188 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readOutbox, readStageChanges } from '../../src/activities/index.js';
+import {
+  LeadClient,
+  LeadCommandRejectedError,
+  LeadNotFoundError,
+  LeadValidationError,
+} from '../../src/client/index.js';
+import { commandUpdate, FAILURE, stateQuery } from '../../src/workflows/messages.js';
+import { BANT_COMPLETE, FIT } from '../support/lead.js';
+import { createDevServerEnv } from '../support/temporal.js';
+import { eventually, type LeadHarness, leadHarness } from '../support/workflow.js';
+
+/** Lead workflows on the real dev server, with real activities: no mocks of Temporal. */
+let env: TestWorkflowEnvironment;
+let h: LeadHarness;
+
+beforeAll(async () => {
+  env = await createDevServerEnv();
+  h = await leadHarness(env);
+});
+afterAll(async () => {
+  await h?.close();
+  await env?.teardown();
+});
+
+const unique = () => `t${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+const form = (email: string, kind: 'demo_request' | 'content_download' = 'demo_request') =>
+  ({ type: 'form.submitted', form: kind, consent: true, profile: { ...FIT, email } }) as const;
+
+describe('lead workflow on the dev server', () => {
+  it('the same form submitted twice, with the email in another case, yields one lead', async () => {
+    const tenant = unique();
+    await h.run(async () => {
+      const first = await h.client.capture(
+        { tenant, email: 'Ada@Acme.example' },
+        form('Ada@Acme.example', 'content_download'),
+      );
+      const second = await h.client.capture(
+        { tenant, email: '  ada@acme.EXAMPLE ' },
+        form('ada@acme.example', 'content_download'),
+      );
+      expect(first.leadKey).toBe(second.leadKey);
+      expect(second.state.context.profile.email).toBe('ada@acme.example');
+      expect(second.stage).toBe('lead');
+      const { workflowId } = LeadClient.keyOf({ tenant, email: 'ada@acme.example' });
+      const runs = await env.client.workflow.count(`WorkflowId = '${workflowId}'`);
+      expect(runs.count).toBe(1);
+    });
+  });
+
+  it('drives a lead to customer and carries out every effect once', async () => {
+    const ref = { tenant: unique(), email: 'grace@acme.example' };
+    await h.run(async () => {
+      await h.client.capture(ref, form(ref.email));
+      await h.client.send(ref, { type: 'engagement', kind: 'webinar_attended' });
+      const mql = await h.client.send(ref, { type: 'engagement', kind: 'pricing_page' });
+      expect(mql.stage).toBe('mql');
+      await h.client.send(ref, { type: 'bant.updated', bant: BANT_COMPLETE });
+      const sql = await h.client.send(ref, { type: 'sales.accepted', owner: 'rep-9' });
+      expect(sql).toMatchObject({ stage: 'sql', owner: 'rep-9', temperature: 'hot' });
+      await h.client.send(ref, { type: 'proposal.sent', amount: 10_000 });
+      const customer = await h.client.send(ref, { type: 'deal.won', amount: 10_000 });
+      expect(customer.stage).toBe('customer');
+
+      const { leadKey } = LeadClient.keyOf(ref);
+      const changes = await eventually(async () => {
+        const list = (await readStageChanges(h.dataDir)).filter((c) => c.leadKey === leadKey);
+        expect(list.map((c) => c.change.to)).toEqual([
+          'visitor',
+          'lead',
+          'mql',
+          'sql',
+          'opportunity',
+          'customer',
+        ]);
+        return list;
+      });
+      expect(new Set(changes.map((c) => c.key)).size).toBe(changes.length);
+      const handoffs = (await readOutbox(h.dataDir, { kind: 'crm', leadKey })).filter(
+        (r) => r.leadKey === leadKey,
+      );
+      expect(handoffs).toHaveLength(1);
+      const emails = await readOutbox(h.dataDir, { kind: 'email', leadKey });
+      expect(emails.length).toBeGreaterThanOrEqual(1); // the first nurture goes out on capture
+    });
+  });
+
+  it('an illegal command is refused with the machine reason and leaves no trace in history', async () => {
+    const ref = { tenant: unique(), email: 'linus@acme.example' };
+    await h.run(async () => {
+      await h.client.capture(ref, form(ref.email));
+      const { workflowId } = LeadClient.keyOf(ref);
+      const error = await h.client.send(ref, { type: 'deal.won' }).catch((e) => e);
+      expect(error).toBeInstanceOf(LeadCommandRejectedError);
+      expect(error.rejection).toMatchObject({
+        code: 'not_allowed_in_stage',
+        stage: 'lead',
+        event: 'deal.won',
+        message: 'deal.won is not allowed in stage lead',
+      });
+      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+      const updates = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+      expect(updates).toHaveLength(1); // only the capture: the refused update never reached history
+    });
+  });
+
+  it('a BANT-incomplete acceptance names the missing criteria', async () => {
+    const ref = { tenant: unique(), email: 'barbara@acme.example' };
+    await h.run(async () => {
+      await h.client.capture(ref, form(ref.email));
+      await h.client.send(ref, { type: 'engagement', kind: 'webinar_attended' });
+      await h.client.send(ref, { type: 'engagement', kind: 'pricing_page' });
+      await h.client.send(ref, { type: 'bant.updated', bant: { need: true, authority: true } });
+      const error = await h.client.send(ref, { type: 'sales.accepted', owner: 'rep-1' }).catch((e) => e);
+      expect(error).toBeInstanceOf(LeadCommandRejectedError);
+      expect(error.message).toBe('sql needs BANT complete: budget and timeline missing');
+      expect((await h.client.get(ref)).stage).toBe('mql');
+    });
+  });
+
+  it('bad input is refused with the field path, before Temporal and inside the workflow', async () => {
+    const ref = { tenant: unique(), email: 'ken@acme.example' };
+    await h.run(async () => {
+      const clientSide = await h.client
+        .capture(ref, { type: 'form.submitted', form: 'demo_request', profile: { email: 'not-an-email' } })
+        .catch((e) => e);
+      expect(clientSide).toBeInstanceOf(LeadValidationError);
+      expect(clientSide.issues[0].path).toEqual(['profile', 'email']);
+
+      await h.client.capture(ref, form(ref.email));
+      // Bypassing the typed client: the workflow's validator checks the same schema.
+      const { workflowId } = LeadClient.keyOf(ref);
+      const raw = await env.client.workflow
+        .getHandle(workflowId)
+        .executeUpdate(commandUpdate, { args: [{ type: 'engagement', kind: 'telepathy' } as never] })
+        .catch((e) => e);
+      expect(raw.cause.type).toBe(FAILURE.invalidCommand);
+      expect(raw.cause.message).toMatch(/^kind: /);
+      expect((await h.client.get(ref)).stage).toBe('lead');
+    });
+  });
+
+  it('an unknown lead is a typed not-found error', async () => {
+    await h.run(async () => {
+      const error = await h.client.get({ tenant: unique(), email: 'nobody@acme.example' }).catch((e) => e);
+      expect(error).toBeInstanceOf(LeadNotFoundError);
+    });
+  });
+
+  it('facts arrive as signals and search attributes let operators find leads by stage', async () => {
+    const ref = { tenant: unique(), email: 'margaret@acme.example' };
+    await h.run(async () => {
+      await h.client.capture(ref, form(ref.email));
+      await h.client.track(ref, { type: 'engagement', kind: 'webinar_attended' });
+      await h.client.track(ref, { type: 'engagement', kind: 'pricing_page' });
+      const view = await eventually(async () => {
+        const v = await h.client.get(ref);
+        expect(v.stage).toBe('mql');
+        return v;
+      });
+      expect(view.next.map((d) => d.event)).toContain('sla.expired');
+      const { workflowId } = LeadClient.keyOf(ref);
+      await eventually(async () => {
+        const found = await h.client.list({ stage: 'mql', temperature: 'cold' });
+        expect(found.map((l) => l.workflowId)).toContain(workflowId);
+      });
+      const description = await env.client.workflow.getHandle(workflowId).describe();
+      expect(await description.staticSummary()).toBe(`Lead ${workflowId}`);
+      // Workflow ids and search attributes are not encrypted: no email in them.
+      expect(workflowId).not.toContain('margaret');
+      expect(JSON.stringify(description.raw.workflowExecutionInfo?.searchAttributes)).not.toContain(
+        'margaret',
+      );
+    });
+  });
+
+  it('the state query answers without a worker-side change', async () => {
+    const ref = { tenant: unique(), email: 'edsger@acme.example' };
+    await h.run(async () => {
+      await h.client.capture(ref, form(ref.email));
+      const { workflowId } = LeadClient.keyOf(ref);
+      const view = await env.client.workflow.getHandle(workflowId).query(stateQuery);
+      expect(view).toMatchObject({ stage: 'lead', consent: 'granted', persona: 'it-decision-maker' });
+    });
+  });
+});
