@@ -45,6 +45,10 @@ export interface LeadClientOptions {
   taskQueue?: string;
   /** The config new leads start with; validated once here. */
   config?: LeadcycleConfigInput;
+  /** See LeadWorkflowInput.searchAttributes: false only for servers that cannot register them. */
+  searchAttributes?: boolean;
+  /** See LeadWorkflowInput.continueAsNewAt. */
+  continueAsNewAt?: LeadWorkflowInput['continueAsNewAt'];
 }
 
 export interface LeadListing {
@@ -83,6 +87,8 @@ function translate(err: unknown, leadKey: string): never {
 export class LeadClient {
   readonly taskQueue: string;
   private readonly config: LeadcycleConfigInput;
+  private readonly searchAttributes: boolean;
+  private readonly continueAsNewAt: LeadWorkflowInput['continueAsNewAt'];
 
   constructor(
     readonly temporal: Client,
@@ -91,6 +97,8 @@ export class LeadClient {
     this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     // Fail at construction, not at the first lead, when the config is wrong.
     this.config = options.config ?? {};
+    this.searchAttributes = options.searchAttributes ?? true;
+    this.continueAsNewAt = options.continueAsNewAt;
     parse(LeadcycleConfigSchema, this.config);
   }
 
@@ -106,7 +114,12 @@ export class LeadClient {
   async capture(ref: LeadRef, command: LeadCommandInput): Promise<LeadView> {
     const { leadKey, workflowId } = LeadClient.keyOf(ref);
     const parsed = parse(LeadCommandSchema, command);
-    const input: LeadWorkflowInput = { leadKey, config: this.config };
+    const input: LeadWorkflowInput = {
+      leadKey,
+      config: this.config,
+      searchAttributes: this.searchAttributes,
+      ...(this.continueAsNewAt ? { continueAsNewAt: this.continueAsNewAt } : {}),
+    };
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof leadWorkflow>('leadWorkflow', {
       workflowId,
       taskQueue: this.taskQueue,

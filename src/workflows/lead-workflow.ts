@@ -146,7 +146,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     const key = JSON.stringify(attributes.map((a) => a.value));
     if (key === lastAttributes) return;
     lastAttributes = key;
-    upsertSearchAttributes(attributes);
+    if (input.searchAttributes !== false) upsertSearchAttributes(attributes);
     setCurrentDetails(details());
   }
 
@@ -222,10 +222,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     }
   }
 
+  const limits = { ...CONTINUE_AS_NEW_AT, ...input.continueAsNewAt };
   const mustContinueAsNew = () =>
     workflowInfo().continueAsNewSuggested ||
-    workflowInfo().historyLength >= CONTINUE_AS_NEW_AT.historyLength ||
-    updatesThisRun >= CONTINUE_AS_NEW_AT.updates;
+    workflowInfo().historyLength >= limits.historyLength ||
+    updatesThisRun >= limits.updates;
 
   for (;;) {
     fireDueTimers();
@@ -241,8 +242,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       await condition(allHandlersFinished);
       if (pending.length === 0) {
         return continueAsNew<typeof leadWorkflow>({
-          leadKey: input.leadKey,
-          config: input.config,
+          ...input,
           carried: { state: stateOf(), pending, effectSeq },
         });
       }

@@ -36,6 +36,13 @@ export interface PendingEffect {
 export interface LeadWorkflowInput {
   leadKey: string;
   config?: LeadcycleConfigInput;
+  /**
+   * Keep the Lead* search attributes current (default). Off only for servers where they cannot be
+   * registered, such as the time-skipping test server: leads are then not listable by stage.
+   */
+  searchAttributes?: boolean;
+  /** Lower thresholds for continue-as-new than the defaults (CONTINUE_AS_NEW_AT), e.g. to test it. */
+  continueAsNewAt?: { historyLength?: number; updates?: number };
   /** Set by continue-as-new: the lead so far and the effects not yet carried out. */
   carried?: { state: LeadState; pending: PendingEffect[]; effectSeq: number };
 }

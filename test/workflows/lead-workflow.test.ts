@@ -9,6 +9,7 @@ import {
 } from '../../src/client/index.js';
 import { commandUpdate, FAILURE, stateQuery } from '../../src/workflows/messages.js';
 import { BANT_COMPLETE, FIT } from '../support/lead.js';
+import { recordHistories } from '../support/histories.js';
 import { createDevServerEnv } from '../support/temporal.js';
 import { eventually, type LeadHarness, leadHarness } from '../support/workflow.js';
 
@@ -84,6 +85,7 @@ describe('lead workflow on the dev server', () => {
       expect(handoffs).toHaveLength(1);
       const emails = await readOutbox(h.dataDir, { kind: 'email', leadKey });
       expect(emails.length).toBeGreaterThanOrEqual(1); // the first nurture goes out on capture
+      await recordHistories(env.client, LeadClient.keyOf(ref).workflowId, 'lead-to-customer');
     });
   });
 
@@ -103,6 +105,7 @@ describe('lead workflow on the dev server', () => {
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
       const updates = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
       expect(updates).toHaveLength(1); // only the capture: the refused update never reached history
+      await recordHistories(env.client, workflowId, 'refused-command');
     });
   });
 
@@ -173,7 +176,40 @@ describe('lead workflow on the dev server', () => {
       expect(JSON.stringify(description.raw.workflowExecutionInfo?.searchAttributes)).not.toContain(
         'margaret',
       );
+      await recordHistories(env.client, workflowId, 'signals-and-search-attributes');
     });
+  });
+
+  it('continues as new well before the history limits, carrying the lead and its effects', async () => {
+    const small = await leadHarness(env, { continueAsNewAt: { historyLength: 40, updates: 5 } });
+    const ref = { tenant: unique(), email: 'frances@acme.example' };
+    try {
+      await small.run(async () => {
+        await small.client.capture(ref, form(ref.email, 'content_download'));
+        for (let i = 0; i < 12; i++) await small.client.send(ref, { type: 'engagement', kind: 'email_open' });
+        for (let i = 0; i < 30; i++) await small.client.track(ref, { type: 'visit', channel: 'web' });
+        const view = await eventually(async () => {
+          const v = await small.client.get(ref);
+          expect(v.score).toBe(5 + 12 + 30);
+          return v;
+        });
+        expect(view.stage).toBe('lead');
+
+        const { workflowId, leadKey } = LeadClient.keyOf(ref);
+        const runs = [];
+        for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(run);
+        // Visibility lags: the newest run may not be listed yet.
+        expect(runs.filter((r) => r.status.name === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(2);
+        expect(runs.every((r) => ['CONTINUED_AS_NEW', 'RUNNING'].includes(r.status.name))).toBe(true);
+        for (const run of runs) expect(run.historyLength).toBeLessThan(80);
+
+        const changes = (await readStageChanges(small.dataDir)).filter((c) => c.leadKey === leadKey);
+        expect(changes.map((c) => c.change.to)).toEqual(['visitor', 'lead']);
+        await recordHistories(env.client, workflowId, 'continue-as-new');
+      });
+    } finally {
+      await small.close();
+    }
   });
 
   it('the state query answers without a worker-side change', async () => {
