@@ -1,0 +1,57 @@
+/**
+ * `npm start`: the whole local stack on the embedded default: a Temporal dev server on a SQLite
+ * file in .leadcycle/ (UI on http://localhost:8233), a worker, and demo leads on a fast clock.
+ * Pass --no-demo for the stack alone. Ctrl-C drains the worker and stops the server.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { activitiesFromEnv } from './activities/index.js';
+import { LeadClient } from './client/index.js';
+import { DEMO_CONFIG, runDemo } from './demo.js';
+import { connectOrStart, resolveDataDir } from './temporal/server.js';
+import { createLeadWorker } from './worker.js';
+
+const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+
+async function main() {
+  const demo = !process.argv.includes('--no-demo');
+  const dataDir = resolveDataDir();
+  const server = await connectOrStart({ dataDir, log });
+  log(`temporal: ${server.address}${server.uiUrl ? `, UI ${server.uiUrl}` : ''} (data in ${dataDir})`);
+
+  const connection = await NativeConnection.connect({ address: server.address });
+  const effects = activitiesFromEnv();
+  const worker = await createLeadWorker({
+    connection,
+    namespace: server.namespace,
+    activities: effects.activities,
+  });
+  const running = worker.run();
+  log(`worker: task queue ${worker.options.taskQueue}; ${effects.describe()}`);
+
+  const clientConnection = await Connection.connect({ address: server.address });
+  const temporal = new Client({ connection: clientConnection, namespace: server.namespace });
+
+  if (demo) {
+    const ui = server.uiUrl ?? 'http://localhost:8233';
+    log(
+      `demo: watch the leads at ${ui}/namespaces/${server.namespace}/workflows?query=${encodeURIComponent("WorkflowType='leadWorkflow'")}`,
+    );
+    runDemo({ client: new LeadClient(temporal, { config: DEMO_CONFIG }), log }).catch((err) =>
+      log(`demo failed: ${(err as Error).message}`),
+    );
+  }
+
+  // The SDK's Runtime turns SIGINT/SIGTERM into a graceful worker shutdown; then we stop the rest.
+  await running;
+  await effects.close();
+  await clientConnection.close();
+  await connection.close();
+  await server.stop();
+  log('stopped');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
