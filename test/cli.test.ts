@@ -1,0 +1,144 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDevServerEnv, devServer } from './support/temporal.js';
+import { eventually, type LeadHarness, leadHarness } from './support/workflow.js';
+
+/** The real `leadcycle` command, against the real dev server and a real worker. */
+const BIN = fileURLToPath(new URL('../bin/leadcycle.js', import.meta.url));
+const run = promisify(execFile);
+
+let env: TestWorkflowEnvironment;
+let h: LeadHarness;
+const tenant = `cli-${Date.now()}`;
+
+beforeAll(async () => {
+  env = await createDevServerEnv();
+  h = await leadHarness(env);
+});
+afterAll(async () => {
+  await h?.close();
+  await env?.teardown();
+});
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const environment = {
+    ...process.env,
+    TEMPORAL_ADDRESS: devServer().address,
+    LEADCYCLE_TASK_QUEUE: h.taskQueue,
+    LEADCYCLE_DATA_DIR: h.dataDir,
+  };
+  try {
+    const { stdout, stderr } = await run('node', [BIN, ...args], { env: environment });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('the leadcycle CLI', () => {
+  it('captures, drives and shows a lead, as a table and as JSON', async () => {
+    const profile = JSON.stringify({ companySize: 200, sector: 'software', jobFunction: 'it' });
+    const captured = await cli(
+      'capture',
+      'ada@cli.example',
+      '--tenant',
+      tenant,
+      '--form',
+      'demo_request',
+      '--consent',
+      '--profile',
+      profile,
+    );
+    expect(captured.code).toBe(0);
+    expect(captured.stdout).toMatch(/^stage\s+lead$/m);
+    expect(captured.stdout).toMatch(/^fit\s+100% \(it-decision-maker\)$/m);
+
+    const tracked = await cli('track', 'ada@cli.example', 'webinar_attended', '--tenant', tenant);
+    expect(tracked.code).toBe(0);
+
+    const shown = await eventually(async () => {
+      const r = await cli('--json', 'show', 'ada@cli.example', '--tenant', tenant);
+      const view = JSON.parse(r.stdout);
+      expect(view.score).toBe(45);
+      return view;
+    });
+    expect(shown.stage).toBe('lead');
+
+    const sent = await cli(
+      'send',
+      'ada@cli.example',
+      '{"type":"engagement","kind":"pricing_page"}',
+      '--tenant',
+      tenant,
+    );
+    expect(sent.code).toBe(0);
+    expect(sent.stdout).toMatch(/^stage\s+mql$/m);
+    expect(sent.stdout).toMatch(/sla\.expired/);
+  });
+
+  it('exits 3 with the machine reason when the lead refuses a command', async () => {
+    await cli('capture', 'bo@cli.example', '--tenant', tenant);
+    const refused = await cli('send', 'bo@cli.example', '{"type":"deal.won"}', '--tenant', tenant);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('error: deal.won is not allowed in stage lead');
+    const asJson = await cli('--json', 'send', 'bo@cli.example', '{"type":"deal.won"}', '--tenant', tenant);
+    expect(JSON.parse(asJson.stderr).error.rejection).toMatchObject({
+      code: 'not_allowed_in_stage',
+      stage: 'lead',
+    });
+  });
+
+  it('exits 2 naming the field on bad input, and 4 for an unknown lead', async () => {
+    const bad = await cli(
+      'send',
+      'bo@cli.example',
+      '{"type":"engagement","kind":"telepathy"}',
+      '--tenant',
+      tenant,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/kind: Invalid option/);
+    const notJson = await cli('send', 'bo@cli.example', '{type', '--tenant', tenant);
+    expect(notJson.code).toBe(2);
+    const unknown = await cli('show', 'nobody@cli.example', '--tenant', tenant);
+    expect(unknown.code).toBe(4);
+  });
+
+  it('lists leads by stage and shows the outbox', async () => {
+    await eventually(async () => {
+      const listed = await cli('--json', 'list', '--stage', 'mql');
+      expect(listed.code).toBe(0);
+      expect(JSON.parse(listed.stdout).length).toBeGreaterThanOrEqual(1);
+    });
+    const outbox = await eventually(async () => {
+      const r = await cli('outbox', '--kind', 'crm');
+      expect(r.stdout).toContain('handoff');
+      return r;
+    });
+    expect(outbox.stdout.split('\n')[0]).toMatch(/^at\s+kind\s+lead\s+what$/);
+  });
+
+  it('documents every command in its help', async () => {
+    const help = await cli('--help');
+    for (const command of [
+      'start',
+      'dev-server',
+      'worker',
+      'capture',
+      'send',
+      'track',
+      'show',
+      'list',
+      'outbox',
+    ]) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+      const sub = await cli(command, '--help');
+      expect(sub.code).toBe(0);
+      expect(sub.stdout).toMatch(/^Usage: leadcycle /);
+    }
+  });
+});
