@@ -8,8 +8,11 @@
 import { Connection } from '@temporalio/client';
 import { InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
+
+// Workers log every state change at INFO; tests only need warnings and errors.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 declare module 'vitest' {
   export interface ProvidedContext {
