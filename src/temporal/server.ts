@@ -10,11 +10,10 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
@@ -58,21 +57,9 @@ export type Log = (message: string) => void;
 // Paths
 // ---------------------------------------------------------------------------
 
-/** Nearest directory above this file holding a package.json (works from src/ and from a dist/ build). */
-export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return dir;
-}
+import { resolveDataDir } from '../paths.js';
 
-/** `LEADCYCLE_DATA_DIR`, else `<project root>/.leadcycle` (git-ignored). */
-export function resolveDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.LEADCYCLE_DATA_DIR || join(projectRoot(), '.leadcycle');
-}
+export { projectRoot, resolveDataDir } from '../paths.js';
 
 // ---------------------------------------------------------------------------
 // Binaries

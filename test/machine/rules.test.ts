@@ -241,8 +241,9 @@ describe('nurturing', () => {
 
   it("don't harass: no more than 3 marketing emails in any 30 days, the 4th is deferred", () => {
     const lead = capturedLead({ nurtureCadenceDays: 2 });
+    const first = lead.now;
     lead.runTimersUntil(lead.now + 10 * DAY_MS);
-    expect(lead.sent().map((e) => (e.at - lead.sent()[0]!.at) / DAY_MS)).toEqual([0, 2, 4]);
+    expect(lead.sent().map((e) => (e.at - first) / DAY_MS)).toEqual([0, 2, 4]);
     expect(lead.send({ type: 'tick.nurture' })?.message).toMatch(
       /email cap reached: 3 of 3 emails in the last 30 days/,
     );
@@ -250,7 +251,7 @@ describe('nurturing', () => {
       lead.cycle.deadlines(lead.cycle.stateOf(lead.snapshot)).find((d) => d.event === 'tick.nurture'),
     ).toEqual({
       event: 'tick.nurture',
-      at: lead.sent()[0]!.at + 30 * DAY_MS,
+      at: first + 30 * DAY_MS,
       deferredByCap: true,
     });
   });

@@ -1,0 +1,102 @@
+/**
+ * Content delivery (nurture emails, newsletters): to the outbox by default, or over SMTP.
+ */
+import nodemailer, { type NodemailerError, type SMTPSentMessageInfo, type Transporter } from 'nodemailer';
+import { type ContentDelivery, type ContentEmail, composeContentEmail, type MailSettings } from './email.js';
+import { PermanentFailure, SmtpUnavailableError } from './errors.js';
+import type { Outbox } from './outbox.js';
+
+export interface ContentSender {
+  readonly via: 'outbox' | 'smtp';
+  /** delivered=false when this key was delivered before; messageId is the same either way. */
+  send(delivery: ContentDelivery): Promise<{ delivered: boolean; messageId: string }>;
+  close(): Promise<void>;
+}
+
+/** What the outbox keeps of an email: enough for the CLI to show what was (or would have been) sent. */
+function emailPayload(via: 'outbox' | 'smtp', delivery: ContentDelivery, email: ContentEmail) {
+  return { via, content: delivery.content, ...email };
+}
+
+/** The embedded default: the outbox record is the delivery. */
+export class OutboxSender implements ContentSender {
+  readonly via = 'outbox';
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly mail: MailSettings,
+  ) {}
+
+  async send(delivery: ContentDelivery): Promise<{ delivered: boolean; messageId: string }> {
+    const email = composeContentEmail(delivery, this.mail);
+    const { delivered } = await this.outbox.deliverOnce(
+      { key: delivery.key, kind: 'email', workflowId: delivery.workflowId, leadKey: delivery.leadKey },
+      async () => emailPayload('outbox', delivery, email),
+    );
+    return { delivered, messageId: email.messageId };
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface SmtpSettings {
+  /** `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://...:465`. */
+  url: string;
+  /** Connection, greeting and idle-socket timeout; nodemailer's defaults (up to 10 min) outlast an activity. */
+  timeoutMs?: number;
+}
+
+/** Sends through a mail server, and notes each delivered key in the outbox so a retry sends nothing. */
+export class SmtpSender implements ContentSender {
+  readonly via = 'smtp';
+  readonly #transport: Transporter<SMTPSentMessageInfo>;
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly mail: MailSettings,
+    smtp: SmtpSettings,
+  ) {
+    const timeout = smtp.timeoutMs ?? 30_000;
+    this.#transport = nodemailer.createTransport({
+      url: smtp.url,
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
+    });
+  }
+
+  async send(delivery: ContentDelivery): Promise<{ delivered: boolean; messageId: string }> {
+    const email = composeContentEmail(delivery, this.mail);
+    const { delivered } = await this.outbox.deliverOnce(
+      { key: delivery.key, kind: 'email', workflowId: delivery.workflowId, leadKey: delivery.leadKey },
+      async () => {
+        const info = await this.#transport.sendMail(email).catch((err: unknown) => {
+          throw smtpFailure(err);
+        });
+        return { ...emailPayload('smtp', delivery, email), response: info.response, accepted: info.accepted };
+      },
+    );
+    return { delivered, messageId: email.messageId };
+  }
+
+  async close(): Promise<void> {
+    this.#transport.close();
+  }
+}
+
+/**
+ * A refusal of this message (5xx) is permanent; anything about the connection or our credentials is
+ * retryable, because fixing the worker's configuration lets the retry through.
+ */
+export function smtpFailure(err: unknown): Error {
+  const e = err as Partial<NodemailerError>;
+  const reply = e.response ?? e.message ?? String(err);
+  const details = { responseCode: e.responseCode, command: e.command, response: e.response };
+  if (e.permanent === true && e.code !== 'EAUTH') {
+    const recipient = e.command?.toUpperCase().startsWith('RCPT') ?? false;
+    return recipient
+      ? new PermanentFailure('RECIPIENT_INVALID', `the mail server refused the recipient: ${reply}`, details)
+      : new PermanentFailure('SMTP_REJECTED', `the mail server refused the message: ${reply}`, details);
+  }
+  return new SmtpUnavailableError(`sending through SMTP failed: ${reply}`, e.code, { cause: err });
+}

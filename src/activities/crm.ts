@@ -1,0 +1,139 @@
+/**
+ * The sales handoff (DOMAIN.md: marketing owns a lead until SQL, then it moves to sales and the CRM):
+ * to the outbox by default, or as a signed webhook.
+ */
+import type { BuyingStage, Effect, Profile, Stage, Temperature } from '../machines/index.js';
+import { CrmUnavailableError, PermanentFailure } from './errors.js';
+import type { Outbox } from './outbox.js';
+import { SIGNATURE_HEADER, signPayload } from './signature.js';
+
+export interface HandoffLead {
+  profile: Profile;
+  score: number;
+  fitScore: number;
+  persona: string | null;
+  temperature: Temperature;
+  buyingStage: BuyingStage;
+  stage: Stage;
+}
+
+export interface Handoff {
+  key: string;
+  workflowId: string;
+  leadKey: string;
+  lead: HandoffLead;
+  handoff: Extract<Effect, { type: 'sales.handoff' }>;
+}
+
+export interface CrmHandoff {
+  readonly via: 'outbox' | 'webhook';
+  /** delivered=false when this key was handed off before. */
+  handOff(handoff: Handoff): Promise<{ delivered: boolean }>;
+  close(): Promise<void>;
+}
+
+/** The JSON the CRM receives (and the outbox keeps). Times are epoch milliseconds, as in the machine. */
+export function handoffBody({ key, workflowId, leadKey, lead, handoff }: Handoff) {
+  return { type: 'sales.handoff' as const, id: key, workflowId, leadKey, lead, handoff };
+}
+
+const meta = (h: Handoff) => ({
+  key: h.key,
+  kind: 'crm' as const,
+  workflowId: h.workflowId,
+  leadKey: h.leadKey,
+});
+
+/** The embedded default: the outbox record is the handoff. */
+export class OutboxCrm implements CrmHandoff {
+  readonly via = 'outbox';
+
+  constructor(private readonly outbox: Outbox) {}
+
+  handOff(handoff: Handoff): Promise<{ delivered: boolean }> {
+    return this.outbox.deliverOnce(meta(handoff), async () => ({ via: 'outbox', ...handoffBody(handoff) }));
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface WebhookSettings {
+  url: string;
+  secret: string;
+  timeoutMs?: number;
+}
+
+/**
+ * POSTs the handoff as signed JSON. The CRM can dedupe on `Idempotency-Key`; we also note each
+ * delivered key in the outbox, so a retry after a success does not post again.
+ */
+export class WebhookCrm implements CrmHandoff {
+  readonly via = 'webhook';
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly settings: WebhookSettings,
+  ) {}
+
+  handOff(handoff: Handoff): Promise<{ delivered: boolean }> {
+    return this.outbox.deliverOnce(meta(handoff), async () => {
+      const status = await this.#post(handoff.key, JSON.stringify(handoffBody(handoff)));
+      return { via: 'webhook', url: redactUrl(this.settings.url), status };
+    });
+  }
+
+  async close(): Promise<void> {}
+
+  async #post(key: string, body: string): Promise<number> {
+    const { url, secret, timeoutMs = 10_000 } = this.settings;
+    const where = redactUrl(url);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'Idempotency-Key': key,
+          // Signed per attempt: a retry hours later must not look like a stale replay.
+          [SIGNATURE_HEADER]: signPayload(secret, body),
+        },
+        body,
+        // A redirected POST would turn into a GET and lose the body.
+        redirect: 'error',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const why = err instanceof Error && err.name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : err;
+      throw new CrmUnavailableError(`CRM webhook ${where} unreachable: ${describeCause(why)}`, null, {
+        cause: err,
+      });
+    }
+    // Read the body either way: it frees the connection, and explains a refusal.
+    const text = await response.text().catch(() => '');
+    const { status } = response;
+    if (response.ok) return status;
+    const detail = `CRM webhook ${where} answered ${status}${text ? `: ${text.slice(0, 500)}` : ''}`;
+    // 408 and 429 say "later", other 4xx say "never for this request".
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      throw new PermanentFailure('CRM_REJECTED', detail, { status, body: text.slice(0, 2000) });
+    }
+    throw new CrmUnavailableError(detail, status);
+  }
+}
+
+/** Origin and path only: a query string or user info may carry a token. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+function describeCause(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  // undici hides the useful part (ECONNREFUSED...) in `cause`.
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err.message}${cause}`;
+}

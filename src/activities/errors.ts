@@ -1,0 +1,86 @@
+/**
+ * Typed errors of the activities.
+ *
+ * The rule for choosing between the two kinds: a failure caused by *this message* (a recipient the
+ * mail server refuses, a lead the CRM rejects) is permanent and fails the activity at once; a failure
+ * caused by the *worker's surroundings* (a server down, a timeout, bad credentials an operator can fix
+ * and redeploy) is retryable, so the effect goes through once the surroundings are fixed.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+
+export type PermanentFailureCode = 'RECIPIENT_INVALID' | 'SMTP_REJECTED' | 'CRM_REJECTED';
+
+/**
+ * A permanent failure: Temporal does not retry it. Its `type` is the code, so a workflow can match
+ * `err.cause.type === 'CRM_REJECTED'` without importing this module.
+ */
+export class PermanentFailure extends ApplicationFailure {
+  constructor(
+    readonly code: PermanentFailureCode,
+    message: string,
+    details?: Record<string, unknown>,
+    cause?: Error,
+  ) {
+    super(message, code, true, details ? [details] : undefined, cause);
+  }
+}
+
+export type RetryableErrorCode = 'SMTP_UNAVAILABLE' | 'CRM_UNAVAILABLE';
+
+/**
+ * A failure worth retrying. Temporal records the class name as the failure type, hence one subclass
+ * per code rather than a generic class.
+ */
+export abstract class RetryableActivityError extends Error {
+  abstract readonly code: RetryableErrorCode;
+}
+
+export class SmtpUnavailableError extends RetryableActivityError {
+  override readonly name = 'SmtpUnavailableError';
+  readonly code = 'SMTP_UNAVAILABLE';
+  constructor(
+    message: string,
+    readonly smtpCode: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export class CrmUnavailableError extends RetryableActivityError {
+  override readonly name = 'CrmUnavailableError';
+  readonly code = 'CRM_UNAVAILABLE';
+  constructor(
+    message: string,
+    /** HTTP status, or null when no response came back (network error, timeout). */
+    readonly status: number | null,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Bad environment: thrown when the worker builds its activities, never from inside an activity. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
+  }
+}
+
+/**
+ * A JSON Lines store with a broken line that is not the last one: something other than a crash
+ * mid-append wrote it, so we refuse to guess (skipping it could forget an idempotency key).
+ */
+export class CorruptStoreError extends Error {
+  override readonly name = 'CorruptStoreError';
+  readonly code = 'STORE_CORRUPT';
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    reason: string,
+  ) {
+    super(`${file}:${line}: ${reason}`);
+  }
+}

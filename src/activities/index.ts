@@ -1,0 +1,146 @@
+/**
+ * The lead workflow's activities: the machine's effects carried out against the outside world.
+ *
+ * Every activity is safe under at-least-once execution: the workflow passes an idempotency key
+ * (workflow id + a sequence number), and a retry with a key already done does nothing and says so.
+ * Permanent failures are non-retryable `PermanentFailure`s (an ApplicationFailure whose type is the
+ * code); anything else thrown is retried by Temporal.
+ */
+import { z } from 'zod';
+import type { BuyingStage, Effect, Profile, Stage, Temperature } from '../machines/index.js';
+import { loadActivityConfig } from './config.js';
+import { type ContentSender, OutboxSender, SmtpSender } from './content-sender.js';
+import { type CrmHandoff, OutboxCrm, redactUrl, WebhookCrm } from './crm.js';
+import { mailboxAddress, type Recipient } from './email.js';
+import { PermanentFailure } from './errors.js';
+import { Outbox } from './outbox.js';
+import { JsonlStageStore, type StageStore } from './stage-store.js';
+
+export * from './config.js';
+export * from './content-sender.js';
+export * from './crm.js';
+export * from './email.js';
+export * from './errors.js';
+export * from './outbox.js';
+export * from './signature.js';
+export * from './stage-store.js';
+
+export interface ActivityDeps {
+  outbox: Outbox;
+  sender: ContentSender;
+  crm: CrmHandoff;
+  stageStore: StageStore;
+}
+
+interface EffectInput {
+  idempotencyKey: string;
+  workflowId: string;
+  leadKey: string;
+}
+
+export interface RecordStageChangeInput extends EffectInput {
+  change: Extract<Effect, { type: 'stage.changed' }>;
+}
+
+export interface SendContentInput extends EffectInput {
+  to: Recipient;
+  content: Extract<Effect, { type: 'content.send' }>;
+}
+
+export interface HandOffToSalesInput extends EffectInput {
+  lead: {
+    profile: Profile;
+    score: number;
+    fitScore: number;
+    persona: string | null;
+    temperature: Temperature;
+    buyingStage: BuyingStage;
+    stage: Stage;
+  };
+  handoff: Extract<Effect, { type: 'sales.handoff' }>;
+}
+
+const EmailSchema = z.email();
+
+export function createActivities(deps: ActivityDeps) {
+  const { sender, crm, stageStore } = deps;
+  return {
+    /** recorded=false when the key was already there. */
+    async recordStageChange(input: RecordStageChangeInput): Promise<{ recorded: boolean }> {
+      return stageStore.record({
+        key: input.idempotencyKey,
+        workflowId: input.workflowId,
+        leadKey: input.leadKey,
+        at: new Date().toISOString(),
+        change: input.change,
+      });
+    },
+
+    /** delivered=false when already delivered under that key; the Message-ID is the same either way. */
+    async sendContent(input: SendContentInput): Promise<{ delivered: boolean; messageId: string }> {
+      // Checked here too (the machine's schemas already check form input): no retry can fix a bad address.
+      if (!EmailSchema.safeParse(input.to.email).success) {
+        throw new PermanentFailure(
+          'RECIPIENT_INVALID',
+          `not an email address: ${JSON.stringify(input.to.email)}`,
+        );
+      }
+      return sender.send({
+        key: input.idempotencyKey,
+        workflowId: input.workflowId,
+        leadKey: input.leadKey,
+        to: input.to,
+        content: input.content,
+      });
+    },
+
+    /** delivered=false when already handed off under that key. */
+    async handOffToSales(input: HandOffToSalesInput): Promise<{ delivered: boolean }> {
+      return crm.handOff({
+        key: input.idempotencyKey,
+        workflowId: input.workflowId,
+        leadKey: input.leadKey,
+        lead: input.lead,
+        handoff: input.handoff,
+      });
+    },
+  };
+}
+
+export type LeadActivities = ReturnType<typeof createActivities>;
+
+/**
+ * The activities wired from environment variables (see config.ts): SMTP when LEADCYCLE_SMTP_URL is
+ * set, a signed webhook when LEADCYCLE_CRM_WEBHOOK_URL is, the outbox otherwise. Throws ConfigError.
+ */
+export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  activities: LeadActivities;
+  describe(): string;
+  close(): Promise<void>;
+} {
+  const config = loadActivityConfig(env);
+  const outbox = new Outbox(config.dataDir);
+  const sender = config.smtp
+    ? new SmtpSender(outbox, config.mail, config.smtp)
+    : new OutboxSender(outbox, config.mail);
+  const crm = config.crmWebhook ? new WebhookCrm(outbox, config.crmWebhook) : new OutboxCrm(outbox);
+  const stageStore = new JsonlStageStore(config.dataDir);
+
+  return {
+    activities: createActivities({ outbox, sender, crm, stageStore }),
+    describe: () =>
+      [
+        config.smtp
+          ? `content: SMTP ${redactUrl(config.smtp.url)} from ${mailboxAddress(config.mail.from)} (sent keys kept in ${outbox.file})`
+          : `content: outbox ${outbox.file}`,
+        config.crmWebhook
+          ? `CRM handoff: signed webhook ${redactUrl(config.crmWebhook.url)} (sent keys kept in ${outbox.file})`
+          : `CRM handoff: outbox ${outbox.file}`,
+        `stage changes: ${stageStore.file}`,
+      ].join('; '),
+    close: async () => {
+      await Promise.all([sender.close(), crm.close(), stageStore.close()]);
+      await outbox.close();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  activitiesFromEnv,
+  ConfigError,
+  DEFAULT_MAIL_FROM,
+  loadActivityConfig,
+  projectRoot,
+} from '../../src/activities/index.js';
+
+const configError = (env: NodeJS.ProcessEnv) => {
+  try {
+    loadActivityConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('configuration from the environment', () => {
+  it('defaults to the outbox under <project root>/.leadcycle', () => {
+    expect(existsSync(join(projectRoot(), 'package.json'))).toBe(true);
+    expect(loadActivityConfig({})).toEqual({
+      dataDir: join(projectRoot(), '.leadcycle'),
+      mail: { from: DEFAULT_MAIL_FROM, unsubscribeUrl: null },
+      smtp: null,
+      crmWebhook: null,
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(
+      loadActivityConfig({ LEADCYCLE_DATA_DIR: '', LEADCYCLE_SMTP_URL: ' ', LEADCYCLE_CRM_WEBHOOK_URL: '' }),
+    ).toMatchObject({ smtp: null, crmWebhook: null, dataDir: join(projectRoot(), '.leadcycle') });
+  });
+
+  it('reads SMTP and webhook settings', () => {
+    const config = loadActivityConfig({
+      LEADCYCLE_DATA_DIR: '/tmp/lc',
+      LEADCYCLE_SMTP_URL: 'smtp://user:pass@mail.example:587',
+      LEADCYCLE_MAIL_FROM: 'Acme <hello@acme.example>',
+      LEADCYCLE_UNSUBSCRIBE_URL: 'https://acme.example/u/{leadKey}',
+      LEADCYCLE_CRM_WEBHOOK_URL: 'https://crm.example/hooks/lead?token=abc',
+      LEADCYCLE_CRM_WEBHOOK_SECRET: 'whsec_0123456789abcdef',
+      LEADCYCLE_CRM_TIMEOUT_MS: '5000',
+    });
+    expect(config).toEqual({
+      dataDir: '/tmp/lc',
+      mail: { from: 'Acme <hello@acme.example>', unsubscribeUrl: 'https://acme.example/u/{leadKey}' },
+      smtp: { url: 'smtp://user:pass@mail.example:587', timeoutMs: undefined },
+      crmWebhook: {
+        url: 'https://crm.example/hooks/lead?token=abc',
+        secret: 'whsec_0123456789abcdef',
+        timeoutMs: 5000,
+      },
+    });
+  });
+
+  it('requires the webhook secret when the webhook URL is set', () => {
+    const error = configError({ LEADCYCLE_CRM_WEBHOOK_URL: 'https://crm.example/hooks' });
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.issues).toEqual([
+      { variable: 'LEADCYCLE_CRM_WEBHOOK_SECRET', message: expect.stringContaining('required when') },
+    ]);
+    expect(error.message).toContain('LEADCYCLE_CRM_WEBHOOK_SECRET');
+    expect(() => activitiesFromEnv({ LEADCYCLE_CRM_WEBHOOK_URL: 'https://crm.example/hooks' })).toThrow(
+      ConfigError,
+    );
+  });
+
+  it('names every bad variable at once, and why', () => {
+    const error = configError({
+      LEADCYCLE_SMTP_URL: 'http://mail.example',
+      LEADCYCLE_MAIL_FROM: 'nobody',
+      LEADCYCLE_UNSUBSCRIBE_URL: 'not a url {leadKey}',
+      LEADCYCLE_CRM_WEBHOOK_URL: 'ftp://crm.example',
+      LEADCYCLE_CRM_WEBHOOK_SECRET: 'short',
+      LEADCYCLE_CRM_TIMEOUT_MS: 'soon',
+    });
+    expect(error.issues.map((i) => i.variable).sort()).toEqual([
+      'LEADCYCLE_CRM_TIMEOUT_MS',
+      'LEADCYCLE_CRM_WEBHOOK_SECRET',
+      'LEADCYCLE_CRM_WEBHOOK_URL',
+      'LEADCYCLE_MAIL_FROM',
+      'LEADCYCLE_SMTP_URL',
+      'LEADCYCLE_UNSUBSCRIBE_URL',
+    ]);
+    expect(error.issues.find((i) => i.variable === 'LEADCYCLE_SMTP_URL')?.message).toContain('smtp://');
+  });
+
+  it('requires a sender address with SMTP', () => {
+    const error = configError({ LEADCYCLE_SMTP_URL: 'smtp://mail.example:25' });
+    expect(error.issues.map((i) => i.variable)).toEqual(['LEADCYCLE_MAIL_FROM']);
+  });
+
+  it('describes the real adapters without their secrets', async () => {
+    const wired = activitiesFromEnv({
+      LEADCYCLE_DATA_DIR: '/tmp/lc-describe',
+      LEADCYCLE_SMTP_URL: 'smtp://user:hunter2@mail.example:587',
+      LEADCYCLE_MAIL_FROM: 'Acme <hello@acme.example>',
+      LEADCYCLE_CRM_WEBHOOK_URL: 'https://crm.example/hooks/lead?token=abc',
+      LEADCYCLE_CRM_WEBHOOK_SECRET: 'whsec_0123456789abcdef',
+    });
+    const text = wired.describe();
+    await wired.close();
+    expect(text).toContain('SMTP smtp://mail.example:587 from hello@acme.example');
+    expect(text).toContain('signed webhook https://crm.example/hooks/lead');
+    expect(text).not.toMatch(/hunter2|token=abc|whsec/);
+  });
+});

@@ -1,0 +1,169 @@
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CorruptStoreError,
+  OUTBOX_FILE,
+  Outbox,
+  type OutboxRecord,
+  readOutbox,
+} from '../../src/activities/index.js';
+import { JsonlLog } from '../../src/activities/jsonl.js';
+import { OutboxRecordSchema } from '../../src/activities/outbox.js';
+import { tempDir } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(() => cleanup());
+
+const meta = (key: string, over: Partial<OutboxRecord> = {}) => ({
+  key,
+  kind: 'email' as const,
+  workflowId: 'lead-wf',
+  leadKey: 'lead-1',
+  ...over,
+});
+const record = (key: string, payload: unknown = {}): OutboxRecord => ({
+  ...meta(key),
+  at: new Date().toISOString(),
+  payload,
+});
+const lines = async () => (await readFile(join(dir, OUTBOX_FILE), 'utf8')).split('\n');
+
+describe('outbox', () => {
+  it('delivers once per key, across retries and across a reopen', async () => {
+    const outbox = new Outbox(dir);
+    let runs = 0;
+    const deliver = async () => ({ n: ++runs });
+    expect(await outbox.deliverOnce(meta('k1'), deliver)).toEqual({ delivered: true });
+    expect(await outbox.deliverOnce(meta('k1'), deliver)).toEqual({ delivered: false });
+    await outbox.close();
+
+    const reopened = new Outbox(dir); // a worker restart: keys come back from the file
+    expect(await reopened.deliverOnce(meta('k1'), deliver)).toEqual({ delivered: false });
+    expect(await reopened.deliverOnce(meta('k2'), deliver)).toEqual({ delivered: true });
+    await reopened.close();
+
+    expect(runs).toBe(2);
+    const records = await readOutbox(dir);
+    expect(records.map((r) => [r.key, r.payload])).toEqual([
+      ['k1', { n: 1 }],
+      ['k2', { n: 2 }],
+    ]);
+  });
+
+  it('runs concurrent attempts with one key one after the other, delivering once', async () => {
+    const outbox = new Outbox(dir);
+    let inFlight = 0;
+    let runs = 0;
+    const deliver = async () => {
+      inFlight += 1;
+      expect(inFlight).toBe(1);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight -= 1;
+      return { n: ++runs };
+    };
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => outbox.deliverOnce(meta('same'), deliver)),
+    );
+    expect(results.filter((r) => r.delivered)).toHaveLength(1);
+    expect(runs).toBe(1);
+    await outbox.close();
+  });
+
+  it('records nothing when the delivery throws, so the retry delivers', async () => {
+    const outbox = new Outbox(dir);
+    await expect(
+      outbox.deliverOnce(meta('k'), async () => {
+        throw new Error('server down');
+      }),
+    ).rejects.toThrow('server down');
+    expect(await readOutbox(dir)).toEqual([]);
+    expect(await outbox.deliverOnce(meta('k'), async () => ({ ok: true }))).toEqual({ delivered: true });
+    await outbox.close();
+  });
+
+  it('writes whole lines under concurrent appends, even from two writers of one file', async () => {
+    const a = new JsonlLog(join(dir, OUTBOX_FILE), OutboxRecordSchema);
+    const b = new JsonlLog(join(dir, OUTBOX_FILE), OutboxRecordSchema);
+    const big = 'x'.repeat(100_000); // far beyond any pipe or page size
+    const appended = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).append(record(`k${i}`, { i, big }))),
+    );
+    expect(appended.every(Boolean)).toBe(true);
+    await Promise.all([a.close(), b.close()]);
+
+    const all = await lines();
+    expect(all.pop()).toBe(''); // ends with a newline
+    expect(all).toHaveLength(200);
+    const keys = all.map((line) => OutboxRecordSchema.parse(JSON.parse(line)).key);
+    expect(new Set(keys).size).toBe(200);
+  });
+
+  it('appends one line for many concurrent appends of one key', async () => {
+    const log = new JsonlLog(join(dir, OUTBOX_FILE), OutboxRecordSchema);
+    const appended = await Promise.all(Array.from({ length: 20 }, () => log.append(record('once'))));
+    expect(appended.filter(Boolean)).toHaveLength(1);
+    await log.close();
+    expect(await readOutbox(dir)).toHaveLength(1);
+  });
+
+  it('tolerates a torn last line when reading, and cuts it off before the next append', async () => {
+    const file = join(dir, OUTBOX_FILE);
+    await writeFile(file, `${JSON.stringify(record('a'))}\n${JSON.stringify(record('b'))}\n{"key":"c","ki`);
+    expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['a', 'b']);
+
+    const outbox = new Outbox(dir);
+    expect(await outbox.deliverOnce(meta('c'), async () => ({}))).toEqual({ delivered: true });
+    expect(await outbox.deliverOnce(meta('a'), async () => ({}))).toEqual({ delivered: false });
+    await outbox.close();
+    expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['a', 'b', 'c']);
+    expect(await lines()).toHaveLength(4); // three records and the final newline
+  });
+
+  it('keeps a whole last record that lost only its newline', async () => {
+    await writeFile(join(dir, OUTBOX_FILE), `${JSON.stringify(record('a'))}\n${JSON.stringify(record('b'))}`);
+    const outbox = new Outbox(dir);
+    expect(await outbox.deliverOnce(meta('b'), async () => ({}))).toEqual({ delivered: false });
+    expect(await outbox.deliverOnce(meta('c'), async () => ({}))).toEqual({ delivered: true });
+    await outbox.close();
+    expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('refuses a broken line that is not the last one, naming file and line', async () => {
+    const file = join(dir, OUTBOX_FILE);
+    await writeFile(file, `${JSON.stringify(record('a'))}\nnot json\n${JSON.stringify(record('b'))}\n`);
+    const error = await readOutbox(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CorruptStoreError);
+    expect(error).toMatchObject({ code: 'STORE_CORRUPT', line: 2, file });
+
+    const outbox = new Outbox(dir);
+    await expect(outbox.has('a')).rejects.toBeInstanceOf(CorruptStoreError);
+    await outbox.close();
+  });
+
+  it('filters by kind and lead, and keeps the newest `limit` records', async () => {
+    expect(await readOutbox(dir)).toEqual([]); // no file yet
+    const outbox = new Outbox(dir);
+    for (let i = 0; i < 6; i++) {
+      await outbox.deliverOnce(
+        meta(`k${i}`, { kind: i % 2 ? 'crm' : 'email', leadKey: `lead-${i % 3}` }),
+        async () => i,
+      );
+    }
+    await outbox.close();
+    expect((await readOutbox(dir, { kind: 'crm' })).map((r) => r.key)).toEqual(['k1', 'k3', 'k5']);
+    expect((await readOutbox(dir, { leadKey: 'lead-0' })).map((r) => r.key)).toEqual(['k0', 'k3']);
+    expect((await readOutbox(dir, { kind: 'email', limit: 2 })).map((r) => r.key)).toEqual(['k2', 'k4']);
+    expect(await readOutbox(dir, { limit: 0 })).toEqual([]);
+  });
+
+  it('sees records another writer appended, skipping a half-written one', async () => {
+    const file = join(dir, OUTBOX_FILE);
+    await writeFile(file, `${JSON.stringify(record('a'))}\n`);
+    const partial = JSON.stringify(record('b'));
+    await appendFile(file, partial.slice(0, 20)); // a writer mid-append, as a reader may see it
+    expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['a']);
+  });
+});

@@ -1,0 +1,139 @@
+import {
+  DefaultFailureConverter,
+  defaultPayloadConverter,
+  ensureApplicationFailure,
+} from '@temporalio/common';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Handoff } from '../../src/activities/crm.js';
+import {
+  CrmUnavailableError,
+  Outbox,
+  PermanentFailure,
+  readOutbox,
+  verifySignature,
+  WebhookCrm,
+} from '../../src/activities/index.js';
+import { handoffLead, salesHandoff, startHttpServer, tempDir } from './helpers.js';
+
+const SECRET = 'whsec_test_0123456789';
+
+const handoff = (key: string): Handoff => ({
+  key,
+  workflowId: 'lead:acme:ada@acme.example',
+  leadKey: 'acme/ada@acme.example',
+  lead: handoffLead,
+  handoff: salesHandoff(),
+});
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let outbox: Outbox;
+let http: Awaited<ReturnType<typeof startHttpServer>>;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  outbox = new Outbox(dir);
+});
+afterEach(async () => {
+  await http?.close();
+  await outbox.close();
+  await cleanup();
+});
+
+const crm = (timeoutMs?: number) => new WebhookCrm(outbox, { url: http.url, secret: SECRET, timeoutMs });
+/** What an activity worker reports to the server for a thrown error (as @temporalio/worker does). */
+const failureInfo = (err: unknown) =>
+  new DefaultFailureConverter().errorToFailure(ensureApplicationFailure(err), defaultPayloadConverter)
+    .applicationFailureInfo;
+
+describe('WebhookCrm on a real HTTP server', () => {
+  it('posts signed JSON that verifySignature accepts, once per key', async () => {
+    const checks: unknown[] = [];
+    http = await startHttpServer((req, res) => {
+      checks.push(verifySignature(SECRET, req.headers['leadcycle-signature'] as string, req.body));
+      res.writeHead(202).end();
+    });
+    expect(await crm().handOff(handoff('wf#9'))).toEqual({ delivered: true });
+    expect(await crm().handOff(handoff('wf#9'))).toEqual({ delivered: false });
+
+    expect(http.received).toHaveLength(1);
+    const [req] = http.received;
+    expect(req?.method).toBe('POST');
+    expect(req?.headers['content-type']).toBe('application/json');
+    expect(req?.headers['idempotency-key']).toBe('wf#9');
+    expect(checks).toEqual([{ ok: true, timestamp: expect.any(Number) }]);
+    expect(JSON.parse(req?.body ?? '')).toEqual({
+      type: 'sales.handoff',
+      id: 'wf#9',
+      workflowId: 'lead:acme:ada@acme.example',
+      leadKey: 'acme/ada@acme.example',
+      lead: handoffLead,
+      handoff: salesHandoff(),
+    });
+    const [record] = await readOutbox(dir, { kind: 'crm' });
+    expect(record).toMatchObject({ key: 'wf#9', payload: { via: 'webhook', status: 202, url: http.url } });
+  });
+
+  it('a 500 is retryable and records nothing; the retry delivers', async () => {
+    let calls = 0;
+    http = await startHttpServer((_req, res) => res.writeHead(++calls === 1 ? 500 : 200).end('boom'));
+    const error = await crm()
+      .handOff(handoff('wf#10'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CrmUnavailableError);
+    expect(error).toMatchObject({ code: 'CRM_UNAVAILABLE', status: 500 });
+    expect(failureInfo(error)).toMatchObject({ type: 'CrmUnavailableError', nonRetryable: false });
+    expect(await readOutbox(dir)).toEqual([]);
+
+    expect(await crm().handOff(handoff('wf#10'))).toEqual({ delivered: true });
+    expect(calls).toBe(2);
+  });
+
+  it('a 400 is a non-retryable ApplicationFailure carrying the status and the answer', async () => {
+    http = await startHttpServer((_req, res) => res.writeHead(400).end('{"error":"unknown owner"}'));
+    const error = await crm()
+      .handOff(handoff('wf#11'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentFailure);
+    expect(error).toMatchObject({ code: 'CRM_REJECTED', nonRetryable: true });
+    expect((error as Error).message).toContain('unknown owner');
+    // What Temporal sends to the server: non-retryable, typed by the code.
+    expect(failureInfo(error)).toMatchObject({ type: 'CRM_REJECTED', nonRetryable: true });
+    expect(await readOutbox(dir)).toEqual([]);
+  });
+
+  it('408 and 429 are retryable', async () => {
+    const statuses = [408, 429];
+    http = await startHttpServer((_req, res) => res.writeHead(statuses.shift() ?? 200).end());
+    await expect(crm().handOff(handoff('wf#12'))).rejects.toMatchObject({
+      status: 408,
+      code: 'CRM_UNAVAILABLE',
+    });
+    await expect(crm().handOff(handoff('wf#12'))).rejects.toMatchObject({
+      status: 429,
+      code: 'CRM_UNAVAILABLE',
+    });
+    expect(await crm().handOff(handoff('wf#12'))).toEqual({ delivered: true });
+  });
+
+  it('a CRM that does not answer in time is retryable', async () => {
+    http = await startHttpServer(() => {}); // never answers
+    const error = await crm(200)
+      .handOff(handoff('wf#13'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CrmUnavailableError);
+    expect(error).toMatchObject({ status: null });
+    expect((error as Error).message).toContain('no answer in 200 ms');
+  });
+
+  it('an unreachable CRM is retryable', async () => {
+    http = await startHttpServer();
+    const { url } = http;
+    await http.close();
+    const error = await new WebhookCrm(outbox, { url, secret: SECRET })
+      .handOff(handoff('wf#14'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CrmUnavailableError);
+    expect((error as Error).message).toContain('ECONNREFUSED');
+  });
+});
