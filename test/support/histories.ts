@@ -17,12 +17,15 @@ export async function recordHistories(client: Client, workflowId: string, name: 
   for (let i = 0; ; i++) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     await writeFile(`${HISTORIES_DIR}${name}${i === 0 ? '' : `.previous-${i}`}.json`, historyToJSON(history));
-    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+    runId =
+      history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
     if (!runId) return;
   }
 }
 
-export async function loadHistories(): Promise<Array<{ workflowId: string; history: ReturnType<typeof historyFromJSON> }>> {
+export async function loadHistories(): Promise<
+  Array<{ workflowId: string; history: ReturnType<typeof historyFromJSON> }>
+> {
   const files = (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort();
   return Promise.all(
     files.map(async (file) => ({

@@ -8,8 +8,8 @@ import {
   LeadValidationError,
 } from '../../src/client/index.js';
 import { commandUpdate, FAILURE, stateQuery } from '../../src/workflows/messages.js';
-import { BANT_COMPLETE, FIT } from '../support/lead.js';
 import { recordHistories } from '../support/histories.js';
+import { BANT_COMPLETE, FIT } from '../support/lead.js';
 import { createDevServerEnv } from '../support/temporal.js';
 import { eventually, type LeadHarness, leadHarness } from '../support/workflow.js';
 
@@ -197,7 +197,8 @@ describe('lead workflow on the dev server', () => {
 
         const { workflowId, leadKey } = LeadClient.keyOf(ref);
         const runs = [];
-        for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(run);
+        for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+          runs.push(run);
         // Visibility lags: the newest run may not be listed yet.
         expect(runs.filter((r) => r.status.name === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(2);
         expect(runs.every((r) => ['CONTINUED_AS_NEW', 'RUNNING'].includes(r.status.name))).toBe(true);

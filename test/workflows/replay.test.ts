@@ -1,6 +1,5 @@
 import { Worker } from '@temporalio/worker';
-import { describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { loadHistories } from '../support/histories.js';
 
 /**

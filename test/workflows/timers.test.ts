@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOutbox } from '../../src/activities/index.js';
 import { LeadClient, type LeadRef } from '../../src/client/index.js';
 import { CONTENT_FAMILY_FOR_STAGE, DAY_MS, type Effect, HOUR_MS } from '../../src/machines/index.js';
-import { BANT_COMPLETE, capturedLead, FIT } from '../support/lead.js';
 import { recordHistories } from '../support/histories.js';
+import { BANT_COMPLETE, capturedLead, FIT } from '../support/lead.js';
 import { createTimeSkippingEnv } from '../support/temporal.js';
 import { type LeadHarness, leadHarness } from '../support/workflow.js';
 
