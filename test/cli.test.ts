@@ -16,7 +16,7 @@ const tenant = `cli-${Date.now()}`;
 
 beforeAll(async () => {
   env = await createDevServerEnv();
-  h = await leadHarness(env);
+  h = await leadHarness(env, { encrypted: true }); // the CLI always uses the codec
 });
 afterAll(async () => {
   await h?.close();

@@ -1,3 +1,4 @@
+export * from './connect.js';
 export * from './errors.js';
 export * from './lead-client.js';
 export * from './lead-key.js';

@@ -310,6 +310,8 @@ export interface DevServerOptions extends ProcessOptions {
   port?: number;
   /** Web UI port, or null for headless. Default 8233. */
   uiPort?: number | null;
+  /** A codec server the UI calls to decode encrypted payloads (src/codec/server.ts). */
+  uiCodecEndpoint?: string;
   namespace?: string;
 }
 
@@ -343,6 +345,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Ru
     '--log-level',
     'warn',
     ...(uiPort === null ? ['--headless'] : ['--ui-port', String(uiPort)]),
+    ...(uiPort !== null && options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
+    // The UI would fetch a newsfeed from the internet at every page load: nothing to fetch here.
+    ...(uiPort !== null ? ['--ui-disable-news-fetch'] : []),
     // Only applied when the sqlite file is new; registerSearchAttributes covers existing files.
     ...ALL_LEAD_SEARCH_ATTRIBUTES.flatMap((k) => [
       '--search-attribute',

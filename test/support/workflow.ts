@@ -1,11 +1,13 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { activitiesFromEnv } from '../../src/activities/index.js';
 import { LeadClient, type LeadClientOptions } from '../../src/client/index.js';
+import { loadDataConverter } from '../../src/codec/keys.js';
 import { createLeadWorker } from '../../src/worker.js';
 
 let queues = 0;
@@ -27,19 +29,28 @@ export interface LeadHarness {
  */
 export async function leadHarness(
   env: TestWorkflowEnvironment,
-  options: Omit<LeadClientOptions, 'taskQueue'> = {},
+  { encrypted = false, ...options }: Omit<LeadClientOptions, 'taskQueue'> & { encrypted?: boolean } = {},
 ): Promise<LeadHarness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'leadcycle-data-'));
   const taskQueue = `test-${process.pid}-${++queues}-${Date.now()}`;
   const effects = activitiesFromEnv({ LEADCYCLE_DATA_DIR: dataDir });
+  // Encrypted: the worker and the client use the payload codec with a key made in the data dir,
+  // exactly as the entry points do.
+  const dataConverter = encrypted
+    ? (await loadDataConverter({ LEADCYCLE_DATA_DIR: dataDir })).dataConverter
+    : undefined;
   const worker = await createLeadWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     activities: effects.activities,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    ...(dataConverter ? { dataConverter } : {}),
   });
-  const client = new LeadClient(env.client, { ...options, taskQueue });
+  const temporal = dataConverter
+    ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter })
+    : env.client;
+  const client = new LeadClient(temporal, { ...options, taskQueue });
   // One worker for the whole file: it polls in the background until close().
   const running = worker.run();
   const died = running.then(() => {

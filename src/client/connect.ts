@@ -1,0 +1,20 @@
+import { Client, Connection } from '@temporalio/client';
+import { loadDataConverter } from '../codec/keys.js';
+
+/**
+ * A Temporal client as every leadcycle entry point makes it: TEMPORAL_ADDRESS and
+ * TEMPORAL_NAMESPACE, and the payload codec, so personal data reaches Temporal encrypted.
+ */
+export async function connectTemporal(env: NodeJS.ProcessEnv = process.env): Promise<{
+  client: Client;
+  address: string;
+  close(): Promise<void>;
+}> {
+  const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((err: Error) => {
+    throw new Error(`cannot reach Temporal at ${address}: ${err.message}`, { cause: err });
+  });
+  const { dataConverter } = await loadDataConverter(env);
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE ?? 'default', dataConverter });
+  return { client, address, close: () => connection.close() };
+}

@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Payload } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeadClient } from '../src/client/index.js';
+import { AesGcmCodec, CodecError, KEY_ID_METADATA } from '../src/codec/aes-gcm.js';
+import { CODEC_KEYS_FILE, loadCodecKeys, loadDataConverter, parseCodecKeys } from '../src/codec/keys.js';
+import { buildCodecServer } from '../src/codec/server.js';
+import { FIT } from './support/lead.js';
+import { createDevServerEnv } from './support/temporal.js';
+import { type LeadHarness, leadHarness } from './support/workflow.js';
+
+const key = (id: string) => ({ id, key: new Uint8Array(randomBytes(32)) });
+const json = (value: unknown): Payload => ({
+  metadata: { encoding: new TextEncoder().encode('json/plain') },
+  data: new TextEncoder().encode(JSON.stringify(value)),
+});
+const text = (p: Payload) => new TextDecoder().decode(p.data);
+
+describe('the AES-256-GCM payload codec', () => {
+  it('round-trips payloads and leaves nothing readable', async () => {
+    const codec = new AesGcmCodec([key('k1')]);
+    const [encrypted] = await codec.encode([json({ email: 'ada@acme.example' })]);
+    expect(text(encrypted as Payload)).not.toContain('ada@acme.example');
+    expect(new TextDecoder().decode(encrypted?.metadata?.[KEY_ID_METADATA])).toBe('k1');
+    const [decoded] = await codec.decode([encrypted as Payload]);
+    expect(JSON.parse(text(decoded as Payload))).toEqual({ email: 'ada@acme.example' });
+  });
+
+  it('rotates keys: new writes use the first key, old payloads still decrypt', async () => {
+    const old = key('2025');
+    const [before] = await new AesGcmCodec([old]).encode([json('x')]);
+    const rotated = new AesGcmCodec([key('2026'), old]);
+    expect(rotated.currentKeyId).toBe('2026');
+    expect(text((await rotated.decode([before as Payload]))[0] as Payload)).toBe('"x"');
+    const [after] = await rotated.encode([json('y')]);
+    expect(new TextDecoder().decode(after?.metadata?.[KEY_ID_METADATA])).toBe('2026');
+  });
+
+  it('refuses unknown keys and tampered payloads with typed errors', async () => {
+    const [encrypted] = await new AesGcmCodec([key('a')]).encode([json('secret')]);
+    await expect(new AesGcmCodec([key('b')]).decode([encrypted as Payload])).rejects.toMatchObject({
+      code: 'unknown_key',
+    });
+    const tampered = {
+      ...encrypted,
+      data: Uint8Array.from(encrypted?.data ?? [], (b, i) => (i === 20 ? b ^ 1 : b)),
+    };
+    await expect(
+      new AesGcmCodec([{ id: 'a', key: new Uint8Array(32) }]).decode([tampered]),
+    ).rejects.toBeInstanceOf(CodecError);
+  });
+
+  it('passes unencrypted payloads through, so old histories stay readable', async () => {
+    const plain = json('hello');
+    expect(await new AesGcmCodec([key('k')]).decode([plain])).toEqual([plain]);
+  });
+
+  it('reads keys from LEADCYCLE_CODEC_KEYS, or creates a private key file once', async () => {
+    const k = Buffer.alloc(32, 7).toString('base64');
+    expect(parseCodecKeys(`new:${k}, old:${k}`).map((x) => x.id)).toEqual(['new', 'old']);
+    expect(() => parseCodecKeys('short:AAAA')).toThrow(/not 32/);
+
+    const dataDir = await mkdtemp(join(tmpdir(), 'codec-'));
+    const first = await loadCodecKeys({ LEADCYCLE_DATA_DIR: dataDir });
+    const second = await loadCodecKeys({ LEADCYCLE_DATA_DIR: dataDir });
+    expect(second.keys[0]?.key).toEqual(first.keys[0]?.key);
+    expect((await stat(join(dataDir, CODEC_KEYS_FILE))).mode & 0o777).toBe(0o600);
+  });
+});
+
+/** Every payload in a history, as text: what an operator without the key would see. */
+function payloadText(history: unknown): string {
+  const found: string[] = [];
+  const walk = (node: unknown) => {
+    if (!node || typeof node !== 'object') return;
+    if (node instanceof Uint8Array) {
+      found.push(Buffer.from(node).toString('utf8'));
+      return;
+    }
+    for (const value of Object.values(node)) walk(value);
+  };
+  walk(history);
+  return found.join('\n');
+}
+
+describe('personal data in Temporal', () => {
+  let env: TestWorkflowEnvironment;
+  let encrypted: LeadHarness;
+  let plain: LeadHarness;
+
+  beforeAll(async () => {
+    env = await createDevServerEnv();
+    encrypted = await leadHarness(env, { encrypted: true });
+    plain = await leadHarness(env);
+  });
+  afterAll(async () => {
+    await encrypted?.close();
+    await plain?.close();
+    await env?.teardown();
+  });
+
+  const capture = (h: LeadHarness, tenant: string) =>
+    h.client.capture(
+      { tenant, email: 'ada.lovelace@acme.example' },
+      {
+        type: 'form.submitted',
+        form: 'demo_request',
+        consent: true,
+        profile: { ...FIT, email: 'ada.lovelace@acme.example', firstName: 'Augusta', lastName: 'Lovelace' },
+      },
+    );
+
+  it('a raw history read without the codec holds no plaintext email or name; with the codec it decodes', async () => {
+    const tenant = `codec-${Date.now()}`;
+    await encrypted.run(() => capture(encrypted, tenant));
+    const { workflowId } = LeadClient.keyOf({ tenant, email: 'ada.lovelace@acme.example' });
+
+    // env.client has no codec: it sees what Temporal stores.
+    const raw = payloadText(await env.client.workflow.getHandle(workflowId).fetchHistory());
+    expect(raw).not.toContain('ada.lovelace');
+    expect(raw).not.toContain('Augusta');
+    expect(raw).not.toContain('Lovelace');
+
+    const view = await encrypted.client.get({ tenant, email: 'ada.lovelace@acme.example' });
+    expect(view.state.context.profile).toMatchObject({
+      email: 'ada.lovelace@acme.example',
+      firstName: 'Augusta',
+    });
+
+    const { codec } = await loadDataConverter({ LEADCYCLE_DATA_DIR: encrypted.dataDir });
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+    const decoded = payloadText(await codec.decode(started as Payload[]));
+    expect(decoded).toContain('ada.lovelace@acme.example');
+  });
+
+  it('the same lead without the codec shows its email in the history (the check above can fail)', async () => {
+    const tenant = `plain-${Date.now()}`;
+    await plain.run(() => capture(plain, tenant));
+    const { workflowId } = LeadClient.keyOf({ tenant, email: 'ada.lovelace@acme.example' });
+    expect(payloadText(await env.client.workflow.getHandle(workflowId).fetchHistory())).toContain(
+      'ada.lovelace',
+    );
+  });
+});
+
+describe('the codec server for the Temporal UI', () => {
+  const codec = new AesGcmCodec([key('ui')]);
+  const origin = 'http://localhost:8233';
+
+  async function withServer<T>(token: string | undefined, fn: (url: string) => Promise<T>): Promise<T> {
+    const app = buildCodecServer({ codec, origins: [origin], ...(token ? { token } : {}) });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      return await fn(url);
+    } finally {
+      await app.close();
+    }
+  }
+
+  const asJson = (p: Payload) => ({
+    metadata: Object.fromEntries(
+      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    ),
+    data: Buffer.from(p.data ?? []).toString('base64'),
+  });
+
+  it('decodes what the codec encoded, for the UI origin only', async () => {
+    const encoded = await codec.encode([json({ email: 'grace@acme.example' })]);
+    await withServer(undefined, async (url) => {
+      const res = await fetch(`${url}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin },
+        body: JSON.stringify({ payloads: encoded.map(asJson) }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe(origin);
+      const body = (await res.json()) as { payloads: Array<{ data: string }> };
+      expect(Buffer.from(body.payloads[0]?.data ?? '', 'base64').toString()).toContain('grace@acme.example');
+
+      const preflight = await fetch(`${url}/decode`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://evil.example' },
+      });
+      expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+
+      const bad = await fetch(`${url}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ payloads: 'nope' }),
+      });
+      expect(bad.status).toBe(400);
+    });
+  });
+
+  it('requires the Bearer token when one is configured', async () => {
+    await withServer('s3cret-token', async (url) => {
+      const post = (auth?: string) =>
+        fetch(`${url}/encode`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+          body: JSON.stringify({ payloads: [] }),
+        });
+      expect((await post()).status).toBe(401);
+      expect((await post('Bearer wrong')).status).toBe(401);
+      expect((await post('Bearer s3cret-token')).status).toBe(200);
+    });
+  });
+});
