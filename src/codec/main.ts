@@ -1,0 +1,26 @@
+/**
+ * The codec server alone, for deployments where the UI runs elsewhere:
+ * `npx tsx src/codec/main.ts`. Keys from LEADCYCLE_CODEC_KEYS (or the data dir's key file),
+ * LEADCYCLE_CODEC_ORIGINS (comma-separated UI origins, default http://localhost:8233),
+ * LEADCYCLE_CODEC_TOKEN (optional Bearer token), LEADCYCLE_CODEC_HOST / LEADCYCLE_CODEC_PORT.
+ */
+import { loadDataConverter } from './keys.js';
+import { buildCodecServer } from './server.js';
+
+const { codec, source } = await loadDataConverter();
+const origins = (process.env.LEADCYCLE_CODEC_ORIGINS ?? 'http://localhost:8233').split(',').map((o) => o.trim());
+const app = buildCodecServer({
+  codec,
+  origins,
+  ...(process.env.LEADCYCLE_CODEC_TOKEN ? { token: process.env.LEADCYCLE_CODEC_TOKEN } : {}),
+});
+const url = await app.listen({
+  host: process.env.LEADCYCLE_CODEC_HOST ?? '127.0.0.1',
+  port: Number(process.env.LEADCYCLE_CODEC_PORT ?? 8888),
+});
+console.log(`codec server at ${url} for ${origins.join(', ')}; keys from ${source}`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    app.close().then(() => process.exit(0));
+  });
+}
