@@ -1,7 +1,7 @@
 import type { Rejection } from '../machines/index.js';
 
 /** What can go wrong when an app drives a lead; each error is a value with a `code`, never a bare string. */
-export type LeadErrorCode = 'validation' | 'rejected' | 'not_found' | 'conflict';
+export type LeadErrorCode = 'validation' | 'rejected' | 'not_found';
 
 export interface ValidationIssue {
   /** Field path, for example `profile.email`. */

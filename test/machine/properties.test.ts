@@ -170,6 +170,43 @@ describe('properties of the machine', () => {
   });
 });
 
+describe('properties of deadlines', () => {
+  it('every deadline the workflow fires is one the machine accepts, whatever happened before', () => {
+    const appCommand = command.filter(
+      (c) => !c.type.startsWith('tick.') && c.type !== 'sla.expired' && c.type !== 'cooldown.over',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 20 * DAY_MS }), appCommand), { maxLength: 40 }),
+        (steps) => {
+          let at = T0;
+          let snapshot = cycle.start({ leadKey: 'prop', at }).snapshot;
+          const fireUntil = (until: number) => {
+            for (let n = 0; n < 1000; n++) {
+              const next = cycle.nextDeadline(cycle.stateOf(snapshot));
+              if (!next || next.at > until) return;
+              const decision = cycle.apply(snapshot, { type: next.event, at: Math.max(at, next.at) });
+              if (!decision.ok)
+                throw new Error(`deadline ${next.event} refused: ${decision.rejection.message}`);
+              at = Math.max(at, next.at);
+              snapshot = decision.snapshot;
+            }
+            throw new Error('deadlines do not advance');
+          };
+          for (const [gap, cmd] of steps) {
+            fireUntil(at + gap);
+            at += gap;
+            const decision = cycle.apply(snapshot, { ...cmd, at } as LeadEvent);
+            if (decision.ok) snapshot = decision.snapshot;
+          }
+          fireUntil(at + 365 * DAY_MS);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('properties of guards and scoring', () => {
   it('decay never raises a positive score and halves it every half-life', () => {
     fc.assert(

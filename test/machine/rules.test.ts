@@ -347,6 +347,14 @@ describe('sales handoff and SLA', () => {
     expect(lead.context.recycle?.reason).toBe('sales_sla_expired');
   });
 
+  it('hot prospects are handled first: the handoff tells sales the lead is hot', () => {
+    const lead = capturedLead();
+    lead.send({ type: 'bant.updated', bant: BANT_COMPLETE });
+    lead.send({ type: 'engagement', kind: 'demo_request' });
+    lead.send({ type: 'engagement', kind: 'webinar_attended' });
+    expect(lead.effects.find((e) => e.type === 'sales.handoff')).toMatchObject({ temperature: 'hot' });
+  });
+
   it('an SLA timer that fires early is refused', () => {
     const lead = mqlLead();
     expect(lead.send({ type: 'sla.expired' })?.message).toMatch(
