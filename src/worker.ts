@@ -51,6 +51,7 @@ export async function runWorker(): Promise<void> {
   console.log(
     `leadcycle worker on ${address}/${namespace}, task queue ${worker.options.taskQueue}; ${effects.describe()}`,
   );
+  console.log(`payloads encrypted with the codec keys from ${source}`);
   // Worker.run resolves once SIGINT/SIGTERM (installed by the SDK's Runtime) has drained in-flight tasks.
   await worker.run();
   await effects.close();

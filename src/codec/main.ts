@@ -8,7 +8,9 @@ import { loadDataConverter } from './keys.js';
 import { buildCodecServer } from './server.js';
 
 const { codec, source } = await loadDataConverter();
-const origins = (process.env.LEADCYCLE_CODEC_ORIGINS ?? 'http://localhost:8233').split(',').map((o) => o.trim());
+const origins = (process.env.LEADCYCLE_CODEC_ORIGINS ?? 'http://localhost:8233')
+  .split(',')
+  .map((o) => o.trim());
 const app = buildCodecServer({
   codec,
   origins,
