@@ -1,6 +1,5 @@
 /**
- * vitest globalSetup: one dev server (or TEMPORAL_ADDRESS) and one time-skipping server for the
- * whole run, handed to tests through provide/inject (keys typed in test/support/temporal.ts).
+ * vitest globalSetup: one dev server (or TEMPORAL_ADDRESS) and the workflow bundle for the whole run, handed to tests through provide/inject (keys typed in test/support/temporal.ts).
  * On a fresh clone the first run pip-installs the binaries into .leadcycle/tools.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,18 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import {
-  connectOrStart,
-  findTemporalBinary,
-  getFreePort,
-  startTimeSkippingServer,
-} from '../src/temporal/server.js';
+import { connectOrStart, findTemporalBinary, getFreePort } from '../src/temporal/server.js';
 import type {} from './support/temporal.js'; // ProvidedContext typings only: keep native modules out of this process
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../src/workflows/index.ts', import.meta.url));
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // Install (first run only) up front, so the two servers below don't race to install.
+  // Install (first run only) up front. Time-skipping tests start their own test servers
+  // (test/support/temporal.ts: startTimeSkippingEnv), since that server's clock is global.
   if (!process.env.TEMPORAL_ADDRESS) await findTemporalBinary('temporal');
   await findTemporalBinary('temporal-test-server');
 
@@ -35,7 +30,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     getFreePort().then((port) =>
       connectOrStart({ port, uiPort: null, dbFile: join(dbDir, 'temporal.sqlite') }),
     ),
-    startTimeSkippingServer(),
   ]);
   const teardown = async () => {
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
@@ -45,12 +39,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     const bundle = unwrap(started[0]);
     const dev = unwrap(started[1]);
-    const timeSkipping = unwrap(started[2]);
     project.provide('workflowBundlePath', bundle.path);
     project.provide('temporalAddress', dev.address);
     project.provide('temporalNamespace', dev.namespace);
     project.provide('temporalServerIsOurs', dev.startedByUs);
-    project.provide('temporalTimeSkippingAddress', timeSkipping.address);
     return teardown;
   } catch (err) {
     await teardown(); // the other server may have started fine

@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_LEAD_SEARCH_ATTRIBUTES, LeadSearchAttributes } from '../src/temporal/search-attributes.js';
 import { findTemporalBinary, registerSearchAttributes, TemporalServerError } from '../src/temporal/server.js';
-import { createTimeSkippingEnv, devServer } from './support/temporal.js';
+import { devServer, startTimeSkippingEnv } from './support/temporal.js';
 
 describe('dev server started by the global setup', () => {
   const { address, namespace, isOurs } = devServer();
@@ -70,11 +70,11 @@ describe('dev server started by the global setup', () => {
   });
 });
 
-describe('time-skipping server started by the global setup', () => {
+describe('a private time-skipping server', () => {
   let env: TestWorkflowEnvironment;
 
   beforeAll(async () => {
-    env = await createTimeSkippingEnv();
+    env = await startTimeSkippingEnv();
   });
   afterAll(async () => {
     await env?.teardown();

@@ -10,6 +10,7 @@ import { InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connecti
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
+import { startTimeSkippingServer } from '../../src/temporal/server.js';
 
 // Workers log every state change at INFO; tests only need warnings and errors.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -21,8 +22,6 @@ declare module 'vitest' {
     temporalNamespace: string;
     /** False when the tests run against an external TEMPORAL_ADDRESS server: don't mutate it. */
     temporalServerIsOurs: boolean;
-    /** host:port of the time-skipping test server. */
-    temporalTimeSkippingAddress: string;
     /** The workflow bundle built once for the whole run. */
     workflowBundlePath: string;
   }
@@ -49,15 +48,22 @@ export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
 }
 
 /**
- * A time-skipping environment on the shared test server.
- *
- * Time is global to that server: a test awaiting a result fast-forwards every workflow on it.
- * Keep time-skipping tests serial, or start a private server with startTimeSkippingServer()
- * from src/temporal/server.ts and pass its address here.
+ * A time-skipping environment on a private test server for one test file: the server's clock is
+ * global, so files sharing one would move each other's time. `teardown()` stops the server too.
  */
-export function createTimeSkippingEnv(
-  address = inject('temporalTimeSkippingAddress'),
-): Promise<TestWorkflowEnvironment> {
+export async function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const server = await startTimeSkippingServer();
+  const env = await createTimeSkippingEnv(server.address);
+  const teardown = env.teardown.bind(env);
+  env.teardown = async () => {
+    await teardown();
+    await server.stop();
+  };
+  return env;
+}
+
+/** A time-skipping environment on a running test server. */
+export function createTimeSkippingEnv(address: string): Promise<TestWorkflowEnvironment> {
   return ExistingTimeSkippingEnvironment.connect(address);
 }
 

@@ -7,9 +7,8 @@ import {
   type LeadSnapshot,
   TIMER_EVENT_TYPES,
 } from '../../src/machines/index.js';
-import { startTimeSkippingServer } from '../../src/temporal/server.js';
 import { LEAD_INPUT, leadModel, modelCycle, retime } from '../support/model.js';
-import { createTimeSkippingEnv } from '../support/temporal.js';
+import { startTimeSkippingEnv } from '../support/temporal.js';
 import { type LeadHarness, leadHarness } from '../support/workflow.js';
 
 /**
@@ -30,20 +29,16 @@ const paths = [
   ).values(),
 ];
 
-let server: Awaited<ReturnType<typeof startTimeSkippingServer>>;
 let env: TestWorkflowEnvironment;
 let h: LeadHarness;
 
 beforeAll(async () => {
-  // A private server: this file moves time a lot, and the shared server's clock is global.
-  server = await startTimeSkippingServer();
-  env = await createTimeSkippingEnv(server.address);
+  env = await startTimeSkippingEnv();
   h = await leadHarness(env, { config: modelCycle.config, searchAttributes: false }); // the test server has none
 });
 afterAll(async () => {
   await h?.close();
   await env?.teardown();
-  await server?.stop();
 });
 
 describe('model-based: generated paths through a real workflow', () => {

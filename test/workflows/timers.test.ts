@@ -5,12 +5,12 @@ import { LeadClient, type LeadRef } from '../../src/client/index.js';
 import { CONTENT_FAMILY_FOR_STAGE, DAY_MS, type Effect, HOUR_MS } from '../../src/machines/index.js';
 import { recordHistories } from '../support/histories.js';
 import { BANT_COMPLETE, capturedLead, FIT } from '../support/lead.js';
-import { createTimeSkippingEnv } from '../support/temporal.js';
+import { startTimeSkippingEnv } from '../support/temporal.js';
 import { type LeadHarness, leadHarness } from '../support/workflow.js';
 
 /**
  * Long timers on the time-skipping server: months of nurture, SLAs and cooldowns pass in seconds.
- * The server's clock is shared, so these tests run one after another in this file.
+ * This file has its own test server (its clock is global); the tests run one after another.
  */
 const item = (family: string, n: number) => ({
   id: `${family}-${n}`,
@@ -33,7 +33,7 @@ let h: LeadHarness;
 let n = 0;
 
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
+  env = await startTimeSkippingEnv();
   h = await leadHarness(env, { config: CONFIG, searchAttributes: false }); // the test server has none
 });
 afterAll(async () => {
