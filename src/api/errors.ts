@@ -1,0 +1,223 @@
+/**
+ * Every error the API answers is JSON: `{ error: { code, message, issues?, rejection? } }`.
+ *
+ * The rule: 400 when the request does not parse or does not match its schema (the issues name each
+ * field), 409 when it matches but the lead's machine refuses it in its current stage (with the
+ * machine's rejection), 422 only for an Idempotency-Key reused with another request. Temporal
+ * unreachable is 503; no bad input ever yields a 5xx, and no answer carries a stack trace.
+ */
+import {
+  isGrpcServiceError,
+  ServiceError,
+  WorkflowNotFoundError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from '../client/errors.js';
+import type { Rejection } from '../machines/index.js';
+
+export type IssueLocation = 'body' | 'querystring' | 'params' | 'headers';
+
+export interface ApiIssue {
+  in?: IssueLocation;
+  path: string;
+  message: string;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; issues?: ApiIssue[]; rejection?: Rejection };
+}
+
+/** An error with its HTTP answer decided: thrown by hooks and handlers, rendered by the error handler. */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly extra: {
+      issues?: ApiIssue[];
+      rejection?: Rejection;
+      headers?: Record<string, string>;
+    } = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface RenderedError {
+  status: number;
+  body: ApiErrorBody;
+  headers: Record<string, string>;
+}
+
+const GRPC = { CANCELLED: 1, DEADLINE_EXCEEDED: 4, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14 } as const;
+
+/** Zod issues as reported by fastify-type-provider-zod, unions and unknown keys flattened to fields. */
+interface RawIssue {
+  code?: string;
+  path: PropertyKey[];
+  message: string;
+  keys?: string[];
+  errors?: RawIssue[][];
+}
+
+function flatten(
+  issue: RawIssue,
+  prefix: PropertyKey[] = [],
+): Array<{ path: PropertyKey[]; message: string }> {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
+    // One issue per unknown key, at the key's own path.
+    return issue.keys.map((key) => ({ path: [...path, key], message: `unknown field "${key}"` }));
+  }
+  if (issue.code === 'invalid_union' && issue.errors && issue.errors.length > 0) {
+    // The branches that came closest (fewest issues) explain the failure best.
+    const fewest = Math.min(...issue.errors.map((branch) => branch.length));
+    const best = issue.errors.filter((branch) => branch.length === fewest);
+    const flat = best.flatMap((branch) => branch.flatMap((i) => flatten(i, path)));
+    if (flat.length > 0) return flat;
+  }
+  return [{ path, message: issue.message }];
+}
+
+export function issuesOf(raw: RawIssue[], location?: IssueLocation): ApiIssue[] {
+  const seen = new Set<string>();
+  const out: ApiIssue[] = [];
+  for (const issue of raw.flatMap((i) => flatten(i))) {
+    const path = issue.path.map(String).join('.');
+    const key = `${path}\u0000${issue.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ ...(location ? { in: location } : {}), path, message: issue.message });
+  }
+  return out;
+}
+
+function describeIssues(issues: ApiIssue[]): string {
+  return issues.map((i) => `${i.path || `(${i.in ?? 'request'})`}: ${i.message}`).join('; ');
+}
+
+export function validationError(issues: ApiIssue[]): ApiError {
+  return new ApiError(400, 'validation', describeIssues(issues), { issues });
+}
+
+/** True when the failure says Temporal (or the lead's worker) could not be reached in time. */
+export function isTemporalUnavailable(err: unknown): boolean {
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+  const grpc = err instanceof ServiceError ? err.cause : err;
+  if (isGrpcServiceError(grpc)) {
+    return (
+      grpc.code === GRPC.UNAVAILABLE || grpc.code === GRPC.DEADLINE_EXCEEDED || grpc.code === GRPC.CANCELLED
+    );
+  }
+  return false;
+}
+
+function isResourceExhausted(err: unknown): boolean {
+  const grpc = err instanceof ServiceError ? err.cause : err;
+  return isGrpcServiceError(grpc) && grpc.code === GRPC.RESOURCE_EXHAUSTED;
+}
+
+interface FastifyLikeError {
+  code?: string;
+  statusCode?: number;
+  message?: string;
+  validation?: unknown;
+  validationContext?: string;
+}
+
+const FASTIFY_CODES: Record<string, { status: number; code: string; message?: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    message: 'send the body as application/json',
+  },
+  FST_ERR_CTP_INVALID_TYPE: { status: 415, code: 'unsupported_media_type', message: 'invalid Content-Type' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'invalid_json',
+    message: 'the body is empty but Content-Type is application/json',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json', message: 'the body is not valid JSON' },
+};
+
+/** Turns anything thrown while serving a request into its JSON answer. */
+export function renderError(err: unknown, bodyLimit: number): RenderedError {
+  const rendered = (status: number, code: string, message: string, extra: ApiError['extra'] = {}) => ({
+    status,
+    headers: extra.headers ?? {},
+    body: {
+      error: {
+        code,
+        message,
+        ...(extra.issues ? { issues: extra.issues } : {}),
+        ...(extra.rejection ? { rejection: extra.rejection } : {}),
+      },
+    },
+  });
+
+  if (err instanceof ApiError) return rendered(err.statusCode, err.code, err.message, err.extra);
+
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const location = (err as FastifyLikeError).validationContext as IssueLocation | undefined;
+    const raw = err.validation.map((v) => ({
+      ...(v.params as Omit<RawIssue, 'path' | 'message'>),
+      code: v.keyword,
+      path: v.instancePath
+        .split('/')
+        .slice(1)
+        .filter((p) => p !== ''),
+      message: v.message ?? 'invalid',
+    }));
+    const issues = issuesOf(raw, location);
+    return rendered(400, 'validation', describeIssues(issues), { issues });
+  }
+
+  if (err instanceof LeadValidationError) {
+    const issues = err.issues.map((i) => ({
+      in: 'body' as const,
+      path: i.path.join('.'),
+      message: i.message,
+    }));
+    return rendered(400, 'validation', describeIssues(issues), { issues });
+  }
+  if (err instanceof LeadCommandRejectedError) {
+    return rendered(409, 'rejected', err.rejection.message, { rejection: err.rejection });
+  }
+  if (err instanceof LeadNotFoundError || err instanceof WorkflowNotFoundError) {
+    return rendered(404, 'not_found', 'no such lead: capture it first (POST /v1/leads/capture)');
+  }
+  if (isTemporalUnavailable(err)) {
+    return rendered(503, 'temporal_unavailable', 'Temporal did not answer in time; retry later', {
+      headers: { 'retry-after': '5' },
+    });
+  }
+  if (isResourceExhausted(err)) {
+    return rendered(429, 'too_many_requests', 'Temporal is rate-limiting this lead; retry later', {
+      headers: { 'retry-after': '1' },
+    });
+  }
+
+  const fst = err as FastifyLikeError;
+  if (fst && typeof fst === 'object') {
+    const known = fst.code ? FASTIFY_CODES[fst.code] : undefined;
+    if (known) {
+      const message =
+        known.code === 'payload_too_large'
+          ? `the body is larger than the limit of ${bodyLimit} bytes`
+          : (known.message ?? fst.message ?? known.code);
+      return rendered(known.status, known.code, message);
+    }
+    // Fastify's JSON parser marks syntax errors with 400 and no code.
+    if (err instanceof SyntaxError && fst.statusCode === 400) {
+      return rendered(400, 'invalid_json', `malformed JSON: ${err.message}`);
+    }
+    if (typeof fst.statusCode === 'number' && fst.statusCode >= 400 && fst.statusCode < 500) {
+      return rendered(fst.statusCode, 'bad_request', fst.message ?? 'bad request');
+    }
+  }
+  return rendered(500, 'internal', 'internal error');
+}

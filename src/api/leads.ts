@@ -1,0 +1,332 @@
+/** `/v1/leads/*`: the LeadClient over HTTP, behind API keys, with idempotency keys on writes. */
+import type { FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { LeadClient, type LeadRef } from '../client/index.js';
+import type { LeadView } from '../machines/index.js';
+import { stateQuery } from '../workflows/messages.js';
+import type { ApiKeys } from './auth.js';
+import { ApiError } from './errors.js';
+import { fingerprintOf, type IdempotencyStore } from './idempotency.js';
+import {
+  AcceptedSchema,
+  CommandRequestSchema,
+  ErrorSchema,
+  FactRequestSchema,
+  LeadListSchema,
+  LeadParamsSchema,
+  type LeadViewBody,
+  LeadViewSchema,
+  ListQuerySchema,
+  LookupRequestSchema,
+  WriteHeadersSchema,
+} from './schemas.js';
+
+export interface LeadRoutesOptions {
+  client: LeadClient;
+  keys: ApiKeys;
+  idempotency: IdempotencyStore;
+  /** Runs a Temporal call under the API's deadline. */
+  temporal: <T>(call: () => Promise<T>) => Promise<T>;
+}
+
+/** A documented JSON response for OpenAPI, with its description. */
+export function json<S extends z.ZodType>(description: string, schema: S) {
+  return { description, content: { 'application/json': { schema } } };
+}
+
+export const errors = {
+  400: json('The body, query or path does not match the schema; `issues` names each field', ErrorSchema),
+  401: json('Missing or invalid API key', ErrorSchema),
+  404: json('No such lead', ErrorSchema),
+  409: json(
+    'The machine refused the command in the lead’s current stage (`rejection` says why), or the same Idempotency-Key is still being processed',
+    ErrorSchema,
+  ),
+  413: json('The body is larger than the limit (64 KiB by default)', ErrorSchema),
+  415: json('The body is not application/json', ErrorSchema),
+  422: json('This Idempotency-Key was already used with a different request', ErrorSchema),
+  503: json('Temporal did not answer in time; retry later', ErrorSchema),
+} as const;
+
+/** The HTTP view of a lead; `leadId` comes from the request (the view's key may not round-trip). */
+export function viewBody(view: LeadView, leadId: string): LeadViewBody {
+  return {
+    leadId,
+    ...view,
+    state: {
+      value: view.state.value,
+      context: view.state.context as unknown as Record<string, unknown>,
+    },
+  };
+}
+
+const idOf = (ref: LeadRef): string => LeadClient.keyOf(ref).workflowId;
+
+interface Held {
+  key: string;
+  token: symbol;
+}
+
+/** Route hooks that make a POST idempotent under the `Idempotency-Key` header. */
+function idempotencyHooks(store: IdempotencyStore, keys: ApiKeys) {
+  const fingerprints = new WeakMap<FastifyRequest, string>();
+  const held = new WeakMap<FastifyRequest, Held>();
+  const keyOf = (request: FastifyRequest): string | undefined => {
+    const value = request.headers['idempotency-key'];
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  const onSend: onSendHookHandler = async (request, reply, payload) => {
+    const hold = held.get(request);
+    if (!hold) return payload;
+    held.delete(request);
+    // 5xx and 429 say "try again": the key is released so the retry runs.
+    if (reply.statusCode < 500 && reply.statusCode !== 429 && typeof payload === 'string') {
+      const location = reply.getHeader('location');
+      store.complete(hold.key, hold.token, {
+        status: reply.statusCode,
+        payload,
+        headers: typeof location === 'string' ? { location } : {},
+      });
+    } else {
+      store.release(hold.key, hold.token);
+    }
+    return payload;
+  };
+
+  return {
+    // Before validation: the fingerprint is of the request as sent.
+    preValidation: async (request: FastifyRequest) => {
+      if (keyOf(request) !== undefined) {
+        fingerprints.set(
+          request,
+          fingerprintOf(request.method, request.routeOptions.url ?? '', request.body),
+        );
+      }
+    },
+    // After validation: a request that fails validation never holds a key.
+    preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const key = keyOf(request);
+      const fingerprint = fingerprints.get(request);
+      if (key === undefined || fingerprint === undefined) return;
+      const scoped = `${keys.authenticate(request.headers)}\u0000${key}`;
+      const begun = store.begin(scoped, fingerprint);
+      switch (begun.kind) {
+        case 'new':
+          held.set(request, { key: scoped, token: begun.token });
+          return;
+        case 'replay':
+          return reply
+            .code(begun.response.status)
+            .headers(begun.response.headers)
+            .header('idempotent-replayed', 'true')
+            .type('application/json; charset=utf-8')
+            .send(begun.response.payload);
+        case 'in_progress':
+          throw new ApiError(
+            409,
+            'idempotency_key_in_use',
+            'a request with this Idempotency-Key is still being processed; retry shortly',
+          );
+        case 'mismatch':
+          throw new ApiError(
+            422,
+            'idempotency_key_reused',
+            'this Idempotency-Key was already used with a different request; use a new key for a new request',
+          );
+      }
+    },
+    onSend,
+    onResponse: async (request: FastifyRequest) => {
+      const hold = held.get(request);
+      if (hold) store.release(hold.key, hold.token);
+    },
+  };
+}
+
+export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, options) => {
+  const { client, keys, temporal } = options;
+  const idempotent = idempotencyHooks(options.idempotency, keys);
+
+  app.addHook('onRequest', async (request) => {
+    keys.authenticate(request.headers);
+  });
+
+  app.post(
+    '/capture',
+    {
+      ...idempotent,
+      schema: {
+        operationId: 'captureLead',
+        tags: ['leads'],
+        summary: 'Apply a command, creating the lead if it does not exist (update-with-start)',
+        description:
+          'The same lead (tenant + normalised email, or tenant + external id) is always the same workflow: ' +
+          'the same form submitted twice, in another case, is one lead. Answers the lead after the command.',
+        headers: WriteHeadersSchema,
+        body: CommandRequestSchema,
+        response: {
+          200: json('The lead after the command', LeadViewSchema),
+          400: errors[400],
+          401: errors[401],
+          409: errors[409],
+          413: errors[413],
+          415: errors[415],
+          422: errors[422],
+          503: errors[503],
+        },
+      },
+    },
+    async (request, reply) => {
+      const { lead, command } = request.body;
+      const view = viewBody(await temporal(() => client.capture(lead, command)), idOf(lead));
+      reply.header('location', `/v1/leads/${view.leadId}`);
+      return view;
+    },
+  );
+
+  app.post(
+    '/commands',
+    {
+      ...idempotent,
+      schema: {
+        operationId: 'sendCommand',
+        tags: ['leads'],
+        summary: 'Apply a command to an existing lead',
+        description: '404 when the lead was never captured. 409 with the machine’s `rejection` when refused.',
+        headers: WriteHeadersSchema,
+        body: CommandRequestSchema,
+        response: {
+          200: json('The lead after the command', LeadViewSchema),
+          400: errors[400],
+          401: errors[401],
+          404: errors[404],
+          409: errors[409],
+          413: errors[413],
+          415: errors[415],
+          422: errors[422],
+          503: errors[503],
+        },
+      },
+    },
+    async (request, reply) => {
+      const { lead, command } = request.body;
+      const view = viewBody(await temporal(() => client.send(lead, command)), idOf(lead));
+      reply.header('location', `/v1/leads/${view.leadId}`);
+      return view;
+    },
+  );
+
+  app.post(
+    '/facts',
+    {
+      ...idempotent,
+      schema: {
+        operationId: 'trackFact',
+        tags: ['leads'],
+        summary: 'Record a high-volume fact (visit, engagement, profile) as a signal',
+        description:
+          'Fire and forget: 202 once Temporal has the signal; the lead applies it shortly after. ' +
+          '404 when the lead was never captured.',
+        headers: WriteHeadersSchema,
+        body: FactRequestSchema,
+        response: {
+          202: json('Accepted: the lead will apply the fact', AcceptedSchema),
+          400: errors[400],
+          401: errors[401],
+          404: errors[404],
+          409: errors[409],
+          413: errors[413],
+          415: errors[415],
+          422: errors[422],
+          503: errors[503],
+        },
+      },
+    },
+    async (request, reply) => {
+      await temporal(() => client.track(request.body.lead, request.body.fact));
+      reply.code(202);
+      return { accepted: true as const, leadId: idOf(request.body.lead) };
+    },
+  );
+
+  app.post(
+    '/lookup',
+    {
+      schema: {
+        operationId: 'lookupLead',
+        tags: ['leads'],
+        summary: 'Get a lead by its tenant and email or external id',
+        description:
+          'A POST so that emails never appear in URLs or access logs. Safe and without side effects.',
+        body: LookupRequestSchema,
+        response: {
+          200: json('The lead', LeadViewSchema),
+          400: errors[400],
+          401: errors[401],
+          404: errors[404],
+          413: errors[413],
+          415: errors[415],
+          503: errors[503],
+        },
+      },
+    },
+    async (request) => viewBody(await temporal(() => client.get(request.body.lead)), idOf(request.body.lead)),
+  );
+
+  app.get(
+    '/:leadId',
+    {
+      schema: {
+        operationId: 'getLead',
+        tags: ['leads'],
+        summary: 'Get a lead by its id (the `leadId` of a view or a listing)',
+        params: LeadParamsSchema,
+        response: {
+          200: json('The lead', LeadViewSchema),
+          400: errors[400],
+          401: errors[401],
+          404: errors[404],
+          503: errors[503],
+        },
+      },
+    },
+    async (request) =>
+      viewBody(
+        await temporal(() => client.temporal.workflow.getHandle(request.params.leadId).query(stateQuery)),
+        request.params.leadId,
+      ),
+  );
+
+  app.get(
+    '',
+    {
+      schema: {
+        operationId: 'listLeads',
+        tags: ['leads'],
+        summary: 'Running leads by stage and temperature',
+        description: 'From Temporal visibility: eventually consistent, a second or so behind the leads.',
+        querystring: ListQuerySchema,
+        response: {
+          200: json('The leads, at most `limit`', LeadListSchema),
+          400: errors[400],
+          401: errors[401],
+          503: errors[503],
+        },
+      },
+    },
+    async (request) => {
+      const { stage, temperature, limit } = request.query;
+      const listings = await temporal(() =>
+        client.list({ limit, ...(stage ? { stage } : {}), ...(temperature ? { temperature } : {}) }),
+      );
+      return {
+        leads: listings.map(({ workflowId, ...rest }) => ({
+          leadId: workflowId,
+          ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)),
+        })),
+      };
+    },
+  );
+};

@@ -1,0 +1,55 @@
+/**
+ * The HTTP API alone: `LEADCYCLE_API_KEYS=… npx tsx src/api/main.ts`. It needs a Temporal server
+ * (TEMPORAL_ADDRESS) and a worker (`npm run worker`, or `npm start`) on the same task queue
+ * (LEADCYCLE_TASK_QUEUE) with the same payload codec keys (LEADCYCLE_CODEC_KEYS or the data dir's).
+ * SIGINT/SIGTERM: stop taking requests, finish those in flight, then close the Temporal connection.
+ */
+import { fileURLToPath } from 'node:url';
+import { connectTemporal, LeadClient } from '../client/index.js';
+import { ConfigFileError, loadConfigFile } from '../config-file.js';
+import { ApiConfigError, apiSettingsFromEnv } from './env.js';
+import { startApi } from './server.js';
+
+async function main(): Promise<void> {
+  const settings = apiSettingsFromEnv();
+  const config = await loadConfigFile(); // LEADCYCLE_CONFIG, else the defaults
+  // TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the payload codec, as every entry point.
+  const temporal = await connectTemporal();
+  const client = new LeadClient(temporal.client, {
+    config,
+    ...(settings.taskQueue ? { taskQueue: settings.taskQueue } : {}),
+  });
+  const api = await startApi({
+    client,
+    apiKeys: settings.apiKeys,
+    port: settings.port,
+    host: settings.host,
+    ...(settings.webhookSecret ? { webhookSecret: settings.webhookSecret } : {}),
+    logger: true,
+  });
+  api.app.log.info(
+    `leadcycle API on ${api.url}: Temporal ${temporal.address}, task queue ${client.taskQueue}, ` +
+      `webhooks ${settings.webhookSecret ? 'on' : 'off (LEADCYCLE_WEBHOOK_SECRET not set)'}`,
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    api.app.log.info(`${signal}: stopping the API`);
+    await api.close();
+    await temporal.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    // A configuration or connection problem is the user's to fix: say which, without a stack trace.
+    if (err instanceof ApiConfigError || err instanceof ConfigFileError) console.error(err.message);
+    else console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,284 @@
+/**
+ * The HTTP API's request and response schemas. Requests reuse the machine's and the client's own
+ * zod schemas (src/machines/events.ts, src/client/lead-key.ts), so the API accepts exactly what the
+ * LeadClient accepts; responses describe LeadView. Every schema with an id in `apiSchemas` becomes a
+ * named component of /openapi.json (request schemas get an `Input` suffix there).
+ */
+import { z } from 'zod';
+import { LeadRefSchema } from '../client/lead-key.js';
+import {
+  BantSchema,
+  BantUpdatedSchema,
+  BuyingStageSchema,
+  DealLostSchema,
+  DealWonSchema,
+  DisqualifySchema,
+  EmailSchema,
+  FormKindSchema,
+  LeadCommandSchema,
+  LeadFactSchema,
+  ProfileSchema,
+  ProposalSentSchema,
+  SalesAcceptedSchema,
+  SalesRejectedSchema,
+  STAGES,
+  TIMER_EVENT_TYPES,
+} from '../machines/index.js';
+
+type Meta = { id?: string | undefined; [key: string]: unknown };
+
+/**
+ * The shared schemas document themselves with `.describe()`, which lands in zod's global registry.
+ * This map answers our own metadata first and the global registry's after it (never its ids), so
+ * the descriptions reach the OpenAPI document. (fastify-type-provider-zod reaches into `_map` the
+ * same way for its input/output registries.)
+ */
+class WithGlobalMetadata extends WeakMap<object, Meta> {
+  override get(schema: object): Meta | undefined {
+    const own = super.get(schema);
+    const global = z.globalRegistry._map.get(schema as z.ZodType) as Meta | undefined;
+    if (!global) return own;
+    const { id: _ignored, ...inherited } = global;
+    return { ...inherited, ...own };
+  }
+  override has(schema: object): boolean {
+    return super.has(schema) || z.globalRegistry._map.has(schema as z.ZodType);
+  }
+}
+
+/** Ids here are OpenAPI component names; they stay out of zod's global registry. */
+export const apiSchemas = z.registry<Meta>();
+apiSchemas._map = new WithGlobalMetadata() as typeof apiSchemas._map;
+
+function named<S extends z.ZodType>(id: string, schema: S, meta: Record<string, unknown> = {}): S {
+  apiSchemas.add(schema, { ...meta, id });
+  return schema;
+}
+
+// The shared domain schemas, reused as they are. Metadata only adds to their documentation: the
+// emails' trim-and-lowercase pipe hides `format: email` from the generated input schema.
+const emailDoc = { format: 'email', examples: ['ada@acme.example'] };
+apiSchemas.add(EmailSchema, emailDoc);
+for (const option of LeadRefSchema.options) {
+  if ('email' in option.shape) apiSchemas.add(option.shape.email, emailDoc);
+}
+named('LeadRef', LeadRefSchema);
+named('LeadCommand', LeadCommandSchema);
+named('LeadFact', LeadFactSchema);
+named('Profile', ProfileSchema);
+named('Bant', BantSchema);
+
+export const StageSchema = named('Stage', z.enum(STAGES));
+export const ConsentSchema = named('Consent', z.enum(['unknown', 'granted', 'withdrawn']));
+export const TemperatureSchema = named('Temperature', z.enum(['hot', 'cold']));
+
+/** `lead-` and 32 hex digits: the lead's workflow id, a hash of its key (no personal data in URLs). */
+export const LeadIdSchema = z
+  .string()
+  .regex(/^lead-[0-9a-f]{32}$/, 'expected a lead id: "lead-" and 32 lowercase hex digits')
+  .describe(
+    'The lead id (its workflow id): "lead-" and 32 hex digits, a hash of tenant and email or external id',
+  );
+
+// ---------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------
+
+export const CommandRequestSchema = named(
+  'CommandRequest',
+  z
+    .object({
+      lead: LeadRefSchema,
+      command: LeadCommandSchema,
+    })
+    .strict()
+    .describe('A command for one lead, identified by tenant and email, or tenant and external id'),
+  {
+    examples: [
+      {
+        lead: { tenant: 'acme', email: 'ada@acme.example' },
+        command: {
+          type: 'form.submitted',
+          form: 'demo_request',
+          consent: true,
+          profile: { email: 'ada@acme.example', companySize: 250, sector: 'software', jobFunction: 'it' },
+        },
+      },
+    ],
+  },
+);
+
+export const FactRequestSchema = named(
+  'FactRequest',
+  z.object({ lead: LeadRefSchema, fact: LeadFactSchema }).strict(),
+);
+
+export const LookupRequestSchema = named('LookupRequest', z.object({ lead: LeadRefSchema }).strict());
+
+export const LeadParamsSchema = z.object({ leadId: LeadIdSchema }).strict();
+
+export const ListQuerySchema = z
+  .object({
+    stage: StageSchema.optional(),
+    temperature: TemperatureSchema.optional(),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(100)
+      .describe('At most this many leads (1 to 1000, default 100)'),
+  })
+  .strict();
+
+/** Optional on every write. Printable ASCII, at most 255 characters. */
+export const WriteHeadersSchema = z.looseObject({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces')
+    .optional()
+    .describe(
+      'A retry with the same key and the same body returns the first response without a second event',
+    ),
+});
+
+/**
+ * What a form tool posts: the contact, the form kind and the opt-in. Mapped to a `form.submitted`
+ * capture of the lead (tenant, email).
+ */
+export const FormWebhookSchema = named(
+  'FormWebhook',
+  z
+    .object({
+      tenant: z.string().trim().min(1).max(100).optional(),
+      email: EmailSchema,
+      form: FormKindSchema,
+      consent: z.boolean().default(false).describe('The explicit marketing opt-in ticked on the form'),
+      profile: ProfileSchema.omit({ email: true }).optional(),
+      contentStage: BuyingStageSchema.optional(),
+    })
+    .strict(),
+);
+
+const noAt = { at: true } as const;
+
+/** The commands a CRM may send: sales decisions, BANT and the deal, plus disqualification. */
+export const CrmCommandSchema = named(
+  'CrmCommand',
+  z.discriminatedUnion('type', [
+    BantUpdatedSchema.omit(noAt),
+    SalesAcceptedSchema.omit(noAt),
+    SalesRejectedSchema.omit(noAt),
+    ProposalSentSchema.omit(noAt),
+    DealWonSchema.omit(noAt),
+    DealLostSchema.omit(noAt),
+    DisqualifySchema.omit(noAt),
+  ]),
+);
+
+export const CrmWebhookSchema = named(
+  'CrmWebhook',
+  z.object({ lead: LeadRefSchema, command: CrmCommandSchema }).strict(),
+);
+
+export const SignatureHeadersSchema = z.looseObject({
+  'leadcycle-signature': z
+    .string()
+    .describe('t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> with the webhook secret'),
+});
+
+// ---------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------
+
+export const RejectionSchema = named(
+  'Rejection',
+  z.object({
+    code: z.enum(['not_allowed_in_stage', 'guard_failed']),
+    stage: StageSchema,
+    consent: ConsentSchema,
+    event: z.string(),
+    guard: z.string().nullable(),
+    message: z.string(),
+  }),
+);
+
+export const IssueSchema = z.object({
+  in: z.enum(['body', 'querystring', 'params', 'headers']).optional(),
+  path: z.string().describe('Dotted path of the field, e.g. command.profile.email; empty for the whole part'),
+  message: z.string(),
+});
+
+export const ErrorSchema = named(
+  'Error',
+  z.object({
+    error: z.object({
+      code: z.string().describe('Stable, machine-readable: validation, unauthorized, rejected, not_found…'),
+      message: z.string(),
+      issues: z.array(IssueSchema).optional(),
+      rejection: RejectionSchema.optional(),
+    }),
+  }),
+);
+
+export const LeadViewSchema = named(
+  'LeadView',
+  z.object({
+    leadId: LeadIdSchema,
+    leadKey: z.string().describe('tenant:email:<email> or tenant:ext:<external id>'),
+    stage: StageSchema,
+    consent: ConsentSchema,
+    score: z.number().describe('Engagement score, decayed'),
+    fitScore: z.number().describe('Best persona match, 0 to 100'),
+    persona: z.string().nullable(),
+    temperature: TemperatureSchema,
+    buyingStage: BuyingStageSchema,
+    owner: z.string().nullable(),
+    stageEnteredAt: z.string().describe('ISO time'),
+    next: z
+      .array(
+        z.object({
+          event: z.enum(TIMER_EVENT_TYPES),
+          at: z.string().describe('ISO time'),
+          deferredByCap: z.boolean().optional(),
+        }),
+      )
+      .describe('Upcoming timer deadlines, soonest first'),
+    state: z
+      .object({
+        value: z.object({ lifecycle: StageSchema, consent: ConsentSchema }),
+        context: z.record(z.string(), z.unknown()).describe('The machine context: facts and derived scores'),
+      })
+      .describe("The machine's persisted state"),
+  }),
+);
+export type LeadViewBody = z.output<typeof LeadViewSchema>;
+
+export const AcceptedSchema = named(
+  'Accepted',
+  z.object({ accepted: z.literal(true), leadId: LeadIdSchema }),
+);
+
+export const LeadListingSchema = named(
+  'LeadListing',
+  z.object({
+    leadId: z.string().describe('The workflow id: use it with GET /v1/leads/{leadId}'),
+    stage: z.string().optional(),
+    score: z.number().optional(),
+    temperature: z.string().optional(),
+    buyingStage: z.string().optional(),
+    owner: z.string().optional(),
+  }),
+);
+
+export const LeadListSchema = z.object({ leads: z.array(LeadListingSchema) });
+
+export const WebhookAckSchema = named(
+  'WebhookAck',
+  z.object({ leadId: LeadIdSchema, stage: StageSchema, consent: ConsentSchema }),
+);
+
+export const HealthSchema = z.object({ status: z.literal('ok') });
+export const ReadySchema = z.object({ status: z.literal('ready'), temporal: z.literal('reachable') });

@@ -1,0 +1,251 @@
+/**
+ * The HTTP API: the LeadClient over JSON, on Fastify, validated by the machine's own zod schemas,
+ * documented at /openapi.json. See README.md, "HTTP API".
+ */
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  createJsonSchemaTransform,
+  createJsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { LeadClient } from '../client/index.js';
+import { ApiKeys } from './auth.js';
+import { ApiError, renderError } from './errors.js';
+import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
+import { errors, json, leadRoutes } from './leads.js';
+import { apiSchemas, HealthSchema, ReadySchema } from './schemas.js';
+import { webhookRoutes } from './webhooks.js';
+
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
+export const DEFAULT_TEMPORAL_TIMEOUT_MS = 20_000;
+
+export interface BuildApiOptions {
+  client: LeadClient;
+  /** Accepted API keys (at least one). */
+  apiKeys: string[];
+  /** Shared secret of the signed webhooks; without it /v1/webhooks/* do not exist. */
+  webhookSecret?: string;
+  /** Largest request body in bytes; larger is a 413. Default 64 KiB. */
+  bodyLimit?: number;
+  /** Fastify's logger: false (default), true, or pino options. */
+  logger?: FastifyServerOptions['logger'];
+  /** How far a webhook's signed timestamp may be from now, either way. Default 300 s. */
+  webhookToleranceSeconds?: number;
+  /** Bounds of the in-memory Idempotency-Key store. */
+  idempotency?: IdempotencyOptions;
+  /** Deadline of each Temporal call made for a request; past it the answer is a 503. Default 20 s. */
+  temporalTimeoutMs?: number;
+}
+
+export async function buildApi(options: BuildApiOptions): Promise<FastifyInstance> {
+  const { client } = options;
+  const keys = new ApiKeys(options.apiKeys);
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const timeoutMs = options.temporalTimeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS;
+  const temporal = <T>(call: () => Promise<T>): Promise<T> =>
+    client.temporal.withDeadline(Date.now() + timeoutMs, call);
+
+  const app = Fastify({
+    bodyLimit,
+    logger: options.logger ?? false,
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // JSON only: anything else (text/plain included, which Fastify would otherwise accept) is a 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body, headers } = renderError(err, bodyLimit);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    // Our own serializer: an error body never depends on a route's response schema.
+    return reply
+      .code(status)
+      .headers(headers)
+      .type('application/json; charset=utf-8')
+      .serializer(JSON.stringify)
+      .send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .type('application/json; charset=utf-8')
+      .serializer(JSON.stringify)
+      .send({
+        error: {
+          code: 'route_not_found',
+          message: `no route ${request.method} ${request.url.split('?')[0]}`,
+        },
+      }),
+  );
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'leadcycle HTTP API',
+        version: '1',
+        description:
+          'Drive B2B leads (visitor → lead → MQL → SQL → opportunity → customer) from apps, form tools and CRMs. ' +
+          'Every error is `{ error: { code, message, issues?, rejection? } }`: 400 for a request that does not ' +
+          'parse or match its schema (issues name the fields), 409 when the lead’s machine refuses the command ' +
+          '(rejection says why), 422 for an Idempotency-Key reused with another request.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
+          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+        },
+      },
+      security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
+      tags: [
+        { name: 'leads', description: 'Apps drive leads (API key)' },
+        { name: 'webhooks', description: 'Form tools and CRMs (signed)' },
+        { name: 'operations', description: 'Health and the API description (no auth)' },
+      ],
+    },
+    transform: createJsonSchemaTransform({ schemaRegistry: apiSchemas }),
+    transformObject: (document) =>
+      withoutUnusedSchemas(createJsonSchemaTransformObject({ schemaRegistry: apiSchemas })(document)),
+  });
+
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+
+  typed.get(
+    '/healthz',
+    {
+      schema: {
+        operationId: 'healthz',
+        tags: ['operations'],
+        summary: 'Liveness: the process answers',
+        security: [],
+        response: { 200: json('Alive', HealthSchema) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  typed.get(
+    '/readyz',
+    {
+      schema: {
+        operationId: 'readyz',
+        tags: ['operations'],
+        summary: 'Readiness: Temporal answers',
+        security: [],
+        response: { 200: json('Ready', ReadySchema), 503: errors[503] },
+      },
+    },
+    async () => {
+      try {
+        await client.temporal.withDeadline(Date.now() + 2_000, () =>
+          client.temporal.workflowService.getSystemInfo({}),
+        );
+      } catch {
+        throw new ApiError(503, 'temporal_unavailable', 'Temporal is not reachable', {
+          headers: { 'retry-after': '5' },
+        });
+      }
+      return { status: 'ready' as const, temporal: 'reachable' as const };
+    },
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(leadRoutes, {
+    prefix: '/v1/leads',
+    client,
+    keys,
+    idempotency: new IdempotencyStore(options.idempotency),
+    temporal,
+  });
+  if (options.webhookSecret) {
+    await app.register(webhookRoutes, {
+      prefix: '/v1/webhooks',
+      client,
+      secret: options.webhookSecret,
+      toleranceSeconds: options.webhookToleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+      temporal,
+    });
+  }
+  return app;
+}
+
+/**
+ * Each registered schema comes out twice, as a request (`…Input`) and as a response schema; keep only
+ * the components some path actually refers to, directly or through another component.
+ */
+function withoutUnusedSchemas<T>(document: T): T {
+  const doc = document as { paths?: unknown; components?: { schemas?: Record<string, unknown> } };
+  const schemas = doc.components?.schemas;
+  if (!schemas) return document;
+  const used = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      value.forEach(visit);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        if (key === '$ref' && typeof child === 'string' && child.startsWith('#/components/schemas/')) {
+          const name = child.slice('#/components/schemas/'.length);
+          if (!used.has(name)) {
+            used.add(name);
+            visit(schemas[name]);
+          }
+        } else {
+          visit(child);
+        }
+      }
+    }
+  };
+  visit(doc.paths);
+  doc.components = {
+    ...doc.components,
+    schemas: Object.fromEntries(Object.entries(schemas).filter(([name]) => used.has(name))),
+  };
+  return document;
+}
+
+export interface StartApiOptions extends BuildApiOptions {
+  /** Default 3000; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+}
+
+export interface RunningApi {
+  app: FastifyInstance;
+  /** http://host:port */
+  url: string;
+  port: number;
+  /** Stops accepting requests and waits for those in flight. Idempotent. Does not close the client. */
+  close(): Promise<void>;
+}
+
+/** Builds the API and listens. The caller owns the LeadClient and its Temporal connection. */
+export async function startApi(options: StartApiOptions): Promise<RunningApi> {
+  const app = await buildApi(options);
+  const host = options.host ?? '127.0.0.1';
+  await app.listen({ port: options.port ?? 3000, host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 3000);
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: () => {
+      closing ??= app.close();
+      return closing;
+    },
+  };
+}

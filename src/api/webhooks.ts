@@ -1,0 +1,180 @@
+/**
+ * `/v1/webhooks/*`: inbound webhooks from form tools and CRMs. No API key: each delivery carries a
+ * `Leadcycle-Signature` (the scheme of src/activities/signature.ts), checked against the raw body
+ * before the JSON is even parsed, with a timestamp tolerance and a cache of deliveries already seen.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { verifySignature } from '../activities/signature.js';
+import { LeadClient, type LeadRef } from '../client/index.js';
+import type { LeadView } from '../machines/index.js';
+import { ApiError } from './errors.js';
+import { errors, json } from './leads.js';
+import { ReplayCache } from './replay-cache.js';
+import {
+  CrmWebhookSchema,
+  ErrorSchema,
+  FormWebhookSchema,
+  SignatureHeadersSchema,
+  WebhookAckSchema,
+} from './schemas.js';
+
+export interface WebhookRoutesOptions {
+  client: LeadClient;
+  secret: string;
+  toleranceSeconds: number;
+  temporal: <T>(call: () => Promise<T>) => Promise<T>;
+}
+
+const signatureErrors = {
+  401: json(
+    'Missing, malformed, wrong or stale Leadcycle-Signature (timestamp outside the tolerance)',
+    ErrorSchema,
+  ),
+  409: json(
+    'A delivery already received (same timestamp and body), or the machine refused the command',
+    ErrorSchema,
+  ),
+};
+
+const ack = (view: LeadView, ref: LeadRef) => ({
+  leadId: LeadClient.keyOf(ref).workflowId,
+  stage: view.stage,
+  consent: view.consent,
+});
+
+export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (app, options) => {
+  const { client, secret, toleranceSeconds, temporal } = options;
+  const replays = new ReplayCache(toleranceSeconds);
+  const verified = new WeakMap<FastifyRequest, string>();
+
+  const check = (request: FastifyRequest, raw: Buffer): void => {
+    const header = request.headers['leadcycle-signature'];
+    if (typeof header !== 'string' || header.trim() === '') {
+      throw new ApiError(
+        401,
+        'missing_signature',
+        'missing Leadcycle-Signature header: t=<unix seconds>,v1=<hex hmac>',
+      );
+    }
+    const result = verifySignature(secret, header, raw, { toleranceSeconds });
+    if (!result.ok) {
+      throw new ApiError(
+        401,
+        result.code === 'stale' ? 'stale_signature' : 'invalid_signature',
+        result.message,
+      );
+    }
+    const seen = replays.remember(result.timestamp, raw);
+    if (seen.result === 'replayed') {
+      throw new ApiError(
+        409,
+        'webhook_replayed',
+        'this delivery (same timestamp and body) was already received',
+      );
+    }
+    if (seen.result === 'full') {
+      throw new ApiError(
+        503,
+        'replay_cache_full',
+        'too many webhook deliveries in the tolerance window; retry later',
+        {
+          headers: { 'retry-after': '5' },
+        },
+      );
+    }
+    verified.set(request, seen.id);
+  };
+
+  // The signature covers the bytes as sent: keep them, check them, and only then parse the JSON.
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      check(request, body as Buffer);
+    } catch (err) {
+      done(err as Error, undefined);
+      return;
+    }
+    parseJson(request, (body as Buffer).toString('utf8'), done);
+  });
+  // A delivery without a body never reaches the parser: check its signature here.
+  app.addHook('preValidation', async (request) => {
+    if (!verified.has(request)) check(request, Buffer.alloc(0));
+  });
+  // Our failure is not the sender's: let an identical retry through.
+  app.addHook('onResponse', async (request, reply) => {
+    const id = verified.get(request);
+    if (id !== undefined && reply.statusCode >= 500) replays.forget(id);
+  });
+
+  app.post(
+    '/forms',
+    {
+      schema: {
+        operationId: 'formWebhook',
+        tags: ['webhooks'],
+        summary: 'A form submission from a form tool: captures the lead (signed, no API key)',
+        description:
+          'Maps `{ tenant?, email, form, consent, profile?, contentStage? }` to a `form.submitted` capture of ' +
+          'the lead (tenant, email). The same form submitted twice is one lead.',
+        security: [],
+        headers: SignatureHeadersSchema,
+        body: FormWebhookSchema,
+        response: {
+          200: json('The lead was captured', WebhookAckSchema),
+          400: errors[400],
+          401: signatureErrors[401],
+          409: signatureErrors[409],
+          413: errors[413],
+          415: errors[415],
+          503: errors[503],
+        },
+      },
+    },
+    async (request) => {
+      const { tenant, email, form, consent, profile, contentStage } = request.body;
+      const ref = { ...(tenant ? { tenant } : {}), email };
+      const view = await temporal(() =>
+        client.capture(ref, {
+          type: 'form.submitted',
+          form,
+          consent,
+          profile: { ...profile, email },
+          ...(contentStage ? { contentStage } : {}),
+        }),
+      );
+      return ack(view, ref);
+    },
+  );
+
+  app.post(
+    '/crm',
+    {
+      schema: {
+        operationId: 'crmWebhook',
+        tags: ['webhooks'],
+        summary: 'A sales decision from the CRM: applies it to an existing lead (signed, no API key)',
+        description:
+          '`{ lead, command }` where command is one of bant.updated, sales.accepted, sales.rejected, ' +
+          'proposal.sent, deal.won, deal.lost, disqualify. The lead must use the same reference it was ' +
+          'captured with (tenant + email, or tenant + external id).',
+        security: [],
+        headers: SignatureHeadersSchema,
+        body: CrmWebhookSchema,
+        response: {
+          200: json('The command was applied', WebhookAckSchema),
+          400: errors[400],
+          401: signatureErrors[401],
+          404: errors[404],
+          409: signatureErrors[409],
+          413: errors[413],
+          415: errors[415],
+          503: errors[503],
+        },
+      },
+    },
+    async (request) =>
+      ack(await temporal(() => client.send(request.body.lead, request.body.command)), request.body.lead),
+  );
+};
