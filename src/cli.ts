@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { OUTBOX_KINDS, readOutbox } from './activities/index.js';
+import { runApi } from './api/main.js';
 import {
   connectTemporal,
   LeadClient,
@@ -140,7 +141,9 @@ Exit codes: 0 ok, 1 error, 2 invalid input, 3 refused by the lead's stage, 4 lea
 
   program
     .command('start')
-    .description('run the local stack: Temporal dev server on SQLite (UI :8233), worker, demo leads')
+    .description(
+      'run the local stack: Temporal dev server on SQLite (UI :8233), worker, API (:3000), demo leads',
+    )
     .option('--no-demo', 'do not start the fast-clock demo leads')
     .action((opts: { demo: boolean }) => runStack({ demo: opts.demo, log: timestamped }));
 
@@ -155,6 +158,11 @@ Exit codes: 0 ok, 1 error, 2 invalid input, 3 refused by the lead's stage, 4 lea
     .command('worker')
     .description('run a worker for lead workflows and their activities (TEMPORAL_ADDRESS)')
     .action(() => runWorker());
+
+  program
+    .command('api')
+    .description('run only the HTTP API (LEADCYCLE_API_KEYS, LEADCYCLE_API_PORT; see README: HTTP API)')
+    .action(() => runApi());
 
   program
     .command('capture')

@@ -1,15 +1,22 @@
 /**
  * The whole local stack on the embedded default: a Temporal dev server on a SQLite file in
- * .leadcycle/ (UI on http://localhost:8233), a worker, and demo leads on a fast clock.
+ * .leadcycle/ (UI on http://localhost:8233), a worker, the HTTP API (:3000), the codec server for
+ * the UI (:8888), and demo leads on a fast clock.
  * `npm start` runs it; Ctrl-C drains the worker and stops the server.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { activitiesFromEnv } from './activities/index.js';
+import { apiSettingsFromEnv } from './api/env.js';
+import { startApi } from './api/server.js';
 import { LeadClient } from './client/index.js';
 import { loadDataConverter } from './codec/keys.js';
 import { buildCodecServer } from './codec/server.js';
+import { loadConfigFile } from './config-file.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
 import { connectOrStart, resolveDataDir } from './temporal/server.js';
 import { createLeadWorker } from './worker.js';
@@ -54,6 +61,24 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const clientConnection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection: clientConnection, namespace: server.namespace, dataConverter });
 
+  // The HTTP API, on the embedded default too: with LEADCYCLE_API_KEYS, or a local key kept in the data dir.
+  const apiKeys = process.env.LEADCYCLE_API_KEYS
+    ? apiSettingsFromEnv().apiKeys
+    : [await localApiKey(dataDir)];
+  const api = await startApi({
+    client: new LeadClient(temporal, { config: await loadConfigFile() }),
+    apiKeys,
+    port: Number(process.env.LEADCYCLE_API_PORT ?? 3000),
+    host: process.env.LEADCYCLE_API_HOST ?? '127.0.0.1',
+    ...(process.env.LEADCYCLE_WEBHOOK_SECRET ? { webhookSecret: process.env.LEADCYCLE_WEBHOOK_SECRET } : {}),
+  });
+  log(
+    `api: ${api.url} (OpenAPI at ${api.url}/openapi.json); ` +
+      (process.env.LEADCYCLE_API_KEYS
+        ? 'keys from LEADCYCLE_API_KEYS'
+        : `key in ${join(dataDir, API_KEY_FILE)}`),
+  );
+
   if (demo) {
     const ui = server.uiUrl ?? 'http://localhost:8233';
     const query = encodeURIComponent("WorkflowType='leadWorkflow'");
@@ -65,12 +90,27 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
 
   // The SDK's Runtime turns SIGINT/SIGTERM into a graceful worker shutdown; then we stop the rest.
   await running;
+  await api.close();
   await effects.close();
   await clientConnection.close();
   await connection.close();
   await server.stop();
   await codecServer.close();
   log('stopped');
+}
+
+const API_KEY_FILE = 'api-key';
+
+/** The local stack's API key: made once, kept in the data dir (mode 0600), never in the repo. */
+async function localApiKey(dataDir: string): Promise<string> {
+  const file = join(dataDir, API_KEY_FILE);
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' }).catch(
+    (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    },
+  );
+  return (await readFile(file, 'utf8')).trim();
 }
 
 export const timestamped = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);

@@ -10,7 +10,8 @@ import { ConfigFileError, loadConfigFile } from '../config-file.js';
 import { ApiConfigError, apiSettingsFromEnv } from './env.js';
 import { startApi } from './server.js';
 
-async function main(): Promise<void> {
+/** Runs the API until SIGINT/SIGTERM. */
+export async function runApi(): Promise<void> {
   const settings = apiSettingsFromEnv();
   const config = await loadConfigFile(); // LEADCYCLE_CONFIG, else the defaults
   // TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the payload codec, as every entry point.
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((err) => {
+  runApi().catch((err) => {
     // A configuration or connection problem is the user's to fix: say which, without a stack trace.
     if (err instanceof ApiConfigError || err instanceof ConfigFileError) console.error(err.message);
     else console.error(err instanceof Error ? err.message : err);
