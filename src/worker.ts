@@ -19,6 +19,7 @@ export interface LeadWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The payload codec (src/codec/): clients and workers must agree on it. */
   dataConverter?: WorkerOptions['dataConverter'];
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
 }
 
 export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
@@ -27,6 +28,9 @@ export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities: options.activities,
+    // On SIGTERM, in-flight activities get this long to finish before they are cancelled (and retried
+    // by the next worker): a deploy should not cut an email or a CRM call in half.
+    shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }

@@ -51,7 +51,13 @@ export interface RenderedError {
   headers: Record<string, string>;
 }
 
-const GRPC = { CANCELLED: 1, DEADLINE_EXCEEDED: 4, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14 } as const;
+const GRPC = {
+  CANCELLED: 1,
+  DEADLINE_EXCEEDED: 4,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNAVAILABLE: 14,
+} as const;
 
 /** Zod issues as reported by fastify-type-provider-zod, unions and unknown keys flattened to fields. */
 interface RawIssue {
@@ -112,6 +118,16 @@ export function isTemporalUnavailable(err: unknown): boolean {
     );
   }
   return false;
+}
+
+/** A query to a lead whose workers are all down: Temporal answers FAILED_PRECONDITION "no poller seen". */
+export function isWorkerUnavailable(err: unknown): boolean {
+  const grpc = err instanceof ServiceError ? err.cause : err;
+  return (
+    isGrpcServiceError(grpc) &&
+    grpc.code === GRPC.FAILED_PRECONDITION &&
+    /no poller/i.test(grpc.details ?? '')
+  );
 }
 
 function isResourceExhausted(err: unknown): boolean {
@@ -192,6 +208,11 @@ export function renderError(err: unknown, bodyLimit: number): RenderedError {
   }
   if (isTemporalUnavailable(err)) {
     return rendered(503, 'temporal_unavailable', 'Temporal did not answer in time; retry later', {
+      headers: { 'retry-after': '5' },
+    });
+  }
+  if (isWorkerUnavailable(err)) {
+    return rendered(503, 'worker_unavailable', 'no worker is running for this lead right now; retry later', {
       headers: { 'retry-after': '5' },
     });
   }

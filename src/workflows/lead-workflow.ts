@@ -134,6 +134,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   });
 
   let lastAttributes = '';
+  /** Keeps what operators see current: the search attributes when they change, and the details. */
   function publish() {
     const { context, value } = snapshot;
     const attributes: Parameters<typeof upsertSearchAttributes>[0] = [
@@ -144,9 +145,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       { key: LeadSearchAttributes.owner, value: context.sales.owner ?? 'marketing' },
     ];
     const key = JSON.stringify(attributes.map((a) => a.value));
-    if (key === lastAttributes) return;
+    if (key !== lastAttributes && input.searchAttributes !== false) upsertSearchAttributes(attributes);
     lastAttributes = key;
-    if (input.searchAttributes !== false) upsertSearchAttributes(attributes);
+    // Details are not a history event: refreshing them after every change costs nothing durable.
     setCurrentDetails(details());
   }
 

@@ -1,5 +1,6 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ServiceError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderError } from '../../src/api/errors.js';
 import { buildApi } from '../../src/api/server.js';
 import { LeadClient } from '../../src/client/index.js';
 import { BANT_COMPLETE, FIT } from '../support/lead.js';
@@ -576,6 +577,19 @@ describe('signed webhooks', () => {
 });
 
 describe('Temporal unavailable', () => {
+  it('a lead whose workers are all down is a 503, not a 500 (found by the fuzz run)', () => {
+    // What Temporal answers a query when the lead's task queue has had no poller for a while.
+    const grpc = Object.assign(new Error('9 FAILED_PRECONDITION: no poller seen for task queue recently'), {
+      code: 9,
+      details: 'no poller seen for task queue recently, worker may be down',
+      metadata: {},
+    });
+    const rendered = renderError(new ServiceError('Failed to query Workflow', { cause: grpc }), 65_536);
+    expect(rendered.status).toBe(503);
+    expect(rendered.body).toMatchObject({ error: { code: 'worker_unavailable' } });
+    expect(rendered.headers['retry-after']).toBe('5');
+  });
+
   it('is a 503 JSON answer, and /readyz says so', async () => {
     // A client whose server is gone: nothing listens on port 1.
     const connection = Connection.lazy({ address: '127.0.0.1:1' });
