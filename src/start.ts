@@ -19,7 +19,7 @@ import { buildCodecServer } from './codec/server.js';
 import { loadConfigFile } from './config-file.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
 import { connectOrStart, resolveDataDir } from './temporal/server.js';
-import { createLeadWorker } from './worker.js';
+import { createLeadWorker, installRuntime } from './worker.js';
 
 export interface StackOptions {
   demo: boolean;
@@ -28,6 +28,8 @@ export interface StackOptions {
 
 export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const dataDir = resolveDataDir();
+  const metricsAddress = process.env.LEADCYCLE_METRICS_ADDRESS ?? '127.0.0.1:9464';
+  installRuntime(metricsAddress);
 
   // The codec server lets the UI show decrypted payloads to whoever runs this stack.
   const { dataConverter, codec, source } = await loadDataConverter();
@@ -56,7 +58,9 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     dataConverter,
   });
   const running = worker.run();
-  log(`worker: task queue ${worker.options.taskQueue}; ${effects.describe()}`);
+  log(
+    `worker: task queue ${worker.options.taskQueue}; ${effects.describe()}; metrics http://${metricsAddress}/metrics`,
+  );
 
   const clientConnection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection: clientConnection, namespace: server.namespace, dataConverter });

@@ -3,7 +3,7 @@
  * TEMPORAL_ADDRESS (default 127.0.0.1:7233); SIGINT or SIGTERM drain it gracefully.
  */
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { activitiesFromEnv, type LeadActivities } from './activities/index.js';
 import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
 import { loadDataConverter } from './codec/keys.js';
@@ -20,6 +20,18 @@ export interface LeadWorkerOptions {
   /** The payload codec (src/codec/): clients and workers must agree on it. */
   dataConverter?: WorkerOptions['dataConverter'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+/**
+ * Installs the SDK's runtime once per process: with LEADCYCLE_METRICS_ADDRESS (host:port), a
+ * Prometheus endpoint at /metrics with the SDK's metrics and the lead workflows' own counters.
+ */
+export function installRuntime(metricsAddress = process.env.LEADCYCLE_METRICS_ADDRESS): void {
+  Runtime.install({
+    ...(metricsAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } }
+      : {}),
+  });
 }
 
 export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
@@ -40,6 +52,7 @@ export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
 
 /** Runs a worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM. */
 export async function runWorker(): Promise<void> {
+  installRuntime();
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const connection = await NativeConnection.connect({ address });
@@ -56,6 +69,9 @@ export async function runWorker(): Promise<void> {
     `leadcycle worker on ${address}/${namespace}, task queue ${worker.options.taskQueue}; ${effects.describe()}`,
   );
   console.log(`payloads encrypted with the codec keys from ${source}`);
+  if (process.env.LEADCYCLE_METRICS_ADDRESS) {
+    console.log(`metrics: http://${process.env.LEADCYCLE_METRICS_ADDRESS}/metrics`);
+  }
   // Worker.run resolves once SIGINT/SIGTERM (installed by the SDK's Runtime) has drained in-flight tasks.
   await worker.run();
   await effects.close();

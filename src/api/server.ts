@@ -2,6 +2,7 @@
  * The HTTP API: the LeadClient over JSON, on Fastify, validated by the machine's own zod schemas,
  * documented at /openapi.json. See README.md, "HTTP API".
  */
+
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
@@ -12,6 +13,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { LeadClient } from '../client/index.js';
+import { STAGES } from '../machines/index.js';
 import { ApiKeys } from './auth.js';
 import { ApiError, renderError } from './errors.js';
 import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
@@ -161,6 +163,27 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  // Prometheus: leads per stage, counted by Temporal visibility (a second or so behind). The
+  // workflows' own counters (stage changes, emails, SLA breaches, refusals) are on the worker's endpoint.
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const counts = await Promise.all(
+      STAGES.map(async (stage) => {
+        const query = `WorkflowType = 'leadWorkflow' AND ExecutionStatus = 'Running' AND LeadStage = '${stage}'`;
+        const { count } = await client.temporal.withDeadline(Date.now() + 5_000, () =>
+          client.temporal.workflow.count(query),
+        );
+        return `leadcycle_leads{stage="${stage}"} ${count}`;
+      }),
+    );
+    reply.type('text/plain; version=0.0.4');
+    return [
+      '# HELP leadcycle_leads Open leads per lifecycle stage.',
+      '# TYPE leadcycle_leads gauge',
+      ...counts,
+      '',
+    ].join('\n');
+  });
 
   await app.register(leadRoutes, {
     prefix: '/v1/leads',

@@ -30,6 +30,7 @@ import {
   type PendingEffect,
   stateQuery,
 } from './messages.js';
+import { countDeferral, countEffects, countRejection } from './metrics.js';
 
 const { recordStageChange, sendContent, handOffToSales } = proxyActivities<LeadActivities>({
   startToCloseTimeout: '1 minute',
@@ -58,6 +59,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   let updatesThisRun = 0;
 
   const enqueue = (effects: PendingEffect['effect'][]) => {
+    countEffects(effects);
     for (const effect of effects) pending.push({ key: `${workflowId}/${++effectSeq}`, effect });
   };
 
@@ -117,7 +119,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       // Runs before anything is written to history: a refused command leaves no trace but the caller's error.
       validator: (command) => {
         const decision = cycle.apply(snapshot, { ...parseCommand(command), at: Date.now() } as LeadEvent);
-        if (!decision.ok) throw rejectionFailure(decision.rejection);
+        if (!decision.ok) {
+          countRejection(decision.rejection);
+          throw rejectionFailure(decision.rejection);
+        }
       },
     },
   );
@@ -229,6 +234,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     workflowInfo().historyLength >= limits.historyLength ||
     updatesThisRun >= limits.updates;
 
+  let lastDeferral: string | null = null;
   for (;;) {
     fireDueTimers();
     while (pending.length > 0) {
@@ -252,6 +258,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
 
     // Sleep until a message changes something or the earliest deadline passes.
     const next = cycle.nextDeadline(stateOf());
+    const nextId = next ? `${next.event}@${next.at}` : null;
+    if (next?.deferredByCap && nextId !== lastDeferral) countDeferral();
+    lastDeferral = next?.deferredByCap ? nextId : lastDeferral;
     const version = snapshot;
     const woken = () => snapshot !== version || pending.length > 0 || mustContinueAsNew();
     if (next && next.at > Date.now()) {
