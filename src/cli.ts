@@ -231,6 +231,17 @@ Exit codes: 0 ok, 1 error, 2 invalid input, 3 refused by the lead's stage, 4 lea
     });
 
   program
+    .command('merge')
+    .description('merge two records of one person: the survivor keeps both facts, the other closes as merged')
+    .argument('<survivor>', 'email or external id of the lead that carries on')
+    .argument('<absorbed>', 'email or external id of the lead merged into it')
+    .addOption(tenant())
+    .action(async (survivor: string, absorbed: string, opts: { tenant: string }) => {
+      const view = await withClient((c) => c.merge(leadRef(survivor, opts), leadRef(absorbed, opts)));
+      print(view, () => describeLead(view));
+    });
+
+  program
     .command('list')
     .description('list leads by stage and temperature (Temporal visibility)')
     .addOption(new Option('--stage <stage>', 'only this stage').choices(STAGES))

@@ -171,6 +171,55 @@ export class LeadClient {
     }
   }
 
+  /**
+   * Merges two records of one person (a form by email, a CRM contact by external id): the survivor
+   * absorbs the other's facts (its own win; the other fills gaps; points add up; an unsubscribe
+   * carries over), then the other closes as `merged`. Safe to retry: a record is absorbed once.
+   */
+  async merge(survivor: LeadRef, absorbed: LeadRef): Promise<LeadView> {
+    const into = LeadClient.keyOf(survivor);
+    const from = LeadClient.keyOf(absorbed);
+    if (into.leadKey === from.leadKey) {
+      throw new LeadValidationError([{ path: ['absorbed'], message: 'a lead cannot be merged into itself' }]);
+    }
+    const other = await this.get(absorbed);
+    // Sales owns these: refuse before touching the survivor, so nothing is half done.
+    if (other.stage === 'sql' || other.stage === 'opportunity' || other.stage === 'customer') {
+      throw new LeadCommandRejectedError({
+        code: 'not_allowed_in_stage',
+        stage: other.stage,
+        consent: other.consent,
+        event: 'lead.merged',
+        guard: null,
+        message: `lead.merged is not allowed in stage ${other.stage}: merge sales-owned records in the CRM first`,
+      });
+    }
+    const { context } = other.state;
+    let view: LeadView;
+    try {
+      view = await this.send(survivor, {
+        type: 'lead.absorbed',
+        from: from.leadKey,
+        facts: {
+          profile: context.profile,
+          bant: context.bant,
+          engagementPoints: context.engagement.points,
+          furthestContentStage: context.engagement.furthestContentStage,
+          consent: other.consent,
+          doNotContact: context.consent.doNotContact,
+          sentIds: context.nurture.sentIds,
+          sentAt: context.nurture.sentAt,
+        },
+      });
+    } catch (err) {
+      // A retry after the absorb went through: carry on and close the other record.
+      if (!(err instanceof LeadCommandRejectedError && err.rejection.guard === 'notYetAbsorbed')) throw err;
+      view = await this.get(survivor);
+    }
+    if (other.stage !== 'merged') await this.send(absorbed, { type: 'lead.merged', into: into.leadKey });
+    return view;
+  }
+
   /** Leads by stage and temperature, from Temporal visibility (eventually consistent, a second or so). */
   async list(
     filter: { stage?: Stage; temperature?: 'hot' | 'cold'; limit?: number } = {},

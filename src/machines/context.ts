@@ -36,6 +36,10 @@ export interface LeadContext {
   /** Why the lead left the funnel (disqualified or lost). */
   closed: { reason: string; note: string | null; at: number } | null;
   deal: { amount: number | null };
+  /** Lead keys merged into this one; a merge is refused when already done. */
+  absorbed: string[];
+  /** The survivor this lead was merged into. */
+  mergedInto: string | null;
 
   // Derived, recomputed by `derive` whenever a fact changes.
   fit: PersonaMatch;
@@ -77,6 +81,8 @@ export function initialContext({ leadKey, at }: LeadInput, config: LeadcycleConf
       recycle: null,
       closed: null,
       deal: { amount: null },
+      absorbed: [],
+      mergedInto: null,
       fit: { persona: null, score: 0 },
       score: 0,
       temperature: 'cold',

@@ -41,7 +41,7 @@ export function deadlines(state: LeadState, config: LeadcycleConfig): Deadline[]
   const nurture = nurtureDeadline(state, config);
   if (nurture) found.push(nurture);
   // A score worth refreshing: below half a point it shows as 0 either way.
-  if (Math.abs(context.engagement.points) >= 0.5) {
+  if (value.lifecycle !== 'merged' && Math.abs(context.engagement.points) >= 0.5) {
     found.push({ event: 'tick.decay', at: context.engagement.asOf + config.decayTickDays * DAY_MS });
   }
   const sla = value.lifecycle === 'mql' ? salesSlaDeadline(context, config) : null;

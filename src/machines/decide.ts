@@ -3,7 +3,7 @@ import type { LeadcycleConfig } from './config.js';
 import type { LeadContext, LeadInput } from './context.js';
 import type { Effect, Stage } from './effects.js';
 import type { LeadEvent, LeadEventType } from './events.js';
-import { type CheckArgs, consentVerdict, createChecks, type Verdict } from './guards.js';
+import { type CheckArgs, consentVerdict, createChecks, openVerdict, type Verdict } from './guards.js';
 import type { LeadMachine } from './lead-machine.js';
 
 /**
@@ -103,6 +103,7 @@ export function explainRejection(
   const args: CheckArgs = { context: snapshot.context, event };
   const verdictOf = (name: string, params: unknown): Verdict => {
     if (name === 'consentGiven') return consentVerdict(consent);
+    if (name === 'isOpen') return openVerdict(stage);
     const check = checks[name];
     return check ? check(args, params) : { ok: false, why: `unknown guard ${name}` };
   };

@@ -152,6 +152,38 @@ export const DisqualifySchema = z
   .object({ type: z.literal('disqualify'), at, reason: z.enum(DISQUALIFY_REASONS), note })
   .strict();
 
+/**
+ * Merging two records of one person: the survivor absorbs the other's facts, then the other closes
+ * as `merged`. The client's `merge` sends both; `from` makes a repeated absorb refusable.
+ */
+export const LeadAbsorbedSchema = z
+  .object({
+    type: z.literal('lead.absorbed'),
+    at,
+    from: z.string().min(1).max(500).describe('Lead key of the lead being merged in'),
+    facts: z
+      .object({
+        profile: ProfileSchema,
+        bant: BantSchema,
+        engagementPoints: z.number().finite(),
+        furthestContentStage: BuyingStageSchema.nullable(),
+        consent: z.enum(['unknown', 'granted', 'withdrawn']),
+        doNotContact: z.boolean(),
+        sentIds: z.array(z.string().max(200)).max(10_000),
+        sentAt: z.array(z.number().int().nonnegative()).max(10_000),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const LeadMergedSchema = z
+  .object({
+    type: z.literal('lead.merged'),
+    at,
+    into: z.string().min(1).max(500).describe('Lead key of the survivor'),
+  })
+  .strict();
+
 /** Timer events: only the workflow sends these, when a deadline derived from the snapshot passes. */
 export const DecayTickSchema = z.object({ type: z.literal('tick.decay'), at }).strict();
 export const NurtureTickSchema = z.object({ type: z.literal('tick.nurture'), at }).strict();
@@ -172,6 +204,8 @@ export const LeadEventSchema = z.discriminatedUnion('type', [
   UnsubscribedSchema,
   SubscribedSchema,
   DisqualifySchema,
+  LeadAbsorbedSchema,
+  LeadMergedSchema,
   DecayTickSchema,
   NurtureTickSchema,
   SlaExpiredSchema,
@@ -205,6 +239,8 @@ export const LeadCommandSchema = z.discriminatedUnion('type', [
   UnsubscribedSchema.omit(noAt),
   SubscribedSchema.omit(noAt),
   DisqualifySchema.omit(noAt),
+  LeadAbsorbedSchema.omit(noAt),
+  LeadMergedSchema.omit(noAt),
 ]);
 export type LeadCommand = z.infer<typeof LeadCommandSchema>;
 export type LeadCommandInput = z.input<typeof LeadCommandSchema>;

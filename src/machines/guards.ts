@@ -131,6 +131,32 @@ export const createChecks = (config: LeadcycleConfig) => ({
       : { ok: false, why: `deal lost for ${actual ?? 'no reason'}, not ${reason}` };
   },
 
+  notYetAbsorbed({ context, event }: CheckArgs): Verdict {
+    const from = event.type === 'lead.absorbed' ? event.from : null;
+    if (from === context.leadKey) return { ok: false, why: 'a lead cannot absorb itself' };
+    return from !== null && context.absorbed.includes(from)
+      ? { ok: false, why: `${from} was already merged into this lead` }
+      : { ok: true, why: 'not merged in yet' };
+  },
+
+  absorbedWithdrawnConsent({ event }: CheckArgs): Verdict {
+    return event.type === 'lead.absorbed' && event.facts.consent === 'withdrawn'
+      ? { ok: true, why: 'the merged lead had unsubscribed' }
+      : { ok: false, why: 'the merged lead had not unsubscribed' };
+  },
+
+  absorbedGrantedConsent({ event }: CheckArgs): Verdict {
+    return event.type === 'lead.absorbed' && event.facts.consent === 'granted'
+      ? { ok: true, why: 'the merged lead had opted in' }
+      : { ok: false, why: 'the merged lead had not opted in' };
+  },
+
+  notMergedIntoItself({ context, event }: CheckArgs): Verdict {
+    return event.type === 'lead.merged' && event.into === context.leadKey
+      ? { ok: false, why: 'a lead cannot be merged into itself' }
+      : { ok: true, why: 'merged into another lead' };
+  },
+
   formGivesConsent({ event }: CheckArgs): Verdict {
     return event.type === 'form.submitted' && event.consent
       ? { ok: true, why: 'the form carries an explicit opt-in' }
@@ -148,6 +174,13 @@ export function consentVerdict(consent: string): Verdict {
         ? 'the lead unsubscribed: no marketing content until it resubscribes'
         : 'no marketing consent given yet',
   };
+}
+
+/** The lifecycle region's counterpart: a merged lead takes nothing more. */
+export function openVerdict(stage: string): Verdict {
+  return stage === 'merged'
+    ? { ok: false, why: 'the lead was merged into another one: address the survivor' }
+    : { ok: true, why: 'the lead is open' };
 }
 
 export type Checks = ReturnType<typeof createChecks>;

@@ -4,7 +4,7 @@ import { derive, initialContext, type LeadContext, type LeadInput } from './cont
 import type { Effect, Stage } from './effects.js';
 import type { LeadEvent } from './events.js';
 import { type CheckArgs, createChecks, nextContent, type Verdict } from './guards.js';
-import { engage, mergeBant, NO_ENGAGEMENT } from './scoring.js';
+import { decayTo, engage, fillBant, furthestStage, mergeBant, NO_ENGAGEMENT } from './scoring.js';
 
 const ENGAGEMENT_OF_FORM = {
   contact: 'info_request',
@@ -18,6 +18,9 @@ const ENGAGEMENT_OF_FORM = {
 
 /** The initial entry runs on xstate's own init event, which carries no time: the lead's creation time stands in. */
 const timeOf = (event: { at?: number }, context: LeadContext) => event.at ?? context.createdAt;
+
+const latest = (times: Array<number | null>): number | null =>
+  times.reduce<number | null>((a, t) => (t === null ? a : a === null ? t : Math.max(a, t)), null);
 
 /** The reason a stage change carries, when the event that caused it gives one. */
 function reasonOf(event: LeadEvent | { type: string }): string | null {
@@ -52,6 +55,10 @@ export function createLeadMachine(config: LeadcycleConfig) {
     actions: { type: 'sendContent', params: { kind: 'nurture' } },
   } as const;
 
+  // Handled in each open stage, not at the root: xstate drops a root transition when the consent
+  // region takes the same event, and a merge must carry facts and consent together.
+  const absorb = { guard: 'notYetAbsorbed', actions: 'absorbFacts' } as const;
+
   const newsletter = {
     guard: and([
       'consentGiven',
@@ -85,6 +92,11 @@ export function createLeadMachine(config: LeadcycleConfig) {
       cooldownElapsed: guard(checks.cooldownElapsed),
       dealLostFor: guard(checks.dealLostFor),
       formGivesConsent: guard(checks.formGivesConsent),
+      notYetAbsorbed: guard(checks.notYetAbsorbed),
+      absorbedWithdrawnConsent: guard(checks.absorbedWithdrawnConsent),
+      absorbedGrantedConsent: guard(checks.absorbedGrantedConsent),
+      notMergedIntoItself: guard(checks.notMergedIntoItself),
+      isOpen: not(stateIn({ lifecycle: 'merged' })),
     },
     actions: {
       enterStage: enqueueActions(({ context, event, enqueue }, { stage }: { stage: Stage }) => {
@@ -212,6 +224,53 @@ export function createLeadMachine(config: LeadcycleConfig) {
         },
       ),
 
+      /** Both records were the same person: the survivor keeps what it knows and gains the rest. */
+      absorbFacts: assign(({ context, event }) => {
+        if (event.type !== 'lead.absorbed') return {};
+        const { facts } = event;
+        const engagement = decayTo(context.engagement, event.at, config);
+        const windowStart = event.at - config.emailCap.windowDays * 24 * HOUR_MS;
+        const sentAt = [...context.nurture.sentAt, ...facts.sentAt]
+          .filter((t) => t > windowStart)
+          .sort((a, b) => a - b);
+        return derive(
+          {
+            ...context,
+            profile: { ...facts.profile, ...context.profile },
+            bant: fillBant(context.bant, {
+              budget: null,
+              authority: null,
+              need: null,
+              timelineMonths: null,
+              ...facts.bant,
+            }),
+            engagement: {
+              ...engagement,
+              points: engagement.points + facts.engagementPoints,
+              furthestContentStage: furthestStage(
+                engagement.furthestContentStage,
+                facts.furthestContentStage,
+              ),
+            },
+            consent: { ...context.consent, doNotContact: context.consent.doNotContact || facts.doNotContact },
+            nurture: {
+              sentAt,
+              sentIds: [...new Set([...context.nurture.sentIds, ...facts.sentIds])],
+              lastSentAt: latest([context.nurture.lastSentAt, ...facts.sentAt]),
+            },
+            absorbed: [...context.absorbed, event.from],
+          },
+          event.at,
+          config,
+        );
+      }),
+
+      recordMerge: assign(({ event }) =>
+        event.type === 'lead.merged'
+          ? { mergedInto: event.into, closed: { reason: 'merged', note: event.into, at: event.at } }
+          : {},
+      ),
+
       recordConsent: assign(({ context, event }) => ({
         consent: {
           changedAt: event.at,
@@ -243,6 +302,8 @@ export function createLeadMachine(config: LeadcycleConfig) {
             description: 'Anonymous: a site visit, a trade show, a social contact. Little is known.',
             entry: { type: 'enterStage', params: { stage: 'visitor' } },
             on: {
+              'lead.absorbed': absorb,
+              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
               'form.submitted': { target: 'lead', actions: 'recordEngagement' },
               disqualify: { target: 'disqualified' },
             },
@@ -258,6 +319,8 @@ export function createLeadMachine(config: LeadcycleConfig) {
               target: 'mql',
             },
             on: {
+              'lead.absorbed': absorb,
+              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
               'form.submitted': { actions: 'recordEngagement' },
               'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
@@ -271,6 +334,8 @@ export function createLeadMachine(config: LeadcycleConfig) {
               { type: 'handOffToSales', params: { escalation: false } },
             ],
             on: {
+              'lead.absorbed': absorb,
+              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
               'form.submitted': { actions: 'recordEngagement' },
               'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
@@ -290,6 +355,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             description: 'Sales qualified: BANT validated and sales owns the lead.',
             entry: { type: 'enterStage', params: { stage: 'sql' } },
             on: {
+              'lead.absorbed': absorb,
               'form.submitted': { actions: 'recordEngagement' },
               'bant.updated': { actions: 'updateBant' },
               'proposal.sent': { target: 'opportunity', actions: 'recordDeal' },
@@ -301,6 +367,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             description: 'A commercial proposal is out.',
             entry: { type: 'enterStage', params: { stage: 'opportunity' } },
             on: {
+              'lead.absorbed': absorb,
               'form.submitted': { actions: 'recordEngagement' },
               'bant.updated': { actions: 'updateBant' },
               'deal.won': { target: 'customer', actions: 'recordDeal' },
@@ -315,6 +382,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             description: 'Bought. Gets only the newsletter.',
             entry: { type: 'enterStage', params: { stage: 'customer' } },
             on: {
+              'lead.absorbed': absorb,
               'form.submitted': { actions: 'recordEngagement' },
               'tick.nurture': newsletter,
             },
@@ -325,6 +393,8 @@ export function createLeadMachine(config: LeadcycleConfig) {
             entry: [{ type: 'enterStage', params: { stage: 'recycled' } }, 'startCooldown'],
             exit: 'endCooldown',
             on: {
+              'lead.absorbed': absorb,
+              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
               'form.submitted': { actions: 'recordEngagement' },
               'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
@@ -335,12 +405,24 @@ export function createLeadMachine(config: LeadcycleConfig) {
           disqualified: {
             description: 'Not a buyer persona: a competitor, a student, a curious visitor.',
             entry: [{ type: 'enterStage', params: { stage: 'disqualified' } }, 'closeLead'],
-            on: { 'form.submitted': { actions: 'recordEngagement' } },
+            on: {
+              'lead.absorbed': absorb,
+              'form.submitted': { actions: 'recordEngagement' },
+              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
+            },
           },
           lost: {
             description: 'The deal was lost for budget, a competitor or no need.',
             entry: [{ type: 'enterStage', params: { stage: 'lost' } }, 'closeLead'],
-            on: { 'form.submitted': { actions: 'recordEngagement' } },
+            on: {
+              'lead.absorbed': absorb,
+              'form.submitted': { actions: 'recordEngagement' },
+              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
+            },
+          },
+          merged: {
+            description: 'Merged into another record of the same person, which carries on.',
+            entry: { type: 'enterStage', params: { stage: 'merged' } },
           },
         },
       },
@@ -351,12 +433,30 @@ export function createLeadMachine(config: LeadcycleConfig) {
           unknown: {
             on: {
               'form.submitted': { guard: 'formGivesConsent', target: 'granted', actions: 'recordConsent' },
+              // A merged-in record's consent carries over: an opt-in, and above all an unsubscribe.
+              'lead.absorbed': [
+                {
+                  guard: and(['isOpen', 'notYetAbsorbed', 'absorbedWithdrawnConsent']),
+                  target: 'withdrawn',
+                  actions: 'recordConsent',
+                },
+                {
+                  guard: and(['isOpen', 'notYetAbsorbed', 'absorbedGrantedConsent']),
+                  target: 'granted',
+                  actions: 'recordConsent',
+                },
+              ],
               'consent.subscribed': { target: 'granted', actions: 'recordConsent' },
               'consent.unsubscribed': { target: 'withdrawn', actions: 'recordConsent' },
             },
           },
           granted: {
             on: {
+              'lead.absorbed': {
+                guard: and(['isOpen', 'notYetAbsorbed', 'absorbedWithdrawnConsent']),
+                target: 'withdrawn',
+                actions: 'recordConsent',
+              },
               'consent.subscribed': { actions: 'recordConsent' },
               'consent.unsubscribed': { target: 'withdrawn', actions: 'recordConsent' },
             },

@@ -155,3 +155,13 @@ export function buyingStageOf(bant: Bant, engagement: Engagement, config: Leadcy
 export function temperatureOf(bant: Bant, config: LeadcycleConfig): 'hot' | 'cold' {
   return bantGaps(bant, config).length === 0 ? 'hot' : 'cold';
 }
+
+/** Merging: what the survivor already knows wins; the other record fills the gaps. */
+export function fillBant(survivor: Bant, other: Bant): Bant {
+  return {
+    budget: survivor.budget ?? other.budget,
+    authority: survivor.authority ?? other.authority,
+    need: survivor.need ?? other.need,
+    timelineMonths: survivor.timelineMonths ?? other.timelineMonths,
+  };
+}

@@ -363,6 +363,88 @@ describe('sales handoff and SLA', () => {
   });
 });
 
+describe('duplicates', () => {
+  const twinFacts = (overrides: object = {}) => ({
+    profile: { email: 'ada.work@acme.example', jobTitle: 'CTO', companySize: 9999 },
+    bant: { budget: true, authority: null, need: true, timelineMonths: null },
+    engagementPoints: 40,
+    furthestContentStage: 'consideration' as const,
+    consent: 'granted' as const,
+    doNotContact: false,
+    sentIds: ['discovery-1', 'discovery-2'],
+    sentAt: [],
+    ...overrides,
+  });
+
+  it("merging two leads keeps both histories' facts: the survivor's win, the other fills the gaps", () => {
+    const lead = capturedLead();
+    lead.send({ type: 'bant.updated', bant: { budget: false } });
+    lead.send({ type: 'lead.absorbed', from: 'test:ada.work@acme.example', facts: twinFacts() });
+    expect(lead.context.profile).toMatchObject({
+      email: FIT.email,
+      companySize: FIT.companySize,
+      jobTitle: 'CTO',
+    });
+    expect(lead.context.bant).toMatchObject({ budget: false, need: true });
+    expect(lead.context.score).toBe(5 + 40);
+    expect(lead.context.nurture.sentIds).toEqual(expect.arrayContaining(['discovery-1', 'discovery-2']));
+    expect(lead.context.absorbed).toEqual(['test:ada.work@acme.example']);
+  });
+
+  it('merged engagement can qualify the survivor', () => {
+    const lead = capturedLead();
+    lead.send({
+      type: 'lead.absorbed',
+      from: 'test:other@acme.example',
+      facts: twinFacts({ engagementPoints: 50 }),
+    });
+    expect(lead.stage).toBe('mql');
+  });
+
+  it('a merge happens once: the same record cannot be absorbed twice', () => {
+    const lead = capturedLead();
+    lead.send({
+      type: 'lead.absorbed',
+      from: 'test:other@acme.example',
+      facts: twinFacts({ engagementPoints: 10 }),
+    });
+    const again = lead.send({ type: 'lead.absorbed', from: 'test:other@acme.example', facts: twinFacts() });
+    expect(again).toMatchObject({ code: 'guard_failed', guard: 'notYetAbsorbed' });
+    expect(lead.context.score).toBe(15);
+  });
+
+  it('an unsubscribe on either record survives the merge', () => {
+    const lead = capturedLead();
+    lead.send({
+      type: 'lead.absorbed',
+      from: 'test:other@acme.example',
+      facts: twinFacts({ consent: 'withdrawn', doNotContact: true }),
+    });
+    expect(lead.consent).toBe('withdrawn');
+    expect(lead.context.consent.doNotContact).toBe(true);
+  });
+
+  it('the absorbed record closes as merged and gets nothing more', () => {
+    const lead = capturedLead();
+    lead.send({ type: 'lead.merged', into: 'test:survivor@acme.example' });
+    expect(lead.stage).toBe('merged');
+    expect(lead.context.mergedInto).toBe('test:survivor@acme.example');
+    expect(lead.send({ type: 'tick.nurture' })?.code).toBe('not_allowed_in_stage');
+    expect(lead.cycle.deadlines(lead.cycle.stateOf(lead.snapshot))).toEqual([]);
+    expect(lead.send({ type: 'lead.absorbed', from: 'test:x@acme.example', facts: twinFacts() })?.guard).toBe(
+      'isOpen',
+    );
+  });
+
+  it('sales-owned leads are merged in the CRM first: an SQL refuses to close as merged', () => {
+    const lead = sqlLead();
+    expect(lead.send({ type: 'lead.merged', into: 'test:survivor@acme.example' })).toMatchObject({
+      code: 'not_allowed_in_stage',
+      stage: 'sql',
+    });
+  });
+});
+
 describe('records and rejections', () => {
   it('every stage change is recorded with its cause and reason', () => {
     const lead = opportunityLead();

@@ -25,6 +25,17 @@ export const LEAD_INPUT = { leadKey: 'model:lead@example.com', at: Date.UTC(2026
 
 const FIT_PROFILE = { email: 'lead@example.com', companySize: 200, sector: 'software', jobFunction: 'it' };
 
+/** Facts of another record of the same person, for merges. */
+const TWIN = {
+  profile: { jobTitle: 'CTO' },
+  bant: { budget: true },
+  engagementPoints: 12,
+  furthestContentStage: 'consideration' as const,
+  doNotContact: false,
+  sentIds: ['d1'],
+  sentAt: [] as number[],
+};
+
 /** The latest instant the lead's facts mention: model events happen a minute after it. */
 function clock(snapshot: LeadSnapshot): number {
   const c = snapshot.context;
@@ -72,6 +83,9 @@ export function modelEvents(snapshot: LeadSnapshot): LeadEvent[] {
     { type: 'consent.unsubscribed', at, doNotContact: false },
     { type: 'consent.subscribed', at },
     { type: 'disqualify', at, reason: 'competitor' },
+    { type: 'lead.absorbed', at, from: 'model:twin@example.com', facts: { ...TWIN, consent: 'withdrawn' } },
+    { type: 'lead.absorbed', at, from: 'model:cousin@example.com', facts: { ...TWIN, consent: 'granted' } },
+    { type: 'lead.merged', at, into: 'model:survivor@example.com' },
     { type: 'tick.decay', at: due('tick.decay') },
     { type: 'tick.nurture', at: due('tick.nurture') },
     { type: 'sla.expired', at: due('sla.expired') },
@@ -93,6 +107,7 @@ export function abstractState(snapshot: LeadSnapshot): string {
     escalated: c.sales.escalated,
     sent: c.nurture.sentIds.length,
     nurtureLeft: nextContent(c, 'nurture', config).item !== undefined,
+    absorbed: c.absorbed.length,
   });
 }
 

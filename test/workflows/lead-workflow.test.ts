@@ -213,6 +213,35 @@ describe('lead workflow on the dev server', () => {
     }
   });
 
+  it('merges two records of one person: facts of both kept, the other closed, safe to retry', async () => {
+    const tenant = unique();
+    const byEmail = { tenant, email: 'hedy@acme.example' };
+    const byCrm = { tenant, externalId: 'crm-4242' };
+    await h.run(async () => {
+      await h.client.capture(byEmail, form(byEmail.email, 'content_download'));
+      await h.client.capture(byCrm, {
+        type: 'profile.updated',
+        profile: { jobTitle: 'Head of IT', annualRevenue: 5e7 },
+      });
+      await h.client.send(byCrm, { type: 'engagement', kind: 'webinar_attended' });
+      await h.client.send(byCrm, { type: 'consent.unsubscribed', doNotContact: false });
+
+      const merged = await h.client.merge(byEmail, byCrm);
+      expect(merged.state.context.profile).toMatchObject({
+        email: 'hedy@acme.example',
+        jobTitle: 'Head of IT',
+      });
+      expect(merged.consent).toBe('withdrawn'); // the CRM record's unsubscribe carries over
+      const score = merged.score;
+      expect(score).toBe(5 + 15); // content download on one record, webinar on the other
+
+      const again = await h.client.merge(byEmail, byCrm);
+      expect(again.score).toBe(score);
+      expect((await h.client.get(byCrm)).stage).toBe('merged');
+      expect((await h.client.get(byCrm)).state.context.mergedInto).toBe(LeadClient.keyOf(byEmail).leadKey);
+    });
+  });
+
   it('the state query answers without a worker-side change', async () => {
     const ref = { tenant: unique(), email: 'edsger@acme.example' };
     await h.run(async () => {
