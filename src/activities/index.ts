@@ -7,10 +7,10 @@
  * code); anything else thrown is retried by Temporal.
  */
 import { z } from 'zod';
-import type { BuyingStage, Effect, Profile, Stage, Temperature } from '../machines/index.js';
+import type { Effect } from '../machines/index.js';
 import { loadActivityConfig } from './config.js';
 import { type ContentSender, OutboxSender, SmtpSender } from './content-sender.js';
-import { type CrmHandoff, OutboxCrm, redactUrl, WebhookCrm } from './crm.js';
+import { type CrmHandoff, type HandoffLead, OutboxCrm, redactUrl, WebhookCrm } from './crm.js';
 import { mailboxAddress, type Recipient } from './email.js';
 import { PermanentFailure } from './errors.js';
 import { Outbox } from './outbox.js';
@@ -48,15 +48,7 @@ export interface SendContentInput extends EffectInput {
 }
 
 export interface HandOffToSalesInput extends EffectInput {
-  lead: {
-    profile: Profile;
-    score: number;
-    fitScore: number;
-    persona: string | null;
-    temperature: Temperature;
-    buyingStage: BuyingStage;
-    stage: Stage;
-  };
+  lead: HandoffLead;
   handoff: Extract<Effect, { type: 'sales.handoff' }>;
 }
 
