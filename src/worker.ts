@@ -3,6 +3,7 @@
  * TEMPORAL_ADDRESS (default 127.0.0.1:7233); SIGINT or SIGTERM drain it gracefully.
  */
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { activitiesFromEnv, type LeadActivities } from './activities/index.js';
 import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
@@ -20,6 +21,21 @@ export interface LeadWorkerOptions {
   /** The payload codec (src/codec/): clients and workers must agree on it. */
   dataConverter?: WorkerOptions['dataConverter'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** Workflows kept in memory between tasks; default: see defaultMaxCachedWorkflows. */
+  maxCachedWorkflows?: number;
+}
+
+/**
+ * A cached lead workflow holds about 2 MiB of heap (each workflow context gets its own copy of the
+ * bundle's modules; zod alone is ~0.75 MiB), twice what the SDK's default cache size assumes. Half
+ * the heap at 4 MiB a workflow leaves room; an evicted lead is replayed from history when it wakes.
+ * LEADCYCLE_MAX_CACHED_WORKFLOWS overrides it.
+ */
+export function defaultMaxCachedWorkflows(env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = Number(env.LEADCYCLE_MAX_CACHED_WORKFLOWS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  const heap = getHeapStatistics().heap_size_limit;
+  return Math.max(50, Math.floor(heap / 2 / (4 * 1024 * 1024)));
 }
 
 /**
@@ -43,6 +59,7 @@ export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
     // On SIGTERM, in-flight activities get this long to finish before they are cancelled (and retried
     // by the next worker): a deploy should not cut an email or a CRM call in half.
     shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
+    maxCachedWorkflows: options.maxCachedWorkflows ?? defaultMaxCachedWorkflows(),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }

@@ -35,14 +35,30 @@ export function nurtureDeadline({ value, context }: LeadState, config: Leadcycle
   return { event: 'tick.nurture', at: Math.max(due, freesAt), deferredByCap: true };
 }
 
-export function deadlines(state: LeadState, config: LeadcycleConfig): Deadline[] {
+export interface DeadlineOptions {
+  /** Decay ticks on a fixed grid from the lead's creation (default); false: a tick after the last engagement. */
+  decayGrid?: boolean;
+}
+
+export function deadlines(
+  state: LeadState,
+  config: LeadcycleConfig,
+  options: DeadlineOptions = {},
+): Deadline[] {
   const { value, context } = state;
   const found: Deadline[] = [];
   const nurture = nurtureDeadline(state, config);
   if (nurture) found.push(nurture);
   // A score worth refreshing: below half a point it shows as 0 either way.
   if (value.lifecycle !== 'merged' && Math.abs(context.engagement.points) >= 0.5) {
-    found.push({ event: 'tick.decay', at: context.engagement.asOf + config.decayTickDays * DAY_MS });
+    // On a fixed grid from the lead's creation, so engagement between two ticks does not move the tick
+    // (and the workflow's timer); `decayGrid: false` keeps the old rule for runs recorded before it.
+    const tick = config.decayTickDays * DAY_MS;
+    const at =
+      options.decayGrid === false
+        ? context.engagement.asOf + tick
+        : context.createdAt + (Math.floor((context.engagement.asOf - context.createdAt) / tick) + 1) * tick;
+    found.push({ event: 'tick.decay', at });
   }
   const sla = value.lifecycle === 'mql' ? salesSlaDeadline(context, config) : null;
   if (sla !== null) found.push({ event: 'sla.expired', at: sla });
@@ -51,8 +67,12 @@ export function deadlines(state: LeadState, config: LeadcycleConfig): Deadline[]
   return found;
 }
 
-export function nextDeadline(state: LeadState, config: LeadcycleConfig): Deadline | null {
-  return deadlines(state, config).reduce<Deadline | null>(
+export function nextDeadline(
+  state: LeadState,
+  config: LeadcycleConfig,
+  options: DeadlineOptions = {},
+): Deadline | null {
+  return deadlines(state, config, options).reduce<Deadline | null>(
     (a, b) => (a === null || b.at < a.at ? b : a),
     null,
   );

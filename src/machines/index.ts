@@ -1,6 +1,6 @@
 import { type LeadcycleConfig, type LeadcycleConfigInput, LeadcycleConfigSchema } from './config.js';
 import type { LeadInput } from './context.js';
-import { deadlines, nextDeadline } from './deadlines.js';
+import { type DeadlineOptions, deadlines, nextDeadline } from './deadlines.js';
 import { applyEvent, type LeadSnapshot, type LeadState, restore, startLead, stateOf } from './decide.js';
 import type { LeadEvent } from './events.js';
 import { createLeadMachine } from './lead-machine.js';
@@ -28,8 +28,8 @@ export function createLeadCycle(input: LeadcycleConfigInput | LeadcycleConfig = 
     apply: (snapshot: LeadSnapshot, event: LeadEvent) => applyEvent(machine, config, snapshot, event),
     restore: (state: LeadState) => restore(machine, state),
     stateOf,
-    deadlines: (state: LeadState) => deadlines(state, config),
-    nextDeadline: (state: LeadState) => nextDeadline(state, config),
+    deadlines: (state: LeadState, options?: DeadlineOptions) => deadlines(state, config, options),
+    nextDeadline: (state: LeadState, options?: DeadlineOptions) => nextDeadline(state, config, options),
     view: (state: LeadState) => viewOf(state, config),
   };
 }

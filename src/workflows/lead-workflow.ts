@@ -2,12 +2,16 @@ import {
   ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
+  isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -50,6 +54,10 @@ export const CONTINUE_AS_NEW_AT = { historyLength: 4_000, updates: 1_000 };
  * own deadlines into machine events, and carries out the machine's effects as activities.
  */
 export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
+  // Fewer history events per message: the deadline timer kept, decay ticks on a grid, the score
+  // published less often. Runs recorded before it replay the way they were written (test/histories).
+  const fewerEventsPerMessage = patched('fewer-events-per-message');
+  const deadlineOptions = { decayGrid: fewerEventsPerMessage };
   const cycle = createLeadCycle(input.config ?? {});
   const { workflowId } = workflowInfo();
 
@@ -139,8 +147,14 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   });
 
   let lastAttributes = '';
-  /** Keeps what operators see current: the search attributes when they change, and the details. */
-  function publish() {
+  let publishedScore: number | null = null;
+  /**
+   * Keeps what operators see current: the search attributes when they change, and the details.
+   * The score moves with every engagement, and each upsert is a history event and a visibility
+   * write: it is published with the other attributes' changes and after timer events (at least
+   * every decay tick), not after every message.
+   */
+  function publish(afterTimer: boolean) {
     const { context, value } = snapshot;
     const attributes: Parameters<typeof upsertSearchAttributes>[0] = [
       { key: LeadSearchAttributes.stage, value: value.lifecycle },
@@ -149,8 +163,15 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       { key: LeadSearchAttributes.buyingStage, value: context.buyingStage },
       { key: LeadSearchAttributes.owner, value: context.sales.owner ?? 'marketing' },
     ];
-    const key = JSON.stringify(attributes.map((a) => a.value));
-    if (key !== lastAttributes && input.searchAttributes !== false) upsertSearchAttributes(attributes);
+    const tracked = fewerEventsPerMessage
+      ? attributes.filter((a) => a.key !== LeadSearchAttributes.score)
+      : attributes;
+    const key = JSON.stringify(tracked.map((a) => a.value));
+    const scoreDue = fewerEventsPerMessage && afterTimer && context.score !== publishedScore;
+    if ((key !== lastAttributes || scoreDue) && input.searchAttributes !== false) {
+      upsertSearchAttributes(attributes);
+      publishedScore = context.score;
+    }
     lastAttributes = key;
     // Details are not a history event: refreshing them after every change costs nothing durable.
     setCurrentDetails(details());
@@ -211,21 +232,55 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     }
   }
 
-  /** Feeds every deadline that has passed, soonest first; a deadline the machine refuses is not retried. */
+  /**
+   * Feeds every deadline that has passed, soonest first; a deadline the machine refuses is not retried.
+   * Says whether it fed any.
+   */
   let refused: string | null = null;
-  function fireDueTimers() {
+  function fireDueTimers(): boolean {
+    let fed = false;
     for (;;) {
-      const next: Deadline | null = cycle.nextDeadline(stateOf());
-      if (!next || next.at > Date.now()) return;
+      const next: Deadline | null = cycle.nextDeadline(stateOf(), deadlineOptions);
+      if (!next || next.at > Date.now()) return fed;
       const id = `${next.event}@${next.at}`;
-      if (id === refused) return;
+      if (id === refused) return fed;
       const rejection = apply({ type: next.event, at: Date.now() });
       if (rejection) {
         refused = id;
         log.error('timer refused by the machine', { reason: rejection.message });
-        return;
+        return fed;
       }
+      fed = true;
     }
+  }
+
+  /**
+   * One durable timer for the earliest deadline, kept while the loop wakes for messages: only an
+   * earlier deadline replaces it (with decay ticks on a grid, messages rarely move a deadline; one
+   * that moves later lets it ring early once, and the loop then finds nothing due and sets the next).
+   * Re-arming on every wake-up cost a TIMER_CANCELED and a TIMER_STARTED per message, and a
+   * cancelled scope with its CancelledFailure in the worker.
+   */
+  let alarm: { at: number; rang: boolean; scope: CancellationScope } | null = null;
+  function armAlarm(next: Deadline): { rang: boolean } {
+    if (alarm && !alarm.rang && alarm.at <= next.at) return alarm;
+    if (alarm && !alarm.rang) alarm.scope.cancel();
+    const scope = new CancellationScope();
+    const armed = { at: next.at, rang: false, scope };
+    scope
+      .run(() =>
+        sleep(next.at - Date.now(), { summary: `${next.event} at ${new Date(next.at).toISOString()}` }),
+      )
+      .then(
+        () => {
+          armed.rang = true;
+        },
+        (err) => {
+          if (!isCancellation(err)) throw err;
+        },
+      );
+    alarm = armed;
+    return armed;
   }
 
   const limits = { ...CONTINUE_AS_NEW_AT, ...input.continueAsNewAt };
@@ -236,14 +291,14 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
 
   let lastDeferral: string | null = null;
   for (;;) {
-    fireDueTimers();
+    let afterTimer = fireDueTimers();
     while (pending.length > 0) {
       const effect = pending[0];
       if (effect) await carryOut(effect);
       pending.shift();
-      fireDueTimers();
+      afterTimer = fireDueTimers() || afterTimer;
     }
-    publish();
+    publish(afterTimer);
 
     if (mustContinueAsNew()) {
       await condition(allHandlersFinished);
@@ -257,13 +312,16 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     }
 
     // Sleep until a message changes something or the earliest deadline passes.
-    const next = cycle.nextDeadline(stateOf());
+    const next = cycle.nextDeadline(stateOf(), deadlineOptions);
     const nextId = next ? `${next.event}@${next.at}` : null;
     if (next?.deferredByCap && nextId !== lastDeferral) countDeferral();
     lastDeferral = next?.deferredByCap ? nextId : lastDeferral;
     const version = snapshot;
     const woken = () => snapshot !== version || pending.length > 0 || mustContinueAsNew();
-    if (next && next.at > Date.now()) {
+    if (next && next.at > Date.now() && fewerEventsPerMessage) {
+      const armed = armAlarm(next);
+      await condition(() => woken() || armed.rang);
+    } else if (next && next.at > Date.now()) {
       await condition(woken, next.at - Date.now(), {
         summary: `${next.event} at ${new Date(next.at).toISOString()}`,
       });

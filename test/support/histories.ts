@@ -3,7 +3,10 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 
-/** Histories recorded from the integration tests, checked in and replayed in CI. */
+/**
+ * Histories recorded from the integration tests, checked in and replayed in CI. Recording writes the
+ * top folder; histories of earlier workflow versions are kept in subfolders.
+ */
 export const HISTORIES_DIR = fileURLToPath(new URL('../histories/', import.meta.url));
 
 /**
@@ -26,7 +29,8 @@ export async function recordHistories(client: Client, workflowId: string, name: 
 export async function loadHistories(): Promise<
   Array<{ workflowId: string; history: ReturnType<typeof historyFromJSON> }>
 > {
-  const files = (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort();
+  // Subfolders keep the corpus of earlier workflow versions (e.g. before-fewer-events/): they must replay too.
+  const files = (await readdir(HISTORIES_DIR, { recursive: true })).filter((f) => f.endsWith('.json')).sort();
   return Promise.all(
     files.map(async (file) => ({
       workflowId: file.replace(/\.json$/, ''),
