@@ -8,7 +8,12 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 
-export type PermanentFailureCode = 'RECIPIENT_INVALID' | 'SMTP_REJECTED' | 'CRM_REJECTED';
+export type PermanentFailureCode =
+  | 'RECIPIENT_INVALID'
+  | 'SMTP_REJECTED'
+  | 'CRM_REJECTED'
+  /** A stage change whose idempotency key is not `<workflow id>/<sequence>`: a caller's bug. */
+  | 'BAD_EFFECT_KEY';
 
 /**
  * A permanent failure: Temporal does not retry it. Its `type` is the code, so a workflow can match

@@ -7,14 +7,16 @@
  * code); anything else thrown is retried by Temporal.
  */
 import { z } from 'zod';
-import type { Effect } from '../machines/index.js';
+import type { AnalyticsStore } from '../analytics/records.js';
+import { redactEvent } from '../analytics/redact.js';
+import { openAnalyticsStore } from '../analytics/sqlite-store.js';
+import type { Effect, LeadEvent } from '../machines/index.js';
 import { loadActivityConfig } from './config.js';
 import { type ContentSender, OutboxSender, SmtpSender } from './content-sender.js';
 import { type CrmHandoff, type HandoffLead, OutboxCrm, redactUrl, WebhookCrm } from './crm.js';
 import { mailboxAddress, type Recipient } from './email.js';
 import { PermanentFailure } from './errors.js';
 import { Outbox } from './outbox.js';
-import { JsonlStageStore, type StageStore } from './stage-store.js';
 
 export * from './config.js';
 export * from './content-sender.js';
@@ -23,13 +25,13 @@ export * from './email.js';
 export * from './errors.js';
 export * from './outbox.js';
 export * from './signature.js';
-export * from './stage-store.js';
 
 export interface ActivityDeps {
   outbox: Outbox;
   sender: ContentSender;
   crm: CrmHandoff;
-  stageStore: StageStore;
+  /** Stage changes and the journal, for the analytics (src/analytics/). */
+  analytics: AnalyticsStore;
 }
 
 interface EffectInput {
@@ -40,6 +42,14 @@ interface EffectInput {
 
 export interface RecordStageChangeInput extends EffectInput {
   change: Extract<Effect, { type: 'stage.changed' }>;
+}
+
+export interface RecordJournalInput {
+  workflowId: string;
+  leadKey: string;
+  /** When the lead's workflow started (the backtest starts its machine then). */
+  createdAt: number;
+  entries: Array<{ seq: number; event: LeadEvent }>;
 }
 
 export interface SendContentInput extends EffectInput {
@@ -55,17 +65,32 @@ export interface HandOffToSalesInput extends EffectInput {
 const EmailSchema = z.email();
 
 export function createActivities(deps: ActivityDeps) {
-  const { sender, crm, stageStore } = deps;
+  const { sender, crm, analytics } = deps;
   return {
     /** recorded=false when the key was already there. */
     async recordStageChange(input: RecordStageChangeInput): Promise<{ recorded: boolean }> {
-      return stageStore.record({
+      const { from, to, at, cause, reason, amount } = input.change;
+      return analytics.recordStageChange({
         key: input.idempotencyKey,
-        workflowId: input.workflowId,
-        leadKey: input.leadKey,
-        at: new Date().toISOString(),
-        change: input.change,
+        // The workflow id, not the lead key: the key holds the email address.
+        leadId: input.workflowId,
+        seq: effectSeqOf(input.idempotencyKey),
+        from,
+        to,
+        at,
+        cause,
+        reason,
+        amount: amount ?? null,
       });
+    },
+
+    /** Journals the events a lead accepted, without personal data; recorded counts the new ones. */
+    async recordJournal(input: RecordJournalInput): Promise<{ recorded: number }> {
+      const leadId = input.workflowId;
+      return analytics.recordJournal(
+        { leadId, createdAt: input.createdAt },
+        input.entries.map(({ seq, event }) => ({ leadId, seq, event: redactEvent(event) })),
+      );
     },
 
     /** delivered=false when already delivered under that key; the Message-ID is the same either way. */
@@ -99,6 +124,18 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
+/** The effect's sequence number: the workflow's keys are `<workflow id>/<sequence>`. */
+function effectSeqOf(key: string): number {
+  const seq = Number(key.slice(key.lastIndexOf('/') + 1));
+  if (!Number.isInteger(seq) || seq < 1) {
+    throw new PermanentFailure(
+      'BAD_EFFECT_KEY',
+      `not a '<workflow id>/<sequence>' key: ${JSON.stringify(key)}`,
+    );
+  }
+  return seq;
+}
+
 export type LeadActivities = ReturnType<typeof createActivities>;
 
 /**
@@ -116,10 +153,10 @@ export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
     ? new SmtpSender(outbox, config.mail, config.smtp)
     : new OutboxSender(outbox, config.mail);
   const crm = config.crmWebhook ? new WebhookCrm(outbox, config.crmWebhook) : new OutboxCrm(outbox);
-  const stageStore = new JsonlStageStore(config.dataDir);
+  const analytics = openAnalyticsStore(config.dataDir);
 
   return {
-    activities: createActivities({ outbox, sender, crm, stageStore }),
+    activities: createActivities({ outbox, sender, crm, analytics }),
     describe: () =>
       [
         config.smtp
@@ -128,10 +165,10 @@ export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
         config.crmWebhook
           ? `CRM handoff: signed webhook ${redactUrl(config.crmWebhook.url)} (sent keys kept in ${outbox.file})`
           : `CRM handoff: outbox ${outbox.file}`,
-        `stage changes: ${stageStore.file}`,
+        `stage changes and journal: ${analytics.file}`,
       ].join('; '),
     close: async () => {
-      await Promise.all([sender.close(), crm.close(), stageStore.close()]);
+      await Promise.all([sender.close(), crm.close(), analytics.close()]);
       await outbox.close();
     },
   };

@@ -21,6 +21,8 @@ export type Effect =
       /** The event that caused the change, and its reason when it carries one. */
       cause: string;
       reason: string | null;
+      /** Into an opportunity or a customer: the deal's amount, when one was given. */
+      amount?: number;
     }
   | {
       type: 'content.send';

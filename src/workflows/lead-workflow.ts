@@ -30,13 +30,14 @@ import {
   commandUpdate,
   FAILURE,
   factSignal,
+  type JournalItem,
   type LeadWorkflowInput,
   type PendingEffect,
   stateQuery,
 } from './messages.js';
 import { countDeferral, countEffects, countRejection } from './metrics.js';
 
-const { recordStageChange, sendContent, handOffToSales } = proxyActivities<LeadActivities>({
+const { recordStageChange, recordJournal, sendContent, handOffToSales } = proxyActivities<LeadActivities>({
   startToCloseTimeout: '1 minute',
   // Effects must happen: retry transient failures for as long as it takes; permanent ones are
   // raised as non-retryable by the activity itself.
@@ -50,6 +51,12 @@ const { recordStageChange, sendContent, handOffToSales } = proxyActivities<LeadA
 export const CONTINUE_AS_NEW_AT = { historyLength: 4_000, updates: 1_000 };
 
 /**
+ * The journal (what backtests replay) is written in batches, not per message: with a stage change,
+ * after a timer, or when this many events wait. A message then costs no activity of its own.
+ */
+export const JOURNAL_BATCH = 100;
+
+/**
  * One long-running workflow per lead. It holds the machine's snapshot, turns commands, facts and its
  * own deadlines into machine events, and carries out the machine's effects as activities.
  */
@@ -58,6 +65,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   // published less often. Runs recorded before it replay the way they were written (test/histories).
   const fewerEventsPerMessage = patched('fewer-events-per-message');
   const deadlineOptions = { decayGrid: fewerEventsPerMessage };
+  // The events a lead accepts from outside are journaled for backtests (src/analytics/).
+  const journalEvents = patched('lead-event-journal');
   const cycle = createLeadCycle(input.config ?? {});
   const { workflowId } = workflowInfo();
 
@@ -65,6 +74,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   const pending: PendingEffect[] = [...(input.carried?.pending ?? [])];
   let effectSeq = input.carried?.effectSeq ?? 0;
   let updatesThisRun = 0;
+  const journal: JournalItem[] = [...(input.carried?.journal ?? [])];
+  let journalSeq = input.carried?.journalSeq ?? 0;
 
   const enqueue = (effects: PendingEffect['effect'][]) => {
     countEffects(effects);
@@ -81,12 +92,16 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
 
   const stateOf = () => cycle.stateOf(snapshot);
 
-  /** Applies one event now; the snapshot and the effect queue change together, or not at all. */
-  function apply(event: LeadEvent): Rejection | null {
+  /**
+   * Applies one event now; the snapshot and the effect queue change together, or not at all. Events
+   * from outside are journaled; timer events are not (a backtest derives them from its own config).
+   */
+  function apply(event: LeadEvent, from: 'outside' | 'timer'): Rejection | null {
     const decision = cycle.apply(snapshot, event);
     if (!decision.ok) return decision.rejection;
     snapshot = decision.snapshot;
     enqueue(decision.effects);
+    if (journalEvents && from === 'outside') journal.push({ seq: ++journalSeq, event });
     return null;
   }
 
@@ -117,7 +132,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   setHandler(
     commandUpdate,
     (command) => {
-      const rejection = apply({ ...parseCommand(command), at: Date.now() } as LeadEvent);
+      const rejection = apply({ ...parseCommand(command), at: Date.now() } as LeadEvent, 'outside');
       // The validator ran on this same state, so this only happens if another message got in between.
       if (rejection) throw rejectionFailure(rejection);
       updatesThisRun++;
@@ -142,7 +157,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       log.warn('fact signal ignored: invalid', { issues: parsed.error.issues.map((i) => i.path.join('.')) });
       return;
     }
-    const rejection = apply({ ...parsed.data, at: Date.now() } as LeadEvent);
+    const rejection = apply({ ...parsed.data, at: Date.now() } as LeadEvent, 'outside');
     if (rejection) log.warn('fact signal refused', { reason: rejection.message });
   });
 
@@ -189,6 +204,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     ].join('\n\n');
   }
 
+  let stageChanged = false;
   /** Carries out one effect; a permanent failure is logged and skipped so the lead moves on. */
   async function carryOut({ key, effect }: PendingEffect) {
     const { context } = snapshot;
@@ -196,6 +212,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     try {
       if (effect.type === 'stage.changed') {
         await recordStageChange({ ...base, change: effect });
+        stageChanged = true;
       } else if (effect.type === 'content.send') {
         if (!context.profile.email) throw ApplicationFailure.nonRetryable('the lead has no email address');
         await sendContent({
@@ -244,7 +261,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       if (!next || next.at > Date.now()) return fed;
       const id = `${next.event}@${next.at}`;
       if (id === refused) return fed;
-      const rejection = apply({ type: next.event, at: Date.now() });
+      const rejection = apply({ type: next.event, at: Date.now() }, 'timer');
       if (rejection) {
         refused = id;
         log.error('timer refused by the machine', { reason: rejection.message });
@@ -283,6 +300,24 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     return armed;
   }
 
+  /** Writes the journaled events so far; a batch refused for good is logged and dropped. */
+  async function flushJournal() {
+    const batch = journal.slice();
+    try {
+      await recordJournal({
+        workflowId,
+        leadKey: snapshot.context.leadKey,
+        createdAt: snapshot.context.createdAt,
+        entries: batch,
+      });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure || err instanceof ApplicationFailure)) throw err;
+      log.error('journal batch dropped', { events: batch.length, error: err.cause?.message ?? err.message });
+    }
+    // Messages that arrived while it was written stay for the next batch.
+    journal.splice(0, batch.length);
+  }
+
   const limits = { ...CONTINUE_AS_NEW_AT, ...input.continueAsNewAt };
   const mustContinueAsNew = () =>
     workflowInfo().continueAsNewSuggested ||
@@ -298,6 +333,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       pending.shift();
       afterTimer = fireDueTimers() || afterTimer;
     }
+    if (journal.length > 0 && (stageChanged || afterTimer || journal.length >= JOURNAL_BATCH)) {
+      await flushJournal();
+    }
+    stageChanged = false;
     publish(afterTimer);
 
     if (mustContinueAsNew()) {
@@ -305,7 +344,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       if (pending.length === 0) {
         return continueAsNew<typeof leadWorkflow>({
           ...input,
-          carried: { state: stateOf(), pending, effectSeq },
+          carried: { state: stateOf(), pending, effectSeq, journal, journalSeq },
         });
       }
       continue;

@@ -3,6 +3,7 @@ import type {
   Effect,
   LeadCommand,
   LeadcycleConfigInput,
+  LeadEvent,
   LeadFact,
   LeadState,
   LeadView,
@@ -33,6 +34,12 @@ export interface PendingEffect {
   effect: Effect;
 }
 
+/** An event the lead accepted from outside, waiting to be journaled (src/analytics/). */
+export interface JournalItem {
+  seq: number;
+  event: LeadEvent;
+}
+
 export interface LeadWorkflowInput {
   leadKey: string;
   config?: LeadcycleConfigInput;
@@ -43,6 +50,12 @@ export interface LeadWorkflowInput {
   searchAttributes?: boolean;
   /** Lower thresholds for continue-as-new than the defaults (CONTINUE_AS_NEW_AT), e.g. to test it. */
   continueAsNewAt?: { historyLength?: number; updates?: number };
-  /** Set by continue-as-new: the lead so far and the effects not yet carried out. */
-  carried?: { state: LeadState; pending: PendingEffect[]; effectSeq: number };
+  /** Set by continue-as-new: the lead so far, the effects not yet carried out, the journal not yet written. */
+  carried?: {
+    state: LeadState;
+    pending: PendingEffect[];
+    effectSeq: number;
+    journal?: JournalItem[];
+    journalSeq?: number;
+  };
 }

@@ -1,12 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  activitiesFromEnv,
-  PermanentFailure,
-  readOutbox,
-  readStageChanges,
-} from '../../src/activities/index.js';
+import { activitiesFromEnv, PermanentFailure, readOutbox } from '../../src/activities/index.js';
+import { openAnalyticsStore, readStageChanges } from '../../src/analytics/index.js';
 import { contentSend, handoffLead, salesHandoff, stageChanged, tempDir } from './helpers.js';
 
 let dir: string;
@@ -22,9 +17,9 @@ afterEach(async () => {
   await cleanup();
 });
 
-const base = (seq: number) => ({ idempotencyKey: `wf-1#${seq}`, workflowId: 'wf-1', leadKey: 'lead-1' });
+const base = (seq: number) => ({ idempotencyKey: `wf-1/${seq}`, workflowId: 'wf-1', leadKey: 'lead-1' });
 
-describe('the default activities (outbox and JSON Lines stage store)', () => {
+describe('the default activities (outbox and SQLite analytics store)', () => {
   it('records a stage change once per key, keeping the effect as the machine emitted it', async () => {
     const { recordStageChange } = wired.activities;
     const change = stageChanged({ from: 'mql', to: 'sql', cause: 'sales.accepted' });
@@ -33,12 +28,64 @@ describe('the default activities (outbox and JSON Lines stage store)', () => {
     expect(await recordStageChange({ ...base(2), change: stageChanged() })).toEqual({ recorded: true });
 
     const changes = await readStageChanges(dir);
-    expect(changes.map((c) => [c.key, c.change.to])).toEqual([
-      ['wf-1#1', 'sql'],
-      ['wf-1#2', 'mql'],
+    expect(changes.map((c) => [c.key, c.seq, c.to])).toEqual([
+      ['wf-1/1', 1, 'sql'],
+      ['wf-1/2', 2, 'mql'],
     ]);
-    expect(changes[0]).toMatchObject({ workflowId: 'wf-1', leadKey: 'lead-1', change });
-    expect(await readStageChanges(dir, { leadKey: 'other' })).toEqual([]);
+    expect(changes[0]).toMatchObject({ leadId: 'wf-1', from: 'mql', to: 'sql', cause: 'sales.accepted' });
+    expect(await readStageChanges(dir, { leadId: 'other' })).toEqual([]);
+  });
+
+  it('refuses a stage change whose key carries no sequence number, for good', async () => {
+    const error = await wired.activities
+      .recordStageChange({ ...base(1), idempotencyKey: 'wf-1#1', change: stageChanged() })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BAD_EFFECT_KEY', nonRetryable: true });
+  });
+
+  it('journals a lead once per entry, without the personal data', async () => {
+    const at = Date.UTC(2026, 0, 1);
+    const entries = [
+      {
+        seq: 1,
+        event: {
+          type: 'form.submitted' as const,
+          at,
+          form: 'contact' as const,
+          consent: true,
+          profile: {
+            email: 'ada@acme.example',
+            firstName: 'Ada',
+            lastName: 'Lovelace',
+            company: 'Acme',
+            companySize: 120,
+            jobFunction: 'it',
+          },
+        },
+      },
+      {
+        seq: 2,
+        event: {
+          type: 'sales.rejected' as const,
+          at: at + 1,
+          reason: 'not_ready' as const,
+          note: 'Ada was rude',
+        },
+      },
+    ];
+    const input = { workflowId: 'wf-1', leadKey: 'lead-1', createdAt: at, entries };
+    expect(await wired.activities.recordJournal(input)).toEqual({ recorded: 2 });
+    expect(await wired.activities.recordJournal(input)).toEqual({ recorded: 0 });
+    const store = openAnalyticsStore(dir);
+    const journal = [];
+    for await (const lead of store.journal()) journal.push(lead);
+    await store.close();
+    expect(journal).toHaveLength(1);
+    expect(journal[0]?.lead).toEqual({ leadId: 'wf-1', createdAt: at });
+    const text = JSON.stringify(journal);
+    for (const secret of ['ada@acme.example', 'Ada', 'Lovelace', 'Acme', 'rude'])
+      expect(text).not.toContain(secret);
+    expect(journal[0]?.events[0]).toMatchObject({ profile: { companySize: 120, jobFunction: 'it' } });
   });
 
   it('sends content to the outbox once per key, with the same Message-ID on the retry', async () => {
@@ -54,7 +101,7 @@ describe('the default activities (outbox and JSON Lines stage store)', () => {
     const [record, ...rest] = await readOutbox(dir, { kind: 'email' });
     expect(rest).toEqual([]);
     expect(record).toMatchObject({
-      key: 'wf-1#3',
+      key: 'wf-1/3',
       kind: 'email',
       workflowId: 'wf-1',
       leadKey: 'lead-1',
@@ -105,24 +152,8 @@ describe('the default activities (outbox and JSON Lines stage store)', () => {
       [
         `content: outbox ${join(dir, 'outbox.jsonl')}`,
         `CRM handoff: outbox ${join(dir, 'outbox.jsonl')}`,
-        `stage changes: ${join(dir, 'stage-changes.jsonl')}`,
+        `stage changes and journal: ${join(dir, 'leadcycle.db')}`,
       ].join('; '),
     );
-  });
-
-  it('writes JSON Lines, one record per line', async () => {
-    await wired.activities.recordStageChange({ ...base(8), change: stageChanged() });
-    await wired.activities.recordStageChange({
-      ...base(9),
-      change: stageChanged({ from: 'mql', to: 'sql' }),
-    });
-    const text = await readFile(join(dir, 'stage-changes.jsonl'), 'utf8');
-    expect(text.endsWith('\n')).toBe(true);
-    expect(
-      text
-        .trimEnd()
-        .split('\n')
-        .map((l) => JSON.parse(l).key),
-    ).toEqual(['wf-1#8', 'wf-1#9']);
   });
 });

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -96,8 +98,9 @@ describe('configuration from the environment', () => {
   });
 
   it('describes the real adapters without their secrets', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'leadcycle-describe-'));
     const wired = activitiesFromEnv({
-      LEADCYCLE_DATA_DIR: '/tmp/lc-describe',
+      LEADCYCLE_DATA_DIR: dataDir,
       LEADCYCLE_SMTP_URL: 'smtp://user:hunter2@mail.example:587',
       LEADCYCLE_MAIL_FROM: 'Acme <hello@acme.example>',
       LEADCYCLE_CRM_WEBHOOK_URL: 'https://crm.example/hooks/lead?token=abc',
@@ -105,6 +108,7 @@ describe('configuration from the environment', () => {
     });
     const text = wired.describe();
     await wired.close();
+    await rm(dataDir, { recursive: true, force: true });
     expect(text).toContain('SMTP smtp://mail.example:587 from hello@acme.example');
     expect(text).toContain('signed webhook https://crm.example/hooks/lead');
     expect(text).not.toMatch(/hunter2|token=abc|whsec/);

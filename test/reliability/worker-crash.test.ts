@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readOutbox, readStageChanges } from '../../src/activities/index.js';
+import { readOutbox } from '../../src/activities/index.js';
+import { readStageChanges } from '../../src/analytics/index.js';
+import { workflowIdOf } from '../../src/client/lead-key.js';
 import { LeadClient } from '../../src/client/index.js';
 import { loadDataConverter } from '../../src/codec/keys.js';
 import { createLeadCycle, type LeadCommandInput, type LeadEvent } from '../../src/machines/index.js';
@@ -107,7 +109,7 @@ describe('worker crash', () => {
     const changes = await readStageChanges(dataDir);
     const outbox = await readOutbox(dataDir);
     for (const view of views) {
-      const mine = changes.filter((c) => c.leadKey === view.leadKey).map((c) => c.change.to);
+      const mine = changes.filter((c) => c.leadId === workflowIdOf(view.leadKey)).map((c) => c.to);
       expect(mine).toEqual(['visitor', 'lead', 'mql']);
       const handoffs = outbox.filter((r) => r.leadKey === view.leadKey && r.kind === 'crm');
       expect(handoffs).toHaveLength(1);

@@ -1,6 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readOutbox, readStageChanges } from '../../src/activities/index.js';
+import { readOutbox } from '../../src/activities/index.js';
+import { openAnalyticsStore, readStageChanges } from '../../src/analytics/index.js';
 import {
   LeadClient,
   LeadCommandRejectedError,
@@ -65,20 +66,32 @@ describe('lead workflow on the dev server', () => {
       const customer = await h.client.send(ref, { type: 'deal.won', amount: 10_000 });
       expect(customer.stage).toBe('customer');
 
-      const { leadKey } = LeadClient.keyOf(ref);
+      const { leadKey, workflowId } = LeadClient.keyOf(ref);
       const changes = await eventually(async () => {
-        const list = (await readStageChanges(h.dataDir)).filter((c) => c.leadKey === leadKey);
-        expect(list.map((c) => c.change.to)).toEqual([
-          'visitor',
-          'lead',
-          'mql',
-          'sql',
-          'opportunity',
-          'customer',
-        ]);
+        const list = (await readStageChanges(h.dataDir)).filter((c) => c.leadId === workflowId);
+        expect(list.map((c) => c.to)).toEqual(['visitor', 'lead', 'mql', 'sql', 'opportunity', 'customer']);
         return list;
       });
       expect(new Set(changes.map((c) => c.key)).size).toBe(changes.length);
+      expect(changes.at(-1)).toMatchObject({ to: 'customer', cause: 'deal.won', amount: 10_000 });
+
+      // The journal (what backtests replay): every accepted command, in order, without personal data.
+      const journal = await eventually(async () => {
+        const found = (await readJournal(h.dataDir)).find((j) => j.lead.leadId === workflowId);
+        expect(found?.events.at(-1)?.type).toBe('deal.won');
+        return found;
+      });
+      expect(journal?.events.map((e) => e.type)).toEqual([
+        'form.submitted',
+        'engagement',
+        'engagement',
+        'bant.updated',
+        'sales.accepted',
+        'proposal.sent',
+        'deal.won',
+      ]);
+      expect(JSON.stringify(journal)).not.toContain('grace@acme.example');
+      expect(journal?.lead.createdAt).toBe(changes[0]?.at);
       const handoffs = (await readOutbox(h.dataDir, { kind: 'crm', leadKey })).filter(
         (r) => r.leadKey === leadKey,
       );
@@ -195,7 +208,7 @@ describe('lead workflow on the dev server', () => {
         });
         expect(view.stage).toBe('lead');
 
-        const { workflowId, leadKey } = LeadClient.keyOf(ref);
+        const { workflowId } = LeadClient.keyOf(ref);
         const runs = [];
         for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
           runs.push(run);
@@ -204,8 +217,8 @@ describe('lead workflow on the dev server', () => {
         expect(runs.every((r) => ['CONTINUED_AS_NEW', 'RUNNING'].includes(r.status.name))).toBe(true);
         for (const run of runs) expect(run.historyLength).toBeLessThan(80);
 
-        const changes = (await readStageChanges(small.dataDir)).filter((c) => c.leadKey === leadKey);
-        expect(changes.map((c) => c.change.to)).toEqual(['visitor', 'lead']);
+        const changes = (await readStageChanges(small.dataDir)).filter((c) => c.leadId === workflowId);
+        expect(changes.map((c) => c.to)).toEqual(['visitor', 'lead']);
         await recordHistories(env.client, workflowId, 'continue-as-new');
       });
     } finally {
@@ -252,3 +265,14 @@ describe('lead workflow on the dev server', () => {
     });
   });
 });
+
+async function readJournal(dataDir: string) {
+  const store = openAnalyticsStore(dataDir);
+  try {
+    const leads = [];
+    for await (const lead of store.journal()) leads.push(lead);
+    return leads;
+  } finally {
+    await store.close();
+  }
+}

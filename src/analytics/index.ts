@@ -1,0 +1,148 @@
+/**
+ * Funnel, velocity, forecast and what-if backtesting over what the lead workflows record. The CLI
+ * (`leadcycle report …`) and the HTTP API (`/v1/reports/…`) are thin doors onto `Analytics`.
+ */
+import { DAY_MS, DEFAULT_CONFIG, type LeadcycleConfigInput } from '../machines/index.js';
+import { type BacktestReport, backtest } from './backtest.js';
+import { funnelChartSvg, velocityChartSvg } from './charts.js';
+import { type ForecastReport, forecast } from './forecast.js';
+import type { AnalyticsStore, StageChangeQuery, StageChangeRow } from './records.js';
+import {
+  byLead,
+  type CohortReport,
+  type ConversionReport,
+  cohorts,
+  conversion,
+  type Period,
+  type SlaReport,
+  type StageCountsReport,
+  slaBreaches,
+  stageCounts,
+  type VelocityReport,
+  velocity,
+} from './reports.js';
+import { openAnalyticsStore } from './sqlite-store.js';
+
+export * from './backtest.js';
+export * from './charts.js';
+export * from './forecast.js';
+export * from './records.js';
+export * from './redact.js';
+export * from './reports.js';
+export * from './sqlite-store.js';
+
+/** The default report period: the 90 days before `asOf`. */
+export const DEFAULT_PERIOD_DAYS = 90;
+
+export const defaultPeriod = (asOf: number): Period => ({
+  from: asOf - DEFAULT_PERIOD_DAYS * DAY_MS,
+  to: asOf,
+});
+
+export class Analytics {
+  constructor(
+    readonly store: AnalyticsStore,
+    /** The clock reports call "now". */
+    readonly now: () => number = Date.now,
+  ) {}
+
+  async #leads() {
+    return byLead(await this.store.stageChanges());
+  }
+
+  async stages(at = this.now()): Promise<StageCountsReport> {
+    return stageCounts(await this.#leads(), at);
+  }
+
+  async conversion(period?: Period, asOf = this.now()): Promise<ConversionReport> {
+    return conversion(await this.#leads(), period ?? defaultPeriod(asOf), asOf);
+  }
+
+  async velocity(period: Period | null = null, asOf = this.now()): Promise<VelocityReport> {
+    return velocity(await this.#leads(), asOf, period);
+  }
+
+  async sla(options: { slaHours?: number; period?: Period | null; asOf?: number } = {}): Promise<SlaReport> {
+    return slaBreaches(await this.#leads(), {
+      slaHours: options.slaHours ?? DEFAULT_CONFIG.salesSlaHours,
+      period: options.period ?? null,
+      asOf: options.asOf ?? this.now(),
+    });
+  }
+
+  async cohorts(asOf = this.now()): Promise<CohortReport> {
+    return cohorts(await this.#leads(), asOf);
+  }
+
+  async forecast(
+    options: { horizonDays?: number; dealValue?: number | null; asOf?: number } = {},
+  ): Promise<ForecastReport> {
+    return forecast(await this.#leads(), {
+      asOf: options.asOf ?? this.now(),
+      horizonDays: options.horizonDays ?? DEFAULT_PERIOD_DAYS,
+      dealValue: options.dealValue ?? null,
+    });
+  }
+
+  /** Replays every journaled lead under `whatIf` and sets it beside what happened. */
+  async backtest(
+    whatIf: LeadcycleConfigInput,
+    options: { label?: string; until?: number } = {},
+  ): Promise<BacktestReport> {
+    return backtest(this.store.journal(), [{ label: options.label ?? 'what-if', config: whatIf }], {
+      until: options.until ?? this.now(),
+      recorded: await this.#leads(),
+    });
+  }
+
+  async funnelSvg(period?: Period, asOf = this.now()): Promise<string> {
+    const report = await this.conversion(period, asOf);
+    return funnelChartSvg([{ label: 'leads', steps: report.funnel }], {
+      title: 'Lead funnel',
+      subtitle: `leads created ${day(report.period.from)} – ${day(report.period.to)}, as of ${day(asOf)}`,
+    });
+  }
+
+  async velocitySvg(period: Period | null = null, asOf = this.now()): Promise<string> {
+    const report = await this.velocity(period, asOf);
+    return velocityChartSvg(
+      report.stages.map((s) => ({
+        stage: s.stage,
+        medianDays: s.medianDays,
+        meanDays: s.meanDays,
+        stays: s.count,
+      })),
+      {
+        title: 'Time in stage (days)',
+        subtitle: period
+          ? `stays ended ${day(period.from)} – ${day(period.to)}`
+          : `all stays, as of ${day(asOf)}`,
+      },
+    );
+  }
+
+  async backtestSvg(report: BacktestReport): Promise<string> {
+    return funnelChartSvg(
+      report.series.map((s) => ({ label: s.label, steps: s.funnel })),
+      {
+        title: 'Backtest: funnel as recorded and as replayed',
+        subtitle: `${report.leads} leads, until ${day(report.until)}`,
+      },
+    );
+  }
+}
+
+const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+/** The recorded stage changes in a data directory (opens and closes the store): for tools and tests. */
+export async function readStageChanges(
+  dataDir: string,
+  query: StageChangeQuery = {},
+): Promise<StageChangeRow[]> {
+  const store = openAnalyticsStore(dataDir);
+  try {
+    return await store.stageChanges(query);
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * What the analytics read: the stage changes every lead workflow records, and the journal of the
+ * events each lead received from outside (commands and facts, not its own timers), which a backtest
+ * replays through the machine under another config. Both are written by activities, idempotently.
+ */
+import { z } from 'zod';
+import { LeadEventSchema, STAGES } from '../machines/index.js';
+
+const StageSchema = z.enum(STAGES);
+
+/** One stage change, as the machine emitted it (`at` is the workflow's clock, epoch ms). */
+export const StageChangeRowSchema = z.object({
+  /** Idempotency key: `<workflow id>/<effect sequence>`. */
+  key: z.string().min(1),
+  /**
+   * The lead's pseudonymous id: its workflow id (`lead-<hash>`). Never the lead key, which holds the
+   * email address: nothing in the analytics store names a person.
+   */
+  leadId: z.string().min(1),
+  /** The effect's sequence number in its lead: orders changes made at the same instant. */
+  seq: z.number().int().positive(),
+  from: StageSchema.nullable(),
+  to: StageSchema,
+  at: z.number().int().nonnegative(),
+  /** The event type that caused the change, and its reason when it carries one. */
+  cause: z.string(),
+  reason: z.string().nullable(),
+  /** Into an opportunity or a customer: the deal's amount, when one was given (migration 2). */
+  amount: z.number().nonnegative().nullable(),
+});
+export type StageChangeRow = z.infer<typeof StageChangeRowSchema>;
+
+/**
+ * One event a lead accepted from outside, with its personal data taken out (see `redactEvent`):
+ * enough for the machine's guards (persona fields, BANT, scores, consent), nothing that names anyone.
+ */
+export const JournalEntrySchema = z.object({
+  leadId: z.string().min(1),
+  /** Position in the lead's journal, from 1, carried across continue-as-new. */
+  seq: z.number().int().positive(),
+  event: LeadEventSchema,
+});
+export type JournalEntry = z.infer<typeof JournalEntrySchema>;
+
+/** A lead as the journal knows it: when its workflow started. */
+export const JournaledLeadSchema = z.object({
+  leadId: z.string().min(1),
+  createdAt: z.number().int().nonnegative(),
+});
+export type JournaledLead = z.infer<typeof JournaledLeadSchema>;
+
+export interface StageChangeQuery {
+  leadId?: string;
+  /** Changes at or after this instant (epoch ms). */
+  since?: number;
+  /** Changes before this instant (epoch ms). */
+  until?: number;
+}
+
+/**
+ * The analytics store. Small on purpose: the embedded default is SQLite in the data directory
+ * (`SqliteAnalyticsStore`); a PostgreSQL implementation of these methods serves it at scale.
+ * Every write is idempotent by its key, so activity retries never double-count.
+ */
+export interface AnalyticsStore {
+  /** recorded=false when a change with that key is already stored. */
+  recordStageChange(change: StageChangeRow): Promise<{ recorded: boolean }>;
+  /** Stores the lead (once) and the entries not stored yet; returns how many were new. */
+  recordJournal(lead: JournaledLead, entries: JournalEntry[]): Promise<{ recorded: number }>;
+  /** Stage changes ordered by lead, then seq. */
+  stageChanges(query?: StageChangeQuery): Promise<StageChangeRow[]>;
+  /** Every journaled lead with its events in order, one lead at a time (100,000 leads fit). */
+  journal(): AsyncIterable<{ lead: JournaledLead; events: JournalEntry['event'][] }>;
+  close(): Promise<void>;
+}
