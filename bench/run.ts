@@ -4,7 +4,8 @@
  * bench/results.json with the machine's facts. Not part of `npm test`.
  *
  *   npm run bench                                  # everything, about 10 minutes on 2 cores
- *   npm run bench -- --phases engine               # machine | engine | history | scale, comma-separated
+ *   npm run bench -- --phases engine               # machine | backtest | engine | history | scale, comma-separated
+ *   npm run bench -- --phases backtest --backtest-leads 100000   # store kept in .leadcycle/bench-backtest-<n>/
  *   npm run bench -- --rounds 5 --engine-leads 20 --updates 50 --paths update
  *   npm run bench -- --phases scale --leads 20000 --scale-seconds 900
  *   npm run bench -- --profile                     # engine, lead workflow only, worker under --cpu-prof
@@ -27,6 +28,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadDataConverter } from '../src/codec/keys.js';
 import { findTemporalBinary } from '../src/temporal/server.js';
 import { WORKFLOWS_PATH } from '../src/worker.js';
+import { type BacktestResults, runBacktest } from './backtest.js';
 import {
   type ContinueAsNewCheck,
   continueAsNewCheck,
@@ -49,7 +51,7 @@ import { formatMarkdown, formatTable, median, percentile, type Row, round } from
 import { type MachineResults, runMachine } from './machine.js';
 import { runScale, type ScaleResults } from './scale.js';
 
-const PHASES = ['machine', 'engine', 'history', 'scale'] as const;
+const PHASES = ['machine', 'backtest', 'engine', 'history', 'scale'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
@@ -64,6 +66,7 @@ const { values: args } = parseArgs({
     'scale-concurrency': { type: 'string', default: '16' },
     'history-days': { type: 'string', default: '365' },
     'machine-ms': { type: 'string', default: '2000' },
+    'backtest-leads': { type: 'string', default: '100000' },
     paths: { type: 'string', default: 'update,signal' },
     workflows: { type: 'string' },
     preload: { type: 'string' },
@@ -128,6 +131,7 @@ const options = {
   scaleConcurrency: int('scale-concurrency'),
   historyDays: int('history-days'),
   machineMs: int('machine-ms'),
+  backtestLeads: int('backtest-leads'),
   paths: list(args.paths) as Path[],
   workflows: args.workflows ? resolve(args.workflows) : WORKFLOWS_PATH,
   /** Modules the lead bundle preloads once per V8 context (bundleWorkflowCode's preloadModules). */
@@ -405,13 +409,14 @@ async function scale(binary: string, bundles: Record<Kind, string>): Promise<Sca
 
 function rows(r: {
   machine?: MachineResults;
+  backtest?: BacktestResults;
   engine?: EngineResults;
   history?: HistoryResults;
   scale?: ScaleResults;
 }): Row[] {
   const out: Row[] = [];
   const f = (v: number, digits = 3) => String(round(v, digits));
-  const { machine: m, engine: e, history: h, scale: s } = r;
+  const { machine: m, backtest: b, engine: e, history: h, scale: s } = r;
   if (m) {
     out.push(
       {
@@ -444,6 +449,34 @@ function rows(r: {
         metric: 'machine work per command update in the workflow (µs)',
         value: f(m.usPerWorkflowUpdateEstimate),
         note: '2 parses + 2 applies + 2 views + 3 nextDeadline (estimate)',
+      },
+    );
+  }
+  if (b) {
+    out.push(
+      {
+        section: 'backtest',
+        metric: `what-if over ${b.leads} journaled leads (s)`,
+        value: f(b.backtestSeconds),
+        note: `${f(b.leadsPerSecond)} leads/s on one core; MQLs ${b.mql.actual} actual → ${b.mql.whatIf} at threshold 60`,
+      },
+      {
+        section: 'backtest',
+        metric: 'replay transitions/s',
+        value: f(b.transitionsPerSecond),
+        note: `${b.journalEvents} journaled events + ${f(b.timersPerLead)} timer events per lead`,
+      },
+      {
+        section: 'backtest',
+        metric: 'read the journal (s)',
+        value: f(b.readJournalSeconds),
+        note: `SQLite ${f(b.dbMiB)} MiB; ${b.stageChanges} stage changes`,
+      },
+      {
+        section: 'backtest',
+        metric: 'reports over the store (s)',
+        value: f(b.reports.conversionSeconds),
+        note: `conversion; stages ${f(b.reports.stagesSeconds)} s, forecast ${f(b.reports.forecastSeconds)} s`,
       },
     );
   }
@@ -592,7 +625,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'leadcycle-bench-run-'));
   cleanups.push(() => rm(work, { recursive: true, force: true }));
 
-  const needBundles = options.phases.some((p) => p !== 'machine');
+  const needBundles = options.phases.some((p) => p !== 'machine' && p !== 'backtest');
   const bundles: Record<Kind, string> = {};
   if (needBundles) {
     const sources: Array<{ kind: Kind; workflows: string; preload: string[] }> = [
@@ -622,6 +655,7 @@ async function main(): Promise<void> {
 
   const results: {
     machine?: MachineResults;
+    backtest?: BacktestResults;
     engine?: EngineResults;
     history?: HistoryResults;
     scale?: ScaleResults;
@@ -629,6 +663,10 @@ async function main(): Promise<void> {
   if (options.phases.includes('machine')) {
     log('machine: pure transitions in this process');
     results.machine = runMachine(options.machineMs);
+  }
+  if (options.phases.includes('backtest') && !options.profile) {
+    const dataDir = resolve('.leadcycle', `bench-backtest-${options.backtestLeads}`);
+    results.backtest = await runBacktest({ leads: options.backtestLeads, dataDir }, log);
   }
   if (options.phases.includes('engine')) {
     results.engine = await phase(() => engine(binary, bundles));

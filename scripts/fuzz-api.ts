@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { activitiesFromEnv } from '../src/activities/index.js';
+import { Analytics, openAnalyticsStore } from '../src/analytics/index.js';
 import { buildApi } from '../src/api/server.js';
 import { LeadClient } from '../src/client/index.js';
 import { loadDataConverter } from '../src/codec/keys.js';
@@ -93,8 +94,12 @@ async function main(): Promise<number> {
 
   const apiKey = randomBytes(24).toString('hex');
   const webhookSecret = randomBytes(24).toString('hex');
+  // The analytics over the worker's own store: the fuzzer's leads are what the reports read.
+  const store = openAnalyticsStore(runEnv.LEADCYCLE_DATA_DIR);
+  cleanups.push(() => store.close());
   const app = await buildApi({
     client,
+    analytics: new Analytics(store),
     apiKeys: [apiKey],
     webhookSecret,
     // A 5xx shows its cause (on stderr, never in the answer).

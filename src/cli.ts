@@ -3,10 +3,43 @@
  * Exit codes: 0 ok, 1 unexpected error, 2 invalid input, 3 refused by the machine, 4 lead not found.
  */
 
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { z } from 'zod';
 import { OUTBOX_KINDS, readOutbox } from './activities/index.js';
+import {
+  Analytics,
+  AnalyticsStoreError,
+  BacktestError,
+  type BacktestReport,
+  ChartError,
+  type CohortReport,
+  type ConversionReport,
+  DEFAULT_PERIOD_DAYS,
+  type ForecastReport,
+  MIN_HISTORY,
+  openAnalyticsStore,
+  type Period,
+  type SlaReport,
+  type StageCountsReport,
+  type VelocityReport,
+} from './analytics/index.js';
 import { runApi } from './api/main.js';
+import {
+  BacktestLabelSchema,
+  BacktestUntilSchema,
+  CohortsParamsSchema,
+  ConversionParamsSchema,
+  ForecastParamsSchema,
+  PeriodParamsSchema,
+  periodOf,
+  ReportParamsError,
+  SlaParamsSchema,
+  StagesParamsSchema,
+} from './api/reports.js';
 import {
   connectTemporal,
   LeadClient,
@@ -16,7 +49,7 @@ import {
   type LeadRef,
   LeadValidationError,
 } from './client/index.js';
-import { loadConfigFile } from './config-file.js';
+import { ConfigFileError, loadConfigFile } from './config-file.js';
 import { runDevServer } from './dev-server.js';
 import {
   BUYING_STAGES,
@@ -112,6 +145,178 @@ async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Promise<T>
   } finally {
     await temporal.close();
   }
+}
+
+// ---- analytics ----------------------------------------------------------------------------------
+
+/** `horizonDays` → `--horizon-days`: how a report parameter is spelled on the command line. */
+const flag = (path: string) =>
+  path ? `--${path.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : '(options)';
+
+/** Commander's options through the command's schema; a refusal names each option at fault. */
+function parseOptions<S extends z.ZodType>(schema: S, options: unknown): z.output<S> {
+  const parsed = schema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  throw new ReportParamsError(
+    parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  );
+}
+
+/** Every report command reads the store of `--data-dir`, else of LEADCYCLE_DATA_DIR or ./.leadcycle. */
+const DataDirSchema = z.object({ dataDir: z.string().min(1).optional() });
+
+const dataDirOption = () =>
+  new Option(
+    '--data-dir <dir>',
+    'data directory holding leadcycle.db (default: LEADCYCLE_DATA_DIR or ./.leadcycle)',
+  );
+
+const dateHelp = 'ISO date (midnight UTC) or date-time';
+
+async function withAnalytics<T>(
+  dataDir: string | undefined,
+  fn: (analytics: Analytics) => Promise<T>,
+): Promise<T> {
+  const dir = dataDir === undefined ? resolveDataDir() : resolve(dataDir);
+  // Opening creates the database: a mistyped directory would only show an empty report.
+  if (!existsSync(dir)) {
+    const hint = dataDir === undefined ? ' (set --data-dir or LEADCYCLE_DATA_DIR)' : '';
+    throw new ReportParamsError([{ path: 'dataDir', message: `no such directory: ${dir}${hint}` }]);
+  }
+  const store = openAnalyticsStore(dir);
+  try {
+    return await fn(new Analytics(store));
+  } finally {
+    await store.close();
+  }
+}
+
+async function writeSvg(path: string, svg: string, option: string): Promise<string> {
+  const file = resolve(path);
+  try {
+    await writeFile(file, svg);
+  } catch (err) {
+    throw new ReportParamsError([{ path: option, message: (err as Error).message }]);
+  }
+  return file;
+}
+
+const pct = (rate: number | null) => (rate === null ? '-' : `${(rate * 100).toFixed(1)}%`);
+const oneDecimal = (value: number | null) => (value === null ? '-' : value.toFixed(1));
+const money = (value: number | null) => (value === null ? '-' : Math.round(value).toLocaleString('en-US'));
+const when = (t: number) => `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+const span = (period: Period) => `${when(period.from)} – ${when(period.to)}`;
+
+function describeStages(r: StageCountsReport): string {
+  const rows = Object.entries(r.stages).map(([stage, leads]) => ({ stage, leads }));
+  return [`${r.total} leads at ${when(r.at)}`, table(rows)].join('\n');
+}
+
+function describeConversion(r: ConversionReport): string {
+  const funnel = r.funnel.map((s) => ({
+    stage: s.stage,
+    leads: s.leads,
+    'step rate': pct(s.stepRate),
+    cumulative: pct(s.cumulativeRate),
+  }));
+  const flow = r.flow.map((f) => ({
+    from: f.from,
+    to: f.to,
+    entered: f.entered,
+    converted: f.converted,
+    rate: pct(f.rate),
+  }));
+  return [
+    `leads created ${span(r.period)}, followed until ${when(r.asOf)}`,
+    table(funnel),
+    '',
+    `stage flow: leads entering a stage in the period, and how many moved on by ${when(r.asOf)}`,
+    table(flow),
+  ].join('\n');
+}
+
+function describeVelocity(r: VelocityReport): string {
+  const rows = r.stages.map((s) => ({
+    stage: s.stage,
+    stays: s.count,
+    'median days': oneDecimal(s.medianDays),
+    'mean days': oneDecimal(s.meanDays),
+    'p90 days': oneDecimal(s.p90Days),
+    open: s.open,
+    'median days to next': s.toNext ? oneDecimal(s.toNext.medianDays) : '',
+  }));
+  const which = r.period ? `completed stays that ended ${span(r.period)}` : 'all completed stays';
+  return [`${which}, as of ${when(r.asOf)}`, table(rows)].join('\n');
+}
+
+function describeSla(r: SlaReport): string {
+  const which = r.period ? `MQL stays that started ${span(r.period)}` : 'all MQL stays';
+  const worst = r.worst.map((b) => ({
+    lead: b.leadId,
+    'MQL at': when(b.mqlAt),
+    deadline: when(b.deadline),
+    outcome: b.outcome.replaceAll('_', ' '),
+    'hours overdue': oneDecimal(b.overdueHours),
+  }));
+  return [
+    `sales SLA ${r.slaHours} h; ${which}, as of ${when(r.asOf)}`,
+    `${r.mqlStays} MQL stays, ${r.breaches} breaches (${pct(r.rate)}): ${r.byOutcome.answered_late} answered late, ` +
+      `${r.byOutcome.recycled_by_sla} recycled by the SLA, ${r.byOutcome.still_waiting} still waiting`,
+    ...(worst.length ? ['', 'most overdue', table(worst)] : []),
+  ].join('\n');
+}
+
+function describeCohorts(r: CohortReport): string {
+  const rows = r.cohorts.map((c) => ({
+    month: c.month,
+    leads: c.leads,
+    mql: c.reached.mql,
+    sql: c.reached.sql,
+    opportunity: c.reached.opportunity,
+    customer: c.reached.customer,
+    'customer rate': pct(c.customerRate),
+    'median days to customer': oneDecimal(c.daysToCustomer.medianDays),
+  }));
+  return [`leads by capture month, as of ${when(r.asOf)}`, table(rows)].join('\n');
+}
+
+function describeForecast(r: ForecastReport): string {
+  const rows = r.stages.map((s) => ({
+    stage: s.stage,
+    open: s.open,
+    history: s.history,
+    'rate to customer': pct(s.rate),
+    'expected customers': oneDecimal(s.expectedCustomers),
+  }));
+  return [
+    `customers expected within ${r.horizonDays} days of ${when(r.asOf)}: ${oneDecimal(r.expectedCustomers)} ` +
+      `(80% interval ${oneDecimal(r.low)} – ${oneDecimal(r.high)})`,
+    r.dealValue === null
+      ? 'expected revenue unknown: no won deal with an amount on record (give --deal-value)'
+      : `expected revenue ${money(r.expectedRevenue)} (deal value ${money(r.dealValue)})`,
+    table(rows),
+    ...(r.notEnoughHistory.length
+      ? [`left out, fewer than ${MIN_HISTORY} finished histories: ${r.notEnoughHistory.join(', ')}`]
+      : []),
+  ].join('\n');
+}
+
+function describeBacktest(r: BacktestReport): string {
+  const rows = (r.series[0]?.funnel ?? []).map((step, i) =>
+    Object.fromEntries([
+      ['stage', step.stage],
+      ...r.series.flatMap((s) => [
+        [`${s.label} leads`, s.funnel[i]?.leads],
+        [`${s.label} step rate`, pct(s.funnel[i]?.stepRate ?? null)],
+      ]),
+    ]),
+  );
+  const refused = r.series.filter((s) => s.label !== 'actual').map((s) => `${s.label} ${s.refusedEvents}`);
+  return [
+    `${r.leads} journaled leads replayed until ${when(r.until)}`,
+    table(rows),
+    `journaled events the replay refused: ${refused.join(', ')}`,
+  ].join('\n');
 }
 
 // ---- commands -----------------------------------------------------------------------------------
@@ -283,11 +488,183 @@ Exit codes: 0 ok, 1 error, 2 invalid input, 3 refused by the lead's stage, 4 lea
       );
     });
 
+  addAnalyticsCommands(program);
   return program;
 }
 
+const StagesOptionsSchema = StagesParamsSchema.extend(DataDirSchema.shape);
+const ConversionOptionsSchema = ConversionParamsSchema.extend(DataDirSchema.shape);
+const VelocityOptionsSchema = PeriodParamsSchema.extend(DataDirSchema.shape);
+const SlaOptionsSchema = SlaParamsSchema.extend(DataDirSchema.shape);
+const CohortsOptionsSchema = CohortsParamsSchema.extend(DataDirSchema.shape);
+const ForecastOptionsSchema = ForecastParamsSchema.extend(DataDirSchema.shape);
+const ChartOptionsSchema = PeriodParamsSchema.extend({ ...DataDirSchema.shape, out: z.string().min(1) });
+const BacktestOptionsSchema = DataDirSchema.extend({
+  config: z.string().min(1),
+  label: BacktestLabelSchema.optional(),
+  until: BacktestUntilSchema,
+  chart: z.string().min(1).optional(),
+}).strict();
+
+/** `report …`, `chart` and `backtest`: the analytics over the data dir's store. */
+function addAnalyticsCommands(program: Command): void {
+  const report = program
+    .command('report')
+    .description('funnel, velocity, SLA, cohort and forecast reports from the analytics store');
+
+  report
+    .command('stages')
+    .description('leads per stage, now or at a past instant')
+    .option('--at <date>', `count at this instant (${dateHelp}; default now)`)
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, at } = parseOptions(StagesOptionsSchema, options);
+      const r = await withAnalytics(dataDir, (a) => a.stages(at));
+      print(r, () => describeStages(r));
+    });
+
+  report
+    .command('conversion')
+    .description(
+      `funnel of the leads created in a period (default: the ${DEFAULT_PERIOD_DAYS} days before now)`,
+    )
+    .option('--from <date>', `start of the period (${dateHelp})`)
+    .option('--to <date>', 'end of the period, exclusive (default: --as-of)')
+    .option('--as-of <date>', 'follow the leads until this instant (default now)')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, asOf = Date.now(), ...given } = parseOptions(ConversionOptionsSchema, options);
+      const period = periodOf(given, asOf, DEFAULT_PERIOD_DAYS) ?? undefined;
+      const r = await withAnalytics(dataDir, (a) => a.conversion(period, asOf));
+      print(r, () => describeConversion(r));
+    });
+
+  report
+    .command('velocity')
+    .description('days in each stage (completed stays) and to the next funnel stage')
+    .option('--from <date>', `only stays that ended from then (${dateHelp})`)
+    .option('--to <date>', 'only stays that ended before then (default now)')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, ...given } = parseOptions(VelocityOptionsSchema, options);
+      const period = periodOf(given, Date.now(), null);
+      const r = await withAnalytics(dataDir, (a) => a.velocity(period));
+      print(r, () => describeVelocity(r));
+    });
+
+  report
+    .command('sla')
+    .description('MQLs that sales did not accept within the SLA')
+    .option('--sla-hours <n>', 'hours sales have to accept an MQL (default 48)')
+    .option('--from <date>', `only MQL stays that started from then (${dateHelp})`)
+    .option('--to <date>', 'only MQL stays that started before then (default now)')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, slaHours, ...given } = parseOptions(SlaOptionsSchema, options);
+      const period = periodOf(given, Date.now(), null);
+      const r = await withAnalytics(dataDir, (a) =>
+        a.sla({ period, ...(slaHours === undefined ? {} : { slaHours }) }),
+      );
+      print(r, () => describeSla(r));
+    });
+
+  report
+    .command('cohorts')
+    .description('leads by capture month, and how far each month has come')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir } = parseOptions(CohortsOptionsSchema, options);
+      const r = await withAnalytics(dataDir, (a) => a.cohorts());
+      print(r, () => describeCohorts(r));
+    });
+
+  report
+    .command('forecast')
+    .description("customers and revenue expected from today's pipeline")
+    .option('--horizon-days <n>', `within this many days (default ${DEFAULT_PERIOD_DAYS})`)
+    .option('--deal-value <n>', 'value of one won deal (default: the mean of the deals won so far)')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, horizonDays, dealValue } = parseOptions(ForecastOptionsSchema, options);
+      const r = await withAnalytics(dataDir, (a) =>
+        a.forecast({ horizonDays, ...(dealValue === undefined ? {} : { dealValue }) }),
+      );
+      print(r, () => describeForecast(r));
+    });
+
+  program
+    .command('chart')
+    .description('draw the funnel or the time in stage as an SVG file')
+    .addArgument(new Argument('<chart>', 'which chart').choices(['funnel', 'velocity']))
+    .requiredOption('--out <file.svg>', 'where to write the SVG')
+    .option(
+      '--from <date>',
+      `start of the period (${dateHelp}; funnel default: ${DEFAULT_PERIOD_DAYS} days before --to)`,
+    )
+    .option('--to <date>', 'end of the period, exclusive (default now)')
+    .addOption(dataDirOption())
+    .action(async (chart: 'funnel' | 'velocity', options: unknown) => {
+      const { dataDir, out, ...given } = parseOptions(ChartOptionsSchema, options);
+      const now = Date.now();
+      const svg = await withAnalytics(dataDir, (a) =>
+        chart === 'funnel'
+          ? a.funnelSvg(periodOf(given, now, DEFAULT_PERIOD_DAYS) ?? undefined, now)
+          : a.velocitySvg(periodOf(given, now, null), now),
+      );
+      const file = await writeSvg(out, svg, 'out');
+      print({ chart, out: file, bytes: Buffer.byteLength(svg) }, () => `wrote the ${chart} chart to ${file}`);
+    });
+
+  program
+    .command('backtest')
+    .description('replay the journaled leads under a what-if config and compare the funnels')
+    .requiredOption('--config <file>', 'the what-if config (JSON, as a LEADCYCLE_CONFIG file)')
+    .option('--label <text>', 'name of the replayed series (default "what-if")')
+    .option('--until <date>', `replay until this instant (${dateHelp}; default now)`)
+    .option('--chart <file.svg>', 'also draw both funnels to this SVG file')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, config: file, chart, label, until } = parseOptions(BacktestOptionsSchema, options);
+      const config = await loadConfigFile(file);
+      const r = await withAnalytics(dataDir, async (a) => {
+        const result = await a.backtest(config, {
+          ...(label === undefined ? {} : { label }),
+          ...(until === undefined ? {} : { until }),
+        });
+        return { result, svg: chart ? await a.backtestSvg(result) : null };
+      });
+      const written = chart && r.svg !== null ? await writeSvg(chart, r.svg, 'chart') : null;
+      print(r.result, () =>
+        [describeBacktest(r.result), ...(written ? [`wrote the chart to ${written}`] : [])].join('\n'),
+      );
+    });
+}
+
+/** Errors that carry a stable code for scripts (`--json`). */
+const TYPED_ERRORS = [
+  LeadError,
+  ReportParamsError,
+  ConfigFileError,
+  BacktestError,
+  ChartError,
+  AnalyticsStoreError,
+];
+
+function messageOf(err: Error): string {
+  // Report parameters are named as the options that carry them.
+  if (err instanceof ReportParamsError)
+    return err.issues.map((i) => `${flag(i.path)}: ${i.message}`).join('; ');
+  return err.message;
+}
+
 function exitCodeOf(err: unknown): number {
-  if (err instanceof LeadValidationError || err instanceof InvalidArgumentError) return 2;
+  if (
+    err instanceof LeadValidationError ||
+    err instanceof InvalidArgumentError ||
+    err instanceof ReportParamsError ||
+    err instanceof ConfigFileError
+  )
+    return 2;
   if (err instanceof LeadCommandRejectedError) return 3;
   if (err instanceof LeadNotFoundError) return 4;
   return 1;
@@ -298,21 +675,29 @@ export async function main(argv = process.argv): Promise<number> {
     await createProgram().parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) {
+    // Commander prints its own usage errors; an InvalidArgumentError that reaches here was thrown
+    // inside an action (bad JSON in an argument) and has not been shown yet.
+    if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) {
       // Commander already printed the help or the usage error.
       return err.exitCode === 0 ? 0 : 2;
     }
     const error = err as Error;
     if (json) {
+      const typed = TYPED_ERRORS.some((type) => err instanceof type);
       const body: Record<string, unknown> = {
-        error: { code: err instanceof LeadError ? err.code : 'error', message: error.message },
+        error: { code: typed ? (err as { code: string }).code : 'error', message: messageOf(error) },
       };
-      if (err instanceof LeadValidationError) Object.assign(body.error as object, { issues: err.issues });
+      if (err instanceof LeadValidationError || err instanceof ConfigFileError)
+        Object.assign(body.error as object, { issues: err.issues });
+      if (err instanceof ReportParamsError)
+        Object.assign(body.error as object, {
+          issues: err.issues.map((i) => ({ option: flag(i.path), message: i.message })),
+        });
       if (err instanceof LeadCommandRejectedError)
         Object.assign(body.error as object, { rejection: err.rejection });
       console.error(JSON.stringify(body, null, 2));
     } else {
-      console.error(`error: ${error.message}`);
+      console.error(`error: ${messageOf(error)}`);
     }
     return exitCodeOf(err);
   }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { activitiesFromEnv } from './activities/index.js';
+import { Analytics, openAnalyticsStore } from './analytics/index.js';
 import { apiSettingsFromEnv } from './api/env.js';
 import { startApi } from './api/server.js';
 import { LeadClient } from './client/index.js';
@@ -69,8 +70,11 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const apiKeys = process.env.LEADCYCLE_API_KEYS
     ? apiSettingsFromEnv().apiKeys
     : [await localApiKey(dataDir)];
+  // A second connection to the worker's analytics store (SQLite in WAL mode: one writer, many readers).
+  const analyticsStore = openAnalyticsStore(dataDir);
   const api = await startApi({
     client: new LeadClient(temporal, { config: await loadConfigFile() }),
+    analytics: new Analytics(analyticsStore),
     apiKeys,
     port: Number(process.env.LEADCYCLE_API_PORT ?? 3000),
     host: process.env.LEADCYCLE_API_HOST ?? '127.0.0.1',
@@ -95,6 +99,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   // The SDK's Runtime turns SIGINT/SIGTERM into a graceful worker shutdown; then we stop the rest.
   await running;
   await api.close();
+  await analyticsStore.close();
   await effects.close();
   await clientConnection.close();
   await connection.close();

@@ -104,6 +104,7 @@ describe('the leadcycle CLI', () => {
     expect(bad.stderr).toMatch(/kind: Invalid option/);
     const notJson = await cli('send', 'bo@cli.example', '{type', '--tenant', tenant);
     expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toMatch(/<command> is not JSON/);
     const unknown = await cli('show', 'nobody@cli.example', '--tenant', tenant);
     expect(unknown.code).toBe(4);
   });

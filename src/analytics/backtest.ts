@@ -183,7 +183,12 @@ class Tally {
 export async function backtest(
   journal: AsyncIterable<{ lead: JournaledLead; events: LeadEvent[] }>,
   scenarios: BacktestScenario[],
-  options: { until: number; recorded?: ReadonlyMap<string, StageChangeRow[]> },
+  options: {
+    until: number;
+    recorded?: ReadonlyMap<string, StageChangeRow[]>;
+    /** Sees every replayed lead (benchmarks count its timers). */
+    onReplay?: (replay: LeadReplay, scenario: BacktestScenario) => void;
+  },
 ): Promise<BacktestReport> {
   const { until, recorded } = options;
   const cycles = scenarios.map((s) => createLeadCycle(s.config));
@@ -196,6 +201,7 @@ export async function backtest(
     cycles.forEach((cycle, i) => {
       const result = replayLead(cycle, lead, events, until);
       tallies[i]?.add(result.changes, result.refused);
+      options.onReplay?.(result, scenarios[i] as BacktestScenario);
     });
   }
   if (leads === 0) throw new BacktestError('NO_LEADS', 'the journal holds no leads to replay');

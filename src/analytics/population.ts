@@ -115,6 +115,8 @@ export interface JournalPopulationSpec {
   config?: LeadcycleConfigInput;
   /** Share of leads that fit the default IT persona (the rest are students). */
   fitShare?: number;
+  /** Lead ids are `lead-<prefix><n>`: populations generated in chunks need distinct prefixes. */
+  idPrefix?: string;
 }
 
 export interface JournaledPopulationLead {
@@ -148,7 +150,7 @@ export function journalPopulation(spec: JournalPopulationSpec): JournaledPopulat
   const points = cycle.config.points;
   const out: JournaledPopulationLead[] = [];
   for (let n = 0; n < spec.leads; n++) {
-    const leadId = `lead-${String(n).padStart(7, '0')}`;
+    const leadId = `lead-${spec.idPrefix ?? ''}${String(n).padStart(7, '0')}`;
     const createdAt = Math.round(spec.from + random() * (spec.to - spec.from));
     const fits = random() < (spec.fitShare ?? 0.7);
     const events: LeadEvent[] = [];

@@ -2,11 +2,15 @@
  * The HTTP API alone: `LEADCYCLE_API_KEYS=… npx tsx src/api/main.ts`. It needs a Temporal server
  * (TEMPORAL_ADDRESS) and a worker (`npm run worker`, or `npm start`) on the same task queue
  * (LEADCYCLE_TASK_QUEUE) with the same payload codec keys (LEADCYCLE_CODEC_KEYS or the data dir's).
- * SIGINT/SIGTERM: stop taking requests, finish those in flight, then close the Temporal connection.
+ * Reports read the analytics store in the data dir (LEADCYCLE_DATA_DIR, `<dataDir>/leadcycle.db`).
+ * SIGINT/SIGTERM: stop taking requests, finish those in flight, then close the Temporal connection
+ * and the analytics store.
  */
 import { fileURLToPath } from 'node:url';
+import { Analytics, openAnalyticsStore } from '../analytics/index.js';
 import { connectTemporal, LeadClient } from '../client/index.js';
 import { ConfigFileError, loadConfigFile } from '../config-file.js';
+import { resolveDataDir } from '../paths.js';
 import { ApiConfigError, apiSettingsFromEnv } from './env.js';
 import { startApi } from './server.js';
 
@@ -20,16 +24,24 @@ export async function runApi(): Promise<void> {
     config,
     ...(settings.taskQueue ? { taskQueue: settings.taskQueue } : {}),
   });
+  const store = openAnalyticsStore(resolveDataDir());
   const api = await startApi({
     client,
+    analytics: new Analytics(store),
     apiKeys: settings.apiKeys,
     port: settings.port,
     host: settings.host,
     ...(settings.webhookSecret ? { webhookSecret: settings.webhookSecret } : {}),
     logger: true,
+  }).catch(async (err: unknown) => {
+    // The caller only reports the error: nothing else would close these.
+    await store.close();
+    await temporal.close();
+    throw err;
   });
   api.app.log.info(
     `leadcycle API on ${api.url}: Temporal ${temporal.address}, task queue ${client.taskQueue}, ` +
+      `analytics ${store.file}, ` +
       `webhooks ${settings.webhookSecret ? 'on' : 'off (LEADCYCLE_WEBHOOK_SECRET not set)'}`,
   );
 
@@ -40,6 +52,7 @@ export async function runApi(): Promise<void> {
     api.app.log.info(`${signal}: stopping the API`);
     await api.close();
     await temporal.close();
+    await store.close();
     process.exit(0);
   };
   process.once('SIGINT', shutdown);

@@ -12,12 +12,14 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { Analytics } from '../analytics/index.js';
 import type { LeadClient } from '../client/index.js';
 import { STAGES } from '../machines/index.js';
 import { ApiKeys } from './auth.js';
 import { ApiError, renderError } from './errors.js';
 import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
 import { errors, json, leadRoutes } from './leads.js';
+import { reportRoutes } from './reports.js';
 import { apiSchemas, HealthSchema, ReadySchema } from './schemas.js';
 import { webhookRoutes } from './webhooks.js';
 
@@ -27,6 +29,11 @@ export const DEFAULT_TEMPORAL_TIMEOUT_MS = 20_000;
 
 export interface BuildApiOptions {
   client: LeadClient;
+  /**
+   * Reports, charts and backtests over the analytics store; without it /v1/reports/*, /v1/charts/*
+   * and /v1/backtests do not exist. The caller owns its store.
+   */
+  analytics?: Analytics;
   /** Accepted API keys (at least one). */
   apiKeys: string[];
   /** Shared secret of the signed webhooks; without it /v1/webhooks/* do not exist. */
@@ -101,7 +108,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           'Drive B2B leads (visitor → lead → MQL → SQL → opportunity → customer) from apps, form tools and CRMs. ' +
           'Every error is `{ error: { code, message, issues?, rejection? } }`: 400 for a request that does not ' +
           'parse or match its schema (issues name the fields), 409 when the lead’s machine refuses the command ' +
-          '(rejection says why), 422 for an Idempotency-Key reused with another request.',
+          '(rejection says why) or when the analytics hold nothing to report yet, 422 for an Idempotency-Key ' +
+          'reused with another request or a what-if config whose timers never advance.',
       },
       components: {
         securitySchemes: {
@@ -113,6 +121,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       tags: [
         { name: 'leads', description: 'Apps drive leads (API key)' },
         { name: 'webhooks', description: 'Form tools and CRMs (signed)' },
+        { name: 'analytics', description: 'Reports, charts and what-if backtests (API key)' },
         { name: 'operations', description: 'Health and the API description (no auth)' },
       ],
     },
@@ -192,6 +201,9 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     idempotency: new IdempotencyStore(options.idempotency),
     temporal,
   });
+  if (options.analytics) {
+    await app.register(reportRoutes, { prefix: '/v1', analytics: options.analytics, keys });
+  }
   if (options.webhookSecret) {
     await app.register(webhookRoutes, {
       prefix: '/v1/webhooks',
@@ -250,11 +262,17 @@ export interface RunningApi {
   /** http://host:port */
   url: string;
   port: number;
-  /** Stops accepting requests and waits for those in flight. Idempotent. Does not close the client. */
+  /**
+   * Stops accepting requests and waits for those in flight. Idempotent. Does not close the client
+   * nor the analytics store.
+   */
   close(): Promise<void>;
 }
 
-/** Builds the API and listens. The caller owns the LeadClient and its Temporal connection. */
+/**
+ * Builds the API and listens. The caller owns the LeadClient and its Temporal connection, and the
+ * analytics store.
+ */
 export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const app = await buildApi(options);
   const host = options.host ?? '127.0.0.1';

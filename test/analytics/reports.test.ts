@@ -154,10 +154,7 @@ describe('forecast', () => {
     );
     const actual = rows.filter(
       (r) =>
-        r.to === 'customer' &&
-        openAtAsOf.has(r.leadId) &&
-        r.at > asOf &&
-        r.at <= asOf + horizonDays * DAY_MS,
+        r.to === 'customer' && openAtAsOf.has(r.leadId) && r.at > asOf && r.at <= asOf + horizonDays * DAY_MS,
     ).length;
 
     expect(actual).toBeGreaterThan(50);

@@ -1,0 +1,354 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backtest } from '../../src/analytics/backtest.js';
+import { forecast } from '../../src/analytics/forecast.js';
+import { Analytics } from '../../src/analytics/index.js';
+import {
+  type JournaledPopulationLead,
+  journalPopulation,
+  type StageChangePopulationSpec,
+  stageChangePopulation,
+} from '../../src/analytics/population.js';
+import type { StageChangeRow } from '../../src/analytics/records.js';
+import {
+  byLead,
+  cohorts,
+  conversion,
+  slaBreaches,
+  stageCounts,
+  velocity,
+} from '../../src/analytics/reports.js';
+import { openAnalyticsStore, type SqliteAnalyticsStore } from '../../src/analytics/sqlite-store.js';
+import { buildApi } from '../../src/api/server.js';
+import { LeadClient } from '../../src/client/index.js';
+import { DAY_MS } from '../../src/machines/index.js';
+
+/**
+ * /v1/reports/*, /v1/charts/* and /v1/backtests over SQLite stores filled with generated
+ * populations: each answer must be the pure function's over the same rows. No Temporal: the reports
+ * never call it, so the LeadClient points nowhere.
+ */
+const API_KEY = 'reports-key-0123456789abcdef';
+const NOW = Date.UTC(2025, 0, 1);
+const YEAR_START = Date.UTC(2024, 0, 1);
+const SPEC: StageChangePopulationSpec = {
+  seed: 3,
+  leads: 2_000,
+  from: YEAR_START,
+  to: YEAR_START + 365 * DAY_MS,
+  steps: {
+    lead: { rate: 0.4, meanDays: 20 },
+    mql: { rate: 0.6, meanDays: 2 },
+    sql: { rate: 0.5, meanDays: 10 },
+    opportunity: { rate: 0.3, meanDays: 30 },
+  },
+  dealValue: 30_000,
+};
+
+/** A store as the worker would leave it at NOW: the changes made by then. */
+const rows: StageChangeRow[] = stageChangePopulation(SPEC).filter((r) => r.at <= NOW);
+const leads = byLead(rows);
+const journaled: JournaledPopulationLead[] = journalPopulation({
+  seed: 9,
+  leads: 300,
+  from: YEAR_START,
+  to: YEAR_START + 180 * DAY_MS,
+});
+
+let root: string;
+let connection: Connection;
+const stores: SqliteAnalyticsStore[] = [];
+const apps: FastifyInstance[] = [];
+/** Reports over `rows`. */
+let reports: FastifyInstance;
+/** Backtests over `journaled`. */
+let journal: FastifyInstance;
+let empty: FastifyInstance;
+
+async function appOver(dir: string): Promise<{ app: FastifyInstance; store: SqliteAnalyticsStore }> {
+  const store = openAnalyticsStore(dir);
+  const client = new LeadClient(new Client({ connection }), { taskQueue: 'nowhere' });
+  const app = await buildApi({ client, apiKeys: [API_KEY], analytics: new Analytics(store, () => NOW) });
+  stores.push(store);
+  apps.push(app);
+  return { app, store };
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'leadcycle-reports-api-'));
+  // Nothing listens on port 1: any call to Temporal would fail, and none is made.
+  connection = Connection.lazy({ address: '127.0.0.1:1' });
+
+  const filled = await appOver(join(root, 'reports'));
+  for (const row of rows) await filled.store.recordStageChange(row);
+  reports = filled.app;
+
+  const replayed = await appOver(join(root, 'journal'));
+  for (const { lead, events, changes } of journaled) {
+    await replayed.store.recordJournal(
+      lead,
+      events.map((event, i) => ({ leadId: lead.leadId, seq: i + 1, event })),
+    );
+    for (const change of changes) await replayed.store.recordStageChange(change);
+  }
+  journal = replayed.app;
+
+  empty = (await appOver(join(root, 'empty'))).app;
+});
+
+afterAll(async () => {
+  for (const app of apps) await app.close();
+  for (const store of stores) await store.close();
+  await connection?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+async function call(app: FastifyInstance, options: InjectOptions & { auth?: boolean }) {
+  const { auth = true, ...request } = options;
+  const response = await app.inject({
+    ...request,
+    headers: { ...(auth ? { authorization: `Bearer ${API_KEY}` } : {}), ...request.headers },
+  });
+  if (response.statusCode >= 400) {
+    // Every error is JSON with a code and a message, and never a stack trace.
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.json()).toMatchObject({
+      error: { code: expect.any(String), message: expect.any(String) },
+    });
+    expect(response.body).not.toMatch(/\n\s+at |\.ts:\d+/);
+  }
+  return response;
+}
+
+const get = (app: FastifyInstance, url: string) => call(app, { method: 'GET', url });
+const post = (app: FastifyInstance, url: string, payload: unknown) =>
+  call(app, { method: 'POST', url, payload: payload as Record<string, unknown> });
+const at = (iso: string) => Date.parse(iso);
+
+describe('reports', () => {
+  it('GET /v1/reports/stages: the pure counts, now or at an instant', async () => {
+    const now = await get(reports, '/v1/reports/stages');
+    expect(now.statusCode).toBe(200);
+    expect(now.json()).toEqual(stageCounts(leads, NOW));
+    const past = await get(reports, '/v1/reports/stages?at=2024-06-01T12:00:00%2B02:00');
+    expect(past.json()).toEqual(stageCounts(leads, at('2024-06-01T10:00:00Z')));
+  });
+
+  it('GET /v1/reports/conversion: the pure funnel, by default for the 90 days before asOf', async () => {
+    const period = await get(reports, '/v1/reports/conversion?from=2024-01-01&to=2024-07-01&asOf=2024-10-01');
+    expect(period.json()).toEqual(
+      conversion(leads, { from: at('2024-01-01'), to: at('2024-07-01') }, at('2024-10-01')),
+    );
+    const byDefault = await get(reports, '/v1/reports/conversion');
+    expect(byDefault.json()).toEqual(conversion(leads, { from: NOW - 90 * DAY_MS, to: NOW }, NOW));
+    // One end given: the other is 90 days away (to) or asOf (from).
+    const toOnly = await get(reports, '/v1/reports/conversion?to=2024-06-01');
+    expect(toOnly.json().period).toEqual({ from: at('2024-06-01') - 90 * DAY_MS, to: at('2024-06-01') });
+  });
+
+  it('GET /v1/reports/velocity and /v1/reports/sla: the pure reports, for a period or all time', async () => {
+    const period = { from: at('2024-03-01'), to: at('2024-09-01') };
+    expect((await get(reports, '/v1/reports/velocity?from=2024-03-01&to=2024-09-01')).json()).toEqual(
+      velocity(leads, NOW, period),
+    );
+    expect((await get(reports, '/v1/reports/velocity')).json()).toEqual(velocity(leads, NOW, null));
+    const sla = await get(reports, '/v1/reports/sla?slaHours=24&from=2024-03-01&to=2024-09-01');
+    expect(sla.json()).toEqual(slaBreaches(leads, { slaHours: 24, asOf: NOW, period }));
+    expect(sla.json().breaches).toBeGreaterThan(0);
+    // The default SLA is the built-in config's 48 hours.
+    expect((await get(reports, '/v1/reports/sla')).json()).toEqual(
+      slaBreaches(leads, { slaHours: 48, asOf: NOW, period: null }),
+    );
+  });
+
+  it('GET /v1/reports/cohorts and /v1/reports/forecast: the pure reports', async () => {
+    expect((await get(reports, '/v1/reports/cohorts')).json()).toEqual(cohorts(leads, NOW));
+    const given = await get(reports, '/v1/reports/forecast?horizonDays=60&dealValue=1000');
+    expect(given.json()).toEqual(forecast(leads, { asOf: NOW, horizonDays: 60, dealValue: 1000 }));
+    const byDefault = await get(reports, '/v1/reports/forecast');
+    expect(byDefault.json()).toEqual(forecast(leads, { asOf: NOW, horizonDays: 90 }));
+    expect(byDefault.json().expectedCustomers).toBeGreaterThan(0);
+    expect(byDefault.json().dealValue).toBe(SPEC.dealValue);
+  });
+
+  it('answers an empty store with zeros, not errors', async () => {
+    expect((await get(empty, '/v1/reports/stages')).json()).toMatchObject({ total: 0 });
+    for (const report of ['conversion', 'velocity', 'sla', 'cohorts', 'forecast']) {
+      expect((await get(empty, `/v1/reports/${report}`)).statusCode, report).toBe(200);
+    }
+  });
+
+  it('a query that does not parse is a 400 naming the parameter', async () => {
+    const cases: Array<[string, string]> = [
+      ['/v1/reports/stages?at=yesterday', 'at'],
+      ['/v1/reports/stages?at=2024-02-30', 'at'],
+      ['/v1/reports/conversion?asOf=2024-06-01T10:00:00', 'asOf'],
+      ['/v1/reports/forecast?horizonDays=-1', 'horizonDays'],
+      ['/v1/reports/forecast?horizonDays=soon', 'horizonDays'],
+      ['/v1/reports/forecast?dealValue=-5', 'dealValue'],
+      ['/v1/reports/sla?slaHours=0', 'slaHours'],
+      ['/v1/reports/velocity?from=2024-06-01&to=2024-01-01', 'from'],
+      ['/v1/reports/cohorts?asOf=2024-01-01', 'asOf'],
+    ];
+    for (const [url, field] of cases) {
+      const res = await get(reports, url);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().error, url).toMatchObject({
+        code: 'validation',
+        issues: [{ in: 'querystring', path: field }],
+      });
+    }
+    const date = await get(reports, '/v1/reports/stages?at=yesterday');
+    expect(date.json().error.message).toMatch(/^at: expected an ISO 8601 date/);
+  });
+
+  it('every analytics route wants an API key', async () => {
+    for (const url of ['/v1/reports/stages', '/v1/reports/forecast', '/v1/charts/funnel.svg']) {
+      const res = await call(reports, { method: 'GET', url, auth: false });
+      expect(res.statusCode, url).toBe(401);
+      expect(res.json().error.code).toBe('unauthorized');
+    }
+    const res = await call(reports, {
+      method: 'POST',
+      url: '/v1/backtests',
+      payload: { config: {} },
+      auth: false,
+    });
+    expect(res.statusCode).toBe(401);
+  });
+});
+
+describe('charts', () => {
+  it('GET /v1/charts/funnel.svg and velocity.svg answer image/svg+xml', async () => {
+    const funnel = await get(reports, '/v1/charts/funnel.svg?from=2024-01-01&to=2024-07-01');
+    expect(funnel.statusCode).toBe(200);
+    expect(funnel.headers['content-type']).toBe('image/svg+xml; charset=utf-8');
+    expect(funnel.body).toMatch(/^<svg [\s\S]*Lead funnel[\s\S]*<\/svg>$/);
+    const times = await get(reports, '/v1/charts/velocity.svg');
+    expect(times.statusCode).toBe(200);
+    expect(times.headers['content-type']).toBe('image/svg+xml; charset=utf-8');
+    expect(times.body).toMatch(/^<svg [\s\S]*Time in stage/);
+  });
+
+  it('a chart without data is a 409, and a bad period a 400', async () => {
+    const none = await get(empty, '/v1/charts/velocity.svg');
+    expect(none.statusCode).toBe(409);
+    expect(none.json().error.code).toBe('no_data');
+    // An empty funnel is still a funnel: zero leads at every step.
+    expect((await get(empty, '/v1/charts/funnel.svg')).statusCode).toBe(200);
+    const bad = await get(reports, '/v1/charts/funnel.svg?to=tomorrow');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.issues).toEqual([expect.objectContaining({ path: 'to' })]);
+  });
+});
+
+describe('backtests', () => {
+  async function* replayable() {
+    for (const { lead, events } of journaled) yield { lead, events };
+  }
+
+  it('POST /v1/backtests: the pure backtest of the journal under the what-if config', async () => {
+    const body = { config: { mqlThreshold: 30 }, label: 'threshold 30', until: '2024-12-01' };
+    const res = await post(journal, '/v1/backtests', body);
+    expect(res.statusCode).toBe(200);
+    const expected = await backtest(replayable(), [{ label: 'threshold 30', config: { mqlThreshold: 30 } }], {
+      until: at('2024-12-01'),
+      recorded: byLead(journaled.flatMap((l) => l.changes)),
+    });
+    expect(res.json()).toEqual(expected);
+    expect(res.json().series.map((s: { label: string }) => s.label)).toEqual(['actual', 'threshold 30']);
+
+    // Defaults: label "what-if", until now.
+    const byDefault = await post(journal, '/v1/backtests', { config: {} });
+    expect(byDefault.json()).toMatchObject({ leads: journaled.length, until: NOW });
+    expect(byDefault.json().series[1].label).toBe('what-if');
+  });
+
+  it('an empty journal is a quick 409 no_leads', async () => {
+    const started = performance.now();
+    const res = await post(empty, '/v1/backtests', { config: { mqlThreshold: 30 } });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error).toEqual({ code: 'no_leads', message: 'the journal holds no leads to replay' });
+  });
+
+  it('a bad config is a 400 naming the field', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ config: { mqlThreshold: 'high' } }, 'config.mqlThreshold'],
+      [{ config: { mqlTreshold: 30 } }, 'config.mqlTreshold'],
+      [{ config: { emailCap: { max: 0 } } }, 'config.emailCap.max'],
+      [{ config: { personas: [] } }, 'config.personas'],
+      [{ config: {}, until: 'later' }, 'until'],
+      [{ config: {}, label: 'actual' }, 'label'],
+      [{}, 'config'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await post(empty, '/v1/backtests', body);
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(res.json().error.issues, JSON.stringify(body)).toContainEqual(
+        expect.objectContaining({ in: 'body', path: field }),
+      );
+    }
+    const text = await call(empty, {
+      method: 'POST',
+      url: '/v1/backtests',
+      payload: 'config',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(text.statusCode).toBe(415);
+  });
+
+  it('a closed store is a 503, not a 500', async () => {
+    const { app, store } = await appOver(join(root, 'closing'));
+    await store.close();
+    const res = await get(app, '/v1/reports/stages');
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('analytics_unavailable');
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('documents every analytics route with its parameters, responses and components', async () => {
+    const doc = (await call(reports, { method: 'GET', url: '/openapi.json', auth: false })).json();
+    const routes = {
+      '/v1/reports/stages': ['get', 'StageCountsReport'],
+      '/v1/reports/conversion': ['get', 'ConversionReport'],
+      '/v1/reports/velocity': ['get', 'VelocityReport'],
+      '/v1/reports/sla': ['get', 'SlaReport'],
+      '/v1/reports/cohorts': ['get', 'CohortReport'],
+      '/v1/reports/forecast': ['get', 'ForecastReport'],
+      '/v1/backtests': ['post', 'BacktestReport'],
+    } as const;
+    for (const [path, [method, schema]] of Object.entries(routes)) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation, path).toBeDefined();
+      expect(operation.tags).toEqual(['analytics']);
+      expect(operation.responses['200'].content['application/json'].schema).toEqual({
+        $ref: `#/components/schemas/${schema}`,
+      });
+      expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['200', '400', '401']));
+    }
+    for (const path of ['/v1/charts/funnel.svg', '/v1/charts/velocity.svg']) {
+      expect(doc.paths[path].get.responses['200'].content).toHaveProperty('image/svg+xml');
+    }
+    expect(doc.paths['/v1/charts/velocity.svg'].get.responses).toHaveProperty('409');
+    expect(doc.paths['/v1/backtests'].post.responses).toHaveProperty('409');
+    expect(doc.paths['/v1/backtests'].post.requestBody.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/BacktestRequestInput',
+    });
+    expect(doc.components.schemas.BacktestRequestInput.properties.config).toEqual({
+      $ref: '#/components/schemas/LeadcycleConfigInput',
+    });
+    const forecastParams = doc.paths['/v1/reports/forecast'].get.parameters.map(
+      (p: { name: string }) => p.name,
+    );
+    expect(forecastParams).toEqual(['horizonDays', 'dealValue']);
+    for (const ref of JSON.stringify(doc).match(/#\/components\/schemas\/[A-Za-z]+/g) ?? []) {
+      expect(doc.components.schemas, ref).toHaveProperty(ref.split('/').pop() as string);
+    }
+  });
+});
