@@ -18,6 +18,7 @@ import {
 import type { LeadActivities } from '../activities/index.js';
 import {
   createLeadCycle,
+  DAY_MS,
   type Deadline,
   LeadCommandSchema,
   type LeadEvent,
@@ -52,9 +53,12 @@ export const CONTINUE_AS_NEW_AT = { historyLength: 4_000, updates: 1_000 };
 
 /**
  * The journal (what backtests replay) is written in batches, not per message: with a stage change,
- * after a timer, or when this many events wait. A message then costs no activity of its own.
+ * when this many events wait, or when a timer wakes a lead whose oldest waiting event is older than
+ * JOURNAL_MAX_AGE_DAYS. A message then costs no activity of its own, and an engaged lead about one
+ * batch a month.
  */
 export const JOURNAL_BATCH = 100;
+export const JOURNAL_MAX_AGE_DAYS = 30;
 
 /**
  * One long-running workflow per lead. It holds the machine's snapshot, turns commands, facts and its
@@ -333,7 +337,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       pending.shift();
       afterTimer = fireDueTimers() || afterTimer;
     }
-    if (journal.length > 0 && (stageChanged || afterTimer || journal.length >= JOURNAL_BATCH)) {
+    const oldest = journal[0]?.event.at ?? Date.now();
+    const stale = afterTimer && Date.now() - oldest >= JOURNAL_MAX_AGE_DAYS * DAY_MS;
+    if (journal.length > 0 && (stageChanged || stale || journal.length >= JOURNAL_BATCH)) {
       await flushJournal();
     }
     stageChanged = false;

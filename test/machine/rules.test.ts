@@ -216,6 +216,21 @@ describe('scoring', () => {
     expect(lead.context.engagement.points).toBeCloseTo(before / 2, 6);
   });
 
+  it('the score is refreshed on a fixed grid: engagement between two ticks does not move the next tick', () => {
+    const lead = capturedLead({ decayTickDays: 7 });
+    const decayAt = () =>
+      lead.cycle.deadlines(lead.cycle.stateOf(lead.snapshot)).find((d) => d.event === 'tick.decay')?.at;
+    const created = lead.context.createdAt;
+    expect(decayAt()).toBe(created + 7 * DAY_MS);
+    lead.advanceDays(3).send({ type: 'engagement', kind: 'email_click' });
+    expect(decayAt()).toBe(created + 7 * DAY_MS);
+    lead.runTimersUntil(created + 7 * DAY_MS);
+    expect(decayAt()).toBe(created + 14 * DAY_MS);
+    // Runs recorded before the grid keep their rule: a tick one period after the last engagement.
+    const old = lead.cycle.deadlines(lead.cycle.stateOf(lead.snapshot), { decayGrid: false });
+    expect(old.find((d) => d.event === 'tick.decay')?.at).toBe(lead.context.engagement.asOf + 7 * DAY_MS);
+  });
+
   it('negative points lower the score: a job seeker on the careers page', () => {
     const lead = capturedLead();
     const before = lead.context.score;
