@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Analytics, backtest, byLead, openAnalyticsStore } from '../src/analytics/index.js';
-import { journalPopulation } from '../src/analytics/population.js';
+import { journalPopulation, recordPopulation } from '../src/analytics/population.js';
 
 export interface BacktestResults {
   leads: number;
@@ -62,13 +62,7 @@ export async function runBacktest(
           to: TO,
           idPrefix: `bench-${start}-`,
         });
-        for (const { lead, events, changes } of chunk) {
-          await store.recordJournal(
-            lead,
-            events.map((event, i) => ({ leadId: lead.leadId, seq: i + 1, event })),
-          );
-          for (const change of changes) await store.recordStageChange(change);
-        }
+        await recordPopulation(store, chunk);
         log(`backtest: ${start + chunk.length} leads`);
       }
       generatedSeconds = (performance.now() - t) / 1000;

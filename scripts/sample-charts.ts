@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Analytics, openAnalyticsStore } from '../src/analytics/index.js';
-import { journalPopulation } from '../src/analytics/population.js';
+import { journalPopulation, recordPopulation } from '../src/analytics/population.js';
 
 const FROM = Date.UTC(2026, 0, 1);
 const TO = Date.UTC(2026, 6, 1);
@@ -16,18 +16,7 @@ const AS_OF = Date.UTC(2026, 9, 1);
 const dir = await mkdtemp(join(tmpdir(), 'leadcycle-sample-'));
 const store = openAnalyticsStore(dir);
 try {
-  for (const { lead, events, changes } of journalPopulation({
-    seed: 2026,
-    leads: 5_000,
-    from: FROM,
-    to: TO,
-  })) {
-    await store.recordJournal(
-      lead,
-      events.map((event, i) => ({ leadId: lead.leadId, seq: i + 1, event })),
-    );
-    for (const change of changes) await store.recordStageChange(change);
-  }
+  await recordPopulation(store, journalPopulation({ seed: 2026, leads: 5_000, from: FROM, to: TO }));
   const analytics = new Analytics(store, () => AS_OF);
   const period = { from: FROM, to: TO };
   await writeFile('docs/funnel.svg', await analytics.funnelSvg(period));

@@ -17,7 +17,7 @@ import {
   type Stage,
 } from '../machines/index.js';
 import { LeadReplay } from './backtest.js';
-import type { JournaledLead, StageChangeRow } from './records.js';
+import type { AnalyticsStore, JournaledLead, StageChangeRow } from './records.js';
 
 /** mulberry32: small, fast, good enough for test populations. */
 export function rng(seed: number): () => number {
@@ -215,4 +215,18 @@ export function journalPopulation(spec: JournalPopulationSpec): JournaledPopulat
     out.push({ lead: { leadId, createdAt }, events, burstPoints, fits, changes: live.changes });
   }
   return out;
+}
+
+/** Stores generated leads as the workflows would have: their journal and their stage changes. */
+export async function recordPopulation(
+  store: AnalyticsStore,
+  leads: Iterable<Pick<JournaledPopulationLead, 'lead' | 'events' | 'changes'>>,
+): Promise<void> {
+  for (const { lead, events, changes } of leads) {
+    await store.recordJournal(
+      lead,
+      events.map((event, i) => ({ leadId: lead.leadId, seq: i + 1, event })),
+    );
+    for (const change of changes) await store.recordStageChange(change);
+  }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Analytics, backtest, openAnalyticsStore, replayLead } from '../../src/analytics/index.js';
-import { journalPopulation } from '../../src/analytics/population.js';
+import { journalPopulation, recordPopulation } from '../../src/analytics/population.js';
 import { createLeadCycle, DAY_MS } from '../../src/machines/index.js';
 
 const FROM = Date.UTC(2026, 0, 1);
@@ -77,13 +77,7 @@ describe('what-if backtest', () => {
     const dir = await mkdtemp(join(tmpdir(), 'leadcycle-backtest-'));
     const store = openAnalyticsStore(dir);
     try {
-      for (const { lead, events, changes } of population.slice(0, 300)) {
-        await store.recordJournal(
-          lead,
-          events.map((event, i) => ({ leadId: lead.leadId, seq: i + 1, event })),
-        );
-        for (const change of changes) await store.recordStageChange(change);
-      }
+      await recordPopulation(store, population.slice(0, 300));
       const analytics = new Analytics(store, () => UNTIL);
       const fromStore = await analytics.backtest({ mqlThreshold: 60 }, { label: 'MQL at 60' });
       const inMemory = await backtest(

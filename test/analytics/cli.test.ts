@@ -10,6 +10,7 @@ import { forecast } from '../../src/analytics/forecast.js';
 import {
   type JournaledPopulationLead,
   journalPopulation,
+  recordPopulation,
   type StageChangePopulationSpec,
   stageChangePopulation,
 } from '../../src/analytics/population.js';
@@ -70,13 +71,7 @@ beforeAll(async () => {
 
   journaled = journalPopulation({ seed: 5, leads: 200, from: YEAR_START, to: YEAR_START + 180 * DAY_MS });
   const journal = openAnalyticsStore(journalDir);
-  for (const { lead, events, changes } of journaled) {
-    await journal.recordJournal(
-      lead,
-      events.map((event, i) => ({ leadId: lead.leadId, seq: i + 1, event })),
-    );
-    for (const change of changes) await journal.recordStageChange(change);
-  }
+  await recordPopulation(journal, journaled);
   await journal.close();
 
   await writeFile(join(root, 'what-if.json'), JSON.stringify({ mqlThreshold: 30 }));

@@ -10,6 +10,7 @@ import { Analytics } from '../../src/analytics/index.js';
 import {
   type JournaledPopulationLead,
   journalPopulation,
+  recordPopulation,
   type StageChangePopulationSpec,
   stageChangePopulation,
 } from '../../src/analytics/population.js';
@@ -88,13 +89,7 @@ beforeAll(async () => {
   reports = filled.app;
 
   const replayed = await appOver(join(root, 'journal'));
-  for (const { lead, events, changes } of journaled) {
-    await replayed.store.recordJournal(
-      lead,
-      events.map((event, i) => ({ leadId: lead.leadId, seq: i + 1, event })),
-    );
-    for (const change of changes) await replayed.store.recordStageChange(change);
-  }
+  await recordPopulation(replayed.store, journaled);
   journal = replayed.app;
 
   empty = (await appOver(join(root, 'empty'))).app;
