@@ -49,7 +49,7 @@ import {
   type LeadRef,
   LeadValidationError,
 } from './client/index.js';
-import { ConfigFileError, loadConfigFile } from './config-file.js';
+import { ConfigFileError, loadConfigFile, readConfigOverrides } from './config-file.js';
 import { runDevServer } from './dev-server.js';
 import {
   BUYING_STAGES,
@@ -185,7 +185,7 @@ async function withAnalytics<T>(
   }
   const store = openAnalyticsStore(dir);
   try {
-    return await fn(new Analytics(store));
+    return await fn(new Analytics(store, Date.now, await loadConfigFile()));
   } finally {
     await store.close();
   }
@@ -618,14 +618,17 @@ function addAnalyticsCommands(program: Command): void {
   program
     .command('backtest')
     .description('replay the journaled leads under a what-if config and compare the funnels')
-    .requiredOption('--config <file>', 'the what-if config (JSON, as a LEADCYCLE_CONFIG file)')
+    .requiredOption(
+      '--config <file>',
+      'the what-if (JSON, fields of a LEADCYCLE_CONFIG file): replaces only the fields it names',
+    )
     .option('--label <text>', 'name of the replayed series (default "what-if")')
     .option('--until <date>', `replay until this instant (${dateHelp}; default now)`)
     .option('--chart <file.svg>', 'also draw both funnels to this SVG file')
     .addOption(dataDirOption())
     .action(async (options: unknown) => {
       const { dataDir, config: file, chart, label, until } = parseOptions(BacktestOptionsSchema, options);
-      const config = await loadConfigFile(file);
+      const config = await readConfigOverrides(file);
       const r = await withAnalytics(dataDir, async (a) => {
         const result = await a.backtest(config, {
           ...(label === undefined ? {} : { label }),

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type LeadcycleConfig, LeadcycleConfigSchema } from './machines/index.js';
+import { type LeadcycleConfig, type LeadcycleConfigInput, LeadcycleConfigSchema } from './machines/index.js';
 
 /** A config file that does not parse or validate: says which file, which field, and why. */
 export class ConfigFileError extends Error {
@@ -16,6 +16,14 @@ export class ConfigFileError extends Error {
 /** Loads and validates a JSON config file (LEADCYCLE_CONFIG); no file means the defaults. */
 export async function loadConfigFile(path = process.env.LEADCYCLE_CONFIG): Promise<LeadcycleConfig> {
   if (!path) return LeadcycleConfigSchema.parse({});
+  return LeadcycleConfigSchema.parse(await readConfigOverrides(path));
+}
+
+/**
+ * The file's own fields, checked as a whole config (errors name the file and the field), without
+ * the defaults filled in: a what-if file lists only what it changes.
+ */
+export async function readConfigOverrides(path: string): Promise<LeadcycleConfigInput> {
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
@@ -29,5 +37,5 @@ export async function loadConfigFile(path = process.env.LEADCYCLE_CONFIG): Promi
       parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
     );
   }
-  return parsed.data;
+  return raw as LeadcycleConfigInput;
 }

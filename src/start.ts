@@ -72,9 +72,10 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     : [await localApiKey(dataDir)];
   // A second connection to the worker's analytics store (SQLite in WAL mode: one writer, many readers).
   const analyticsStore = openAnalyticsStore(dataDir);
+  const liveConfig = await loadConfigFile();
   const api = await startApi({
-    client: new LeadClient(temporal, { config: await loadConfigFile() }),
-    analytics: new Analytics(analyticsStore),
+    client: new LeadClient(temporal, { config: liveConfig }),
+    analytics: new Analytics(analyticsStore, Date.now, liveConfig),
     apiKeys,
     port: Number(process.env.LEADCYCLE_API_PORT ?? 3000),
     host: process.env.LEADCYCLE_API_HOST ?? '127.0.0.1',

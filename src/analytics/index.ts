@@ -44,6 +44,8 @@ export class Analytics {
     readonly store: AnalyticsStore,
     /** The clock reports call "now". */
     readonly now: () => number = Date.now,
+    /** The config the leads run with (LEADCYCLE_CONFIG): a what-if changes only what it names. */
+    readonly liveConfig: LeadcycleConfigInput = {},
   ) {}
 
   async #leads() {
@@ -84,12 +86,17 @@ export class Analytics {
     });
   }
 
-  /** Replays every journaled lead under `whatIf` and sets it beside what happened. */
+  /**
+   * Replays every journaled lead under the live config with `whatIf`'s fields in place of its own
+   * (top-level fields replace whole: `{ mqlThreshold: 60 }` changes only the threshold), and sets it
+   * beside what happened.
+   */
   async backtest(
     whatIf: LeadcycleConfigInput,
     options: { label?: string; until?: number } = {},
   ): Promise<BacktestReport> {
-    return backtest(this.store.journal(), [{ label: options.label ?? 'what-if', config: whatIf }], {
+    const config = { ...this.liveConfig, ...whatIf };
+    return backtest(this.store.journal(), [{ label: options.label ?? 'what-if', config }], {
       until: options.until ?? this.now(),
       recorded: await this.#leads(),
     });

@@ -27,7 +27,7 @@ export async function runApi(): Promise<void> {
   const store = openAnalyticsStore(resolveDataDir());
   const api = await startApi({
     client,
-    analytics: new Analytics(store),
+    analytics: new Analytics(store, Date.now, config),
     apiKeys: settings.apiKeys,
     port: settings.port,
     host: settings.host,

@@ -15,7 +15,12 @@ import {
   OPEN_STAGES,
   type Period,
 } from '../analytics/index.js';
-import { DAY_MS, FUNNEL_STAGES, LeadcycleConfigSchema } from '../machines/index.js';
+import {
+  DAY_MS,
+  FUNNEL_STAGES,
+  type LeadcycleConfigInput,
+  LeadcycleConfigSchema,
+} from '../machines/index.js';
 import type { ApiKeys } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { json } from './leads.js';
@@ -133,8 +138,8 @@ export const BacktestRequestSchema = named(
     })
     .strict()
     .describe(
-      'Replays every journaled lead under `config` (as in a LEADCYCLE_CONFIG file: omitted fields take ' +
-        'their defaults) and sets the funnel beside the recorded one',
+      'Replays every journaled lead under the live config with the fields `config` names in place of its ' +
+        'own (top-level fields replace whole) and sets the funnel beside the recorded one',
     ),
 );
 
@@ -531,15 +536,26 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     },
   );
 
+  // The what-if as sent, before validation fills in every default: it replaces only the fields it
+  // names in the live config (Analytics.backtest).
+  const sentConfig = new WeakMap<object, LeadcycleConfigInput>();
   app.post(
     '/backtests',
     {
+      preValidation: async (request) => {
+        const body = request.body as { config?: unknown } | null | undefined;
+        if (body && typeof body === 'object' && body.config && typeof body.config === 'object') {
+          sentConfig.set(request, structuredClone(body.config) as LeadcycleConfigInput);
+        }
+      },
       schema: {
         operationId: 'backtest',
         tags,
         summary: 'Replay the journaled leads under another config and compare the funnels',
         description:
-          'Nothing is stored or changed: the journal is replayed in memory. 409 `no_leads` while the journal is empty.',
+          'Nothing is stored or changed: the journal is replayed in memory. `config` lists what changes: its ' +
+          'top-level fields replace those of the config the leads run with (LEADCYCLE_CONFIG). 409 `no_leads` ' +
+          'while the journal is empty.',
         body: BacktestRequestSchema,
         response: {
           200: json('The recorded funnel, then the replayed one', BacktestReportSchema),
@@ -554,7 +570,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     (request) =>
       answering(() => {
         const { config, label, until } = request.body;
-        return analytics.backtest(config, {
+        return analytics.backtest(sentConfig.get(request) ?? config, {
           ...(label === undefined ? {} : { label }),
           ...(until === undefined ? {} : { until }),
         });

@@ -77,6 +77,10 @@ beforeAll(async () => {
   await writeFile(join(root, 'what-if.json'), JSON.stringify({ mqlThreshold: 30 }));
   await writeFile(join(root, 'wrong-type.json'), JSON.stringify({ mqlThreshold: 'high' }));
   await writeFile(join(root, 'unknown-field.json'), JSON.stringify({ mqlTreshold: 30 }));
+  await writeFile(
+    join(root, 'marketing-only.json'),
+    JSON.stringify({ personas: [{ id: 'm', name: 'Marketing', jobFunctions: ['marketing'] }] }),
+  );
 });
 
 afterAll(async () => {
@@ -236,6 +240,17 @@ describe('leadcycle chart', () => {
 });
 
 describe('leadcycle backtest', () => {
+  it('changes only what the what-if names in the live config (LEADCYCLE_CONFIG)', async () => {
+    const args = ['--json', 'backtest', '--config', 'what-if.json', '--data-dir', journalDir];
+    const live = await cli(args, { LEADCYCLE_CONFIG: join(root, 'marketing-only.json') });
+    expect(live.code).toBe(0);
+    const mql = (out: string) =>
+      JSON.parse(out).series[1].funnel.find((f: { stage: string }) => f.stage === 'mql').leads;
+    // The live persona fits none of the generated IT leads; the what-if changes only the threshold.
+    expect(mql(live.stdout)).toBe(0);
+    expect(mql((await cli(args)).stdout)).toBeGreaterThan(0);
+  });
+
   it('replays the journal under the what-if config: the pure backtest, and its chart', async () => {
     const chart = join(root, 'backtest.svg');
     const until = '2024-01-01';
