@@ -555,7 +555,10 @@ function addAnalyticsCommands(program: Command): void {
   report
     .command('sla')
     .description('MQLs that sales did not accept within the SLA')
-    .option('--sla-hours <n>', 'hours sales have to accept an MQL (default 48)')
+    .option(
+      '--sla-hours <n>',
+      'hours sales have to accept an MQL (default: salesSlaHours of LEADCYCLE_CONFIG, 48 built in)',
+    )
     .option('--from <date>', `only MQL stays that started from then (${dateHelp})`)
     .option('--to <date>', 'only MQL stays that started before then (default now)')
     .addOption(dataDirOption())

@@ -2,7 +2,7 @@
  * Funnel, velocity, forecast and what-if backtesting over what the lead workflows record. The CLI
  * (`leadcycle report …`) and the HTTP API (`/v1/reports/…`) are thin doors onto `Analytics`.
  */
-import { DAY_MS, DEFAULT_CONFIG, type LeadcycleConfigInput } from '../machines/index.js';
+import { DAY_MS, type LeadcycleConfigInput, LeadcycleConfigSchema } from '../machines/index.js';
 import { type BacktestReport, backtest } from './backtest.js';
 import { funnelChartSvg, velocityChartSvg } from './charts.js';
 import { type ForecastReport, forecast } from './forecast.js';
@@ -66,7 +66,7 @@ export class Analytics {
 
   async sla(options: { slaHours?: number; period?: Period | null; asOf?: number } = {}): Promise<SlaReport> {
     return slaBreaches(await this.#leads(), {
-      slaHours: options.slaHours ?? DEFAULT_CONFIG.salesSlaHours,
+      slaHours: options.slaHours ?? LeadcycleConfigSchema.parse(this.liveConfig).salesSlaHours,
       period: options.period ?? null,
       asOf: options.asOf ?? this.now(),
     });

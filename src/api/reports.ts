@@ -90,7 +90,7 @@ export const SlaParamsSchema = PeriodParamsSchema.extend({
     .positive()
     .max(MAX_HOURS)
     .optional()
-    .describe('Hours sales have to accept an MQL; default 48 (the built-in config)'),
+    .describe("Hours sales have to accept an MQL; default the live config's salesSlaHours (48 built in)"),
 }).strict();
 
 export const CohortsParamsSchema = z.object({}).strict();

@@ -158,9 +158,13 @@ describe('reports', () => {
     const sla = await get(reports, '/v1/reports/sla?slaHours=24&from=2024-03-01&to=2024-09-01');
     expect(sla.json()).toEqual(slaBreaches(leads, { slaHours: 24, asOf: NOW, period }));
     expect(sla.json().breaches).toBeGreaterThan(0);
-    // The default SLA is the built-in config's 48 hours.
+    // The default SLA is the live config's: the built-in 48 hours here, 12 for a live config that says so.
     expect((await get(reports, '/v1/reports/sla')).json()).toEqual(
       slaBreaches(leads, { slaHours: 48, asOf: NOW, period: null }),
+    );
+    const strict = (await appOver(join(root, 'reports'), { salesSlaHours: 12 })).app;
+    expect((await get(strict, '/v1/reports/sla')).json()).toEqual(
+      slaBreaches(leads, { slaHours: 12, asOf: NOW, period: null }),
     );
   });
 
