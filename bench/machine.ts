@@ -91,32 +91,32 @@ export function runMachine(budgetMs = 2_000): MachineResults {
   const cycle = createLeadCycle({});
   const T0 = Date.UTC(2026, 0, 5, 9);
 
+  /** One lead through JOURNEY; `onStep` sees the snapshot after each event. */
+  const playJourney = (onStep?: (snapshot: LeadSnapshot, refused: boolean) => void) => {
+    let snapshot = cycle.start({ leadKey: 'bench:journey', at: T0 }).snapshot;
+    let at = T0;
+    for (const step of JOURNEY) {
+      at += step.dtMs;
+      const decision = cycle.apply(snapshot, { ...step.event, at } as LeadEvent);
+      if (decision.ok) snapshot = decision.snapshot;
+      onStep?.(snapshot, !decision.ok);
+    }
+    return snapshot;
+  };
+
   // Snapshots along the journey, to time the per-event helpers on realistic states.
   const snapshots: LeadSnapshot[] = [];
   let refused = 0;
-  {
-    let snapshot = cycle.start({ leadKey: 'bench:journey', at: T0 }).snapshot;
-    let at = T0;
-    for (const step of JOURNEY) {
-      at += step.dtMs;
-      const decision = cycle.apply(snapshot, { ...step.event, at } as LeadEvent);
-      if (decision.ok) snapshot = decision.snapshot;
-      else refused++;
-      snapshots.push(snapshot);
-    }
-    if (snapshot.value.lifecycle !== 'customer') {
-      throw new Error(`the benchmark journey ends in ${snapshot.value.lifecycle}, not customer`);
-    }
+  const end = playJourney((snapshot, wasRefused) => {
+    snapshots.push(snapshot);
+    if (wasRefused) refused++;
+  });
+  if (end.value.lifecycle !== 'customer') {
+    throw new Error(`the benchmark journey ends in ${end.value.lifecycle}, not customer`);
   }
 
   const journey = timeLoop(budgetMs, () => {
-    let snapshot = cycle.start({ leadKey: 'bench:journey', at: T0 }).snapshot;
-    let at = T0;
-    for (const step of JOURNEY) {
-      at += step.dtMs;
-      const decision = cycle.apply(snapshot, { ...step.event, at } as LeadEvent);
-      if (decision.ok) snapshot = decision.snapshot;
-    }
+    playJourney();
     return JOURNEY.length;
   });
   const start = timeLoop(budgetMs / 4, () => {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { activitiesFromEnv } from './activities/index.js';
-import { Analytics, openAnalyticsStore } from './analytics/index.js';
+import { Analytics } from './analytics/index.js';
 import { apiSettingsFromEnv } from './api/env.js';
 import { startApi } from './api/server.js';
 import { LeadClient } from './client/index.js';
@@ -70,12 +70,11 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const apiKeys = process.env.LEADCYCLE_API_KEYS
     ? apiSettingsFromEnv().apiKeys
     : [await localApiKey(dataDir)];
-  // A second connection to the worker's analytics store (SQLite in WAL mode: one writer, many readers).
-  const analyticsStore = openAnalyticsStore(dataDir);
   const liveConfig = await loadConfigFile();
   const api = await startApi({
     client: new LeadClient(temporal, { config: liveConfig }),
-    analytics: new Analytics(analyticsStore, Date.now, liveConfig),
+    // The reports read the store the worker's activities write.
+    analytics: new Analytics(effects.analytics, Date.now, liveConfig),
     apiKeys,
     port: Number(process.env.LEADCYCLE_API_PORT ?? 3000),
     host: process.env.LEADCYCLE_API_HOST ?? '127.0.0.1',
@@ -100,7 +99,6 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   // The SDK's Runtime turns SIGINT/SIGTERM into a graceful worker shutdown; then we stop the rest.
   await running;
   await api.close();
-  await analyticsStore.close();
   await effects.close();
   await clientConnection.close();
   await connection.close();

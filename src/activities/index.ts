@@ -144,6 +144,8 @@ export type LeadActivities = ReturnType<typeof createActivities>;
  */
 export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
   activities: LeadActivities;
+  /** The store the activities write to: a process that also reports (npm start) reads it too. */
+  analytics: AnalyticsStore;
   describe(): string;
   close(): Promise<void>;
 } {
@@ -157,6 +159,7 @@ export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
 
   return {
     activities: createActivities({ outbox, sender, crm, analytics }),
+    analytics,
     describe: () =>
       [
         config.smtp

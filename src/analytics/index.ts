@@ -40,13 +40,18 @@ export const defaultPeriod = (asOf: number): Period => ({
 });
 
 export class Analytics {
+  /** The live config's sales SLA: the SLA report's default. */
+  readonly #slaHours: number;
+
   constructor(
     readonly store: AnalyticsStore,
     /** The clock reports call "now". */
     readonly now: () => number = Date.now,
     /** The config the leads run with (LEADCYCLE_CONFIG): a what-if changes only what it names. */
     readonly liveConfig: LeadcycleConfigInput = {},
-  ) {}
+  ) {
+    this.#slaHours = LeadcycleConfigSchema.parse(liveConfig).salesSlaHours;
+  }
 
   async #leads() {
     return byLead(await this.store.stageChanges());
@@ -66,7 +71,7 @@ export class Analytics {
 
   async sla(options: { slaHours?: number; period?: Period | null; asOf?: number } = {}): Promise<SlaReport> {
     return slaBreaches(await this.#leads(), {
-      slaHours: options.slaHours ?? LeadcycleConfigSchema.parse(this.liveConfig).salesSlaHours,
+      slaHours: options.slaHours ?? this.#slaHours,
       period: options.period ?? null,
       asOf: options.asOf ?? this.now(),
     });

@@ -49,6 +49,11 @@ export const errors = {
   503: json('Temporal did not answer in time; retry later', ErrorSchema),
 } as const;
 
+/** The documented error answers of a route, by status. */
+export function errorsFor<const C extends keyof typeof errors>(...codes: C[]): Pick<typeof errors, C> {
+  return Object.fromEntries(codes.map((code) => [code, errors[code]])) as Pick<typeof errors, C>;
+}
+
 /** The HTTP view of a lead; `leadId` comes from the request (the view's key may not round-trip). */
 export function viewBody(view: LeadView, leadId: string): LeadViewBody {
   return {
@@ -62,6 +67,13 @@ export function viewBody(view: LeadView, leadId: string): LeadViewBody {
 }
 
 const idOf = (ref: LeadRef): string => LeadClient.keyOf(ref).workflowId;
+
+/** A write's answer: the lead after it, and where to find it. */
+function written(reply: FastifyReply, lead: LeadRef, view: LeadView): LeadViewBody {
+  const body = viewBody(view, idOf(lead));
+  reply.header('location', `/v1/leads/${body.leadId}`);
+  return body;
+}
 
 interface Held {
   key: string;
@@ -168,21 +180,13 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
         body: CommandRequestSchema,
         response: {
           200: json('The lead after the command', LeadViewSchema),
-          400: errors[400],
-          401: errors[401],
-          409: errors[409],
-          413: errors[413],
-          415: errors[415],
-          422: errors[422],
-          503: errors[503],
+          ...errorsFor(400, 401, 409, 413, 415, 422, 503),
         },
       },
     },
     async (request, reply) => {
       const { lead, command } = request.body;
-      const view = viewBody(await temporal(() => client.capture(lead, command)), idOf(lead));
-      reply.header('location', `/v1/leads/${view.leadId}`);
-      return view;
+      return written(reply, lead, await temporal(() => client.capture(lead, command)));
     },
   );
 
@@ -199,22 +203,13 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
         body: CommandRequestSchema,
         response: {
           200: json('The lead after the command', LeadViewSchema),
-          400: errors[400],
-          401: errors[401],
-          404: errors[404],
-          409: errors[409],
-          413: errors[413],
-          415: errors[415],
-          422: errors[422],
-          503: errors[503],
+          ...errorsFor(400, 401, 404, 409, 413, 415, 422, 503),
         },
       },
     },
     async (request, reply) => {
       const { lead, command } = request.body;
-      const view = viewBody(await temporal(() => client.send(lead, command)), idOf(lead));
-      reply.header('location', `/v1/leads/${view.leadId}`);
-      return view;
+      return written(reply, lead, await temporal(() => client.send(lead, command)));
     },
   );
 
@@ -233,14 +228,7 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
         body: FactRequestSchema,
         response: {
           202: json('Accepted: the lead will apply the fact', AcceptedSchema),
-          400: errors[400],
-          401: errors[401],
-          404: errors[404],
-          409: errors[409],
-          413: errors[413],
-          415: errors[415],
-          422: errors[422],
-          503: errors[503],
+          ...errorsFor(400, 401, 404, 409, 413, 415, 422, 503),
         },
       },
     },
@@ -263,12 +251,7 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
         body: LookupRequestSchema,
         response: {
           200: json('The lead', LeadViewSchema),
-          400: errors[400],
-          401: errors[401],
-          404: errors[404],
-          413: errors[413],
-          415: errors[415],
-          503: errors[503],
+          ...errorsFor(400, 401, 404, 413, 415, 503),
         },
       },
     },
@@ -285,10 +268,7 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
         params: LeadParamsSchema,
         response: {
           200: json('The lead', LeadViewSchema),
-          400: errors[400],
-          401: errors[401],
-          404: errors[404],
-          503: errors[503],
+          ...errorsFor(400, 401, 404, 503),
         },
       },
     },
@@ -310,9 +290,7 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
         querystring: ListQuerySchema,
         response: {
           200: json('The leads, at most `limit`', LeadListSchema),
-          400: errors[400],
-          401: errors[401],
-          503: errors[503],
+          ...errorsFor(400, 401, 503),
         },
       },
     },

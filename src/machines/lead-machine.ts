@@ -63,6 +63,8 @@ export function createLeadMachine(config: LeadcycleConfig) {
   // Handled in each open stage, not at the root: xstate drops a root transition when the consent
   // region takes the same event, and a merge must carry facts and consent together.
   const absorb = { guard: 'notYetAbsorbed', actions: 'absorbFacts' } as const;
+  /** The other half of a merge: this record closes, the survivor carries on. */
+  const mergeAway = { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' } as const;
 
   const newsletter = {
     guard: and([
@@ -314,7 +316,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             entry: { type: 'enterStage', params: { stage: 'visitor' } },
             on: {
               'lead.absorbed': absorb,
-              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
+              'lead.merged': mergeAway,
               'form.submitted': { target: 'lead', actions: 'recordEngagement' },
               disqualify: { target: 'disqualified' },
             },
@@ -331,7 +333,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             },
             on: {
               'lead.absorbed': absorb,
-              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
+              'lead.merged': mergeAway,
               'form.submitted': { actions: 'recordEngagement' },
               'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
@@ -346,7 +348,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             ],
             on: {
               'lead.absorbed': absorb,
-              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
+              'lead.merged': mergeAway,
               'form.submitted': { actions: 'recordEngagement' },
               'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
@@ -405,7 +407,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             exit: 'endCooldown',
             on: {
               'lead.absorbed': absorb,
-              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
+              'lead.merged': mergeAway,
               'form.submitted': { actions: 'recordEngagement' },
               'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
@@ -419,7 +421,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             on: {
               'lead.absorbed': absorb,
               'form.submitted': { actions: 'recordEngagement' },
-              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
+              'lead.merged': mergeAway,
             },
           },
           lost: {
@@ -428,7 +430,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             on: {
               'lead.absorbed': absorb,
               'form.submitted': { actions: 'recordEngagement' },
-              'lead.merged': { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' },
+              'lead.merged': mergeAway,
             },
           },
           merged: {

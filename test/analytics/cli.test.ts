@@ -11,7 +11,6 @@ import {
   type JournaledPopulationLead,
   journalPopulation,
   recordPopulation,
-  type StageChangePopulationSpec,
   stageChangePopulation,
 } from '../../src/analytics/population.js';
 import type { StageChangeRow } from '../../src/analytics/records.js';
@@ -25,6 +24,7 @@ import {
 } from '../../src/analytics/reports.js';
 import { openAnalyticsStore } from '../../src/analytics/sqlite-store.js';
 import { DAY_MS } from '../../src/machines/index.js';
+import { yearOfCaptures } from '../support/populations.js';
 
 /**
  * `leadcycle report|chart|backtest`, the real command in a child process, over data dirs filled with
@@ -35,19 +35,7 @@ const run = promisify(execFile);
 
 const YEAR_START = Date.UTC(2023, 0, 1);
 /** Well in the past: every lead has finished, so "now" only moves `asOf`, which the reports echo. */
-const SPEC: StageChangePopulationSpec = {
-  seed: 11,
-  leads: 1_500,
-  from: YEAR_START,
-  to: YEAR_START + 365 * DAY_MS,
-  steps: {
-    lead: { rate: 0.4, meanDays: 20 },
-    mql: { rate: 0.6, meanDays: 2 },
-    sql: { rate: 0.5, meanDays: 10 },
-    opportunity: { rate: 0.3, meanDays: 30 },
-  },
-  dealValue: 20_000,
-};
+const SPEC = yearOfCaptures({ seed: 11, leads: 1_500, from: YEAR_START, dealValue: 20_000 });
 
 let root: string;
 /** stageChangePopulation rows. */

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { forecast, MIN_HISTORY } from '../../src/analytics/forecast.js';
-import {
-  asOfView,
-  type StageChangePopulationSpec,
-  stageChangePopulation,
-} from '../../src/analytics/population.js';
+import { asOfView, stageChangePopulation } from '../../src/analytics/population.js';
 import type { StageChangeRow } from '../../src/analytics/records.js';
 import {
   byLead,
@@ -16,25 +12,20 @@ import {
   velocity,
 } from '../../src/analytics/reports.js';
 import { DAY_MS, HOUR_MS } from '../../src/machines/index.js';
+import { yearOfCaptures } from '../support/populations.js';
 
 /**
  * Reports over generated populations whose true rates and stage times are known: the reports must
  * recover them. Tolerances are set from the sampling error of the population's size (stated per test).
  */
 const YEAR_START = Date.UTC(2025, 0, 1);
-const SPEC: StageChangePopulationSpec = {
+const SPEC = yearOfCaptures({
   seed: 7,
   leads: 20_000,
   from: YEAR_START,
-  to: YEAR_START + 365 * DAY_MS,
-  steps: {
-    lead: { rate: 0.4, meanDays: 20 },
-    mql: { rate: 0.6, meanDays: 1.5 },
-    sql: { rate: 0.5, meanDays: 10 },
-    opportunity: { rate: 0.3, meanDays: 30 },
-  },
   dealValue: 25_000,
-};
+  mqlMeanDays: 1.5,
+});
 const rows = stageChangePopulation(SPEC);
 /** Long after every lead has finished: the whole truth. */
 const END = SPEC.to + 5 * 365 * DAY_MS;

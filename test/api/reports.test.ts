@@ -11,7 +11,6 @@ import {
   type JournaledPopulationLead,
   journalPopulation,
   recordPopulation,
-  type StageChangePopulationSpec,
   stageChangePopulation,
 } from '../../src/analytics/population.js';
 import type { StageChangeRow } from '../../src/analytics/records.js';
@@ -27,6 +26,7 @@ import { openAnalyticsStore, type SqliteAnalyticsStore } from '../../src/analyti
 import { buildApi } from '../../src/api/server.js';
 import { LeadClient } from '../../src/client/index.js';
 import { DAY_MS, type LeadcycleConfigInput } from '../../src/machines/index.js';
+import { yearOfCaptures } from '../support/populations.js';
 
 /**
  * /v1/reports/*, /v1/charts/* and /v1/backtests over SQLite stores filled with generated
@@ -36,19 +36,7 @@ import { DAY_MS, type LeadcycleConfigInput } from '../../src/machines/index.js';
 const API_KEY = 'reports-key-0123456789abcdef';
 const NOW = Date.UTC(2025, 0, 1);
 const YEAR_START = Date.UTC(2024, 0, 1);
-const SPEC: StageChangePopulationSpec = {
-  seed: 3,
-  leads: 2_000,
-  from: YEAR_START,
-  to: YEAR_START + 365 * DAY_MS,
-  steps: {
-    lead: { rate: 0.4, meanDays: 20 },
-    mql: { rate: 0.6, meanDays: 2 },
-    sql: { rate: 0.5, meanDays: 10 },
-    opportunity: { rate: 0.3, meanDays: 30 },
-  },
-  dealValue: 30_000,
-};
+const SPEC = yearOfCaptures({ seed: 3, leads: 2_000, from: YEAR_START, dealValue: 30_000 });
 
 /** A store as the worker would leave it at NOW: the changes made by then. */
 const rows: StageChangeRow[] = stageChangePopulation(SPEC).filter((r) => r.at <= NOW);
