@@ -1,9 +1,5 @@
 import { z } from 'zod';
-
-/** The three content families follow the buying journey (DOMAIN.md: "The buying journey"). */
-export const BUYING_STAGES = ['awareness', 'consideration', 'decision'] as const;
-export const BuyingStageSchema = z.enum(BUYING_STAGES);
-export type BuyingStage = z.infer<typeof BuyingStageSchema>;
+import type { BuyingStage } from './vocabulary.js';
 
 export const CONTENT_FAMILY_FOR_STAGE = {
   awareness: 'discovery',

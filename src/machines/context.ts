@@ -1,5 +1,4 @@
-import type { BuyingStage, LeadcycleConfig } from './config.js';
-import type { Stage, Temperature } from './effects.js';
+import type { LeadcycleConfig } from './config.js';
 import type { Profile } from './events.js';
 import {
   type Bant,
@@ -13,6 +12,7 @@ import {
   temperatureOf,
   UNKNOWN_BANT,
 } from './scoring.js';
+import type { BuyingStage, Stage, Temperature } from './vocabulary.js';
 
 /** What the machine knows about one lead. Facts first; the last block is derived from the facts. */
 export interface LeadContext {

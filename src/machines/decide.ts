@@ -1,17 +1,17 @@
 import { initialTransition, type SnapshotFrom, transition } from 'xstate';
 import type { LeadcycleConfig } from './config.js';
 import type { LeadContext, LeadInput } from './context.js';
-import type { Effect, Stage } from './effects.js';
+import type { Effect } from './effects.js';
 import type { LeadEvent, LeadEventType } from './events.js';
 import { type CheckArgs, consentVerdict, createChecks, openVerdict, type Verdict } from './guards.js';
 import type { LeadMachine } from './lead-machine.js';
+import type { ConsentState, Stage } from './vocabulary.js';
 
 /**
  * The machine's pure API as the rest of leadcycle uses it: start a lead, apply an event, and when an
  * event is illegal, say which stage refused it and which guard failed.
  */
 export type LeadSnapshot = SnapshotFrom<LeadMachine>;
-export type ConsentState = 'unknown' | 'granted' | 'withdrawn';
 
 /** The serialisable state of a lead: what queries return and continue-as-new carries. */
 export interface LeadState {

@@ -1,12 +1,5 @@
-import type { BuyingStage, ContentFamily, ContentItem } from './config.js';
-
-/** Lifecycle stages, in funnel order, then the side stages. */
-export const FUNNEL_STAGES = ['visitor', 'lead', 'mql', 'sql', 'opportunity', 'customer'] as const;
-export const SIDE_STAGES = ['recycled', 'disqualified', 'lost', 'merged'] as const;
-export const STAGES = [...FUNNEL_STAGES, ...SIDE_STAGES] as const;
-export type Stage = (typeof STAGES)[number];
-
-export type Temperature = 'hot' | 'cold';
+import type { ContentFamily, ContentItem } from './config.js';
+import type { BuyingStage, Stage, Temperature } from './vocabulary.js';
 
 /**
  * What the machine asks the outside world to do. The machine emits these; the workflow carries them

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { BuyingStageSchema, EngagementKindSchema } from './config.js';
+import { EngagementKindSchema } from './config.js';
+import { BuyingStageSchema, ConsentStateSchema } from './vocabulary.js';
 
 /**
  * One zod schema per event the machine accepts. Apps send the *commands* (the same shapes without
@@ -167,7 +168,7 @@ export const LeadAbsorbedSchema = z
         bant: BantSchema,
         engagementPoints: z.number().finite(),
         furthestContentStage: BuyingStageSchema.nullable(),
-        consent: z.enum(['unknown', 'granted', 'withdrawn']),
+        consent: ConsentStateSchema,
         doNotContact: z.boolean(),
         sentIds: z.array(z.string().max(200)).max(10_000),
         sentAt: z.array(z.number().int().nonnegative()).max(10_000),

@@ -16,6 +16,7 @@ export * from './guards.js';
 export * from './lead-machine.js';
 export * from './scoring.js';
 export * from './view.js';
+export * from './vocabulary.js';
 
 /** The machine bound to one validated config: what the workflow, the client and the analytics use. */
 export function createLeadCycle(input: LeadcycleConfigInput | LeadcycleConfig = {}) {

@@ -1,10 +1,11 @@
 import { and, assign, enqueueActions, not, setup, stateIn } from 'xstate';
 import { type EngagementKind, HOUR_MS, type LeadcycleConfig } from './config.js';
 import { derive, initialContext, type LeadContext, type LeadInput } from './context.js';
-import type { Effect, Stage } from './effects.js';
+import type { Effect } from './effects.js';
 import type { LeadEvent } from './events.js';
 import { type CheckArgs, createChecks, nextContent, type Verdict } from './guards.js';
 import { decayTo, engage, fillBant, furthestStage, mergeBant, NO_ENGAGEMENT } from './scoring.js';
+import type { Stage } from './vocabulary.js';
 
 const ENGAGEMENT_OF_FORM = {
   contact: 'info_request',

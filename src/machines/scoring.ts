@@ -1,6 +1,7 @@
-import type { BuyingStage, EngagementKind, LeadcycleConfig, Persona } from './config.js';
-import { BUYING_STAGES, DAY_MS } from './config.js';
+import type { EngagementKind, LeadcycleConfig, Persona } from './config.js';
+import { DAY_MS } from './config.js';
 import type { BantUpdate, Profile } from './events.js';
+import { BUYING_STAGES, type BuyingStage } from './vocabulary.js';
 
 /** Pure scoring functions: the machine's guards and the analytics both use these. */
 
