@@ -3,101 +3,85 @@
  * config (another MQL threshold, points table, persona…) and compare the funnel with the one that
  * happened, before anyone changes production config.
  *
- * A replay does what the lead workflow does, without Temporal: it starts the machine when the lead's
- * workflow started, and before each journaled event it feeds every deadline that has passed (derived
- * from the snapshot under *the replayed config*, so another cadence or SLA moves the timers too).
+ * A replay runs the lead workflow's own driver (src/machines/driver.ts) without Temporal: it starts
+ * the lead when its workflow started, and before each journaled event the driver feeds every deadline
+ * that has passed (derived from the snapshot under *the replayed config*, so another cadence or SLA
+ * moves the timers too), each stamped with its own instant, as the workflow does.
  * Events the replayed lead refuses (e.g. `sales.accepted` for a lead that is no MQL under the new
  * threshold) are counted and skipped: sales' actions are replayed as they happened, not re-imagined.
  */
+import { LeadcycleError } from '../errors.js';
 import {
   createLeadCycle,
-  type Effect,
   type LeadCycle,
   type LeadcycleConfig,
   type LeadcycleConfigInput,
+  LeadDriver,
   type LeadEvent,
-  type LeadSnapshot,
   STAGES,
   type Stage,
 } from '../machines/index.js';
 import type { JournaledLead, StageChangeRow } from './records.js';
 import { type FunnelStage, type FunnelStep, funnelFromCounts, reachedStages, stageAt } from './reports.js';
 
-/** A replay that feeds this many timer events in a row has a deadline that does not advance: a bug. */
-const MAX_TIMERS_IN_A_ROW = 100_000;
-
-export class BacktestError extends Error {
-  constructor(
-    readonly code: 'TIMER_LOOP' | 'NO_LEADS',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BacktestError';
-  }
-}
+export class BacktestError extends LeadcycleError<'NO_LEADS'> {}
 
 /**
- * One lead driven the way its workflow drives it: each event is preceded by the deadlines that
- * passed before it, each fed at its own instant.
+ * One lead driven by the same lead driver its workflow runs (src/machines/driver.ts): each event is
+ * preceded by the deadlines that passed before it, each fed at its own instant.
  */
 export class LeadReplay {
   readonly changes: StageChangeRow[] = [];
   refused = 0;
-  timers = 0;
-  #snapshot: LeadSnapshot;
-  #seq = 0;
+  readonly #driver: LeadDriver;
 
   constructor(
     readonly cycle: LeadCycle,
     readonly lead: JournaledLead,
   ) {
-    const started = cycle.start({ leadKey: lead.leadId, at: lead.createdAt });
-    this.#snapshot = started.snapshot;
-    this.#collect(started.effects);
+    this.#driver = LeadDriver.start(
+      cycle,
+      { leadKey: lead.leadId, at: lead.createdAt },
+      {
+        id: lead.leadId,
+        atDeadlines: true,
+      },
+    );
+    this.#collect();
   }
 
   get stage(): Stage {
-    return this.cycle.stateOf(this.#snapshot).value.lifecycle;
+    return this.#driver.state.value.lifecycle;
+  }
+
+  /** Timer events fed so far. */
+  get timers(): number {
+    return this.#driver.timersFed;
   }
 
   /** Feeds the deadlines due by `t`, as the workflow's timers would. */
   advanceTo(t: number): void {
-    for (let n = 0; ; n++) {
-      if (n > MAX_TIMERS_IN_A_ROW) {
-        throw new BacktestError('TIMER_LOOP', `lead ${this.lead.leadId}: deadlines do not advance`);
-      }
-      const next = this.cycle.nextDeadline(this.cycle.stateOf(this.#snapshot));
-      if (!next || next.at > t) return;
-      // The workflow stops feeding a refused deadline until a message changes the snapshot.
-      if (!this.#apply({ type: next.event, at: next.at })) return;
-      this.timers++;
-    }
+    this.#driver.feedDue(t);
+    this.#collect();
   }
 
   /** Feeds one event from outside; false (and counted) when the machine refuses it. */
   offer(event: LeadEvent): boolean {
-    this.advanceTo(event.at);
-    if (this.#apply(event)) return true;
-    this.refused++;
-    return false;
+    const rejection = this.#driver.offer(event);
+    this.#collect();
+    if (rejection) this.refused++;
+    return rejection === null;
   }
 
-  #apply(event: LeadEvent): boolean {
-    const decision = this.cycle.apply(this.#snapshot, event);
-    if (!decision.ok) return false;
-    this.#snapshot = decision.snapshot;
-    this.#collect(decision.effects);
-    return true;
-  }
-
-  #collect(effects: Effect[]) {
-    for (const effect of effects) {
-      this.#seq++;
+  /** Only stage changes matter to a backtest: the other effects are dropped as they come. */
+  #collect() {
+    const { pending } = this.#driver;
+    for (const { key, effect } of pending) {
       if (effect.type !== 'stage.changed') continue;
       this.changes.push({
-        key: `${this.lead.leadId}/${this.#seq}`,
+        key,
         leadId: this.lead.leadId,
-        seq: this.#seq,
+        seq: Number(key.slice(key.lastIndexOf('/') + 1)),
         from: effect.from,
         to: effect.to,
         at: effect.at,
@@ -106,6 +90,7 @@ export class LeadReplay {
         amount: effect.amount ?? null,
       });
     }
+    pending.length = 0;
   }
 }
 

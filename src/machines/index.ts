@@ -10,6 +10,7 @@ export * from './config.js';
 export * from './context.js';
 export * from './deadlines.js';
 export * from './decide.js';
+export * from './driver.js';
 export * from './effects.js';
 export * from './events.js';
 export * from './guards.js';

@@ -1,13 +1,13 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
-  Effect,
+  DriverCarry,
   LeadCommand,
   LeadcycleConfigInput,
-  LeadEvent,
   LeadFact,
-  LeadState,
   LeadView,
 } from '../machines/index.js';
+
+export type { JournalItem, PendingEffect } from '../machines/index.js';
 
 /** Message definitions shared by the workflow and its clients. */
 
@@ -27,19 +27,6 @@ export const FAILURE = {
   rejected: 'CommandRejected',
 } as const;
 
-/** An effect waiting to be carried out, with what its activity needs to know about the lead. */
-export interface PendingEffect {
-  /** Idempotency key: workflow id and the effect's sequence number, stable across retries and runs. */
-  key: string;
-  effect: Effect;
-}
-
-/** An event the lead accepted from outside, waiting to be journaled (src/analytics/). */
-export interface JournalItem {
-  seq: number;
-  event: LeadEvent;
-}
-
 export interface LeadWorkflowInput {
   leadKey: string;
   config?: LeadcycleConfigInput;
@@ -51,11 +38,5 @@ export interface LeadWorkflowInput {
   /** Lower thresholds for continue-as-new than the defaults (CONTINUE_AS_NEW_AT), e.g. to test it. */
   continueAsNewAt?: { historyLength?: number; updates?: number };
   /** Set by continue-as-new: the lead so far, the effects not yet carried out, the journal not yet written. */
-  carried?: {
-    state: LeadState;
-    pending: PendingEffect[];
-    effectSeq: number;
-    journal?: JournalItem[];
-    journalSeq?: number;
-  };
+  carried?: DriverCarry;
 }

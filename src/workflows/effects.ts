@@ -1,0 +1,72 @@
+import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import type { LeadActivities } from '../activities/index.js';
+import type { JournalItem, LeadSnapshot, PendingEffect } from '../machines/index.js';
+
+const { recordStageChange, recordJournal, sendContent, handOffToSales } = proxyActivities<LeadActivities>({
+  startToCloseTimeout: '1 minute',
+  // Effects must happen: retry transient failures for as long as it takes; permanent ones are
+  // raised as non-retryable by the activity itself.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+});
+
+/** A failure an activity raised as permanent (or one retries gave up on): logged, and the lead moves on. */
+const isPermanent = (err: unknown): err is ActivityFailure | ApplicationFailure =>
+  err instanceof ActivityFailure || err instanceof ApplicationFailure;
+
+/** Carries out one effect of the machine as its activity; answers whether it recorded a stage change. */
+export async function carryOut(
+  { key, effect }: PendingEffect,
+  snapshot: LeadSnapshot,
+  workflowId: string,
+): Promise<boolean> {
+  const { context } = snapshot;
+  const base = { idempotencyKey: key, workflowId, leadKey: context.leadKey };
+  try {
+    if (effect.type === 'stage.changed') {
+      await recordStageChange({ ...base, change: effect });
+      return true;
+    }
+    if (effect.type === 'content.send') {
+      if (!context.profile.email) throw ApplicationFailure.nonRetryable('the lead has no email address');
+      const { email, firstName, lastName } = context.profile;
+      await sendContent({ ...base, to: { email, firstName, lastName }, content: effect });
+    } else {
+      await handOffToSales({
+        ...base,
+        lead: {
+          profile: context.profile,
+          score: context.score,
+          fitScore: context.fit.score,
+          persona: context.fit.persona,
+          temperature: context.temperature,
+          buyingStage: context.buyingStage,
+          stage: snapshot.value.lifecycle,
+        },
+        handoff: effect,
+      });
+    }
+  } catch (err) {
+    if (!isPermanent(err)) throw err;
+    log.error('effect failed permanently', {
+      effect: effect.type,
+      key,
+      error: err.cause?.message ?? err.message,
+    });
+  }
+  return false;
+}
+
+/** Writes one batch of the journal; a batch refused for good is logged and dropped. */
+export async function writeJournal(
+  batch: JournalItem[],
+  snapshot: LeadSnapshot,
+  workflowId: string,
+): Promise<void> {
+  const { leadKey, createdAt } = snapshot.context;
+  try {
+    await recordJournal({ workflowId, leadKey, createdAt, entries: batch });
+  } catch (err) {
+    if (!isPermanent(err)) throw err;
+    log.error('journal batch dropped', { events: batch.length, error: err.cause?.message ?? err.message });
+  }
+}

@@ -1,0 +1,209 @@
+import { ApplicationFailure, condition, log, patched, workflowInfo } from '@temporalio/workflow';
+import { describeIssues, issuesOf } from '../errors.js';
+import {
+  createLeadCycle,
+  DAY_MS,
+  type JournalItem,
+  type LeadCommand,
+  LeadCommandSchema,
+  LeadDriver,
+  type LeadEvent,
+  type LeadFact,
+  LeadFactSchema,
+  type LeadView,
+  type PendingEffect,
+  type Rejection,
+} from '../machines/index.js';
+import { Alarm, timerSummary } from './alarm.js';
+import { carryOut, writeJournal } from './effects.js';
+import { FAILURE, type LeadWorkflowInput } from './messages.js';
+import { countDeferral, countEffects, countRejection } from './metrics.js';
+import { OperatorView } from './operator-view.js';
+
+/**
+ * Continue-as-new well before Temporal's limits: history warns at 10,240 events and a run accepts
+ * at most 2,000 updates. A lead that lives for years starts a fresh run every few thousand events.
+ */
+export const CONTINUE_AS_NEW_AT = { historyLength: 4_000, updates: 1_000 };
+
+/**
+ * The journal (what backtests replay) is written in batches, not per message: with a stage change,
+ * when this many events wait, or when a timer wakes a lead whose oldest waiting event is older than
+ * JOURNAL_MAX_AGE_DAYS. A message then costs no activity of its own, and an engaged lead about one
+ * batch a month.
+ */
+export const JOURNAL_BATCH = 100;
+export const JOURNAL_MAX_AGE_DAYS = 30;
+
+/**
+ * One run of a lead's workflow: the shared lead driver (src/machines/driver.ts) hosted with
+ * Temporal's time, durable timer and activities. The workflow function wires messages to it.
+ */
+export class LeadRun {
+  readonly driver: LeadDriver;
+  readonly #workflowId = workflowInfo().workflowId;
+  readonly #operators: OperatorView;
+  readonly #alarm = new Alarm();
+  readonly #fewerEventsPerMessage: boolean;
+  readonly #limits: typeof CONTINUE_AS_NEW_AT;
+  #updatesThisRun = 0;
+  #stageChanged = false;
+  #timersPublished = 0;
+  #lastDeferral: string | null = null;
+
+  constructor(readonly input: LeadWorkflowInput) {
+    // Each patch keeps runs recorded before it replaying the way they were written (test/histories/).
+    // Fewer history events per message: the deadline timer kept, decay ticks on a grid, the score
+    // published less often.
+    this.#fewerEventsPerMessage = patched('fewer-events-per-message');
+    // The events a lead accepts from outside are journaled for backtests (src/analytics/).
+    const journal = patched('lead-event-journal');
+    // Timer events at their deadlines, and the deadlines due before a message fed before it: what the
+    // backtest and the simulator run, to the millisecond.
+    const atDeadlines = patched('lead-driver-at-deadlines');
+    const cycle = createLeadCycle(input.config ?? {});
+    const options = {
+      id: this.#workflowId,
+      journal,
+      atDeadlines,
+      deadlines: { decayGrid: this.#fewerEventsPerMessage },
+      onEffects: countEffects,
+      onRefusedDeadline: (rejection: Rejection) =>
+        log.error('timer refused by the machine', { reason: rejection.message }),
+    };
+    this.driver = input.carried
+      ? LeadDriver.resume(cycle, input.carried, options)
+      : LeadDriver.start(cycle, { leadKey: input.leadKey, at: Date.now() }, options);
+    this.#operators = new OperatorView(input.searchAttributes !== false, this.#fewerEventsPerMessage);
+    this.#limits = { ...CONTINUE_AS_NEW_AT, ...input.continueAsNewAt };
+  }
+
+  view(): LeadView {
+    return this.driver.cycle.view(this.driver.state);
+  }
+
+  /** The update's validator: runs before anything reaches history, so a refusal leaves no trace. */
+  validate(command: unknown): void {
+    const rejection = this.driver.check(this.#commandEvent(command));
+    if (rejection) {
+      countRejection(rejection);
+      throw rejectionFailure(rejection);
+    }
+  }
+
+  command(command: LeadCommand): LeadView {
+    const rejection = this.driver.offer(this.#commandEvent(command));
+    // The validator ran on this same state, so this only happens if another message got in between.
+    if (rejection) throw rejectionFailure(rejection);
+    this.#updatesThisRun++;
+    return this.view();
+  }
+
+  /** Signals cannot answer: a fact that is malformed or refused is logged (without personal data). */
+  fact(fact: LeadFact): void {
+    const parsed = LeadFactSchema.safeParse(fact);
+    if (!parsed.success) {
+      log.warn('fact signal ignored: invalid', { issues: parsed.error.issues.map((i) => i.path.join('.')) });
+      return;
+    }
+    const rejection = this.driver.offer({ ...parsed.data, at: Date.now() } as LeadEvent);
+    if (rejection) log.warn('fact signal refused', { reason: rejection.message });
+  }
+
+  /** Feeds the deadlines that are due now. */
+  feedDue(): void {
+    this.driver.feedDue(Date.now());
+  }
+
+  /** The effect to carry out next, if any. */
+  nextEffect(): PendingEffect | undefined {
+    return this.driver.pending[0];
+  }
+
+  /** Carries out one effect, then feeds what fell due meanwhile. */
+  async carryOut(effect: PendingEffect): Promise<void> {
+    if (await carryOut(effect, this.driver.snapshot, this.#workflowId)) this.#stageChanged = true;
+    this.driver.effectDone(effect);
+    this.feedDue();
+  }
+
+  /**
+   * The journal entries to write now, if it is time: with a stage change, a full batch, or after a
+   * timer once the oldest entry is old enough.
+   */
+  journalDue(): JournalItem[] | null {
+    const { journal } = this.driver;
+    const oldest = journal[0]?.event.at ?? Date.now();
+    const stale = this.#afterTimer() && Date.now() - oldest >= JOURNAL_MAX_AGE_DAYS * DAY_MS;
+    const due = journal.length > 0 && (this.#stageChanged || stale || journal.length >= JOURNAL_BATCH);
+    this.#stageChanged = false;
+    return due ? journal.slice() : null;
+  }
+
+  async writeJournal(batch: JournalItem[]): Promise<void> {
+    await writeJournal(batch, this.driver.snapshot, this.#workflowId);
+    // Messages that arrived while it was written stay for the next batch.
+    this.driver.journalWritten(batch.length);
+  }
+
+  /** Refreshes what operators see (search attributes, details). */
+  publish(): void {
+    this.#operators.publish(this.view(), this.#afterTimer());
+    this.#timersPublished = this.driver.timersFed;
+  }
+
+  /** Whether a timer event was fed since the last publish (handlers feed them too, with atDeadlines). */
+  #afterTimer(): boolean {
+    return this.driver.timersFed > this.#timersPublished;
+  }
+
+  mustContinueAsNew(): boolean {
+    const info = workflowInfo();
+    return (
+      info.continueAsNewSuggested ||
+      info.historyLength >= this.#limits.historyLength ||
+      this.#updatesThisRun >= this.#limits.updates
+    );
+  }
+
+  /** Sleeps until a message changes something or the earliest deadline passes. */
+  async sleep(): Promise<void> {
+    const { driver } = this;
+    const next = driver.nextDeadline();
+    const nextId = next ? `${next.event}@${next.at}` : null;
+    if (next?.deferredByCap && nextId !== this.#lastDeferral) countDeferral();
+    this.#lastDeferral = next?.deferredByCap ? nextId : this.#lastDeferral;
+    const version = driver.snapshot;
+    const woken = () => driver.snapshot !== version || driver.pending.length > 0 || this.mustContinueAsNew();
+    if (next && next.at > Date.now() && this.#fewerEventsPerMessage) {
+      const armed = this.#alarm.arm(next);
+      await condition(() => woken() || armed.rang);
+    } else if (next && next.at > Date.now()) {
+      await condition(woken, next.at - Date.now(), { summary: timerSummary(next) });
+    } else if (!next || driver.nextDeadlineRefused) {
+      await condition(woken);
+    }
+  }
+
+  #commandEvent(command: unknown): LeadEvent {
+    const parsed = LeadCommandSchema.safeParse(command);
+    if (!parsed.success) {
+      const issues = issuesOf(parsed.error);
+      throw ApplicationFailure.create({
+        type: FAILURE.invalidCommand,
+        message: describeIssues(issues, '(command)'),
+        details: [issues],
+        nonRetryable: true,
+      });
+    }
+    return { ...parsed.data, at: Date.now() } as LeadEvent;
+  }
+}
+
+const rejectionFailure = (rejection: Rejection) =>
+  ApplicationFailure.create({
+    type: FAILURE.rejected,
+    message: rejection.message,
+    details: [rejection],
+    nonRetryable: true,
+  });

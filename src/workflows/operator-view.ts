@@ -1,0 +1,56 @@
+import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type { LeadView } from '../machines/index.js';
+import { LeadSearchAttributes } from '../temporal/search-attributes.js';
+
+/**
+ * What operators see of a lead in the Temporal UI: search attributes (to filter leads) and the
+ * current details (what it waits for). Never personal data: search attributes are not encrypted.
+ */
+export class OperatorView {
+  #lastAttributes = '';
+  #publishedScore: number | null = null;
+
+  constructor(
+    /** Off where Lead* attributes cannot be registered (the time-skipping test server). */
+    private readonly searchAttributes: boolean,
+    /**
+     * The score moves with every engagement, and each upsert is a history event and a visibility
+     * write: it is published with the other attributes' changes and after timer events (at least
+     * every decay tick), not after every message. Off for runs recorded before that.
+     */
+    private readonly scoreAfterTimersOnly: boolean,
+  ) {}
+
+  publish(view: LeadView, afterTimer: boolean): void {
+    const attributes: Parameters<typeof upsertSearchAttributes>[0] = [
+      { key: LeadSearchAttributes.stage, value: view.stage },
+      { key: LeadSearchAttributes.score, value: view.score },
+      { key: LeadSearchAttributes.temperature, value: view.temperature },
+      { key: LeadSearchAttributes.buyingStage, value: view.buyingStage },
+      { key: LeadSearchAttributes.owner, value: view.owner ?? 'marketing' },
+    ];
+    const tracked = this.scoreAfterTimersOnly
+      ? attributes.filter((a) => a.key !== LeadSearchAttributes.score)
+      : attributes;
+    const key = JSON.stringify(tracked.map((a) => a.value));
+    const scoreDue = this.scoreAfterTimersOnly && afterTimer && view.score !== this.#publishedScore;
+    if ((key !== this.#lastAttributes || scoreDue) && this.searchAttributes) {
+      upsertSearchAttributes(attributes);
+      this.#publishedScore = view.score;
+    }
+    this.#lastAttributes = key;
+    // Details are not a history event: refreshing them after every change costs nothing durable.
+    setCurrentDetails(detailsOf(view));
+  }
+}
+
+function detailsOf(view: LeadView): string {
+  const next = view.next.map(
+    (d) => `- ${d.event} at ${d.at}${d.deferredByCap ? ' (deferred by the email cap)' : ''}`,
+  );
+  return [
+    `**${view.stage}** · ${view.temperature} · ${view.buyingStage} · score ${view.score} · fit ${view.fitScore}%` +
+      ` · consent ${view.consent} · owner ${view.owner ?? 'marketing'}`,
+    next.length ? `Waiting for:\n${next.join('\n')}` : 'Waiting for: commands only (no timer running)',
+  ].join('\n\n');
+}
