@@ -38,7 +38,7 @@ const form = (first: string, extra: object = {}): LeadCommandInput => ({
 });
 const BANT = { budget: true, authority: true, need: true, timelineMonths: 3 };
 
-/** Six leads, each a story from DOMAIN.md. */
+/** Six leads, each a story from docs/domain.md: "Where the rules are exercised". */
 const STORIES: Array<{ name: string; story: string; steps: Step[] }> = [
   {
     name: 'Ada',

@@ -1,5 +1,5 @@
 /**
- * The sales handoff (DOMAIN.md: marketing owns a lead until SQL, then it moves to sales and the CRM):
+ * The sales handoff (docs/domain.md: "Sales handoff and SLA": marketing owns a lead until SQL, then it moves to sales and the CRM):
  * to the outbox by default, or as a signed webhook.
  */
 import type { BuyingStage, Effect, Profile, Stage, Temperature } from '../machines/index.js';

@@ -1,5 +1,5 @@
 /**
- * Forecast of customers and revenue from today's pipeline (DOMAIN.md, "Forecasting"): how many of
+ * Forecast of customers and revenue from today's pipeline (docs/domain.md: "Forecasting"): how many of
  * the leads open now become customers within the horizon, judged by what became of earlier leads in
  * the same stage. The method, in README ("Forecast"):
  *

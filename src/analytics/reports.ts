@@ -1,5 +1,5 @@
 /**
- * Reports over recorded stage changes (DOMAIN.md, "Forecasting"): pure functions of the rows, so
+ * Reports over recorded stage changes (docs/domain.md: "Forecasting"): pure functions of the rows, so
  * every store (SQLite here, PostgreSQL at scale) and every test population gets the same answers.
  * Times are epoch milliseconds; durations are reported in days.
  */
@@ -269,7 +269,7 @@ export interface SlaReport {
 }
 
 /**
- * Sales must accept an MQL within `slaHours` (DOMAIN.md: the sales SLA). A breach is an MQL stay
+ * Sales must accept an MQL within `slaHours` (docs/domain.md: "Sales handoff and SLA"). A breach is an MQL stay
  * that outlived its deadline: sales answered late, the SLA sent it back to nurture, or it still waits.
  */
 export function slaBreaches(

@@ -128,7 +128,7 @@ export const LeadcycleConfigSchema = z
     decayHalfLifeDays: positive.default(30),
     /** How often the workflow refreshes the decayed score (for search attributes and temperature). */
     decayTickDays: positive.default(7),
-    /** "3 mailings a month are enough" (seed 003): a hard cap over a rolling window. */
+    /** "3 mailings a month are enough" (docs/domain.md: "Nurture rules"): a hard cap over a rolling window. */
     emailCap: z
       .object({ max: z.number().int().positive().default(3), windowDays: positive.default(30) })
       .strict()
@@ -139,7 +139,7 @@ export const LeadcycleConfigSchema = z
     newsletterCadenceDays: positive.default(30),
     /** Sales must accept an MQL within this many hours; then escalate once; then back to nurture. */
     salesSlaHours: positive.default(48),
-    /** Re-nurture cooldown after a premature offer or a sales rejection. */
+    /** Re-nurture cooldown after a premature offer, a sales rejection or an SLA that ran out twice. */
     renurtureCooldownDays: positive.default(90),
     /** A timeline further out than this is not a validated BANT timeline (medium/long-term intent). */
     bantMaxTimelineMonths: z.number().int().nonnegative().default(6),

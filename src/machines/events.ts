@@ -74,7 +74,7 @@ export const SALES_REJECTION_REASONS = [
   'bad_timing',
   'other',
 ] as const;
-/** timing sends the lead back to nurture (a premature offer, seed 000); the rest close the deal as lost. */
+/** timing sends the lead back to nurture (a premature offer, docs/domain.md: "Re-nurture"); the rest close the deal as lost. */
 export const DEAL_LOSS_REASONS = ['timing', 'budget', 'competitor', 'no_need', 'other'] as const;
 
 const note = z.string().trim().max(2000).optional();

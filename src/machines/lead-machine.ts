@@ -386,7 +386,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
               'bant.updated': { actions: 'updateBant' },
               'deal.won': { target: 'customer', actions: 'recordDeal' },
               'deal.lost': [
-                // A proposal that came too early sends the prospect back to nurture (seed 000).
+                // A proposal that came too early sends the prospect back to nurture (docs/domain.md: "Re-nurture").
                 { guard: { type: 'dealLostFor', params: { reason: 'timing' } }, target: 'recycled' },
                 { target: 'lost' },
               ],

@@ -143,7 +143,7 @@ export function engage(
 export const roundScore = (points: number) => Math.round(points);
 
 /**
- * Seed 002's three steps: no need identified (awareness), need identified but no BANT (consideration),
+ * The three steps of docs/domain.md: "The buying journey": no need identified (awareness), need identified but no BANT (consideration),
  * BANT validated (decision); the lead's own behaviour can show a later stage than what sales knows.
  */
 export function buyingStageOf(bant: Bant, engagement: Engagement, config: LeadcycleConfig): BuyingStage {
@@ -152,7 +152,7 @@ export function buyingStageOf(bant: Bant, engagement: Engagement, config: Leadcy
   return furthestStage(fromBant, engagement.furthestContentStage) ?? 'awareness';
 }
 
-/** Hot = need + budget + decision maker + a short-term deadline (DOMAIN.md "Cold vs hot"). */
+/** Hot = need + budget + decision maker + a short-term deadline (docs/domain.md: "Temperature"). */
 export function temperatureOf(bant: Bant, config: LeadcycleConfig): 'hot' | 'cold' {
   return bantGaps(bant, config).length === 0 ? 'hot' : 'cold';
 }

@@ -10,7 +10,7 @@ import {
   testLead,
 } from '../support/lead.js';
 
-/** One test per rule of DOMAIN.md, named after the rule. */
+/** One test per rule of docs/domain.md ("Where the rules are exercised"), named after the rule. */
 
 describe('lifecycle stages', () => {
   it('a first touch makes a visitor, who is anonymous and gets no content', () => {
