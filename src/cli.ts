@@ -27,7 +27,6 @@ import {
   type StageCountsReport,
   type VelocityReport,
 } from './analytics/index.js';
-import { runApi } from './api/main.js';
 import {
   BacktestLabelSchema,
   BacktestUntilSchema,
@@ -35,11 +34,13 @@ import {
   ConversionParamsSchema,
   ForecastParamsSchema,
   PeriodParamsSchema,
+  parseParams,
   periodOf,
   ReportParamsError,
   SlaParamsSchema,
   StagesParamsSchema,
-} from './api/reports.js';
+} from './analytics/params.js';
+import { runApi } from './api/main.js';
 import {
   connectTemporal,
   LeadClient,
@@ -155,11 +156,7 @@ const flag = (path: string) =>
 
 /** Commander's options through the command's schema; a refusal names each option at fault. */
 function parseOptions<S extends z.ZodType>(schema: S, options: unknown): z.output<S> {
-  const parsed = schema.safeParse(options);
-  if (parsed.success) return parsed.data;
-  throw new ReportParamsError(
-    parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-  );
+  return parseParams(schema, options);
 }
 
 /** Every report command reads the store of `--data-dir`, else of LEADCYCLE_DATA_DIR or ./.leadcycle. */
@@ -181,7 +178,7 @@ async function withAnalytics<T>(
   // Opening creates the database: a mistyped directory would only show an empty report.
   if (!existsSync(dir)) {
     const hint = dataDir === undefined ? ' (set --data-dir or LEADCYCLE_DATA_DIR)' : '';
-    throw new ReportParamsError([{ path: 'dataDir', message: `no such directory: ${dir}${hint}` }]);
+    throw new ReportParamsError([{ path: ['dataDir'], message: `no such directory: ${dir}${hint}` }]);
   }
   const store = openAnalyticsStore(dir);
   try {
@@ -196,7 +193,7 @@ async function writeSvg(path: string, svg: string, option: string): Promise<stri
   try {
     await writeFile(file, svg);
   } catch (err) {
-    throw new ReportParamsError([{ path: option, message: (err as Error).message }]);
+    throw new ReportParamsError([{ path: [option], message: (err as Error).message }]);
   }
   return file;
 }
@@ -659,7 +656,7 @@ const TYPED_ERRORS = [
 function messageOf(err: Error): string {
   // Report parameters are named as the options that carry them.
   if (err instanceof ReportParamsError)
-    return err.issues.map((i) => `${flag(i.path)}: ${i.message}`).join('; ');
+    return err.issues.map((i) => `${flag(i.path.join('.'))}: ${i.message}`).join('; ');
   return err.message;
 }
 
@@ -693,11 +690,14 @@ export async function main(argv = process.argv): Promise<number> {
       const body: Record<string, unknown> = {
         error: { code: typed ? (err as { code: string }).code : 'error', message: messageOf(error) },
       };
-      if (err instanceof LeadValidationError || err instanceof ConfigFileError)
-        Object.assign(body.error as object, { issues: err.issues });
+      if (err instanceof LeadValidationError) Object.assign(body.error as object, { issues: err.issues });
+      if (err instanceof ConfigFileError)
+        Object.assign(body.error as object, {
+          issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        });
       if (err instanceof ReportParamsError)
         Object.assign(body.error as object, {
-          issues: err.issues.map((i) => ({ option: flag(i.path), message: i.message })),
+          issues: err.issues.map((i) => ({ option: flag(i.path.join('.')), message: i.message })),
         });
       if (err instanceof LeadCommandRejectedError)
         Object.assign(body.error as object, { rejection: err.rejection });
