@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import { issuesOf } from '../errors.js';
 import {
+  type LeadCommand,
   type LeadCommandInput,
   LeadCommandSchema,
   type LeadcycleConfigInput,
@@ -64,6 +65,11 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new LeadValidationError(issuesOf(result.error));
   return result.data;
+}
+
+/** A command from raw input (a CLI argument, a file), checked as the client checks it before sending. */
+export function parseCommand(input: unknown): LeadCommand {
+  return parse(LeadCommandSchema, input);
 }
 
 /** Turns the workflow's ApplicationFailures back into the typed errors apps catch. */
