@@ -14,7 +14,7 @@ import {
 } from '@temporalio/client';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from '../client/errors.js';
-import type { FieldIssue } from '../errors.js';
+import { type FieldIssue, LeadcycleError } from '../errors.js';
 import type { Rejection } from '../machines/index.js';
 
 export type IssueLocation = 'body' | 'querystring' | 'params' | 'headers';
@@ -30,10 +30,10 @@ export interface ApiErrorBody {
 }
 
 /** An error with its HTTP answer decided: thrown by hooks and handlers, rendered by the error handler. */
-export class ApiError extends Error {
+export class ApiError extends LeadcycleError {
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    code: string,
     message: string,
     readonly extra: {
       issues?: ApiIssue[];
@@ -41,8 +41,7 @@ export class ApiError extends Error {
       headers?: Record<string, string>;
     } = {},
   ) {
-    super(message);
-    this.name = 'ApiError';
+    super(code, message);
   }
 }
 
