@@ -1,15 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import { describeIssues, type FieldIssue, issuesOf, LeadcycleError } from './errors.js';
 import { type LeadcycleConfig, type LeadcycleConfigInput, LeadcycleConfigSchema } from './machines/index.js';
 
 /** A config file that does not parse or validate: says which file, which field, and why. */
-export class ConfigFileError extends Error {
-  readonly code = 'invalid_config';
+export class ConfigFileError extends LeadcycleError<'invalid_config'> {
   constructor(
     readonly path: string,
-    readonly issues: Array<{ path: string; message: string }>,
+    readonly issues: FieldIssue[],
   ) {
-    super(`${path}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
-    this.name = 'ConfigFileError';
+    super('invalid_config', `${path}: ${describeIssues(issues, '(root)')}`);
   }
 }
 
@@ -28,14 +27,11 @@ export async function readConfigOverrides(path: string): Promise<LeadcycleConfig
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new ConfigFileError(path, [{ path: '', message: (err as Error).message }]);
+    throw new ConfigFileError(path, [{ path: [], message: (err as Error).message }]);
   }
   const parsed = LeadcycleConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigFileError(
-      path,
-      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    );
+    throw new ConfigFileError(path, issuesOf(parsed.error));
   }
   return raw as LeadcycleConfigInput;
 }

@@ -21,6 +21,7 @@ import { loadConfigFile } from './config-file.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
 import { connectOrStart, resolveDataDir } from './temporal/server.js';
 import { createLeadWorker, installRuntime } from './worker.js';
+import { LEAD_WORKFLOW_TYPE } from './workflows/messages.js';
 
 export interface StackOptions {
   demo: boolean;
@@ -89,7 +90,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
 
   if (demo) {
     const ui = server.uiUrl ?? 'http://localhost:8233';
-    const query = encodeURIComponent("WorkflowType='leadWorkflow'");
+    const query = encodeURIComponent(`WorkflowType='${LEAD_WORKFLOW_TYPE}'`);
     log(`demo: watch the leads at ${ui}/namespaces/${server.namespace}/workflows?query=${query}`);
     runDemo({ client: new LeadClient(temporal, { config: DEMO_CONFIG }), log }).catch((err) =>
       log(`demo failed: ${(err as Error).message}`),

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/client';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from '../client/errors.js';
+import { type FieldIssue, LeadcycleError } from '../errors.js';
 import type { Rejection } from '../machines/index.js';
 
 export type IssueLocation = 'body' | 'querystring' | 'params' | 'headers';
@@ -29,10 +30,10 @@ export interface ApiErrorBody {
 }
 
 /** An error with its HTTP answer decided: thrown by hooks and handlers, rendered by the error handler. */
-export class ApiError extends Error {
+export class ApiError extends LeadcycleError {
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    code: string,
     message: string,
     readonly extra: {
       issues?: ApiIssue[];
@@ -40,8 +41,7 @@ export class ApiError extends Error {
       headers?: Record<string, string>;
     } = {},
   ) {
-    super(message);
-    this.name = 'ApiError';
+    super(code, message);
   }
 }
 
@@ -68,11 +68,9 @@ interface RawIssue {
   errors?: RawIssue[][];
 }
 
-function flatten(
-  issue: RawIssue,
-  prefix: PropertyKey[] = [],
-): Array<{ path: PropertyKey[]; message: string }> {
-  const path = [...prefix, ...issue.path];
+/** One raw issue as the fields at fault: an unknown key is its own field, a union its closest branches. */
+function flatten(issue: RawIssue, prefix: string[] = []): FieldIssue[] {
+  const path = [...prefix, ...issue.path.map(String)];
   if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
     // One issue per unknown key, at the key's own path.
     return issue.keys.map((key) => ({ path: [...path, key], message: `unknown field "${key}"` }));
@@ -87,11 +85,12 @@ function flatten(
   return [{ path, message: issue.message }];
 }
 
-export function issuesOf(raw: RawIssue[], location?: IssueLocation): ApiIssue[] {
+/** Field issues on the wire: dotted paths, where in the request, each (path, message) once. */
+function apiIssuesOf(issues: FieldIssue[], location?: IssueLocation): ApiIssue[] {
   const seen = new Set<string>();
   const out: ApiIssue[] = [];
-  for (const issue of raw.flatMap((i) => flatten(i))) {
-    const path = issue.path.map(String).join('.');
+  for (const issue of issues) {
+    const path = issue.path.join('.');
     const key = `${path}\u0000${issue.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -100,12 +99,11 @@ export function issuesOf(raw: RawIssue[], location?: IssueLocation): ApiIssue[] 
   return out;
 }
 
-function describeIssues(issues: ApiIssue[]): string {
-  return issues.map((i) => `${i.path || `(${i.in ?? 'request'})`}: ${i.message}`).join('; ');
-}
-
-export function validationError(issues: ApiIssue[]): ApiError {
-  return new ApiError(400, 'validation', describeIssues(issues), { issues });
+/** The 400 answer for input that does not match its schema; `issues` names each field. */
+export function validationError(issues: FieldIssue[], location?: IssueLocation): ApiError {
+  const apiIssues = apiIssuesOf(issues, location);
+  const message = apiIssues.map((i) => `${i.path || `(${i.in ?? 'request'})`}: ${i.message}`).join('; ');
+  return new ApiError(400, 'validation', message, { issues: apiIssues });
 }
 
 /** True when the failure says Temporal (or the lead's worker) could not be reached in time. */
@@ -160,6 +158,28 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message?: st
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json', message: 'the body is not valid JSON' },
 };
 
+/** Input refused by a schema (fastify's validation of the request, or the client's of the command) as a 400. */
+function asValidationError(err: unknown): ApiError | undefined {
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const location = (err as FastifyLikeError).validationContext as IssueLocation | undefined;
+    const raw = err.validation.map((v) => ({
+      ...(v.params as Omit<RawIssue, 'path' | 'message'>),
+      code: v.keyword,
+      path: v.instancePath
+        .split('/')
+        .slice(1)
+        .filter((p) => p !== ''),
+      message: v.message ?? 'invalid',
+    }));
+    return validationError(
+      raw.flatMap((i) => flatten(i)),
+      location,
+    );
+  }
+  if (err instanceof LeadValidationError) return validationError(err.issues, 'body');
+  return undefined;
+}
+
 /** Turns anything thrown while serving a request into its JSON answer. */
 export function renderError(err: unknown, bodyLimit: number): RenderedError {
   const rendered = (status: number, code: string, message: string, extra: ApiError['extra'] = {}) => ({
@@ -175,31 +195,9 @@ export function renderError(err: unknown, bodyLimit: number): RenderedError {
     },
   });
 
-  if (err instanceof ApiError) return rendered(err.statusCode, err.code, err.message, err.extra);
+  const decided = err instanceof ApiError ? err : asValidationError(err);
+  if (decided) return rendered(decided.statusCode, decided.code, decided.message, decided.extra);
 
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const location = (err as FastifyLikeError).validationContext as IssueLocation | undefined;
-    const raw = err.validation.map((v) => ({
-      ...(v.params as Omit<RawIssue, 'path' | 'message'>),
-      code: v.keyword,
-      path: v.instancePath
-        .split('/')
-        .slice(1)
-        .filter((p) => p !== ''),
-      message: v.message ?? 'invalid',
-    }));
-    const issues = issuesOf(raw, location);
-    return rendered(400, 'validation', describeIssues(issues), { issues });
-  }
-
-  if (err instanceof LeadValidationError) {
-    const issues = err.issues.map((i) => ({
-      in: 'body' as const,
-      path: i.path.join('.'),
-      message: i.message,
-    }));
-    return rendered(400, 'validation', describeIssues(issues), { issues });
-  }
   if (err instanceof LeadCommandRejectedError) {
     return rendered(409, 'rejected', err.rejection.message, { rejection: err.rejection });
   }

@@ -8,20 +8,16 @@ import { z } from 'zod';
 import { LeadRefSchema } from '../client/lead-key.js';
 import {
   BantSchema,
-  BantUpdatedSchema,
   BuyingStageSchema,
-  DealLostSchema,
-  DealWonSchema,
-  DisqualifySchema,
+  ConsentStateSchema,
   EmailSchema,
   FormKindSchema,
+  type LeadCommand,
   LeadCommandSchema,
   LeadFactSchema,
+  StageSchema as machineStageSchema,
+  TemperatureSchema as machineTemperatureSchema,
   ProfileSchema,
-  ProposalSentSchema,
-  SalesAcceptedSchema,
-  SalesRejectedSchema,
-  STAGES,
   TIMER_EVENT_TYPES,
 } from '../machines/index.js';
 
@@ -50,7 +46,8 @@ class WithGlobalMetadata extends WeakMap<object, Meta> {
 export const apiSchemas = z.registry<Meta>();
 apiSchemas._map = new WithGlobalMetadata() as typeof apiSchemas._map;
 
-function named<S extends z.ZodType>(id: string, schema: S, meta: Record<string, unknown> = {}): S {
+/** Registers `schema` as the OpenAPI component `id`. */
+export function named<S extends z.ZodType>(id: string, schema: S, meta: Record<string, unknown> = {}): S {
   apiSchemas.add(schema, { ...meta, id });
   return schema;
 }
@@ -68,9 +65,10 @@ named('LeadFact', LeadFactSchema);
 named('Profile', ProfileSchema);
 named('Bant', BantSchema);
 
-export const StageSchema = named('Stage', z.enum(STAGES));
-export const ConsentSchema = named('Consent', z.enum(['unknown', 'granted', 'withdrawn']));
-export const TemperatureSchema = named('Temperature', z.enum(['hot', 'cold']));
+// The machine's vocabulary under its OpenAPI names.
+export const StageSchema = named('Stage', machineStageSchema);
+export const ConsentSchema = named('Consent', ConsentStateSchema);
+export const TemperatureSchema = named('Temperature', machineTemperatureSchema);
 
 /** `lead-` and 32 hex digits: the lead's workflow id, a hash of its key (no personal data in URLs). */
 export const LeadIdSchema = z
@@ -162,20 +160,29 @@ export const FormWebhookSchema = named(
     .strict(),
 );
 
-const noAt = { at: true } as const;
-
 /** The commands a CRM may send: sales decisions, BANT and the deal, plus disqualification. */
+const CRM_COMMAND_TYPES = [
+  'bant.updated',
+  'sales.accepted',
+  'sales.rejected',
+  'proposal.sent',
+  'deal.won',
+  'deal.lost',
+  'disqualify',
+] as const satisfies ReadonlyArray<LeadCommand['type']>;
+type CrmCommandType = (typeof CRM_COMMAND_TYPES)[number];
+type CommandOption = (typeof LeadCommandSchema.options)[number];
+type CrmCommandOption = Extract<CommandOption, { shape: { type: z.ZodLiteral<CrmCommandType> } }>;
+
+const isCrmCommand = (option: CommandOption): option is CrmCommandOption =>
+  (CRM_COMMAND_TYPES as readonly string[]).includes(option.shape.type.value);
+
+/** The machine's own command schemas (LeadCommandSchema's options), those of CRM_COMMAND_TYPES. */
+const crmOptions = LeadCommandSchema.options.filter(isCrmCommand);
+
 export const CrmCommandSchema = named(
   'CrmCommand',
-  z.discriminatedUnion('type', [
-    BantUpdatedSchema.omit(noAt),
-    SalesAcceptedSchema.omit(noAt),
-    SalesRejectedSchema.omit(noAt),
-    ProposalSentSchema.omit(noAt),
-    DealWonSchema.omit(noAt),
-    DealLostSchema.omit(noAt),
-    DisqualifySchema.omit(noAt),
-  ]),
+  z.discriminatedUnion('type', crmOptions as [CrmCommandOption, ...CrmCommandOption[]]),
 );
 
 export const CrmWebhookSchema = named(

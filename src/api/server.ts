@@ -15,6 +15,7 @@ import {
 import type { Analytics } from '../analytics/index.js';
 import type { LeadClient } from '../client/index.js';
 import { STAGES } from '../machines/index.js';
+import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { ApiKeys } from './auth.js';
 import { ApiError, renderError } from './errors.js';
 import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
@@ -178,7 +179,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     const counts = await Promise.all(
       STAGES.map(async (stage) => {
-        const query = `WorkflowType = 'leadWorkflow' AND ExecutionStatus = 'Running' AND LeadStage = '${stage}'`;
+        const query = `WorkflowType = '${LEAD_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND LeadStage = '${stage}'`;
         const { count } = await client.temporal.withDeadline(Date.now() + 5_000, () =>
           client.temporal.workflow.count(query),
         );

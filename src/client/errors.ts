@@ -1,29 +1,18 @@
+import { describeIssues, type FieldIssue, LeadcycleError } from '../errors.js';
 import type { Rejection } from '../machines/index.js';
 
 /** What can go wrong when an app drives a lead; each error is a value with a `code`, never a bare string. */
 export type LeadErrorCode = 'validation' | 'rejected' | 'not_found';
 
-export interface ValidationIssue {
-  /** Field path, for example `profile.email`. */
-  path: string[];
-  message: string;
-}
+/** A field of a command or a lead reference that does not match its schema. */
+export type ValidationIssue = FieldIssue;
 
-export class LeadError extends Error {
-  constructor(
-    readonly code: LeadErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class LeadError extends LeadcycleError<LeadErrorCode> {}
 
 /** The command does not match its schema: nothing was sent to Temporal. */
 export class LeadValidationError extends LeadError {
   constructor(readonly issues: ValidationIssue[]) {
-    super('validation', issues.map((i) => `${i.path.join('.') || '(command)'}: ${i.message}`).join('; '));
+    super('validation', describeIssues(issues, '(command)'));
   }
 }
 

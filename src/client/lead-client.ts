@@ -5,8 +5,10 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { issuesOf } from '../errors.js';
 import {
+  type LeadCommand,
   type LeadCommandInput,
   LeadCommandSchema,
   type LeadcycleConfigInput,
@@ -15,8 +17,10 @@ import {
   LeadFactSchema,
   type LeadView,
   type Rejection,
-  STAGES,
   type Stage,
+  StageSchema,
+  type Temperature,
+  TemperatureSchema,
 } from '../machines/index.js';
 import { LeadSearchAttributes } from '../temporal/search-attributes.js';
 import type { leadWorkflow } from '../workflows/lead-workflow.js';
@@ -24,6 +28,7 @@ import {
   commandUpdate,
   FAILURE,
   factSignal,
+  LEAD_WORKFLOW_TYPE,
   type LeadWorkflowInput,
   stateQuery,
 } from '../workflows/messages.js';
@@ -36,10 +41,6 @@ import {
 import { type LeadRef, LeadRefSchema, leadKeyOf, workflowIdOf } from './lead-key.js';
 
 export const DEFAULT_TASK_QUEUE = 'leadcycle';
-
-// Filters go into a visibility query: only known values, never free text.
-const LeadStageFilter = z.enum(STAGES);
-const TemperatureFilter = z.enum(['hot', 'cold']);
 
 export interface LeadClientOptions {
   taskQueue?: string;
@@ -62,12 +63,13 @@ export interface LeadListing {
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new LeadValidationError(
-      result.error.issues.map((i): ValidationIssue => ({ path: i.path.map(String), message: i.message })),
-    );
-  }
+  if (!result.success) throw new LeadValidationError(issuesOf(result.error));
   return result.data;
+}
+
+/** A command from raw input (a CLI argument, a file), checked as the client checks it before sending. */
+export function parseCommand(input: unknown): LeadCommand {
+  return parse(LeadCommandSchema, input);
 }
 
 /** Turns the workflow's ApplicationFailures back into the typed errors apps catch. */
@@ -120,7 +122,7 @@ export class LeadClient {
       searchAttributes: this.searchAttributes,
       ...(this.continueAsNewAt ? { continueAsNewAt: this.continueAsNewAt } : {}),
     };
-    const startWorkflowOperation = new WithStartWorkflowOperation<typeof leadWorkflow>('leadWorkflow', {
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof leadWorkflow>(LEAD_WORKFLOW_TYPE, {
       workflowId,
       taskQueue: this.taskQueue,
       args: [input],
@@ -222,12 +224,13 @@ export class LeadClient {
 
   /** Leads by stage and temperature, from Temporal visibility (eventually consistent, a second or so). */
   async list(
-    filter: { stage?: Stage; temperature?: 'hot' | 'cold'; limit?: number } = {},
+    filter: { stage?: Stage; temperature?: Temperature; limit?: number } = {},
   ): Promise<LeadListing[]> {
-    const clauses = [`WorkflowType = 'leadWorkflow'`, `ExecutionStatus = 'Running'`];
-    if (filter.stage) clauses.push(`LeadStage = '${parse(LeadStageFilter, filter.stage)}'`);
+    // Filters go into a visibility query: only known values, never free text.
+    const clauses = [`WorkflowType = '${LEAD_WORKFLOW_TYPE}'`, `ExecutionStatus = 'Running'`];
+    if (filter.stage) clauses.push(`LeadStage = '${parse(StageSchema, filter.stage)}'`);
     if (filter.temperature)
-      clauses.push(`LeadTemperature = '${parse(TemperatureFilter, filter.temperature)}'`);
+      clauses.push(`LeadTemperature = '${parse(TemperatureSchema, filter.temperature)}'`);
     const listings: LeadListing[] = [];
     for await (const wf of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
       const attrs = wf.typedSearchAttributes;

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { issuesOf } from '../errors.js';
 import type { AesGcmCodec } from './aes-gcm.js';
 
 /**
@@ -78,7 +79,7 @@ export function buildCodecServer({ codec, origins, token }: CodecServerOptions):
           error: {
             code: 'validation',
             message: 'expected { payloads: [{ metadata, data }] }',
-            issues: body.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+            issues: issuesOf(body.error).map((i) => ({ path: i.path.join('.'), message: i.message })),
           },
         });
       }

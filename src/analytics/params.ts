@@ -1,0 +1,142 @@
+/**
+ * The reports' parameters as the doors take them (the HTTP API's queries and bodies, the CLI's
+ * options), and their parsing: both doors accept the same values and name the same fields when they
+ * refuse one. Times come in as ISO 8601 and leave as epoch milliseconds, as the analytics compute them.
+ *
+ * Imports `DEFAULT_PERIOD_DAYS` from the analytics' index, so the index cannot re-export this module
+ * (the cycle would read the constant before it is set): import it as `analytics/params.js`.
+ */
+import { z } from 'zod';
+import { describeIssues, type FieldIssue, issuesOf, LeadcycleError } from '../errors.js';
+import { DAY_MS } from '../machines/index.js';
+import { DEFAULT_PERIOD_DAYS, type Period } from './index.js';
+
+const INSTANT_MESSAGE =
+  'expected an ISO 8601 date (2025-03-01, midnight UTC) or date-time with offset (2025-03-01T12:00:00Z)';
+
+/** An instant as a date or a date-time, to epoch ms. One message for every branch, so it is reported once. */
+export const InstantSchema = z
+  .union([z.iso.date({ error: INSTANT_MESSAGE }), z.iso.datetime({ offset: true, error: INSTANT_MESSAGE })], {
+    error: INSTANT_MESSAGE,
+  })
+  .transform((text, ctx) => {
+    const t = Date.parse(text);
+    if (Number.isNaN(t)) {
+      ctx.addIssue({ code: 'custom', message: INSTANT_MESSAGE });
+      return z.NEVER;
+    }
+    return t;
+  });
+
+/** Upper bounds keep every figure finite (a response with Infinity would not serialize). */
+const MAX_HOURS = 10 * 365 * 24;
+const MAX_DAYS = 10 * 365;
+
+/** A number from a query string or an option; only the type error is reworded, the bounds keep zod's. */
+const number = (what: string) =>
+  z.coerce.number({ error: (issue) => (issue.code === 'invalid_type' ? `expected ${what}` : undefined) });
+
+const from = InstantSchema.optional().describe('Start of the period (inclusive)');
+const to = InstantSchema.optional().describe('End of the period (exclusive); default now');
+
+export const StagesParamsSchema = z
+  .object({ at: InstantSchema.optional().describe('Count the stages at this instant; default now') })
+  .strict();
+
+export const ConversionParamsSchema = z
+  .object({
+    from: from.describe(
+      `Start of the period of lead creation; default ${DEFAULT_PERIOD_DAYS} days before \`to\``,
+    ),
+    to: to.describe('End of the period of lead creation (exclusive); default `asOf`'),
+    asOf: InstantSchema.optional().describe('Follow the leads until this instant; default now'),
+  })
+  .strict();
+
+/** Stays (velocity) or MQL entries (SLA) in a period; without one, all of them. */
+export const PeriodParamsSchema = z
+  .object({
+    from: from.describe('Start of the period; default the beginning of the records'),
+    to,
+  })
+  .strict();
+
+export const SlaParamsSchema = PeriodParamsSchema.extend({
+  slaHours: number('a number of hours')
+    .positive()
+    .max(MAX_HOURS)
+    .optional()
+    .describe("Hours sales have to accept an MQL; default the live config's salesSlaHours (48 built in)"),
+}).strict();
+
+export const CohortsParamsSchema = z.object({}).strict();
+
+export const ForecastParamsSchema = z
+  .object({
+    horizonDays: number('a number of days')
+      .positive()
+      .max(MAX_DAYS)
+      .default(DEFAULT_PERIOD_DAYS)
+      .describe(`Forecast the customers won within this many days; default ${DEFAULT_PERIOD_DAYS}`),
+    dealValue: number('an amount')
+      .nonnegative()
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .describe('Value of one won deal; default the mean amount of the deals won so far'),
+  })
+  .strict();
+
+const RECORDED_LABEL = 'actual';
+
+export const BacktestLabelSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .refine(
+    (label) => label !== RECORDED_LABEL,
+    `"${RECORDED_LABEL}" names the recorded series: choose another label`,
+  )
+  .describe('Name of the replayed series; default "what-if"');
+
+export const BacktestUntilSchema = InstantSchema.optional().describe(
+  'Replay the journal until this instant; default now',
+);
+
+/** A parameter that does not match its schema, or is well-formed on its own but not with the others. */
+export class ReportParamsError extends LeadcycleError<'invalid_params'> {
+  constructor(readonly issues: FieldIssue[]) {
+    super('invalid_params', describeIssues(issues));
+  }
+}
+
+/** Parameters through their schema; a refusal names each field at fault. */
+export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new ReportParamsError(issuesOf(parsed.error));
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+
+/**
+ * The period asked for. Without either end: `defaultDays` before `end`, or null (everything) when
+ * there is no default. With one end: the other is the default's, or the start of the records.
+ */
+export function periodOf(
+  given: { from?: number | undefined; to?: number | undefined },
+  end: number,
+  defaultDays: number | null,
+): Period | null {
+  if (given.from === undefined && given.to === undefined) {
+    return defaultDays === null ? null : { from: end - defaultDays * DAY_MS, to: end };
+  }
+  const to = given.to ?? end;
+  const from = given.from ?? (defaultDays === null ? 0 : to - defaultDays * DAY_MS);
+  if (from >= to) {
+    throw new ReportParamsError([
+      { path: ['from'], message: `must be before the end of the period, ${iso(to)}` },
+    ]);
+  }
+  return { from, to };
+}

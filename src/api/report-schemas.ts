@@ -1,0 +1,185 @@
+/**
+ * The analytics routes' schemas for the OpenAPI document and the serializer: the backtest body and
+ * the report types as JSON. The query parameters are the analytics' own (src/analytics/params.ts).
+ */
+import { z } from 'zod';
+import { OPEN_STAGES } from '../analytics/index.js';
+import { BacktestLabelSchema, BacktestUntilSchema } from '../analytics/params.js';
+import { FUNNEL_STAGES, LeadcycleConfigSchema } from '../machines/index.js';
+import { named, StageSchema } from './schemas.js';
+
+export const BacktestRequestSchema = named(
+  'BacktestRequest',
+  z
+    .object({
+      config: named('LeadcycleConfig', LeadcycleConfigSchema),
+      label: BacktestLabelSchema.optional(),
+      until: BacktestUntilSchema,
+    })
+    .strict()
+    .describe(
+      'Replays every journaled lead under the live config with the fields `config` names in place of its ' +
+        'own (top-level fields replace whole) and sets the funnel beside the recorded one',
+    ),
+);
+
+// Responses: the analytics' report types.
+
+const EpochMs = z.number().describe('Epoch milliseconds');
+const Rate = z.number().nullable().describe('0 to 1; null when there is nothing to divide by');
+const Days = z.number().nullable().describe('Days; null without any stay');
+const FunnelStageSchema = StageSchema.extract(FUNNEL_STAGES);
+const StageCounts = z.record(StageSchema, z.number());
+
+const PeriodSchema = named(
+  'ReportPeriod',
+  z.object({ from: EpochMs, to: EpochMs }).describe('A half-open interval [from, to)'),
+);
+
+export const StageCountsReportSchema = named(
+  'StageCountsReport',
+  z.object({ at: EpochMs, total: z.number(), stages: StageCounts.describe('Leads per stage at `at`') }),
+);
+
+const FunnelStepSchema = named(
+  'FunnelStep',
+  z.object({
+    stage: FunnelStageSchema,
+    leads: z.number(),
+    stepRate: Rate.describe("Share of the previous step's leads; null for the first step"),
+    cumulativeRate: z.number().describe('Share of the first step'),
+  }),
+);
+
+export const ConversionReportSchema = named(
+  'ConversionReport',
+  z.object({
+    period: PeriodSchema,
+    asOf: EpochMs,
+    funnel: z.array(FunnelStepSchema).describe('The leads created in the period, followed until asOf'),
+    flow: z
+      .array(
+        z.object({
+          from: FunnelStageSchema,
+          to: FunnelStageSchema,
+          entered: z.number(),
+          converted: z.number(),
+          rate: Rate,
+        }),
+      )
+      .describe('Of the leads entering each stage in the period, how many reached the next by asOf'),
+  }),
+);
+
+const DurationsSchema = named(
+  'Durations',
+  z.object({ count: z.number(), medianDays: Days, meanDays: Days, p90Days: Days }),
+);
+
+export const VelocityReportSchema = named(
+  'VelocityReport',
+  z.object({
+    period: PeriodSchema.nullable().describe('Stays that ended in this period; null for all of them'),
+    asOf: EpochMs,
+    stages: z.array(
+      z.object({
+        stage: StageSchema,
+        ...DurationsSchema.shape,
+        open: z.number().describe('Stays still running at asOf (not in the figures)'),
+        toNext: DurationsSchema.nullable().describe('Time to the next funnel stage; null off the funnel'),
+      }),
+    ),
+  }),
+);
+
+const SLA_OUTCOMES = ['answered_late', 'recycled_by_sla', 'still_waiting'] as const;
+
+export const SlaReportSchema = named(
+  'SlaReport',
+  z.object({
+    slaHours: z.number(),
+    period: PeriodSchema.nullable().describe('MQL stays that started in this period; null for all of them'),
+    asOf: EpochMs,
+    mqlStays: z.number(),
+    breaches: z.number(),
+    rate: Rate,
+    byOutcome: z.record(z.enum(SLA_OUTCOMES), z.number()),
+    worst: z
+      .array(
+        z.object({
+          leadId: z.string().describe('The lead id (its workflow id): GET /v1/leads/{leadId}'),
+          mqlAt: EpochMs,
+          deadline: EpochMs,
+          outcome: z.enum(SLA_OUTCOMES),
+          overdueHours: z.number(),
+        }),
+      )
+      .describe('The most overdue first'),
+  }),
+);
+
+export const CohortReportSchema = named(
+  'CohortReport',
+  z.object({
+    asOf: EpochMs,
+    cohorts: z.array(
+      z.object({
+        month: z.string().describe('Capture month, YYYY-MM (UTC)'),
+        leads: z.number(),
+        reached: z.object({
+          mql: z.number(),
+          sql: z.number(),
+          opportunity: z.number(),
+          customer: z.number(),
+        }),
+        customerRate: z.number(),
+        daysToCustomer: DurationsSchema,
+      }),
+    ),
+  }),
+);
+
+const OpenStageSchema = z.enum(OPEN_STAGES);
+
+export const ForecastReportSchema = named(
+  'ForecastReport',
+  z.object({
+    asOf: EpochMs,
+    horizonDays: z.number(),
+    stages: z.array(
+      z.object({
+        stage: OpenStageSchema,
+        open: z.number(),
+        history: z.number(),
+        rate: Rate.describe(
+          'Share of earlier entries that became customers within the horizon; null: too few',
+        ),
+        expectedCustomers: z.number(),
+      }),
+    ),
+    expectedCustomers: z.number(),
+    low: z.number().describe('80 % interval, low end'),
+    high: z.number().describe('80 % interval, high end'),
+    dealValue: z.number().nullable(),
+    expectedRevenue: z.number().nullable(),
+    notEnoughHistory: z.array(OpenStageSchema),
+  }),
+);
+
+export const BacktestReportSchema = named(
+  'BacktestReport',
+  z.object({
+    leads: z.number(),
+    until: EpochMs,
+    series: z
+      .array(
+        z.object({
+          label: z.string(),
+          funnel: z.array(FunnelStepSchema),
+          stages: StageCounts.describe('Leads per stage at `until`'),
+          refusedEvents: z.number().describe('Journaled events the replayed machine refused'),
+        }),
+      )
+      .describe('"actual" (what was recorded), then the replayed config'),
+  }),
+);

@@ -1,0 +1,231 @@
+/** `report …`, `chart` and `backtest`: the analytics over the data dir's store. */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Argument, type Command, Option } from 'commander';
+import { z } from 'zod';
+import { Analytics, DEFAULT_PERIOD_DAYS, openAnalyticsStore } from '../analytics/index.js';
+import {
+  BacktestLabelSchema,
+  BacktestUntilSchema,
+  CohortsParamsSchema,
+  ConversionParamsSchema,
+  ForecastParamsSchema,
+  PeriodParamsSchema,
+  parseParams,
+  periodOf,
+  ReportParamsError,
+  SlaParamsSchema,
+  StagesParamsSchema,
+} from '../analytics/params.js';
+import { loadConfigFile, readConfigOverrides } from '../config-file.js';
+import { resolveDataDir } from '../temporal/server.js';
+import type { Output } from './output.js';
+import {
+  describeBacktest,
+  describeCohorts,
+  describeConversion,
+  describeForecast,
+  describeSla,
+  describeStages,
+  describeVelocity,
+} from './report-text.js';
+
+/** Every report command reads the store of `--data-dir`, else of LEADCYCLE_DATA_DIR or ./.leadcycle. */
+const DataDirSchema = z.object({ dataDir: z.string().min(1).optional() });
+
+const dataDirOption = () =>
+  new Option(
+    '--data-dir <dir>',
+    'data directory holding leadcycle.db (default: LEADCYCLE_DATA_DIR or ./.leadcycle)',
+  );
+
+const dateHelp = 'ISO date (midnight UTC) or date-time';
+
+async function withAnalytics<T>(
+  dataDir: string | undefined,
+  fn: (analytics: Analytics) => Promise<T>,
+): Promise<T> {
+  const dir = dataDir === undefined ? resolveDataDir() : resolve(dataDir);
+  // Opening creates the database: a mistyped directory would only show an empty report.
+  if (!existsSync(dir)) {
+    const hint = dataDir === undefined ? ' (set --data-dir or LEADCYCLE_DATA_DIR)' : '';
+    throw new ReportParamsError([{ path: ['dataDir'], message: `no such directory: ${dir}${hint}` }]);
+  }
+  const store = openAnalyticsStore(dir);
+  try {
+    return await fn(new Analytics(store, Date.now, await loadConfigFile()));
+  } finally {
+    await store.close();
+  }
+}
+
+async function writeSvg(path: string, svg: string, option: string): Promise<string> {
+  const file = resolve(path);
+  try {
+    await writeFile(file, svg);
+  } catch (err) {
+    throw new ReportParamsError([{ path: [option], message: (err as Error).message }]);
+  }
+  return file;
+}
+
+const StagesOptionsSchema = StagesParamsSchema.extend(DataDirSchema.shape);
+const ConversionOptionsSchema = ConversionParamsSchema.extend(DataDirSchema.shape);
+const VelocityOptionsSchema = PeriodParamsSchema.extend(DataDirSchema.shape);
+const SlaOptionsSchema = SlaParamsSchema.extend(DataDirSchema.shape);
+const CohortsOptionsSchema = CohortsParamsSchema.extend(DataDirSchema.shape);
+const ForecastOptionsSchema = ForecastParamsSchema.extend(DataDirSchema.shape);
+const CHARTS = ['funnel', 'velocity'] as const;
+const ChartSchema = z.enum(CHARTS);
+const ChartOptionsSchema = PeriodParamsSchema.extend({ ...DataDirSchema.shape, out: z.string().min(1) });
+const BacktestOptionsSchema = DataDirSchema.extend({
+  config: z.string().min(1),
+  label: BacktestLabelSchema.optional(),
+  until: BacktestUntilSchema,
+  chart: z.string().min(1).optional(),
+}).strict();
+
+/** `report …`, `chart` and `backtest`: the analytics over the data dir's store. */
+export function addAnalyticsCommands(program: Command, out: Output): void {
+  const report = program
+    .command('report')
+    .description('funnel, velocity, SLA, cohort and forecast reports from the analytics store');
+
+  report
+    .command('stages')
+    .description('leads per stage, now or at a past instant')
+    .option('--at <date>', `count at this instant (${dateHelp}; default now)`)
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, at } = parseParams(StagesOptionsSchema, options);
+      const r = await withAnalytics(dataDir, (a) => a.stages(at));
+      out.print(r, () => describeStages(r));
+    });
+
+  report
+    .command('conversion')
+    .description(
+      `funnel of the leads created in a period (default: the ${DEFAULT_PERIOD_DAYS} days before now)`,
+    )
+    .option('--from <date>', `start of the period (${dateHelp})`)
+    .option('--to <date>', 'end of the period, exclusive (default: --as-of)')
+    .option('--as-of <date>', 'follow the leads until this instant (default now)')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, asOf = Date.now(), ...given } = parseParams(ConversionOptionsSchema, options);
+      const period = periodOf(given, asOf, DEFAULT_PERIOD_DAYS) ?? undefined;
+      const r = await withAnalytics(dataDir, (a) => a.conversion(period, asOf));
+      out.print(r, () => describeConversion(r));
+    });
+
+  report
+    .command('velocity')
+    .description('days in each stage (completed stays) and to the next funnel stage')
+    .option('--from <date>', `only stays that ended from then (${dateHelp})`)
+    .option('--to <date>', 'only stays that ended before then (default now)')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, ...given } = parseParams(VelocityOptionsSchema, options);
+      const period = periodOf(given, Date.now(), null);
+      const r = await withAnalytics(dataDir, (a) => a.velocity(period));
+      out.print(r, () => describeVelocity(r));
+    });
+
+  report
+    .command('sla')
+    .description('MQLs that sales did not accept within the SLA')
+    .option(
+      '--sla-hours <n>',
+      'hours sales have to accept an MQL (default: salesSlaHours of LEADCYCLE_CONFIG, 48 built in)',
+    )
+    .option('--from <date>', `only MQL stays that started from then (${dateHelp})`)
+    .option('--to <date>', 'only MQL stays that started before then (default now)')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, slaHours, ...given } = parseParams(SlaOptionsSchema, options);
+      const period = periodOf(given, Date.now(), null);
+      const r = await withAnalytics(dataDir, (a) =>
+        a.sla({ period, ...(slaHours === undefined ? {} : { slaHours }) }),
+      );
+      out.print(r, () => describeSla(r));
+    });
+
+  report
+    .command('cohorts')
+    .description('leads by capture month, and how far each month has come')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir } = parseParams(CohortsOptionsSchema, options);
+      const r = await withAnalytics(dataDir, (a) => a.cohorts());
+      out.print(r, () => describeCohorts(r));
+    });
+
+  report
+    .command('forecast')
+    .description("customers and revenue expected from today's pipeline")
+    .option('--horizon-days <n>', `within this many days (default ${DEFAULT_PERIOD_DAYS})`)
+    .option('--deal-value <n>', 'value of one won deal (default: the mean of the deals won so far)')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, horizonDays, dealValue } = parseParams(ForecastOptionsSchema, options);
+      const r = await withAnalytics(dataDir, (a) =>
+        a.forecast({ horizonDays, ...(dealValue === undefined ? {} : { dealValue }) }),
+      );
+      out.print(r, () => describeForecast(r));
+    });
+
+  program
+    .command('chart')
+    .description('draw the funnel or the time in stage as an SVG file')
+    .addArgument(new Argument('<chart>', 'which chart').choices(CHARTS))
+    .requiredOption('--out <file.svg>', 'where to write the SVG')
+    .option(
+      '--from <date>',
+      `start of the period (${dateHelp}; funnel default: ${DEFAULT_PERIOD_DAYS} days before --to)`,
+    )
+    .option('--to <date>', 'end of the period, exclusive (default now)')
+    .addOption(dataDirOption())
+    .action(async (chartArgument: string, options: unknown) => {
+      const chart = parseParams(ChartSchema, chartArgument);
+      const { dataDir, out: path, ...given } = parseParams(ChartOptionsSchema, options);
+      const now = Date.now();
+      const svg = await withAnalytics(dataDir, (a) =>
+        chart === 'funnel'
+          ? a.funnelSvg(periodOf(given, now, DEFAULT_PERIOD_DAYS) ?? undefined, now)
+          : a.velocitySvg(periodOf(given, now, null), now),
+      );
+      const file = await writeSvg(path, svg, 'out');
+      out.print(
+        { chart, out: file, bytes: Buffer.byteLength(svg) },
+        () => `wrote the ${chart} chart to ${file}`,
+      );
+    });
+
+  program
+    .command('backtest')
+    .description('replay the journaled leads under a what-if config and compare the funnels')
+    .requiredOption(
+      '--config <file>',
+      'the what-if (JSON, fields of a LEADCYCLE_CONFIG file): replaces only the fields it names',
+    )
+    .option('--label <text>', 'name of the replayed series (default "what-if")')
+    .option('--until <date>', `replay until this instant (${dateHelp}; default now)`)
+    .option('--chart <file.svg>', 'also draw both funnels to this SVG file')
+    .addOption(dataDirOption())
+    .action(async (options: unknown) => {
+      const { dataDir, config: file, chart, label, until } = parseParams(BacktestOptionsSchema, options);
+      const config = await readConfigOverrides(file);
+      const r = await withAnalytics(dataDir, async (a) => {
+        const result = await a.backtest(config, {
+          ...(label === undefined ? {} : { label }),
+          ...(until === undefined ? {} : { until }),
+        });
+        return { result, svg: chart ? await a.backtestSvg(result) : null };
+      });
+      const written = chart && r.svg !== null ? await writeSvg(chart, r.svg, 'chart') : null;
+      out.print(r.result, () =>
+        [describeBacktest(r.result), ...(written ? [`wrote the chart to ${written}`] : [])].join('\n'),
+      );
+    });
+}

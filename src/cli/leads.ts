@@ -1,0 +1,169 @@
+/** `capture`, `send`, `track`, `show`, `merge`, `list`: driving leads through the LeadClient. */
+import { Argument, type Command, Option } from 'commander';
+import { z } from 'zod';
+import { connectTemporal, LeadClient, type LeadRef, parseCommand } from '../client/index.js';
+import { loadConfigFile } from '../config-file.js';
+import {
+  BUYING_STAGES,
+  BuyingStageSchema,
+  ENGAGEMENT_KINDS,
+  EngagementKindSchema,
+  FORM_KINDS,
+  FormKindSchema,
+  type LeadFact,
+  type LeadView,
+  STAGES,
+  StageSchema,
+  TEMPERATURES,
+  TemperatureSchema,
+} from '../machines/index.js';
+import { integer, parseJson, parseOptions, tenantOption } from './options.js';
+import { type Output, table } from './output.js';
+
+async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Promise<T> {
+  const temporal = await connectTemporal().catch((err: Error) => {
+    throw new Error(`${err.message} (start it with \`leadcycle start\`)`);
+  });
+  try {
+    const config = await loadConfigFile();
+    const taskQueue = process.env.LEADCYCLE_TASK_QUEUE;
+    return await fn(new LeadClient(temporal.client, { config, ...(taskQueue ? { taskQueue } : {}) }));
+  } finally {
+    await temporal.close();
+  }
+}
+
+/** A lead on the command line: an email, or any other string as an external id (a CRM id, a cookie). */
+function leadRef(lead: string, tenant: string): LeadRef {
+  return lead.includes('@') ? { tenant, email: lead } : { tenant, externalId: lead };
+}
+
+function describeLead(view: LeadView): string {
+  const fields = {
+    lead: view.leadKey,
+    stage: view.stage,
+    consent: view.consent,
+    score: view.score,
+    fit: `${view.fitScore}%${view.persona ? ` (${view.persona})` : ''}`,
+    temperature: view.temperature,
+    'buying stage': view.buyingStage,
+    owner: view.owner ?? 'marketing',
+    'in stage since': view.stageEnteredAt,
+  };
+  const width = Math.max(...Object.keys(fields).map((k) => k.length));
+  const lines = Object.entries(fields).map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  const next = view.next.map(
+    (d) => `  ${d.event.padEnd(14)} ${d.at}${d.deferredByCap ? '  (deferred by the email cap)' : ''}`,
+  );
+  return [...lines, next.length ? `waiting for\n${next.join('\n')}` : 'waiting for   commands only'].join(
+    '\n',
+  );
+}
+
+const TenantSchema = z.object({ tenant: z.string() });
+
+const CaptureOptionsSchema = TenantSchema.extend({
+  form: FormKindSchema,
+  consent: z.boolean(),
+  profile: z.string().optional(),
+}).strict();
+/** `--profile`: more profile fields, as a JSON object (the command's schema checks the fields). */
+const ProfileFieldsSchema = z.object({ profile: z.record(z.string(), z.unknown()) });
+const SendOptionsSchema = TenantSchema.extend({ start: z.boolean().optional() }).strict();
+const TrackOptionsSchema = TenantSchema.extend({ contentStage: BuyingStageSchema.optional() }).strict();
+const ListOptionsSchema = z
+  .object({ stage: StageSchema.optional(), temperature: TemperatureSchema.optional(), limit: z.number() })
+  .strict();
+
+export function addLeadCommands(program: Command, out: Output): void {
+  const printLead = (view: LeadView) => out.print(view, () => describeLead(view));
+
+  program
+    .command('capture')
+    .description('capture a lead from a form (starts its workflow if new)')
+    .argument('<email>', "the lead's email")
+    .addOption(tenantOption())
+    .addOption(new Option('--form <kind>', 'form kind').choices(FORM_KINDS).default('contact'))
+    .option('--consent', 'the form carried an explicit marketing opt-in', false)
+    .option(
+      '--profile <json>',
+      'more profile fields as JSON, e.g. \'{"companySize":200,"jobFunction":"it"}\'',
+    )
+    .action(async (email: string, options: unknown) => {
+      const { tenant, form, consent, profile } = parseOptions(CaptureOptionsSchema, options);
+      const fields = profile
+        ? parseOptions(ProfileFieldsSchema, { profile: parseJson(profile, '--profile') }).profile
+        : {};
+      const input = { type: 'form.submitted', form, consent, profile: { ...fields, email } };
+      printLead(await withClient((c) => c.capture(leadRef(email, tenant), parseCommand(input))));
+    });
+
+  program
+    .command('send')
+    .description('apply a command to a lead, e.g. \'{"type":"sales.accepted","owner":"rep-1"}\'')
+    .argument('<lead>', 'email or external id')
+    .argument('<command>', 'the command as JSON (see README: Events)')
+    .addOption(tenantOption())
+    .option('--start', 'start the lead if it does not exist yet')
+    .action(async (lead: string, commandJson: string, options: unknown) => {
+      const { tenant, start } = parseOptions(SendOptionsSchema, options);
+      const input = parseJson(commandJson, '<command>');
+      const ref = leadRef(lead, tenant);
+      printLead(
+        await withClient((c) => {
+          const command = parseCommand(input);
+          return start ? c.capture(ref, command) : c.send(ref, command);
+        }),
+      );
+    });
+
+  program
+    .command('track')
+    .description('record an engagement (a signal: no answer, no update budget spent)')
+    .argument('<lead>', 'email or external id')
+    .addArgument(new Argument('<kind>', 'engagement kind').choices(ENGAGEMENT_KINDS))
+    .addOption(tenantOption())
+    .addOption(new Option('--content-stage <stage>', 'buying stage of the content').choices(BUYING_STAGES))
+    .action(async (lead: string, kindArgument: string, options: unknown) => {
+      const { tenant, contentStage } = parseOptions(TrackOptionsSchema, options);
+      const kind = parseOptions(EngagementKindSchema, kindArgument);
+      const fact: LeadFact = { type: 'engagement', kind, ...(contentStage ? { contentStage } : {}) };
+      await withClient((c) => c.track(leadRef(lead, tenant), fact));
+      out.print({ tracked: fact }, () => `tracked ${kind} for ${lead}`);
+    });
+
+  program
+    .command('show')
+    .description("show a lead's stage, scores and what it waits for")
+    .argument('<lead>', 'email or external id')
+    .addOption(tenantOption())
+    .action(async (lead: string, options: unknown) => {
+      const { tenant } = parseOptions(TenantSchema.strict(), options);
+      printLead(await withClient((c) => c.get(leadRef(lead, tenant))));
+    });
+
+  program
+    .command('merge')
+    .description('merge two records of one person: the survivor keeps both facts, the other closes as merged')
+    .argument('<survivor>', 'email or external id of the lead that carries on')
+    .argument('<absorbed>', 'email or external id of the lead merged into it')
+    .addOption(tenantOption())
+    .action(async (survivor: string, absorbed: string, options: unknown) => {
+      const { tenant } = parseOptions(TenantSchema.strict(), options);
+      printLead(await withClient((c) => c.merge(leadRef(survivor, tenant), leadRef(absorbed, tenant))));
+    });
+
+  program
+    .command('list')
+    .description('list leads by stage and temperature (Temporal visibility)')
+    .addOption(new Option('--stage <stage>', 'only this stage').choices(STAGES))
+    .addOption(new Option('--temperature <temperature>').choices(TEMPERATURES))
+    .option('--limit <n>', 'at most this many', integer, 100)
+    .action(async (options: unknown) => {
+      const filter = parseOptions(ListOptionsSchema, options);
+      const listing = out.progress('listing leads…');
+      const leads = await withClient((c) => c.list(filter));
+      listing.done();
+      out.print(leads, () => table(leads));
+    });
+}

@@ -1,0 +1,35 @@
+/** The `leadcycle` program: the global options and help, and every command group wired to one output. */
+import { Command } from 'commander';
+import { addAnalyticsCommands } from './analytics.js';
+import { addLeadCommands } from './leads.js';
+import { addOutboxCommand } from './outbox.js';
+import type { Output } from './output.js';
+import { addStackCommands } from './stack.js';
+
+export function createProgram(out: Output): Command {
+  const program = new Command('leadcycle')
+    .description('The B2B lead cycle as durable Temporal workflows.')
+    .exitOverride() // parse errors become CommanderErrors, mapped to exit code 2 by main()
+    .option('--json', 'print JSON instead of tables (for scripts)')
+    .hook('preAction', (cmd) => {
+      out.json = Boolean(cmd.opts().json);
+    })
+    .addHelpText(
+      'after',
+      `
+Environment:
+  TEMPORAL_ADDRESS      Temporal frontend (default 127.0.0.1:7233)
+  TEMPORAL_NAMESPACE    namespace (default "default")
+  LEADCYCLE_TASK_QUEUE  task queue of the lead workers (default "leadcycle")
+  LEADCYCLE_CONFIG      JSON config file for new leads (default: built-in defaults)
+  LEADCYCLE_DATA_DIR    data directory: SQLite, outbox, stage changes (default ./.leadcycle)
+
+Exit codes: 0 ok, 1 error, 2 invalid input, 3 refused by the lead's stage, 4 lead not found.`,
+    );
+
+  addStackCommands(program);
+  addLeadCommands(program, out);
+  addOutboxCommand(program, out);
+  addAnalyticsCommands(program, out);
+  return program;
+}
