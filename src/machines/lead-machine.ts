@@ -1,4 +1,4 @@
-import { and, assign, enqueueActions, not, setup, stateIn } from 'xstate';
+import { and, assertEvent, assign, enqueueActions, not, setup, stateIn } from 'xstate';
 import { type EngagementKind, HOUR_MS, type LeadcycleConfig } from './config.js';
 import { derive, initialContext, type LeadContext, type LeadInput } from './context.js';
 import type { Effect } from './effects.js';
@@ -147,17 +147,15 @@ export function createLeadMachine(config: LeadcycleConfig) {
         );
       }),
 
-      updateProfile: assign(({ context, event }) =>
-        event.type === 'profile.updated'
-          ? derive({ ...context, profile: { ...context.profile, ...event.profile } }, event.at, config)
-          : {},
-      ),
+      updateProfile: assign(({ context, event }) => {
+        assertEvent(event, 'profile.updated');
+        return derive({ ...context, profile: { ...context.profile, ...event.profile } }, event.at, config);
+      }),
 
-      updateBant: assign(({ context, event }) =>
-        event.type === 'bant.updated'
-          ? derive({ ...context, bant: mergeBant(context.bant, event.bant) }, event.at, config)
-          : {},
-      ),
+      updateBant: assign(({ context, event }) => {
+        assertEvent(event, 'bant.updated');
+        return derive({ ...context, bant: mergeBant(context.bant, event.bant) }, event.at, config);
+      }),
 
       decayScore: assign(({ context, event }) => derive(context, event.at, config)),
 
@@ -176,17 +174,15 @@ export function createLeadMachine(config: LeadcycleConfig) {
         },
       ),
 
-      assignOwner: assign(({ event }) =>
-        event.type === 'sales.accepted'
-          ? { sales: { owner: event.owner, slaStartedAt: null, escalated: false } }
-          : {},
-      ),
+      assignOwner: assign(({ event }) => {
+        assertEvent(event, 'sales.accepted');
+        return { sales: { owner: event.owner, slaStartedAt: null, escalated: false } };
+      }),
 
-      recordDeal: assign(({ event }) =>
-        (event.type === 'proposal.sent' || event.type === 'deal.won') && event.amount !== undefined
-          ? { deal: { amount: event.amount } }
-          : {},
-      ),
+      recordDeal: assign(({ event }) => {
+        assertEvent(event, ['proposal.sent', 'deal.won']);
+        return event.amount === undefined ? {} : { deal: { amount: event.amount } };
+      }),
 
       /** Re-nurture starts afresh: behaviour before a premature offer must not requalify the lead by itself. */
       startCooldown: assign(({ context, event }) =>
@@ -237,7 +233,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
 
       /** Both records were the same person: the survivor keeps what it knows and gains the rest. */
       absorbFacts: assign(({ context, event }) => {
-        if (event.type !== 'lead.absorbed') return {};
+        assertEvent(event, 'lead.absorbed');
         const { facts } = event;
         const engagement = decayTo(context.engagement, event.at, config);
         const windowStart = event.at - config.emailCap.windowDays * 24 * HOUR_MS;
@@ -276,11 +272,10 @@ export function createLeadMachine(config: LeadcycleConfig) {
         );
       }),
 
-      recordMerge: assign(({ event }) =>
-        event.type === 'lead.merged'
-          ? { mergedInto: event.into, closed: { reason: 'merged', note: event.into, at: event.at } }
-          : {},
-      ),
+      recordMerge: assign(({ event }) => {
+        assertEvent(event, 'lead.merged');
+        return { mergedInto: event.into, closed: { reason: 'merged', note: event.into, at: event.at } };
+      }),
 
       recordConsent: assign(({ context, event }) => ({
         consent: {
