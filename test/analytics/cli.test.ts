@@ -16,7 +16,7 @@ import {
   stageCounts,
   velocity,
 } from '../../src/analytics/reports.js';
-import { openAnalyticsStore } from '../../src/analytics/sqlite-store.js';
+import { openAnalyticsStore } from '../../src/analytics/sqlite/index.js';
 import { DAY_MS } from '../../src/machines/index.js';
 import {
   type JournaledPopulationLead,

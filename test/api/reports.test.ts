@@ -16,7 +16,7 @@ import {
   stageCounts,
   velocity,
 } from '../../src/analytics/reports.js';
-import { openAnalyticsStore, type SqliteAnalyticsStore } from '../../src/analytics/sqlite-store.js';
+import { openAnalyticsStore, type SqliteAnalyticsStore } from '../../src/analytics/sqlite/index.js';
 import { buildApi } from '../../src/api/server.js';
 import { LeadClient } from '../../src/client/index.js';
 import { DAY_MS, type LeadcycleConfigInput } from '../../src/machines/index.js';
