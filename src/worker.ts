@@ -8,6 +8,7 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import { activitiesFromEnv, type LeadActivities } from './activities/index.js';
 import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
 import { loadDataConverter } from './codec/keys.js';
+import { DEFAULT_TEMPORAL_ADDRESS, readSettings, type Settings } from './settings.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -31,9 +32,10 @@ export interface LeadWorkerOptions {
  * the heap at 4 MiB a workflow leaves room; an evicted lead is replayed from history when it wakes.
  * LEADCYCLE_MAX_CACHED_WORKFLOWS overrides it.
  */
-export function defaultMaxCachedWorkflows(env: NodeJS.ProcessEnv = process.env): number {
-  const fromEnv = Number(env.LEADCYCLE_MAX_CACHED_WORKFLOWS);
-  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+export function defaultMaxCachedWorkflows(
+  configured = readSettings().LEADCYCLE_MAX_CACHED_WORKFLOWS,
+): number {
+  if (configured !== undefined) return configured;
   const heap = getHeapStatistics().heap_size_limit;
   return Math.max(50, Math.floor(heap / 2 / (4 * 1024 * 1024)));
 }
@@ -42,7 +44,7 @@ export function defaultMaxCachedWorkflows(env: NodeJS.ProcessEnv = process.env):
  * Installs the SDK's runtime once per process: with LEADCYCLE_METRICS_ADDRESS (host:port), a
  * Prometheus endpoint at /metrics with the SDK's metrics and the lead workflows' own counters.
  */
-export function installRuntime(metricsAddress = process.env.LEADCYCLE_METRICS_ADDRESS): void {
+export function installRuntime(metricsAddress = readSettings().LEADCYCLE_METRICS_ADDRESS): void {
   Runtime.install({
     ...(metricsAddress
       ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } }
@@ -68,10 +70,11 @@ export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
 }
 
 /** Runs a worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM. */
-export async function runWorker(): Promise<void> {
-  installRuntime();
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+export async function runWorker(settings: Settings = readSettings()): Promise<void> {
+  const metricsAddress = settings.LEADCYCLE_METRICS_ADDRESS;
+  installRuntime(metricsAddress);
+  const address = settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
+  const namespace = settings.TEMPORAL_NAMESPACE;
   const connection = await NativeConnection.connect({ address });
   const effects = activitiesFromEnv();
   const { dataConverter, source } = await loadDataConverter();
@@ -80,15 +83,14 @@ export async function runWorker(): Promise<void> {
     namespace,
     dataConverter,
     activities: effects.activities,
-    taskQueue: process.env.LEADCYCLE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    taskQueue: settings.LEADCYCLE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    maxCachedWorkflows: defaultMaxCachedWorkflows(settings.LEADCYCLE_MAX_CACHED_WORKFLOWS),
   });
   console.log(
     `leadcycle worker on ${address}/${namespace}, task queue ${worker.options.taskQueue}; ${effects.describe()}`,
   );
   console.log(`payloads encrypted with the codec keys from ${source}`);
-  if (process.env.LEADCYCLE_METRICS_ADDRESS) {
-    console.log(`metrics: http://${process.env.LEADCYCLE_METRICS_ADDRESS}/metrics`);
-  }
+  if (metricsAddress) console.log(`metrics: http://${metricsAddress}/metrics`);
   // Worker.run resolves once SIGINT/SIGTERM (installed by the SDK's Runtime) has drained in-flight tasks.
   await worker.run();
   await effects.close();

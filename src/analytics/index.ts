@@ -21,7 +21,7 @@ import {
   type VelocityReport,
   velocity,
 } from './reports.js';
-import { openAnalyticsStore } from './sqlite-store.js';
+import { openAnalyticsStore } from './sqlite/index.js';
 
 export * from './backtest.js';
 export * from './charts.js';
@@ -29,7 +29,7 @@ export * from './forecast.js';
 export * from './records.js';
 export * from './redact.js';
 export * from './reports.js';
-export * from './sqlite-store.js';
+export * from './sqlite/index.js';
 
 /** The default report period: the 90 days before `asOf`. */
 export const DEFAULT_PERIOD_DAYS = 90;

@@ -1,13 +1,15 @@
-/** The API's settings from the environment; each error names the variable at fault. */
+/** The API's settings, from the shared schema (src/settings.ts); each error names the variable at fault. */
+import { describeIssues, type FieldIssue, InvalidInputError, LeadcycleError } from '../errors.js';
+import { DEFAULT_TEMPORAL_ADDRESS, readSettings } from '../settings.js';
 
-export class ApiConfigError extends Error {
-  readonly code = 'invalid_api_config';
+export class ApiConfigError extends LeadcycleError<'invalid_api_config'> {
   constructor(
     readonly variable: string,
     message: string,
+    /** Every bad variable, when there is more than the first. */
+    readonly issues: FieldIssue[] = [{ path: [variable], message }],
   ) {
-    super(`${variable}: ${message}`);
-    this.name = 'ApiConfigError';
+    super('invalid_api_config', issues.length > 1 ? describeIssues(issues) : `${variable}: ${message}`);
   }
 }
 
@@ -28,36 +30,28 @@ export interface ApiSettings {
  * (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), LEADCYCLE_TASK_QUEUE (the workers' queue).
  */
 export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSettings {
-  const rawKeys = env.LEADCYCLE_API_KEYS;
-  if (rawKeys === undefined || rawKeys.trim() === '') {
+  let settings: ReturnType<typeof readSettings>;
+  try {
+    settings = readSettings(env);
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    const [first] = err.issues;
+    throw new ApiConfigError(first?.path[0] ?? 'environment', first?.message ?? err.message, err.issues);
+  }
+  // Required by the API alone: `npm start` makes a local key instead.
+  if (settings.LEADCYCLE_API_KEYS === undefined) {
     throw new ApiConfigError(
       'LEADCYCLE_API_KEYS',
       'not set: give the API keys clients may use, comma-separated (e.g. LEADCYCLE_API_KEYS=$(openssl rand -hex 32))',
     );
   }
-  const apiKeys = rawKeys
-    .split(',')
-    .map((k) => k.trim())
-    .filter((k) => k !== '');
-  if (apiKeys.length === 0) throw new ApiConfigError('LEADCYCLE_API_KEYS', 'holds no key, only commas');
-
-  const rawPort = env.LEADCYCLE_API_PORT?.trim() || '3000';
-  const port = Number(rawPort);
-  if (!/^\d+$/.test(rawPort) || port > 65_535) {
-    throw new ApiConfigError('LEADCYCLE_API_PORT', `"${rawPort}" is not a port number (0 to 65535)`);
-  }
-
-  const webhookSecret = env.LEADCYCLE_WEBHOOK_SECRET;
-  if (webhookSecret !== undefined && webhookSecret !== '' && webhookSecret.length < 16) {
-    throw new ApiConfigError('LEADCYCLE_WEBHOOK_SECRET', 'too short: use at least 16 characters');
-  }
   return {
-    apiKeys,
-    port,
-    host: env.LEADCYCLE_API_HOST?.trim() || '127.0.0.1',
-    ...(webhookSecret ? { webhookSecret } : {}),
-    temporalAddress: env.TEMPORAL_ADDRESS?.trim() || '127.0.0.1:7233',
-    temporalNamespace: env.TEMPORAL_NAMESPACE?.trim() || 'default',
-    ...(env.LEADCYCLE_TASK_QUEUE?.trim() ? { taskQueue: env.LEADCYCLE_TASK_QUEUE.trim() } : {}),
+    apiKeys: settings.LEADCYCLE_API_KEYS,
+    port: settings.LEADCYCLE_API_PORT,
+    host: settings.LEADCYCLE_API_HOST,
+    ...(settings.LEADCYCLE_WEBHOOK_SECRET ? { webhookSecret: settings.LEADCYCLE_WEBHOOK_SECRET } : {}),
+    temporalAddress: settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
+    temporalNamespace: settings.TEMPORAL_NAMESPACE,
+    ...(settings.LEADCYCLE_TASK_QUEUE ? { taskQueue: settings.LEADCYCLE_TASK_QUEUE } : {}),
   };
 }

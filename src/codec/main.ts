@@ -4,22 +4,19 @@
  * LEADCYCLE_CODEC_ORIGINS (comma-separated UI origins, default http://localhost:8233),
  * LEADCYCLE_CODEC_TOKEN (optional Bearer token), LEADCYCLE_CODEC_HOST / LEADCYCLE_CODEC_PORT.
  */
+import { readSettings } from '../settings.js';
 import { loadDataConverter } from './keys.js';
 import { buildCodecServer } from './server.js';
 
+const settings = readSettings();
 const { codec, source } = await loadDataConverter();
-const origins = (process.env.LEADCYCLE_CODEC_ORIGINS ?? 'http://localhost:8233')
-  .split(',')
-  .map((o) => o.trim());
+const origins = settings.LEADCYCLE_CODEC_ORIGINS;
 const app = buildCodecServer({
   codec,
   origins,
-  ...(process.env.LEADCYCLE_CODEC_TOKEN ? { token: process.env.LEADCYCLE_CODEC_TOKEN } : {}),
+  ...(settings.LEADCYCLE_CODEC_TOKEN ? { token: settings.LEADCYCLE_CODEC_TOKEN } : {}),
 });
-const url = await app.listen({
-  host: process.env.LEADCYCLE_CODEC_HOST ?? '127.0.0.1',
-  port: Number(process.env.LEADCYCLE_CODEC_PORT ?? 8888),
-});
+const url = await app.listen({ host: settings.LEADCYCLE_CODEC_HOST, port: settings.LEADCYCLE_CODEC_PORT });
 console.log(`codec server at ${url} for ${origins.join(', ')}; keys from ${source}`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

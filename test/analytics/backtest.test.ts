@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Analytics, backtest, openAnalyticsStore, replayLead } from '../../src/analytics/index.js';
-import { journalPopulation, recordPopulation } from '../../src/analytics/population.js';
 import { createLeadCycle, DAY_MS } from '../../src/machines/index.js';
+import { journalPopulation, recordPopulation } from '../support/population.js';
 
 const FROM = Date.UTC(2026, 0, 1);
 const TO = Date.UTC(2026, 6, 1);

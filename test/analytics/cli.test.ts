@@ -7,12 +7,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backtest } from '../../src/analytics/backtest.js';
 import { forecast } from '../../src/analytics/forecast.js';
-import {
-  type JournaledPopulationLead,
-  journalPopulation,
-  recordPopulation,
-  stageChangePopulation,
-} from '../../src/analytics/population.js';
 import type { StageChangeRow } from '../../src/analytics/records.js';
 import {
   byLead,
@@ -22,8 +16,14 @@ import {
   stageCounts,
   velocity,
 } from '../../src/analytics/reports.js';
-import { openAnalyticsStore } from '../../src/analytics/sqlite-store.js';
+import { openAnalyticsStore } from '../../src/analytics/sqlite/index.js';
 import { DAY_MS } from '../../src/machines/index.js';
+import {
+  type JournaledPopulationLead,
+  journalPopulation,
+  recordPopulation,
+  stageChangePopulation,
+} from '../support/population.js';
 import { yearOfCaptures } from '../support/populations.js';
 
 /**

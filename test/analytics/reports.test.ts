@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { forecast, MIN_HISTORY } from '../../src/analytics/forecast.js';
-import { asOfView, stageChangePopulation } from '../../src/analytics/population.js';
 import type { StageChangeRow } from '../../src/analytics/records.js';
 import {
   byLead,
@@ -12,6 +11,7 @@ import {
   velocity,
 } from '../../src/analytics/reports.js';
 import { DAY_MS, HOUR_MS } from '../../src/machines/index.js';
+import { asOfView, stageChangePopulation } from '../support/population.js';
 import { yearOfCaptures } from '../support/populations.js';
 
 /**

@@ -15,7 +15,7 @@ import {
   MIGRATIONS,
   openAnalyticsStore,
   SqliteAnalyticsStore,
-} from '../../src/analytics/sqlite-store.js';
+} from '../../src/analytics/sqlite/index.js';
 import type { LeadEvent } from '../../src/machines/index.js';
 
 const T0 = Date.UTC(2025, 0, 15, 9, 30);

@@ -7,12 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backtest } from '../../src/analytics/backtest.js';
 import { forecast } from '../../src/analytics/forecast.js';
 import { Analytics } from '../../src/analytics/index.js';
-import {
-  type JournaledPopulationLead,
-  journalPopulation,
-  recordPopulation,
-  stageChangePopulation,
-} from '../../src/analytics/population.js';
 import type { StageChangeRow } from '../../src/analytics/records.js';
 import {
   byLead,
@@ -22,10 +16,16 @@ import {
   stageCounts,
   velocity,
 } from '../../src/analytics/reports.js';
-import { openAnalyticsStore, type SqliteAnalyticsStore } from '../../src/analytics/sqlite-store.js';
+import { openAnalyticsStore, type SqliteAnalyticsStore } from '../../src/analytics/sqlite/index.js';
 import { buildApi } from '../../src/api/server.js';
 import { LeadClient } from '../../src/client/index.js';
 import { DAY_MS, type LeadcycleConfigInput } from '../../src/machines/index.js';
+import {
+  type JournaledPopulationLead,
+  journalPopulation,
+  recordPopulation,
+  stageChangePopulation,
+} from '../support/population.js';
 import { yearOfCaptures } from '../support/populations.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { StageChangePopulationSpec } from '../../src/analytics/population.js';
 import { DAY_MS } from '../../src/machines/index.js';
+import type { StageChangePopulationSpec } from './population.js';
 
 /**
  * The analytics tests' reference funnel: leads captured evenly over one year from `from`; 40 % of

@@ -7,6 +7,9 @@
  * - `journalPopulation`: leads as the workflows journal them (forms, engagement, BANT, sales' and
  *   deals' outcomes), driven through the real machine, so a backtest has true inputs to replay.
  */
+
+import { LeadReplay } from '../../src/analytics/backtest.js';
+import type { AnalyticsStore, JournaledLead, StageChangeRow } from '../../src/analytics/records.js';
 import {
   createLeadCycle,
   DAY_MS,
@@ -15,9 +18,7 @@ import {
   type LeadcycleConfigInput,
   type LeadEvent,
   type Stage,
-} from '../machines/index.js';
-import { LeadReplay } from './backtest.js';
-import type { AnalyticsStore, JournaledLead, StageChangeRow } from './records.js';
+} from '../../src/machines/index.js';
 
 /** mulberry32: small, fast, good enough for test populations. */
 export function rng(seed: number): () => number {

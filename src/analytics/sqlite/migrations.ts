@@ -1,0 +1,103 @@
+/** The analytics database's schema, as numbered migrations applied once each, in order. */
+import type Database from 'better-sqlite3';
+import { AnalyticsStoreError } from './errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Applied in order, once each; never edit an applied one, append a new one. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'stage changes, leads and their journal',
+    sql: `
+      CREATE TABLE stage_changes (
+        key TEXT PRIMARY KEY,
+        lead_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        from_stage TEXT,
+        to_stage TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        cause TEXT NOT NULL,
+        reason TEXT
+      );
+      CREATE INDEX stage_changes_lead_seq ON stage_changes (lead_id, seq);
+      CREATE INDEX stage_changes_at ON stage_changes (at);
+      -- WITHOUT ROWID: rows are stored in key order, so the journal is read in order without a lookup.
+      CREATE TABLE leads (
+        lead_id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE journal (
+        lead_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        event TEXT NOT NULL, -- JSON, redacted
+        PRIMARY KEY (lead_id, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 2,
+    name: 'deal amount on stage changes',
+    sql: 'ALTER TABLE stage_changes ADD COLUMN amount REAL;',
+  },
+  {
+    version: 3,
+    name: 'legacy imports',
+    // What was imported, so opening the store does not rescan an unchanged legacy file every time.
+    sql: `
+      CREATE TABLE legacy_imports (
+        source TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ms INTEGER NOT NULL,
+        imported_at TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+const SCHEMA_MIGRATIONS_DDL = `
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )
+`;
+
+/** Brings the database up to the newest migration this code knows; refuses a newer schema. */
+export function migrate(db: Database.Database, file: string): void {
+  db.exec(SCHEMA_MIGRATIONS_DDL);
+  const known = MIGRATIONS.at(-1)?.version ?? 0;
+  const applied = new Set(
+    db
+      .prepare<[], { version: number }>('SELECT version FROM schema_migrations')
+      .all()
+      .map((r) => r.version),
+  );
+  const newest = Math.max(0, ...applied);
+  if (newest > known) {
+    throw new AnalyticsStoreError(
+      'SCHEMA_TOO_NEW',
+      `${file} has schema version ${newest}; this leadcycle knows up to ${known}: upgrade leadcycle`,
+    );
+  }
+  const isApplied = db.prepare<[number]>('SELECT 1 FROM schema_migrations WHERE version = ?');
+  const record = db.prepare<[number, string, string]>(
+    'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+  );
+  const apply = db.transaction((migration: Migration) => {
+    // Checked again under the write lock: another process may have applied it since we looked.
+    if (isApplied.get(migration.version)) return;
+    db.exec(migration.sql);
+    record.run(migration.version, migration.name, new Date().toISOString());
+  });
+  for (const migration of MIGRATIONS) {
+    // IMMEDIATE takes the write lock before the check above, so concurrent openers apply it once.
+    if (!applied.has(migration.version)) apply.immediate(migration);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The embedded analytics store: SQLite in the data directory, through better-sqlite3.
+ *
+ * - The worker writes while the API and the CLI read from other processes: WAL lets readers and the
+ *   one writer proceed together, and a busy timeout makes a second writer wait instead of failing.
+ * - `synchronous = NORMAL` in WAL keeps every commit atomic; a power cut may lose the last commits,
+ *   which the activities redo, since every write is idempotent by its key.
+ * - better-sqlite3 is synchronous: the async methods only match the `AnalyticsStore` interface.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { LeadEvent } from '../../machines/index.js';
+import type {
+  AnalyticsStore,
+  JournalEntry,
+  JournaledLead,
+  StageChangeQuery,
+  StageChangeRow,
+} from '../records.js';
+import { AnalyticsStoreError } from './errors.js';
+import { importLegacyFile } from './legacy-import.js';
+import { migrate } from './migrations.js';
+import { STAGE_CHANGE_COLUMNS, type StageChangeColumns, toColumns, toStageChangeRow } from './rows.js';
+
+export const ANALYTICS_DB_FILE = 'leadcycle.db';
+
+/** How long a write waits for another process's write to finish before failing with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5_000;
+/** Leads per query when streaming the journal: bounds memory without a cursor held across awaits. */
+const JOURNAL_PAGE_LEADS = 1_000;
+
+interface JournalPageRow {
+  lead_id: string;
+  created_at: number;
+  event: string | null;
+}
+
+export class SqliteAnalyticsStore implements AnalyticsStore {
+  readonly #db: Database.Database;
+  readonly #insertChange: Database.Statement<StageChangeColumns>;
+  readonly #insertChanges: Database.Transaction<(rows: StageChangeRow[]) => number>;
+  readonly #recordJournal: Database.Transaction<(lead: JournaledLead, entries: JournalEntry[]) => number>;
+  readonly #firstJournalPage: Database.Statement<{ limit: number }, JournalPageRow>;
+  readonly #nextJournalPage: Database.Statement<{ after: string; limit: number }, JournalPageRow>;
+  /** One statement per combination of filters, so each can use its index. */
+  readonly #stageQueries = new Map<
+    string,
+    Database.Statement<Record<string, string | number>, StageChangeColumns>
+  >();
+
+  private constructor(
+    readonly file: string,
+    db: Database.Database,
+  ) {
+    this.#db = db;
+    this.#insertChange = db.prepare(
+      `INSERT OR IGNORE INTO stage_changes (${STAGE_CHANGE_COLUMNS})
+       VALUES (@key, @lead_id, @seq, @from_stage, @to_stage, @at, @cause, @reason, @amount)`,
+    );
+    this.#insertChanges = db.transaction((rows: StageChangeRow[]) => {
+      let recorded = 0;
+      for (const row of rows) recorded += this.#insertChange.run(toColumns(row)).changes;
+      return recorded;
+    });
+
+    const insertLead = db.prepare<[string, number]>(
+      'INSERT OR IGNORE INTO leads (lead_id, created_at) VALUES (?, ?)',
+    );
+    const insertEntry = db.prepare<[string, number, number, string, string]>(
+      'INSERT OR IGNORE INTO journal (lead_id, seq, at, type, event) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#recordJournal = db.transaction((lead: JournaledLead, entries: JournalEntry[]) => {
+      insertLead.run(lead.leadId, lead.createdAt);
+      let recorded = 0;
+      for (const { leadId, seq, event } of entries) {
+        if (leadId !== lead.leadId) {
+          throw new AnalyticsStoreError(
+            'LEAD_MISMATCH',
+            `journal entry ${leadId}#${seq} recorded with lead ${lead.leadId}`,
+          );
+        }
+        recorded += insertEntry.run(leadId, seq, event.at, event.type, JSON.stringify(event)).changes;
+      }
+      return recorded;
+    });
+
+    // A page of leads, each with its events: one statement, so each lead is read consistently, and
+    // no cursor stays open while the consumer awaits (better-sqlite3 forbids other statements meanwhile).
+    const page = (where: string) => `
+      SELECT l.lead_id, l.created_at, j.event
+      FROM (SELECT lead_id, created_at FROM leads ${where} ORDER BY lead_id LIMIT @limit) AS l
+      LEFT JOIN journal AS j ON j.lead_id = l.lead_id
+      ORDER BY l.lead_id, j.seq`;
+    this.#firstJournalPage = db.prepare(page(''));
+    this.#nextJournalPage = db.prepare(page('WHERE lead_id > @after'));
+  }
+
+  /** Opens (creating it and its folder when missing) and migrates the database file. */
+  static open(file: string): SqliteAnalyticsStore {
+    const path = resolve(file);
+    mkdirSync(dirname(path), { recursive: true });
+    // `timeout` is SQLite's busy timeout, set before anything below can meet another process's lock.
+    const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrate(db, path);
+      return new SqliteAnalyticsStore(path, db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  async recordStageChange(change: StageChangeRow): Promise<{ recorded: boolean }> {
+    this.#live();
+    return { recorded: this.#insertChange.run(toColumns(change)).changes === 1 };
+  }
+
+  async recordJournal(lead: JournaledLead, entries: JournalEntry[]): Promise<{ recorded: number }> {
+    this.#live();
+    return { recorded: this.#recordJournal.immediate(lead, entries) };
+  }
+
+  async stageChanges(query: StageChangeQuery = {}): Promise<StageChangeRow[]> {
+    this.#live();
+    const params: Record<string, string | number> = {};
+    const where: string[] = [];
+    if (query.leadId !== undefined) {
+      where.push('lead_id = @leadId');
+      params.leadId = query.leadId;
+    }
+    if (query.since !== undefined) {
+      where.push('at >= @since');
+      params.since = query.since;
+    }
+    if (query.until !== undefined) {
+      where.push('at < @until');
+      params.until = query.until;
+    }
+    const filter = where.join(' AND ');
+    let statement = this.#stageQueries.get(filter);
+    if (!statement) {
+      statement = this.#db.prepare(
+        `SELECT ${STAGE_CHANGE_COLUMNS} FROM stage_changes
+         ${filter ? `WHERE ${filter}` : ''} ORDER BY lead_id, seq`,
+      );
+      this.#stageQueries.set(filter, statement);
+    }
+    return statement.all(params).map(toStageChangeRow);
+  }
+
+  async *journal(): AsyncGenerator<{ lead: JournaledLead; events: LeadEvent[] }> {
+    let after: string | null = null;
+    for (;;) {
+      this.#live();
+      const rows: JournalPageRow[] =
+        after === null
+          ? this.#firstJournalPage.all({ limit: JOURNAL_PAGE_LEADS })
+          : this.#nextJournalPage.all({ after, limit: JOURNAL_PAGE_LEADS });
+      const leads: { lead: JournaledLead; events: LeadEvent[] }[] = [];
+      for (const row of rows) {
+        let current = leads.at(-1);
+        if (current?.lead.leadId !== row.lead_id) {
+          current = { lead: { leadId: row.lead_id, createdAt: row.created_at }, events: [] };
+          leads.push(current);
+        }
+        // Our own redacted events, written as validated: parsing them again would dominate a backtest.
+        if (row.event !== null) current.events.push(JSON.parse(row.event) as LeadEvent);
+      }
+      for (const entry of leads) yield entry;
+      const last = leads.at(-1);
+      if (last === undefined || leads.length < JOURNAL_PAGE_LEADS) return;
+      after = last.lead.leadId;
+    }
+  }
+
+  /**
+   * Imports the changes the JSON Lines store wrote to `<dataDir>/stage-changes.jsonl`, idempotent by
+   * key. With `ifChanged`, skips the scan when the file is as large and as old as at the last import.
+   * A torn last line (a crash mid-append) is skipped, as the JSON Lines store did.
+   */
+  importLegacyStageChanges(dataDir: string, options: { ifChanged?: boolean } = {}): { imported: number } {
+    this.#live();
+    return importLegacyFile(this.#db, (rows) => this.#insertChanges.immediate(rows), dataDir, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #live(): void {
+    if (!this.#db.open) throw new AnalyticsStoreError('CLOSED', `${this.file} is closed`);
+  }
+}
+
+/** Opens `<dataDir>/leadcycle.db`, importing the legacy JSON Lines stage changes when there are new ones. */
+export function openAnalyticsStore(dataDir: string): SqliteAnalyticsStore {
+  const store = SqliteAnalyticsStore.open(join(dataDir, ANALYTICS_DB_FILE));
+  try {
+    store.importLegacyStageChanges(dataDir, { ifChanged: true });
+  } catch (err) {
+    // close() finishes synchronously: better-sqlite3 has nothing to await.
+    void store.close();
+    throw err;
+  }
+  return store;
+}

@@ -1,0 +1,158 @@
+/**
+ * leadcycle's own environment variables, in one schema: every LEADCYCLE_* variable the processes read,
+ * plus TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE. Each process parses it once at start-up
+ * (`readSettings()`) and passes the values down; a bad value is reported as a field issue naming the
+ * variable, all of them at once.
+ *
+ * Defaults live here when every process agrees on them; where processes differ (the worker exposes
+ * metrics only when asked, `npm start` always does), the variable stays optional and each process
+ * applies its own.
+ */
+import { z } from 'zod';
+import { mailboxAddress, unsubscribeUrlFor } from './activities/email.js';
+import { InvalidInputError, issuesOf } from './errors.js';
+
+/** Where the worker, the API and the CLI find Temporal when TEMPORAL_ADDRESS is unset. */
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
+/** An unset and an empty variable mean the same (a blank line in a .env file). */
+const blankAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
+
+/** `fallback` is what the variable would say, parsed like it (a prefault, in zod's terms). */
+const orDefault = <T extends z.ZodType<unknown, string>>(schema: T, fallback: string) =>
+  z.preprocess(blankAsUnset, schema.prefault(fallback as z.input<T>));
+
+const text = z.string().trim();
+
+const isUrl = (s: string, protocols: string[]) => {
+  try {
+    return protocols.includes(new URL(s).protocol);
+  } catch {
+    return false;
+  }
+};
+
+const port = z
+  .string()
+  .trim()
+  .superRefine((s, ctx) => {
+    if (!/^\d+$/.test(s) || Number(s) > 65_535) {
+      ctx.addIssue({ code: 'custom', message: `"${s}" is not a port number (0 to 65535)` });
+    }
+  })
+  .transform(Number);
+
+const milliseconds = z.coerce
+  .number()
+  .int('must be a whole number of milliseconds')
+  .positive('must be positive');
+
+/** `a, b,,c` -> ['a', 'b', 'c']. */
+const commaList = (empty: string) =>
+  z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+    )
+    .pipe(z.array(z.string()).min(1, empty));
+
+export const SettingsSchema = z
+  .object({
+    // Where Temporal runs. Unset: `npm start` and the tests start a dev server; the others use the default.
+    TEMPORAL_ADDRESS: optional(text),
+    TEMPORAL_NAMESPACE: orDefault(text, 'default'),
+    /** The workers' task queue; unset means the LeadClient's default ("leadcycle"). */
+    LEADCYCLE_TASK_QUEUE: optional(text),
+
+    /** SQLite, outbox, stage changes, tools; unset: `<project root>/.leadcycle` (src/paths.ts). */
+    LEADCYCLE_DATA_DIR: optional(text),
+    /** The JSON config new leads start with; unset: the built-in defaults. */
+    LEADCYCLE_CONFIG: optional(text),
+    /** Explicit Temporal binaries; one set to a missing file is an error, not a fallback. */
+    LEADCYCLE_TEMPORAL_BIN: optional(z.string()),
+    LEADCYCLE_TEMPORAL_TEST_SERVER_BIN: optional(z.string()),
+
+    // The worker.
+    /** Workflows kept in memory; unset: from the heap size (src/worker.ts). */
+    LEADCYCLE_MAX_CACHED_WORKFLOWS: optional(
+      z.coerce.number('must be a whole number').int('must be a whole number').positive('must be positive'),
+    ),
+    /** host:port of the Prometheus endpoint. */
+    LEADCYCLE_METRICS_ADDRESS: optional(text),
+
+    // The activities' adapters: each unset one means the local outbox.
+    LEADCYCLE_SMTP_URL: optional(
+      text.refine((s) => isUrl(s, ['smtp:', 'smtps:']), 'must be a URL like smtp://user:pass@host:587'),
+    ),
+    LEADCYCLE_MAIL_FROM: optional(
+      text.refine(
+        (s) => z.email().safeParse(mailboxAddress(s)).success,
+        'must be an address, or "Name <address>"',
+      ),
+    ),
+    LEADCYCLE_UNSUBSCRIBE_URL: optional(
+      text.refine(
+        (s) => isUrl(unsubscribeUrlFor(s, 'lead'), ['https:', 'http:', 'mailto:']),
+        'must be an https:, http: or mailto: URL, with {leadKey} where the lead key goes',
+      ),
+    ),
+    LEADCYCLE_CRM_WEBHOOK_URL: optional(
+      text.refine((s) => isUrl(s, ['https:', 'http:']), 'must be an http(s) URL'),
+    ),
+    LEADCYCLE_CRM_WEBHOOK_SECRET: optional(
+      // Anyone holding one signed request can try secrets offline: a short one would not hold.
+      z.string().min(16, 'must be at least 16 characters'),
+    ),
+    LEADCYCLE_CRM_TIMEOUT_MS: optional(milliseconds),
+    LEADCYCLE_SMTP_TIMEOUT_MS: optional(milliseconds),
+
+    // The HTTP API.
+    /** Required by the API alone (src/api/env.ts); `npm start` makes a local key without it. */
+    LEADCYCLE_API_KEYS: optional(commaList('holds no key, only commas')),
+    LEADCYCLE_API_PORT: orDefault(port, '3000'),
+    LEADCYCLE_API_HOST: orDefault(text, '127.0.0.1'),
+    /** Enables /v1/webhooks/*. */
+    LEADCYCLE_WEBHOOK_SECRET: optional(z.string().min(16, 'too short: use at least 16 characters')),
+
+    // The codec and its server.
+    /** `<id>:<base64 key>[,…]`, parsed by src/codec/keys.ts; unset: the data dir's key file. */
+    LEADCYCLE_CODEC_KEYS: optional(text),
+    /** Optional Bearer token the codec server requires. */
+    LEADCYCLE_CODEC_TOKEN: optional(z.string()),
+    LEADCYCLE_CODEC_ORIGINS: orDefault(commaList('holds no origin, only commas'), 'http://localhost:8233'),
+    LEADCYCLE_CODEC_HOST: orDefault(text, '127.0.0.1'),
+    LEADCYCLE_CODEC_PORT: orDefault(port, '8888'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.LEADCYCLE_CRM_WEBHOOK_URL && !env.LEADCYCLE_CRM_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LEADCYCLE_CRM_WEBHOOK_SECRET'],
+        message: 'required when LEADCYCLE_CRM_WEBHOOK_URL is set: every webhook is signed with it',
+      });
+    }
+    if (env.LEADCYCLE_SMTP_URL && !env.LEADCYCLE_MAIL_FROM) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LEADCYCLE_MAIL_FROM'],
+        message: 'required when LEADCYCLE_SMTP_URL is set: the sender address of every email',
+      });
+    }
+  });
+
+export type Settings = z.output<typeof SettingsSchema>;
+
+/**
+ * The settings in `env`, checked. Throws InvalidInputError (subject "environment") whose issues each
+ * name a variable: `{ path: ['LEADCYCLE_API_PORT'], message: '"x" is not a port number (0 to 65535)' }`.
+ */
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = SettingsSchema.safeParse(env);
+  if (!parsed.success) throw new InvalidInputError(issuesOf(parsed.error), 'environment');
+  return parsed.data;
+}
