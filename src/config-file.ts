@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describeIssues, type FieldIssue, issuesOf, LeadcycleError } from './errors.js';
 import { type LeadcycleConfig, type LeadcycleConfigInput, LeadcycleConfigSchema } from './machines/index.js';
+import { readSettings } from './settings.js';
 
 /** A config file that does not parse or validate: says which file, which field, and why. */
 export class ConfigFileError extends LeadcycleError<'invalid_config'> {
@@ -13,7 +14,7 @@ export class ConfigFileError extends LeadcycleError<'invalid_config'> {
 }
 
 /** Loads and validates a JSON config file (LEADCYCLE_CONFIG); no file means the defaults. */
-export async function loadConfigFile(path = process.env.LEADCYCLE_CONFIG): Promise<LeadcycleConfig> {
+export async function loadConfigFile(path = readSettings().LEADCYCLE_CONFIG): Promise<LeadcycleConfig> {
   if (!path) return LeadcycleConfigSchema.parse({});
   return LeadcycleConfigSchema.parse(await readConfigOverrides(path));
 }

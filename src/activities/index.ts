@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { AnalyticsStore } from '../analytics/records.js';
 import { redactEvent } from '../analytics/redact.js';
-import { openAnalyticsStore } from '../analytics/sqlite-store.js';
+import { openAnalyticsStore } from '../analytics/sqlite/index.js';
 import type { Effect, LeadEvent } from '../machines/index.js';
 import { loadActivityConfig } from './config.js';
 import { type ContentSender, OutboxSender, SmtpSender } from './content-sender.js';

@@ -2,10 +2,11 @@
  * Funnel, velocity, forecast and what-if backtesting over what the lead workflows record. The CLI
  * (`leadcycle report …`) and the HTTP API (`/v1/reports/…`) are thin doors onto `Analytics`.
  */
-import { DAY_MS, type LeadcycleConfigInput, LeadcycleConfigSchema } from '../machines/index.js';
+import { type LeadcycleConfigInput, LeadcycleConfigSchema } from '../machines/index.js';
 import { type BacktestReport, backtest } from './backtest.js';
 import { funnelChartSvg, velocityChartSvg } from './charts.js';
 import { type ForecastReport, forecast } from './forecast.js';
+import { DEFAULT_PERIOD_DAYS, defaultPeriod } from './params.js';
 import type { AnalyticsStore, StageChangeQuery, StageChangeRow } from './records.js';
 import {
   byLead,
@@ -26,18 +27,11 @@ import { openAnalyticsStore } from './sqlite/index.js';
 export * from './backtest.js';
 export * from './charts.js';
 export * from './forecast.js';
+export * from './params.js';
 export * from './records.js';
 export * from './redact.js';
 export * from './reports.js';
 export * from './sqlite/index.js';
-
-/** The default report period: the 90 days before `asOf`. */
-export const DEFAULT_PERIOD_DAYS = 90;
-
-export const defaultPeriod = (asOf: number): Period => ({
-  from: asOf - DEFAULT_PERIOD_DAYS * DAY_MS,
-  to: asOf,
-});
 
 export class Analytics {
   /** The live config's sales SLA: the SLA report's default. */

@@ -2,14 +2,19 @@
  * The reports' parameters as the doors take them (the HTTP API's queries and bodies, the CLI's
  * options), and their parsing: both doors accept the same values and name the same fields when they
  * refuse one. Times come in as ISO 8601 and leave as epoch milliseconds, as the analytics compute them.
- *
- * Imports `DEFAULT_PERIOD_DAYS` from the analytics' index, so the index cannot re-export this module
- * (the cycle would read the constant before it is set): import it as `analytics/params.js`.
  */
 import { z } from 'zod';
 import { describeIssues, type FieldIssue, issuesOf, LeadcycleError } from '../errors.js';
 import { DAY_MS } from '../machines/index.js';
-import { DEFAULT_PERIOD_DAYS, type Period } from './index.js';
+import type { Period } from './reports.js';
+
+/** The default report period: the 90 days before `asOf`. */
+export const DEFAULT_PERIOD_DAYS = 90;
+
+export const defaultPeriod = (asOf: number): Period => ({
+  from: asOf - DEFAULT_PERIOD_DAYS * DAY_MS,
+  to: asOf,
+});
 
 const INSTANT_MESSAGE =
   'expected an ISO 8601 date (2025-03-01, midnight UTC) or date-time with offset (2025-03-01T12:00:00Z)';

@@ -4,9 +4,7 @@
  * replays through the machine under another config. Both are written by activities, idempotently.
  */
 import { z } from 'zod';
-import { LeadEventSchema, STAGES } from '../machines/index.js';
-
-const StageSchema = z.enum(STAGES);
+import { LeadEventSchema, StageSchema } from '../machines/index.js';
 
 /** One stage change, as the machine emitted it (`at` is the workflow's clock, epoch ms). */
 export const StageChangeRowSchema = z.object({

@@ -3,8 +3,7 @@
  * the report types as JSON. The query parameters are the analytics' own (src/analytics/params.ts).
  */
 import { z } from 'zod';
-import { OPEN_STAGES } from '../analytics/index.js';
-import { BacktestLabelSchema, BacktestUntilSchema } from '../analytics/params.js';
+import { BacktestLabelSchema, BacktestUntilSchema, OPEN_STAGES } from '../analytics/index.js';
 import { FUNNEL_STAGES, LeadcycleConfigSchema } from '../machines/index.js';
 import { named, StageSchema } from './schemas.js';
 

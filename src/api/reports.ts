@@ -11,18 +11,16 @@ import {
   AnalyticsStoreError,
   BacktestError,
   ChartError,
-  DEFAULT_PERIOD_DAYS,
-} from '../analytics/index.js';
-import {
   CohortsParamsSchema,
   ConversionParamsSchema,
+  DEFAULT_PERIOD_DAYS,
   ForecastParamsSchema,
   PeriodParamsSchema,
   periodOf,
   ReportParamsError,
   SlaParamsSchema,
   StagesParamsSchema,
-} from '../analytics/params.js';
+} from '../analytics/index.js';
 import type { LeadcycleConfigInput } from '../machines/index.js';
 import type { ApiKeys } from './auth.js';
 import { ApiError, validationError } from './errors.js';

@@ -4,20 +4,22 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Argument, type Command, Option } from 'commander';
 import { z } from 'zod';
-import { Analytics, DEFAULT_PERIOD_DAYS, openAnalyticsStore } from '../analytics/index.js';
 import {
+  Analytics,
   BacktestLabelSchema,
   BacktestUntilSchema,
   CohortsParamsSchema,
   ConversionParamsSchema,
+  DEFAULT_PERIOD_DAYS,
   ForecastParamsSchema,
+  openAnalyticsStore,
   PeriodParamsSchema,
   parseParams,
   periodOf,
   ReportParamsError,
   SlaParamsSchema,
   StagesParamsSchema,
-} from '../analytics/params.js';
+} from '../analytics/index.js';
 import { loadConfigFile, readConfigOverrides } from '../config-file.js';
 import { resolveDataDir } from '../temporal/server.js';
 import type { Output } from './output.js';

@@ -4,8 +4,7 @@
  * stable `code` for scripts.
  */
 import { InvalidArgumentError } from 'commander';
-import { AnalyticsStoreError, BacktestError, ChartError } from '../analytics/index.js';
-import { ReportParamsError } from '../analytics/params.js';
+import { AnalyticsStoreError, BacktestError, ChartError, ReportParamsError } from '../analytics/index.js';
 import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from '../client/index.js';
 import { ConfigFileError } from '../config-file.js';
 import { InvalidInputError, LeadcycleError } from '../errors.js';

@@ -17,6 +17,7 @@ import {
   TEMPERATURES,
   TemperatureSchema,
 } from '../machines/index.js';
+import { readSettings } from '../settings.js';
 import { integer, parseJson, parseOptions, tenantOption } from './options.js';
 import { type Output, table } from './output.js';
 
@@ -26,7 +27,7 @@ async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Promise<T>
   });
   try {
     const config = await loadConfigFile();
-    const taskQueue = process.env.LEADCYCLE_TASK_QUEUE;
+    const taskQueue = readSettings().LEADCYCLE_TASK_QUEUE;
     return await fn(new LeadClient(temporal.client, { config, ...(taskQueue ? { taskQueue } : {}) }));
   } finally {
     await temporal.close();

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadDataConverter } from '../codec/keys.js';
+import { DEFAULT_TEMPORAL_ADDRESS, readSettings } from '../settings.js';
 
 /**
  * A Temporal client as every leadcycle entry point makes it: TEMPORAL_ADDRESS and
@@ -10,11 +11,12 @@ export async function connectTemporal(env: NodeJS.ProcessEnv = process.env): Pro
   address: string;
   close(): Promise<void>;
 }> {
-  const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const settings = readSettings(env);
+  const address = settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
   const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${address}: ${err.message}`, { cause: err });
   });
   const { dataConverter } = await loadDataConverter(env);
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE ?? 'default', dataConverter });
+  const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE, dataConverter });
   return { client, address, close: () => connection.close() };
 }

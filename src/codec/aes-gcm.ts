@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { METADATA_ENCODING_KEY } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { LeadcycleError } from '../errors.js';
 
 /**
  * AES-256-GCM payload codec: every payload a client or worker writes to Temporal (inputs, results,
@@ -20,16 +21,9 @@ export interface CodecKey {
   key: Uint8Array;
 }
 
-export class CodecError extends Error {
-  constructor(
-    readonly code: 'unknown_key' | 'invalid_key' | 'corrupt_payload' | 'no_keys',
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'CodecError';
-  }
-}
+export class CodecError extends LeadcycleError<
+  'unknown_key' | 'invalid_key' | 'corrupt_payload' | 'no_keys'
+> {}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { resolveDataDir } from '../paths.js';
+import { readSettings } from '../settings.js';
 import { AesGcmCodec, CodecError, type CodecKey } from './aes-gcm.js';
 
 /**
@@ -31,9 +32,8 @@ export function parseCodecKeys(spec: string): CodecKey[] {
 export async function loadCodecKeys(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ keys: CodecKey[]; source: string }> {
-  if (env.LEADCYCLE_CODEC_KEYS?.trim()) {
-    return { keys: parseCodecKeys(env.LEADCYCLE_CODEC_KEYS), source: 'LEADCYCLE_CODEC_KEYS' };
-  }
+  const configured = readSettings(env).LEADCYCLE_CODEC_KEYS;
+  if (configured) return { keys: parseCodecKeys(configured), source: 'LEADCYCLE_CODEC_KEYS' };
   const dataDir = resolveDataDir(env);
   const file = join(dataDir, CODEC_KEYS_FILE);
   const stored = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import { STAGES } from '../../machines/index.js';
+import { StageSchema } from '../../machines/index.js';
 import type { StageChangeRow } from '../records.js';
 import { AnalyticsStoreError } from './errors.js';
 import { forEachLineSync } from './lines-sync.js';
@@ -18,8 +18,6 @@ export const LEGACY_STAGE_CHANGES_FILE = 'stage-changes.jsonl';
 
 /** Legacy rows per import transaction. */
 const IMPORT_BATCH = 1_000;
-
-const StageSchema = z.enum(STAGES);
 
 /** A line of the JSON Lines stage store: only the fields the analytics keep. */
 const LegacyStageChangeSchema = z.object({
