@@ -1,8 +1,9 @@
-import { initialTransition, type SnapshotFrom, transition } from 'xstate';
+import { getNextTransitions, initialTransition, type SnapshotFrom, transition } from 'xstate';
 import type { LeadcycleConfig } from './config.js';
 import type { LeadContext, LeadInput } from './context.js';
 import type { Effect } from './effects.js';
 import type { LeadEvent, LeadEventType } from './events.js';
+import { type GuardNode, guardTree } from './guard-tree.js';
 import { type CheckArgs, consentVerdict, createChecks, openVerdict, type Verdict } from './guards.js';
 import type { LeadMachine } from './lead-machine.js';
 import type { ConsentState, Stage } from './vocabulary.js';
@@ -59,12 +60,10 @@ export function applyEvent(
   event: LeadEvent,
 ): Decision {
   if (!snapshot.can(event))
-    return { ok: false, rejection: explainRejection(machine, config, snapshot, event) };
+    return { ok: false, rejection: explainRejection(config, snapshot, event) };
   const [next, actions] = transition(machine, snapshot, event);
   return { ok: true, snapshot: next, effects: effectsOf(actions) };
 }
-
-type GuardRef = string | { type: string; params?: unknown } | ((...args: never[]) => unknown);
 
 interface Failure {
   guard: string;
@@ -72,25 +71,18 @@ interface Failure {
 }
 
 /** Why a guard is false: the leaves of `and`/`not` that decided it, each with the check's own words. */
-function failuresOf(guard: GuardRef, verdictOf: (name: string, params: unknown) => Verdict): Failure[] {
-  if (typeof guard === 'string') return failuresOf({ type: guard }, verdictOf);
-  if (typeof guard === 'object') {
-    const verdict = verdictOf(guard.type, guard.params);
-    return verdict.ok ? [] : [{ guard: guard.type, why: verdict.why }];
+function failuresOf(node: GuardNode, verdictOf: (name: string, params: unknown) => Verdict): Failure[] {
+  if (node.kind === 'and') return node.parts.flatMap((part) => failuresOf(part, verdictOf));
+  if (node.kind === 'not') {
+    if (node.part.kind !== 'check') return [{ guard: 'not', why: 'a guard failed' }];
+    const verdict = verdictOf(node.part.name, node.part.params);
+    return verdict.ok ? [{ guard: `not ${node.part.name}`, why: verdict.why }] : [];
   }
-  const inner = (guard as unknown as { guards?: GuardRef[] }).guards ?? [];
-  if (guard.name === 'and') return inner.flatMap((g) => failuresOf(g, verdictOf));
-  if (guard.name === 'not' && inner[0] !== undefined) {
-    const ref = inner[0];
-    const name = typeof ref === 'string' ? ref : typeof ref === 'object' ? ref.type : 'guard';
-    const verdict = verdictOf(name, typeof ref === 'object' ? ref.params : undefined);
-    return verdict.ok ? [{ guard: `not ${name}`, why: verdict.why }] : [];
-  }
-  return [{ guard: guard.name || 'guard', why: 'a guard failed' }];
+  const verdict = verdictOf(node.name, node.params);
+  return verdict.ok ? [] : [{ guard: node.name, why: verdict.why }];
 }
 
 export function explainRejection(
-  machine: LeadMachine,
   config: LeadcycleConfig,
   snapshot: LeadSnapshot,
   event: LeadEvent,
@@ -109,12 +101,7 @@ export function explainRejection(
   };
 
   // The transitions this event could take: from each active region's state, then their ancestors.
-  const nodes = [`lead.lifecycle.${stage}`, `lead.consent.${consent}`].map((id) =>
-    machine.getStateNodeById(id),
-  );
-  const candidates = [...new Set(nodes.flatMap((n) => [n, n.parent, machine.root]))]
-    .filter((n) => n !== undefined)
-    .flatMap((n) => n.transitions.get(event.type) ?? []);
+  const candidates = getNextTransitions(snapshot).filter((t) => t.eventType === event.type);
 
   const base = { stage, consent, event: event.type };
   if (candidates.length === 0) {
@@ -126,7 +113,7 @@ export function explainRejection(
     };
   }
 
-  const failures = candidates.flatMap((t) => (t.guard ? failuresOf(t.guard as GuardRef, verdictOf) : []));
+  const failures = candidates.flatMap((t) => (t.guard ? failuresOf(guardTree(t.guard), verdictOf) : []));
   const whys = [...new Set(failures.map((f) => f.why))];
   const target = candidates
     .flatMap((t) => t.target ?? [])

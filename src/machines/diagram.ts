@@ -1,21 +1,9 @@
 import type { AnyStateMachine, AnyTransitionDefinition, StateNode } from 'xstate';
-
-type GuardRef = string | { type: string; params?: object } | { name: string; guards?: GuardRef[] };
-
-/** A guard as it reads in the diagram: `a & b`, `!a`, `name(params)` or its name. */
-function guardLabel(guard: GuardRef): string {
-  if (typeof guard === 'string') return guard;
-  if ('type' in guard)
-    return guard.params ? `${guard.type}(${Object.values(guard.params).join(', ')})` : guard.type;
-  const inner = (guard.guards ?? []).map(guardLabel);
-  if (guard.name === 'and') return inner.join(' & ');
-  if (guard.name === 'not') return `!${inner[0]}`;
-  return guard.name;
-}
+import { guardLabel, guardTree } from './guard-tree.js';
 
 function edgeLabel(t: AnyTransitionDefinition): string {
   const event = t.eventType === '' ? 'always' : t.eventType;
-  return t.guard ? `${event} [${guardLabel(t.guard as GuardRef)}]` : event;
+  return t.guard ? `${event} [${guardLabel(guardTree(t.guard))}]` : event;
 }
 
 /**
