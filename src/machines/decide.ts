@@ -59,8 +59,7 @@ export function applyEvent(
   snapshot: LeadSnapshot,
   event: LeadEvent,
 ): Decision {
-  if (!snapshot.can(event))
-    return { ok: false, rejection: explainRejection(config, snapshot, event) };
+  if (!snapshot.can(event)) return { ok: false, rejection: explainRejection(config, snapshot, event) };
   const [next, actions] = transition(machine, snapshot, event);
   return { ok: true, snapshot: next, effects: effectsOf(actions) };
 }

@@ -2,10 +2,10 @@ import { and, assertEvent, assign, enqueueActions, not, setup, stateIn } from 'x
 import { type EngagementKind, HOUR_MS, type LeadcycleConfig } from './config.js';
 import { derive, initialContext, type LeadContext, type LeadInput } from './context.js';
 import type { Effect } from './effects.js';
-import type { LeadEvent } from './events.js';
+import type { LeadEvent, Profile } from './events.js';
 import { type CheckArgs, createChecks, nextContent, type Verdict } from './guards.js';
 import { decayTo, engage, fillBant, furthestStage, mergeBant, NO_ENGAGEMENT } from './scoring.js';
-import type { Stage } from './vocabulary.js';
+import type { BuyingStage, Stage } from './vocabulary.js';
 
 const ENGAGEMENT_OF_FORM = {
   contact: 'info_request',
@@ -16,6 +16,22 @@ const ENGAGEMENT_OF_FORM = {
   webinar: 'webinar_registered',
   newsletter: 'newsletter_signup',
 } as const satisfies Record<string, EngagementKind>;
+
+/** What an engagement scores: its kind, the buying stage of its content, and a form's profile. */
+interface Engaged {
+  kind: EngagementKind;
+  contentStage: BuyingStage | undefined;
+  profile?: Profile;
+}
+
+/** A form is an engagement of the form's kind, and identifies the lead. */
+const formEngagement = {
+  type: 'recordEngagement',
+  params: ({ event }: { event: LeadEvent }): Engaged => {
+    assertEvent(event, 'form.submitted');
+    return { kind: ENGAGEMENT_OF_FORM[event.form], contentStage: event.contentStage, profile: event.profile };
+  },
+} as const;
 
 /** The initial entry runs on xstate's own init event, which carries no time: the lead's creation time stands in. */
 const timeOf = (event: { at?: number }, context: LeadContext) => event.at ?? context.createdAt;
@@ -123,29 +139,18 @@ export function createLeadMachine(config: LeadcycleConfig) {
         enqueue.assign({ stage, stageEnteredAt: at });
       }),
 
-      recordEngagement: assign(({ context, event }) => {
-        const kind: EngagementKind | null =
-          event.type === 'engagement'
-            ? event.kind
-            : event.type === 'visit'
-              ? 'page_view'
-              : event.type === 'form.submitted'
-                ? ENGAGEMENT_OF_FORM[event.form]
-                : null;
-        if (kind === null) return {};
-        const contentStage = 'contentStage' in event ? event.contentStage : undefined;
-        const profile =
-          event.type === 'form.submitted' ? { ...context.profile, ...event.profile } : context.profile;
-        return derive(
+      /** An engagement of `kind` scores; a form also tells who the lead is. */
+      recordEngagement: assign(({ context, event }, { kind, contentStage, profile }: Engaged) =>
+        derive(
           {
             ...context,
-            profile,
+            profile: profile ? { ...context.profile, ...profile } : context.profile,
             engagement: engage(context.engagement, kind, contentStage, event.at, config),
           },
           event.at,
           config,
-        );
-      }),
+        ),
+      ),
 
       updateProfile: assign(({ context, event }) => {
         assertEvent(event, 'profile.updated');
@@ -298,8 +303,15 @@ export function createLeadMachine(config: LeadcycleConfig) {
     context: ({ input }) => (input ? initialContext(input, config) : placeholder()),
     // Facts any stage takes in. Only events no region handles live here, so none runs twice.
     on: {
-      visit: { actions: 'recordEngagement' },
-      engagement: { actions: 'recordEngagement' },
+      visit: {
+        actions: { type: 'recordEngagement', params: { kind: 'page_view', contentStage: undefined } },
+      },
+      engagement: {
+        actions: {
+          type: 'recordEngagement',
+          params: ({ event }) => ({ kind: event.kind, contentStage: event.contentStage }),
+        },
+      },
       'profile.updated': { actions: 'updateProfile' },
       'tick.decay': { actions: 'decayScore' },
     },
@@ -313,7 +325,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             on: {
               'lead.absorbed': absorb,
               'lead.merged': mergeAway,
-              'form.submitted': { target: 'lead', actions: 'recordEngagement' },
+              'form.submitted': { target: 'lead', actions: formEngagement },
               disqualify: { target: 'disqualified' },
             },
           },
@@ -330,7 +342,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             on: {
               'lead.absorbed': absorb,
               'lead.merged': mergeAway,
-              'form.submitted': { actions: 'recordEngagement' },
+              'form.submitted': { actions: formEngagement },
               'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
               disqualify: { target: 'disqualified' },
@@ -345,7 +357,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             on: {
               'lead.absorbed': absorb,
               'lead.merged': mergeAway,
-              'form.submitted': { actions: 'recordEngagement' },
+              'form.submitted': { actions: formEngagement },
               'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
               'sales.accepted': { guard: 'bantComplete', target: 'sql', actions: 'assignOwner' },
@@ -365,7 +377,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             entry: { type: 'enterStage', params: { stage: 'sql' } },
             on: {
               'lead.absorbed': absorb,
-              'form.submitted': { actions: 'recordEngagement' },
+              'form.submitted': { actions: formEngagement },
               'bant.updated': { actions: 'updateBant' },
               'proposal.sent': { target: 'opportunity', actions: 'recordDeal' },
               'sales.rejected': { target: 'recycled' },
@@ -377,7 +389,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             entry: { type: 'enterStage', params: { stage: 'opportunity' } },
             on: {
               'lead.absorbed': absorb,
-              'form.submitted': { actions: 'recordEngagement' },
+              'form.submitted': { actions: formEngagement },
               'bant.updated': { actions: 'updateBant' },
               'deal.won': { target: 'customer', actions: 'recordDeal' },
               'deal.lost': [
@@ -392,7 +404,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             entry: { type: 'enterStage', params: { stage: 'customer' } },
             on: {
               'lead.absorbed': absorb,
-              'form.submitted': { actions: 'recordEngagement' },
+              'form.submitted': { actions: formEngagement },
               'tick.nurture': newsletter,
             },
           },
@@ -404,7 +416,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             on: {
               'lead.absorbed': absorb,
               'lead.merged': mergeAway,
-              'form.submitted': { actions: 'recordEngagement' },
+              'form.submitted': { actions: formEngagement },
               'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
               'cooldown.over': { guard: 'cooldownElapsed', target: 'lead' },
@@ -416,7 +428,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             entry: [{ type: 'enterStage', params: { stage: 'disqualified' } }, 'closeLead'],
             on: {
               'lead.absorbed': absorb,
-              'form.submitted': { actions: 'recordEngagement' },
+              'form.submitted': { actions: formEngagement },
               'lead.merged': mergeAway,
             },
           },
@@ -425,7 +437,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             entry: [{ type: 'enterStage', params: { stage: 'lost' } }, 'closeLead'],
             on: {
               'lead.absorbed': absorb,
-              'form.submitted': { actions: 'recordEngagement' },
+              'form.submitted': { actions: formEngagement },
               'lead.merged': mergeAway,
             },
           },
