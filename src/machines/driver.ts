@@ -1,10 +1,10 @@
 import { LeadcycleError } from '../errors.js';
 import type { LeadInput } from './context.js';
+import type { LeadCycle } from './cycle.js';
 import type { Deadline, DeadlineOptions } from './deadlines.js';
 import type { LeadSnapshot, LeadState, Rejection } from './decide.js';
 import type { Effect } from './effects.js';
 import type { LeadEvent } from './events.js';
-import type { LeadCycle } from './index.js';
 
 /**
  * The lead's driver: the one loop that every host runs. The workflow hosts it with real time and

@@ -10,7 +10,6 @@ import type { JournalEntry, StageChangeRow } from '../../src/analytics/records.j
 import {
   ANALYTICS_DB_FILE,
   AnalyticsStoreError,
-  importJsonlStageChanges,
   LEGACY_STAGE_CHANGES_FILE,
   MIGRATIONS,
   openAnalyticsStore,
@@ -289,8 +288,8 @@ describe('the JSON Lines import', () => {
         '{"key":"torn', // a crash mid-append, never acknowledged
     );
     const store = open(join(dir, ANALYTICS_DB_FILE));
-    expect(await importJsonlStageChanges(store, dir)).toEqual({ imported: 3 });
-    expect(await importJsonlStageChanges(store, dir)).toEqual({ imported: 0 });
+    expect(store.importLegacyStageChanges(dir)).toEqual({ imported: 3 });
+    expect(store.importLegacyStageChanges(dir)).toEqual({ imported: 0 });
     expect((await store.stageChanges()).map((r) => [r.key, r.seq, r.to, r.amount])).toEqual([
       ['wf-a/3', 3, 'visitor', null],
       ['wf-a/4', 4, 'lead', null],
@@ -304,7 +303,9 @@ describe('the JSON Lines import', () => {
       `${legacyLine('wf-a/1', 'a', 'visitor', T0)}{"not":"a change"}\n${legacyLine('wf-a/2', 'a', 'lead', T0)}`,
     );
     const store = open(join(dir, ANALYTICS_DB_FILE));
-    await expect(importJsonlStageChanges(store, dir)).rejects.toMatchObject({ code: 'LEGACY_CORRUPT' });
+    await expect(Promise.resolve().then(() => store.importLegacyStageChanges(dir))).rejects.toMatchObject({
+      code: 'LEGACY_CORRUPT',
+    });
     expect(() => openAnalyticsStore(dir)).toThrow(expect.objectContaining({ code: 'LEGACY_CORRUPT' }));
   });
 

@@ -11,7 +11,6 @@ import { StageSchema } from '../../machines/index.js';
 import type { StageChangeRow } from '../records.js';
 import { AnalyticsStoreError } from './errors.js';
 import { forEachLineSync } from './lines-sync.js';
-import type { SqliteAnalyticsStore } from './store.js';
 
 /** Where the JSON Lines stage store, the previous default, wrote its changes. */
 export const LEGACY_STAGE_CHANGES_FILE = 'stage-changes.jsonl';
@@ -110,15 +109,4 @@ export function importLegacyFile(
        imported_at = excluded.imported_at`,
   ).run({ ...mark, at: new Date().toISOString() });
   return { imported };
-}
-
-/**
- * Imports `<dataDir>/stage-changes.jsonl`, written by the previous default store, idempotent by key:
- * a second run imports 0.
- */
-export async function importJsonlStageChanges(
-  store: SqliteAnalyticsStore,
-  dataDir: string,
-): Promise<{ imported: number }> {
-  return store.importLegacyStageChanges(dataDir);
 }

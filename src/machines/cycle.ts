@@ -1,0 +1,25 @@
+import { type LeadcycleConfig, type LeadcycleConfigInput, LeadcycleConfigSchema } from './config.js';
+import type { LeadInput } from './context.js';
+import { type DeadlineOptions, deadlines, nextDeadline } from './deadlines.js';
+import { applyEvent, type LeadSnapshot, type LeadState, restore, startLead, stateOf } from './decide.js';
+import type { LeadEvent } from './events.js';
+import { createLeadMachine } from './lead-machine.js';
+import { viewOf } from './view.js';
+
+/** The machine bound to one validated config: what the workflow, the client and the analytics use. */
+export function createLeadCycle(input: LeadcycleConfigInput | LeadcycleConfig = {}) {
+  const config = LeadcycleConfigSchema.parse(input);
+  const machine = createLeadMachine(config);
+  return {
+    config,
+    machine,
+    start: (lead: LeadInput) => startLead(machine, lead),
+    apply: (snapshot: LeadSnapshot, event: LeadEvent) => applyEvent(machine, config, snapshot, event),
+    restore: (state: LeadState) => restore(machine, state),
+    stateOf,
+    deadlines: (state: LeadState, options?: DeadlineOptions) => deadlines(state, config, options),
+    nextDeadline: (state: LeadState, options?: DeadlineOptions) => nextDeadline(state, config, options),
+    view: (state: LeadState) => viewOf(state, config),
+  };
+}
+export type LeadCycle = ReturnType<typeof createLeadCycle>;
