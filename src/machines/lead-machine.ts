@@ -64,18 +64,21 @@ export function createLeadMachine(config: LeadcycleConfig) {
     (args: CheckArgs, params: P) =>
       check(args, params).ok;
 
-  const nurture = {
-    guard: and([
-      'consentGiven',
-      {
-        type: 'withinEmailCap',
-        params: { max: config.emailCap.max, windowDays: config.emailCap.windowDays },
-      },
-      { type: 'cadenceElapsed', params: { cadenceDays: config.nurtureCadenceDays } },
-      { type: 'hasUnsentContent', params: { kind: 'nurture' as const } },
-    ]),
-    actions: { type: 'sendContent', params: { kind: 'nurture' } },
-  } as const;
+  /** A marketing email of `kind` when consent, the cap, the cadence and the catalog all allow it. */
+  const sendWhenDue = (kind: 'nurture' | 'newsletter', cadenceDays: number) =>
+    ({
+      guard: and([
+        'consentGiven',
+        {
+          type: 'withinEmailCap',
+          params: { max: config.emailCap.max, windowDays: config.emailCap.windowDays },
+        },
+        { type: 'cadenceElapsed', params: { cadenceDays } },
+        { type: 'hasUnsentContent', params: { kind } },
+      ]),
+      actions: { type: 'sendContent', params: { kind } },
+    }) as const;
+  const nurture = sendWhenDue('nurture', config.nurtureCadenceDays);
 
   // Handled in each open stage, not at the root: xstate drops a root transition when the consent
   // region takes the same event, and a merge must carry facts and consent together.
@@ -83,18 +86,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
   /** The other half of a merge: this record closes, the survivor carries on. */
   const mergeAway = { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' } as const;
 
-  const newsletter = {
-    guard: and([
-      'consentGiven',
-      {
-        type: 'withinEmailCap',
-        params: { max: config.emailCap.max, windowDays: config.emailCap.windowDays },
-      },
-      { type: 'cadenceElapsed', params: { cadenceDays: config.newsletterCadenceDays } },
-      { type: 'hasUnsentContent', params: { kind: 'newsletter' as const } },
-    ]),
-    actions: { type: 'sendContent', params: { kind: 'newsletter' } },
-  } as const;
+  const newsletter = sendWhenDue('newsletter', config.newsletterCadenceDays);
 
   return setup({
     types: {

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { activitiesFromEnv } from '../../src/activities/index.js';
 import { LeadClient, type LeadClientOptions } from '../../src/client/index.js';
 import { loadDataConverter } from '../../src/codec/keys.js';
 import { createLeadWorker } from '../../src/worker.js';
+import { createDevServerEnv } from './temporal.js';
 
 let queues = 0;
 
@@ -82,4 +83,36 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000)
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+/**
+ * A test file's dev-server environment and lead harness, made before its tests and closed after
+ * them: read `.env` and `.h` inside tests and hooks.
+ */
+export function devServerLeads(options: Parameters<typeof leadHarness>[1] = {}): {
+  readonly env: TestWorkflowEnvironment;
+  readonly h: LeadHarness;
+} {
+  let env: TestWorkflowEnvironment | undefined;
+  let h: LeadHarness | undefined;
+  beforeAll(async () => {
+    env = await createDevServerEnv();
+    h = await leadHarness(env, options);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await env?.teardown();
+  });
+  const made = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('devServerLeads: used outside a test');
+    return value;
+  };
+  return {
+    get env() {
+      return made(env);
+    },
+    get h() {
+      return made(h);
+    },
+  };
 }

@@ -1,6 +1,5 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeadClient } from '../../src/client/index.js';
 import {
   BUYING_STAGES,
@@ -11,25 +10,14 @@ import {
 } from '../../src/machines/index.js';
 import { commandUpdate, factSignal, stateQuery } from '../../src/workflows/messages.js';
 import { FIT } from '../support/lead.js';
-import { createDevServerEnv } from '../support/temporal.js';
-import { type LeadHarness, leadHarness } from '../support/workflow.js';
+import { devServerLeads } from '../support/workflow.js';
 
 /**
  * Property-based fuzzing of the workflow's doors, bypassing the typed client: whatever JSON arrives
  * as a command update or a fact signal, the workflow never fails, a refused input changes nothing,
  * and an accepted one is exactly what the schema allows.
  */
-let env: TestWorkflowEnvironment;
-let h: LeadHarness;
-
-beforeAll(async () => {
-  env = await createDevServerEnv();
-  h = await leadHarness(env);
-});
-afterAll(async () => {
-  await h?.close();
-  await env?.teardown();
-});
+const t = devServerLeads();
 
 /** Near-misses of every command shape, plus anything JSON can hold. */
 const nearMiss = fc.oneof(
@@ -63,9 +51,9 @@ const nearMiss = fc.oneof(
 describe('bad input never breaks a lead', () => {
   it('arbitrary command updates: refused ones change nothing, the workflow never fails', async () => {
     const ref = { tenant: `fuzz-${Date.now()}`, email: 'fuzz@acme.example' };
-    await h.client.capture(ref, { type: 'form.submitted', form: 'contact', consent: true, profile: FIT });
+    await t.h.client.capture(ref, { type: 'form.submitted', form: 'contact', consent: true, profile: FIT });
     const { workflowId } = LeadClient.keyOf(ref);
-    const handle = env.client.workflow.getHandle(workflowId);
+    const handle = t.env.client.workflow.getHandle(workflowId);
 
     await fc.assert(
       fc.asyncProperty(nearMiss, async (input) => {
@@ -91,7 +79,7 @@ describe('bad input never breaks a lead', () => {
     for (const garbage of [null, 42, 'x', { type: 'engagement', kind: 'telepathy' }, { type: 'deal.won' }]) {
       await handle.signal(factSignal, garbage as never);
     }
-    const view = await h.client.send(ref, { type: 'engagement', kind: 'email_open' });
+    const view = await t.h.client.send(ref, { type: 'engagement', kind: 'email_open' });
     expect(view.leadKey).toBe(LeadClient.keyOf(ref).leadKey);
 
     const description = await handle.describe();

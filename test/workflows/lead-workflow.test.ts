@@ -1,5 +1,4 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readOutbox } from '../../src/activities/index.js';
 import { openAnalyticsStore, readStageChanges } from '../../src/analytics/index.js';
 import {
@@ -11,21 +10,10 @@ import {
 import { commandUpdate, FAILURE, stateQuery } from '../../src/workflows/messages.js';
 import { recordHistories } from '../support/histories.js';
 import { BANT_COMPLETE, FIT } from '../support/lead.js';
-import { createDevServerEnv } from '../support/temporal.js';
-import { eventually, type LeadHarness, leadHarness } from '../support/workflow.js';
+import { devServerLeads, eventually, leadHarness } from '../support/workflow.js';
 
 /** Lead workflows on the real dev server, with real activities: no mocks of Temporal. */
-let env: TestWorkflowEnvironment;
-let h: LeadHarness;
-
-beforeAll(async () => {
-  env = await createDevServerEnv();
-  h = await leadHarness(env);
-});
-afterAll(async () => {
-  await h?.close();
-  await env?.teardown();
-});
+const t = devServerLeads();
 
 const unique = () => `t${Date.now()}${Math.floor(Math.random() * 1e6)}`;
 const form = (email: string, kind: 'demo_request' | 'content_download' = 'demo_request') =>
@@ -34,12 +22,12 @@ const form = (email: string, kind: 'demo_request' | 'content_download' = 'demo_r
 describe('lead workflow on the dev server', () => {
   it('the same form submitted twice, with the email in another case, yields one lead', async () => {
     const tenant = unique();
-    await h.run(async () => {
-      const first = await h.client.capture(
+    await t.h.run(async () => {
+      const first = await t.h.client.capture(
         { tenant, email: 'Ada@Acme.example' },
         form('Ada@Acme.example', 'content_download'),
       );
-      const second = await h.client.capture(
+      const second = await t.h.client.capture(
         { tenant, email: '  ada@acme.EXAMPLE ' },
         form('ada@acme.example', 'content_download'),
       );
@@ -47,28 +35,28 @@ describe('lead workflow on the dev server', () => {
       expect(second.state.context.profile.email).toBe('ada@acme.example');
       expect(second.stage).toBe('lead');
       const { workflowId } = LeadClient.keyOf({ tenant, email: 'ada@acme.example' });
-      const runs = await env.client.workflow.count(`WorkflowId = '${workflowId}'`);
+      const runs = await t.env.client.workflow.count(`WorkflowId = '${workflowId}'`);
       expect(runs.count).toBe(1);
     });
   });
 
   it('drives a lead to customer and carries out every effect once', async () => {
     const ref = { tenant: unique(), email: 'grace@acme.example' };
-    await h.run(async () => {
-      await h.client.capture(ref, form(ref.email));
-      await h.client.send(ref, { type: 'engagement', kind: 'webinar_attended' });
-      const mql = await h.client.send(ref, { type: 'engagement', kind: 'pricing_page' });
+    await t.h.run(async () => {
+      await t.h.client.capture(ref, form(ref.email));
+      await t.h.client.send(ref, { type: 'engagement', kind: 'webinar_attended' });
+      const mql = await t.h.client.send(ref, { type: 'engagement', kind: 'pricing_page' });
       expect(mql.stage).toBe('mql');
-      await h.client.send(ref, { type: 'bant.updated', bant: BANT_COMPLETE });
-      const sql = await h.client.send(ref, { type: 'sales.accepted', owner: 'rep-9' });
+      await t.h.client.send(ref, { type: 'bant.updated', bant: BANT_COMPLETE });
+      const sql = await t.h.client.send(ref, { type: 'sales.accepted', owner: 'rep-9' });
       expect(sql).toMatchObject({ stage: 'sql', owner: 'rep-9', temperature: 'hot' });
-      await h.client.send(ref, { type: 'proposal.sent', amount: 10_000 });
-      const customer = await h.client.send(ref, { type: 'deal.won', amount: 10_000 });
+      await t.h.client.send(ref, { type: 'proposal.sent', amount: 10_000 });
+      const customer = await t.h.client.send(ref, { type: 'deal.won', amount: 10_000 });
       expect(customer.stage).toBe('customer');
 
       const { leadKey, workflowId } = LeadClient.keyOf(ref);
       const changes = await eventually(async () => {
-        const list = (await readStageChanges(h.dataDir)).filter((c) => c.leadId === workflowId);
+        const list = (await readStageChanges(t.h.dataDir)).filter((c) => c.leadId === workflowId);
         expect(list.map((c) => c.to)).toEqual(['visitor', 'lead', 'mql', 'sql', 'opportunity', 'customer']);
         return list;
       });
@@ -77,7 +65,7 @@ describe('lead workflow on the dev server', () => {
 
       // The journal (what backtests replay): every accepted command, in order, without personal data.
       const journal = await eventually(async () => {
-        const found = (await readJournal(h.dataDir)).find((j) => j.lead.leadId === workflowId);
+        const found = (await readJournal(t.h.dataDir)).find((j) => j.lead.leadId === workflowId);
         expect(found?.events.at(-1)?.type).toBe('deal.won');
         return found;
       });
@@ -92,22 +80,22 @@ describe('lead workflow on the dev server', () => {
       ]);
       expect(JSON.stringify(journal)).not.toContain('grace@acme.example');
       expect(journal?.lead.createdAt).toBe(changes[0]?.at);
-      const handoffs = (await readOutbox(h.dataDir, { kind: 'crm', leadKey })).filter(
+      const handoffs = (await readOutbox(t.h.dataDir, { kind: 'crm', leadKey })).filter(
         (r) => r.leadKey === leadKey,
       );
       expect(handoffs).toHaveLength(1);
-      const emails = await readOutbox(h.dataDir, { kind: 'email', leadKey });
+      const emails = await readOutbox(t.h.dataDir, { kind: 'email', leadKey });
       expect(emails.length).toBeGreaterThanOrEqual(1); // the first nurture goes out on capture
-      await recordHistories(env.client, LeadClient.keyOf(ref).workflowId, 'lead-to-customer');
+      await recordHistories(t.env.client, LeadClient.keyOf(ref).workflowId, 'lead-to-customer');
     });
   });
 
   it('an illegal command is refused with the machine reason and leaves no trace in history', async () => {
     const ref = { tenant: unique(), email: 'linus@acme.example' };
-    await h.run(async () => {
-      await h.client.capture(ref, form(ref.email));
+    await t.h.run(async () => {
+      await t.h.client.capture(ref, form(ref.email));
       const { workflowId } = LeadClient.keyOf(ref);
-      const error = await h.client.send(ref, { type: 'deal.won' }).catch((e) => e);
+      const error = await t.h.client.send(ref, { type: 'deal.won' }).catch((e) => e);
       expect(error).toBeInstanceOf(LeadCommandRejectedError);
       expect(error.rejection).toMatchObject({
         code: 'not_allowed_in_stage',
@@ -115,86 +103,86 @@ describe('lead workflow on the dev server', () => {
         event: 'deal.won',
         message: 'deal.won is not allowed in stage lead',
       });
-      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+      const history = await t.env.client.workflow.getHandle(workflowId).fetchHistory();
       const updates = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
       expect(updates).toHaveLength(1); // only the capture: the refused update never reached history
-      await recordHistories(env.client, workflowId, 'refused-command');
+      await recordHistories(t.env.client, workflowId, 'refused-command');
     });
   });
 
   it('a BANT-incomplete acceptance names the missing criteria', async () => {
     const ref = { tenant: unique(), email: 'barbara@acme.example' };
-    await h.run(async () => {
-      await h.client.capture(ref, form(ref.email));
-      await h.client.send(ref, { type: 'engagement', kind: 'webinar_attended' });
-      await h.client.send(ref, { type: 'engagement', kind: 'pricing_page' });
-      await h.client.send(ref, { type: 'bant.updated', bant: { need: true, authority: true } });
-      const error = await h.client.send(ref, { type: 'sales.accepted', owner: 'rep-1' }).catch((e) => e);
+    await t.h.run(async () => {
+      await t.h.client.capture(ref, form(ref.email));
+      await t.h.client.send(ref, { type: 'engagement', kind: 'webinar_attended' });
+      await t.h.client.send(ref, { type: 'engagement', kind: 'pricing_page' });
+      await t.h.client.send(ref, { type: 'bant.updated', bant: { need: true, authority: true } });
+      const error = await t.h.client.send(ref, { type: 'sales.accepted', owner: 'rep-1' }).catch((e) => e);
       expect(error).toBeInstanceOf(LeadCommandRejectedError);
       expect(error.message).toBe('sql needs BANT complete: budget and timeline missing');
-      expect((await h.client.get(ref)).stage).toBe('mql');
+      expect((await t.h.client.get(ref)).stage).toBe('mql');
     });
   });
 
   it('bad input is refused with the field path, before Temporal and inside the workflow', async () => {
     const ref = { tenant: unique(), email: 'ken@acme.example' };
-    await h.run(async () => {
-      const clientSide = await h.client
+    await t.h.run(async () => {
+      const clientSide = await t.h.client
         .capture(ref, { type: 'form.submitted', form: 'demo_request', profile: { email: 'not-an-email' } })
         .catch((e) => e);
       expect(clientSide).toBeInstanceOf(LeadValidationError);
       expect(clientSide.issues[0].path).toEqual(['profile', 'email']);
 
-      await h.client.capture(ref, form(ref.email));
+      await t.h.client.capture(ref, form(ref.email));
       // Bypassing the typed client: the workflow's validator checks the same schema.
       const { workflowId } = LeadClient.keyOf(ref);
-      const raw = await env.client.workflow
+      const raw = await t.env.client.workflow
         .getHandle(workflowId)
         .executeUpdate(commandUpdate, { args: [{ type: 'engagement', kind: 'telepathy' } as never] })
         .catch((e) => e);
       expect(raw.cause.type).toBe(FAILURE.invalidCommand);
       expect(raw.cause.message).toMatch(/^kind: /);
-      expect((await h.client.get(ref)).stage).toBe('lead');
+      expect((await t.h.client.get(ref)).stage).toBe('lead');
     });
   });
 
   it('an unknown lead is a typed not-found error', async () => {
-    await h.run(async () => {
-      const error = await h.client.get({ tenant: unique(), email: 'nobody@acme.example' }).catch((e) => e);
+    await t.h.run(async () => {
+      const error = await t.h.client.get({ tenant: unique(), email: 'nobody@acme.example' }).catch((e) => e);
       expect(error).toBeInstanceOf(LeadNotFoundError);
     });
   });
 
   it('facts arrive as signals and search attributes let operators find leads by stage', async () => {
     const ref = { tenant: unique(), email: 'margaret@acme.example' };
-    await h.run(async () => {
-      await h.client.capture(ref, form(ref.email));
-      await h.client.track(ref, { type: 'engagement', kind: 'webinar_attended' });
-      await h.client.track(ref, { type: 'engagement', kind: 'pricing_page' });
+    await t.h.run(async () => {
+      await t.h.client.capture(ref, form(ref.email));
+      await t.h.client.track(ref, { type: 'engagement', kind: 'webinar_attended' });
+      await t.h.client.track(ref, { type: 'engagement', kind: 'pricing_page' });
       const view = await eventually(async () => {
-        const v = await h.client.get(ref);
+        const v = await t.h.client.get(ref);
         expect(v.stage).toBe('mql');
         return v;
       });
       expect(view.next.map((d) => d.event)).toContain('sla.expired');
       const { workflowId } = LeadClient.keyOf(ref);
       await eventually(async () => {
-        const found = await h.client.list({ stage: 'mql', temperature: 'cold' });
+        const found = await t.h.client.list({ stage: 'mql', temperature: 'cold' });
         expect(found.map((l) => l.workflowId)).toContain(workflowId);
       });
-      const description = await env.client.workflow.getHandle(workflowId).describe();
+      const description = await t.env.client.workflow.getHandle(workflowId).describe();
       expect(await description.staticSummary()).toBe(`Lead ${workflowId}`);
       // Workflow ids and search attributes are not encrypted: no email in them.
       expect(workflowId).not.toContain('margaret');
       expect(JSON.stringify(description.raw.workflowExecutionInfo?.searchAttributes)).not.toContain(
         'margaret',
       );
-      await recordHistories(env.client, workflowId, 'signals-and-search-attributes');
+      await recordHistories(t.env.client, workflowId, 'signals-and-search-attributes');
     });
   });
 
   it('continues as new well before the history limits, carrying the lead and its effects', async () => {
-    const small = await leadHarness(env, { continueAsNewAt: { historyLength: 40, updates: 5 } });
+    const small = await leadHarness(t.env, { continueAsNewAt: { historyLength: 40, updates: 5 } });
     const ref = { tenant: unique(), email: 'frances@acme.example' };
     try {
       await small.run(async () => {
@@ -210,7 +198,7 @@ describe('lead workflow on the dev server', () => {
 
         const { workflowId } = LeadClient.keyOf(ref);
         const runs = [];
-        for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+        for await (const run of t.env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
           runs.push(run);
         // Visibility lags: the newest run may not be listed yet.
         expect(runs.filter((r) => r.status.name === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(2);
@@ -219,7 +207,7 @@ describe('lead workflow on the dev server', () => {
 
         const changes = (await readStageChanges(small.dataDir)).filter((c) => c.leadId === workflowId);
         expect(changes.map((c) => c.to)).toEqual(['visitor', 'lead']);
-        await recordHistories(env.client, workflowId, 'continue-as-new');
+        await recordHistories(t.env.client, workflowId, 'continue-as-new');
       });
     } finally {
       await small.close();
@@ -230,16 +218,16 @@ describe('lead workflow on the dev server', () => {
     const tenant = unique();
     const byEmail = { tenant, email: 'hedy@acme.example' };
     const byCrm = { tenant, externalId: 'crm-4242' };
-    await h.run(async () => {
-      await h.client.capture(byEmail, form(byEmail.email, 'content_download'));
-      await h.client.capture(byCrm, {
+    await t.h.run(async () => {
+      await t.h.client.capture(byEmail, form(byEmail.email, 'content_download'));
+      await t.h.client.capture(byCrm, {
         type: 'profile.updated',
         profile: { jobTitle: 'Head of IT', annualRevenue: 5e7 },
       });
-      await h.client.send(byCrm, { type: 'engagement', kind: 'webinar_attended' });
-      await h.client.send(byCrm, { type: 'consent.unsubscribed', doNotContact: false });
+      await t.h.client.send(byCrm, { type: 'engagement', kind: 'webinar_attended' });
+      await t.h.client.send(byCrm, { type: 'consent.unsubscribed', doNotContact: false });
 
-      const merged = await h.client.merge(byEmail, byCrm);
+      const merged = await t.h.client.merge(byEmail, byCrm);
       expect(merged.state.context.profile).toMatchObject({
         email: 'hedy@acme.example',
         jobTitle: 'Head of IT',
@@ -248,19 +236,19 @@ describe('lead workflow on the dev server', () => {
       const score = merged.score;
       expect(score).toBe(5 + 15); // content download on one record, webinar on the other
 
-      const again = await h.client.merge(byEmail, byCrm);
+      const again = await t.h.client.merge(byEmail, byCrm);
       expect(again.score).toBe(score);
-      expect((await h.client.get(byCrm)).stage).toBe('merged');
-      expect((await h.client.get(byCrm)).state.context.mergedInto).toBe(LeadClient.keyOf(byEmail).leadKey);
+      expect((await t.h.client.get(byCrm)).stage).toBe('merged');
+      expect((await t.h.client.get(byCrm)).state.context.mergedInto).toBe(LeadClient.keyOf(byEmail).leadKey);
     });
   });
 
   it('the state query answers without a worker-side change', async () => {
     const ref = { tenant: unique(), email: 'edsger@acme.example' };
-    await h.run(async () => {
-      await h.client.capture(ref, form(ref.email));
+    await t.h.run(async () => {
+      await t.h.client.capture(ref, form(ref.email));
       const { workflowId } = LeadClient.keyOf(ref);
-      const view = await env.client.workflow.getHandle(workflowId).query(stateQuery);
+      const view = await t.env.client.workflow.getHandle(workflowId).query(stateQuery);
       expect(view).toMatchObject({ stage: 'lead', consent: 'granted', persona: 'it-decision-maker' });
     });
   });
