@@ -83,6 +83,10 @@ export function createLeadMachine(config: LeadcycleConfig) {
   // Handled in each open stage, not at the root: xstate drops a root transition when the consent
   // region takes the same event, and a merge must carry facts and consent together.
   const absorb = { guard: 'notYetAbsorbed', actions: 'absorbFacts' } as const;
+  /** What every open stage takes in: a merged-in record's facts, and a form's engagement. */
+  const openStage = { 'lead.absorbed': absorb, 'form.submitted': { actions: formEngagement } } as const;
+  /** The stages where sales qualifies a lead take BANT updates too. */
+  const qualifyingStage = { ...openStage, 'bant.updated': { actions: 'updateBant' } } as const;
   /** The other half of a merge: this record closes, the survivor carries on. */
   const mergeAway = { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' } as const;
 
@@ -315,7 +319,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             description: 'Anonymous: a site visit, a trade show, a social contact. Little is known.',
             entry: { type: 'enterStage', params: { stage: 'visitor' } },
             on: {
-              'lead.absorbed': absorb,
+              ...openStage,
               'lead.merged': mergeAway,
               'form.submitted': { target: 'lead', actions: formEngagement },
               disqualify: { target: 'disqualified' },
@@ -332,10 +336,8 @@ export function createLeadMachine(config: LeadcycleConfig) {
               target: 'mql',
             },
             on: {
-              'lead.absorbed': absorb,
+              ...qualifyingStage,
               'lead.merged': mergeAway,
-              'form.submitted': { actions: formEngagement },
-              'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
               disqualify: { target: 'disqualified' },
             },
@@ -347,10 +349,8 @@ export function createLeadMachine(config: LeadcycleConfig) {
               { type: 'handOffToSales', params: { escalation: false } },
             ],
             on: {
-              'lead.absorbed': absorb,
+              ...qualifyingStage,
               'lead.merged': mergeAway,
-              'form.submitted': { actions: formEngagement },
-              'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
               'sales.accepted': { guard: 'bantComplete', target: 'sql', actions: 'assignOwner' },
               'sales.rejected': { target: 'recycled' },
@@ -368,9 +368,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             description: 'Sales qualified: BANT validated and sales owns the lead.',
             entry: { type: 'enterStage', params: { stage: 'sql' } },
             on: {
-              'lead.absorbed': absorb,
-              'form.submitted': { actions: formEngagement },
-              'bant.updated': { actions: 'updateBant' },
+              ...qualifyingStage,
               'proposal.sent': { target: 'opportunity', actions: 'recordDeal' },
               'sales.rejected': { target: 'recycled' },
               disqualify: { target: 'disqualified' },
@@ -380,9 +378,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             description: 'A commercial proposal is out.',
             entry: { type: 'enterStage', params: { stage: 'opportunity' } },
             on: {
-              'lead.absorbed': absorb,
-              'form.submitted': { actions: formEngagement },
-              'bant.updated': { actions: 'updateBant' },
+              ...qualifyingStage,
               'deal.won': { target: 'customer', actions: 'recordDeal' },
               'deal.lost': [
                 // A proposal that came too early sends the prospect back to nurture (docs/domain.md: "Re-nurture").
@@ -395,8 +391,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             description: 'Bought. Gets only the newsletter.',
             entry: { type: 'enterStage', params: { stage: 'customer' } },
             on: {
-              'lead.absorbed': absorb,
-              'form.submitted': { actions: formEngagement },
+              ...openStage,
               'tick.nurture': newsletter,
             },
           },
@@ -406,10 +401,8 @@ export function createLeadMachine(config: LeadcycleConfig) {
             entry: [{ type: 'enterStage', params: { stage: 'recycled' } }, 'startCooldown'],
             exit: 'endCooldown',
             on: {
-              'lead.absorbed': absorb,
+              ...qualifyingStage,
               'lead.merged': mergeAway,
-              'form.submitted': { actions: formEngagement },
-              'bant.updated': { actions: 'updateBant' },
               'tick.nurture': nurture,
               'cooldown.over': { guard: 'cooldownElapsed', target: 'lead' },
               disqualify: { target: 'disqualified' },
@@ -419,8 +412,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             description: 'Not a buyer persona: a competitor, a student, a curious visitor.',
             entry: [{ type: 'enterStage', params: { stage: 'disqualified' } }, 'closeLead'],
             on: {
-              'lead.absorbed': absorb,
-              'form.submitted': { actions: formEngagement },
+              ...openStage,
               'lead.merged': mergeAway,
             },
           },
@@ -428,8 +420,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
             description: 'The deal was lost for budget, a competitor or no need.',
             entry: [{ type: 'enterStage', params: { stage: 'lost' } }, 'closeLead'],
             on: {
-              'lead.absorbed': absorb,
-              'form.submitted': { actions: formEngagement },
+              ...openStage,
               'lead.merged': mergeAway,
             },
           },
