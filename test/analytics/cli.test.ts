@@ -5,18 +5,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backtest } from '../../src/analytics/backtest.js';
-import { forecast } from '../../src/analytics/forecast.js';
-import type { StageChangeRow } from '../../src/analytics/records.js';
 import {
+  backtest,
   byLead,
   cohorts,
   conversion,
+  forecast,
+  openAnalyticsStore,
+  type StageChangeRow,
   slaBreaches,
   stageCounts,
   velocity,
-} from '../../src/analytics/reports.js';
-import { openAnalyticsStore } from '../../src/analytics/sqlite/index.js';
+} from '../../src/analytics/index.js';
 import { DAY_MS } from '../../src/machines/index.js';
 import {
   type JournaledPopulationLead,

@@ -4,19 +4,20 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backtest } from '../../src/analytics/backtest.js';
-import { forecast } from '../../src/analytics/forecast.js';
-import { Analytics } from '../../src/analytics/index.js';
-import type { StageChangeRow } from '../../src/analytics/records.js';
 import {
+  Analytics,
+  backtest,
   byLead,
   cohorts,
   conversion,
+  forecast,
+  openAnalyticsStore,
+  type SqliteAnalyticsStore,
+  type StageChangeRow,
   slaBreaches,
   stageCounts,
   velocity,
-} from '../../src/analytics/reports.js';
-import { openAnalyticsStore, type SqliteAnalyticsStore } from '../../src/analytics/sqlite/index.js';
+} from '../../src/analytics/index.js';
 import { buildApi } from '../../src/api/server.js';
 import { LeadClient } from '../../src/client/index.js';
 import { DAY_MS, type LeadcycleConfigInput } from '../../src/machines/index.js';
