@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { mailboxAddress, unsubscribeUrlFor } from './activities/email.js';
-import { InvalidInputError, issuesOf } from './errors.js';
+import { describeIssues, type FieldIssue, issuesOf, LeadcycleError } from './errors.js';
 
 /** Where the worker, the API and the CLI find Temporal when TEMPORAL_ADDRESS is unset. */
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -148,11 +148,23 @@ export const SettingsSchema = z
 export type Settings = z.output<typeof SettingsSchema>;
 
 /**
- * The settings in `env`, checked. Throws InvalidInputError (subject "environment") whose issues each
- * name a variable: `{ path: ['LEADCYCLE_API_PORT'], message: '"x" is not a port number (0 to 65535)' }`.
+ * A bad environment, all of it at once: each issue names its variable,
+ * `{ path: ['LEADCYCLE_API_PORT'], message: '"x" is not a port number (0 to 65535)' }`.
  */
+export class SettingsError extends LeadcycleError<'invalid_settings'> {
+  constructor(readonly issues: FieldIssue[]) {
+    super(
+      'invalid_settings',
+      issues.length === 1
+        ? describeIssues(issues)
+        : `invalid configuration:\n  ${describeIssues(issues).replaceAll('; ', '\n  ')}`,
+    );
+  }
+}
+
+/** The settings in `env`, checked; throws SettingsError. */
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const parsed = SettingsSchema.safeParse(env);
-  if (!parsed.success) throw new InvalidInputError(issuesOf(parsed.error), 'environment');
+  if (!parsed.success) throw new SettingsError(issuesOf(parsed.error));
   return parsed.data;
 }

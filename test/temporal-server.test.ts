@@ -66,7 +66,7 @@ describe('dev server started by the global setup', () => {
     const clash = defineSearchAttributeKey(LeadSearchAttributes.score.name, SearchAttributeType.KEYWORD);
     await expect(registerSearchAttributes(connection, namespace, [clash])).rejects.toMatchObject({
       name: 'TemporalServerError',
-      code: 'SEARCH_ATTRIBUTE_CONFLICT',
+      code: 'search_attribute_conflict',
       message: expect.stringContaining('LeadScore'),
     });
   });
@@ -113,7 +113,7 @@ describe('findTemporalBinary', () => {
     const lookup = findTemporalBinary(name, { env: { [envVar]: join(dir, 'missing'), PATH: dir } });
     await expect(lookup).rejects.toBeInstanceOf(TemporalServerError);
     await expect(lookup).rejects.toMatchObject({
-      code: 'BINARY_NOT_FOUND',
+      code: 'binary_not_found',
       message: expect.stringContaining(envVar),
     });
   });
@@ -135,6 +135,6 @@ describe('findTemporalBinary', () => {
         dataDir: emptyDataDir,
         install: false,
       }),
-    ).rejects.toMatchObject({ code: 'BINARY_NOT_FOUND' });
+    ).rejects.toMatchObject({ code: 'binary_not_found' });
   });
 });

@@ -1,10 +1,8 @@
-import { InvalidInputError } from '../errors.js';
 import { dataDirOf } from '../paths.js';
 import { readSettings, type Settings } from '../settings.js';
 import type { SmtpSettings } from './content-sender.js';
 import type { WebhookSettings } from './crm.js';
 import type { MailSettings } from './email.js';
-import { ConfigError } from './errors.js';
 
 /** Used when nothing is sent for real (the outbox), where no mail server checks the sender. */
 export const DEFAULT_MAIL_FROM = 'Leadcycle <leadcycle@localhost>';
@@ -20,17 +18,9 @@ export interface ActivityConfig {
 
 export { projectRoot, resolveDataDir } from '../paths.js';
 
-/** The activities' settings (src/settings.ts); throws ConfigError listing every bad variable. */
+/** The activities' settings (src/settings.ts); throws SettingsError naming every bad variable. */
 export function loadActivityConfig(env: NodeJS.ProcessEnv = process.env): ActivityConfig {
-  let e: Settings;
-  try {
-    e = readSettings(env);
-  } catch (err) {
-    if (!(err instanceof InvalidInputError)) throw err;
-    throw new ConfigError(
-      err.issues.map((i) => ({ variable: i.path[0] ?? 'environment', message: i.message })),
-    );
-  }
+  const e: Settings = readSettings(env);
   return {
     dataDir: dataDirOf(e),
     mail: {

@@ -95,8 +95,8 @@ export function smtpFailure(err: unknown): Error {
   if (e.permanent === true && e.code !== 'EAUTH') {
     const recipient = e.command?.toUpperCase().startsWith('RCPT') ?? false;
     return recipient
-      ? new PermanentFailure('RECIPIENT_INVALID', `the mail server refused the recipient: ${reply}`, details)
-      : new PermanentFailure('SMTP_REJECTED', `the mail server refused the message: ${reply}`, details);
+      ? new PermanentFailure('recipient_invalid', `the mail server refused the recipient: ${reply}`, details)
+      : new PermanentFailure('smtp_rejected', `the mail server refused the message: ${reply}`, details);
   }
   return new SmtpUnavailableError(`sending through SMTP failed: ${reply}`, e.code, { cause: err });
 }

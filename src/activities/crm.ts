@@ -115,7 +115,7 @@ export class WebhookCrm implements CrmHandoff {
     const detail = `CRM webhook ${where} answered ${status}${text ? `: ${text.slice(0, 500)}` : ''}`;
     // 408 and 429 say "later", other 4xx say "never for this request".
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-      throw new PermanentFailure('CRM_REJECTED', detail, { status, body: text.slice(0, 2000) });
+      throw new PermanentFailure('crm_rejected', detail, { status, body: text.slice(0, 2000) });
     }
     throw new CrmUnavailableError(detail, status);
   }

@@ -9,15 +9,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 
 export type PermanentFailureCode =
-  | 'RECIPIENT_INVALID'
-  | 'SMTP_REJECTED'
-  | 'CRM_REJECTED'
+  | 'recipient_invalid'
+  | 'smtp_rejected'
+  | 'crm_rejected'
   /** A stage change whose idempotency key is not `<workflow id>/<sequence>`: a caller's bug. */
-  | 'BAD_EFFECT_KEY';
+  | 'bad_effect_key';
 
 /**
  * A permanent failure: Temporal does not retry it. Its `type` is the code, so a workflow can match
- * `err.cause.type === 'CRM_REJECTED'` without importing this module.
+ * `err.cause.type === 'crm_rejected'` without importing this module.
  */
 export class PermanentFailure extends ApplicationFailure {
   constructor(
@@ -30,7 +30,7 @@ export class PermanentFailure extends ApplicationFailure {
   }
 }
 
-export type RetryableErrorCode = 'SMTP_UNAVAILABLE' | 'CRM_UNAVAILABLE';
+export type RetryableErrorCode = 'smtp_unavailable' | 'crm_unavailable';
 
 /**
  * A failure worth retrying. Temporal records the class name as the failure type, hence one subclass
@@ -42,7 +42,7 @@ export abstract class RetryableActivityError extends Error {
 
 export class SmtpUnavailableError extends RetryableActivityError {
   override readonly name = 'SmtpUnavailableError';
-  readonly code = 'SMTP_UNAVAILABLE';
+  readonly code = 'smtp_unavailable';
   constructor(
     message: string,
     readonly smtpCode: string | undefined,
@@ -54,7 +54,7 @@ export class SmtpUnavailableError extends RetryableActivityError {
 
 export class CrmUnavailableError extends RetryableActivityError {
   override readonly name = 'CrmUnavailableError';
-  readonly code = 'CRM_UNAVAILABLE';
+  readonly code = 'crm_unavailable';
   constructor(
     message: string,
     /** HTTP status, or null when no response came back (network error, timeout). */
@@ -65,22 +65,13 @@ export class CrmUnavailableError extends RetryableActivityError {
   }
 }
 
-/** Bad environment: thrown when the worker builds its activities, never from inside an activity. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
-  constructor(readonly issues: { variable: string; message: string }[]) {
-    super(`invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
-  }
-}
-
 /**
  * A JSON Lines store with a broken line that is not the last one: something other than a crash
  * mid-append wrote it, so we refuse to guess (skipping it could forget an idempotency key).
  */
 export class CorruptStoreError extends Error {
   override readonly name = 'CorruptStoreError';
-  readonly code = 'STORE_CORRUPT';
+  readonly code = 'store_corrupt';
   constructor(
     readonly file: string,
     readonly line: number,

@@ -98,7 +98,7 @@ export function createActivities(deps: ActivityDeps) {
       // Checked here too (the machine's schemas already check form input): no retry can fix a bad address.
       if (!EmailSchema.safeParse(input.to.email).success) {
         throw new PermanentFailure(
-          'RECIPIENT_INVALID',
+          'recipient_invalid',
           `not an email address: ${JSON.stringify(input.to.email)}`,
         );
       }
@@ -129,7 +129,7 @@ function effectSeqOf(key: string): number {
   const seq = Number(key.slice(key.lastIndexOf('/') + 1));
   if (!Number.isInteger(seq) || seq < 1) {
     throw new PermanentFailure(
-      'BAD_EFFECT_KEY',
+      'bad_effect_key',
       `not a '<workflow id>/<sequence>' key: ${JSON.stringify(key)}`,
     );
   }
@@ -140,7 +140,7 @@ export type LeadActivities = ReturnType<typeof createActivities>;
 
 /**
  * The activities wired from environment variables (see config.ts): SMTP when LEADCYCLE_SMTP_URL is
- * set, a signed webhook when LEADCYCLE_CRM_WEBHOOK_URL is, the outbox otherwise. Throws ConfigError.
+ * set, a signed webhook when LEADCYCLE_CRM_WEBHOOK_URL is, the outbox otherwise. Throws SettingsError.
  */
 export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
   activities: LeadActivities;

@@ -24,7 +24,7 @@ import {
 import type { JournaledLead, StageChangeRow } from './records.js';
 import { type FunnelStage, type FunnelStep, funnelFromCounts, reachedStages, stageAt } from './reports.js';
 
-export class BacktestError extends LeadcycleError<'NO_LEADS'> {}
+export class BacktestError extends LeadcycleError<'no_leads'> {}
 
 /**
  * One lead driven by the same lead driver its workflow runs (src/machines/driver.ts): each event is
@@ -189,7 +189,7 @@ export async function backtest(
       options.onReplay?.(result, scenarios[i] as BacktestScenario);
     });
   }
-  if (leads === 0) throw new BacktestError('NO_LEADS', 'the journal holds no leads to replay');
+  if (leads === 0) throw new BacktestError('no_leads', 'the journal holds no leads to replay');
   return {
     leads,
     until,

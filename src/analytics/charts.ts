@@ -6,6 +6,7 @@
  */
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { LeadcycleError } from '../errors.js';
 
 export interface FunnelBar {
   stage: string;
@@ -33,19 +34,11 @@ export type ChartErrorCode =
   | 'no-steps'
   | 'duplicate-series'
   | 'no-stages'
-  | 'no-data'
-  | 'invalid-value';
+  | 'no_data'
+  | 'invalid_value';
 
 /** Thrown instead of rendering an empty or meaningless chart. */
-export class ChartError extends Error {
-  override name = 'ChartError';
-  constructor(
-    readonly code: ChartErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class ChartError extends LeadcycleError<ChartErrorCode> {}
 
 const WIDTH = 720;
 const FONT = 'Helvetica, Arial, sans-serif';
@@ -148,7 +141,7 @@ function velocitySpec(times: StageTimeBar[], options: ChartOptions = {}): TopLev
       ];
     });
   });
-  if (rows.length === 0) throw new ChartError('no-data', 'velocity chart: no stage has a completed stay');
+  if (rows.length === 0) throw new ChartError('no_data', 'velocity chart: no stage has a completed stay');
   const maxDays = Math.max(...rows.map((r) => r.days));
   return {
     ...frame(options, 'Time in stage'),
@@ -224,6 +217,6 @@ function seriesColor(field: string, domain: string[]) {
 
 function check(value: number, what: string): void {
   if (!Number.isFinite(value) || value < 0) {
-    throw new ChartError('invalid-value', `${what} must be a finite number ≥ 0, got ${value}`);
+    throw new ChartError('invalid_value', `${what} must be a finite number ≥ 0, got ${value}`);
   }
 }

@@ -11,7 +11,8 @@ import { Analytics, openAnalyticsStore } from '../analytics/index.js';
 import { connectTemporal, LeadClient } from '../client/index.js';
 import { ConfigFileError, loadConfigFile } from '../config-file.js';
 import { resolveDataDir } from '../paths.js';
-import { ApiConfigError, apiSettingsFromEnv } from './env.js';
+import { SettingsError } from '../settings.js';
+import { apiSettingsFromEnv } from './env.js';
 import { startApi } from './server.js';
 
 /** Runs the API until SIGINT/SIGTERM. */
@@ -62,7 +63,7 @@ export async function runApi(): Promise<void> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   runApi().catch((err) => {
     // A configuration or connection problem is the user's to fix: say which, without a stack trace.
-    if (err instanceof ApiConfigError || err instanceof ConfigFileError) console.error(err.message);
+    if (err instanceof SettingsError || err instanceof ConfigFileError) console.error(err.message);
     else console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   });

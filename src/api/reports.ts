@@ -21,7 +21,7 @@ import {
   SlaParamsSchema,
   StagesParamsSchema,
 } from '../analytics/index.js';
-import type { LeadcycleConfigInput } from '../machines/index.js';
+import { DriverError, type LeadcycleConfigInput } from '../machines/index.js';
 import type { ApiKeys } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { json } from './leads.js';
@@ -69,13 +69,11 @@ async function answering<T>(compute: () => Promise<T>): Promise<T> {
     if (err instanceof ReportParamsError) {
       throw validationError(err.issues, 'querystring');
     }
-    if (err instanceof BacktestError) {
-      if (err.code === 'NO_LEADS') throw new ApiError(409, 'no_leads', err.message);
-      throw new ApiError(422, 'timer_loop', err.message);
-    }
+    if (err instanceof BacktestError) throw new ApiError(409, 'no_leads', err.message);
+    if (err instanceof DriverError) throw new ApiError(422, 'timer_loop', err.message);
     // Only an empty chart is expected; any other refusal to draw is a bug, a 500.
-    if (err instanceof ChartError && err.code === 'no-data') throw new ApiError(409, 'no_data', err.message);
-    if (err instanceof AnalyticsStoreError && err.code === 'CLOSED') {
+    if (err instanceof ChartError && err.code === 'no_data') throw new ApiError(409, 'no_data', err.message);
+    if (err instanceof AnalyticsStoreError && err.code === 'closed') {
       throw new ApiError(503, 'analytics_unavailable', 'the analytics store is closed; retry later', {
         headers: { 'retry-after': '5' },
       });

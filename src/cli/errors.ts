@@ -4,10 +4,11 @@
  * stable `code` for scripts.
  */
 import { InvalidArgumentError } from 'commander';
-import { AnalyticsStoreError, BacktestError, ChartError, ReportParamsError } from '../analytics/index.js';
+import { ReportParamsError } from '../analytics/index.js';
 import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from '../client/index.js';
 import { ConfigFileError } from '../config-file.js';
 import { InvalidInputError, LeadcycleError } from '../errors.js';
+import { SettingsError } from '../settings.js';
 import { flag } from './options.js';
 
 export interface Failure {
@@ -18,12 +19,7 @@ export interface Failure {
 
 /** The stable code for scripts: leadcycle's own errors', and the analytics' (not LeadcycleErrors yet). */
 function codeOf(err: unknown): string {
-  return err instanceof LeadcycleError ||
-    err instanceof BacktestError ||
-    err instanceof ChartError ||
-    err instanceof AnalyticsStoreError
-    ? err.code
-    : 'error';
+  return err instanceof LeadcycleError ? err.code : 'error';
 }
 
 function exitCodeOf(err: unknown): number {
@@ -32,7 +28,8 @@ function exitCodeOf(err: unknown): number {
     err instanceof InvalidArgumentError ||
     err instanceof InvalidInputError ||
     err instanceof ReportParamsError ||
-    err instanceof ConfigFileError
+    err instanceof ConfigFileError ||
+    err instanceof SettingsError
   )
     return 2;
   if (err instanceof LeadCommandRejectedError) return 3;
@@ -54,7 +51,7 @@ export function failureOf(err: unknown): Failure {
   const error: Failure['body']['error'] = { code: codeOf(err), message };
   if (options) error.issues = options;
   if (err instanceof LeadValidationError) error.issues = err.issues;
-  if (err instanceof ConfigFileError)
+  if (err instanceof ConfigFileError || err instanceof SettingsError)
     error.issues = err.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
   if (err instanceof LeadCommandRejectedError) error.rejection = err.rejection;
   return { exitCode: exitCodeOf(err), message, body: { error } };

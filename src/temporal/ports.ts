@@ -27,7 +27,7 @@ export async function assertPortFree(port: number): Promise<void> {
     await once(probe, 'listening');
   } catch (err) {
     throw new TemporalServerError(
-      'PORT_IN_USE',
+      'port_in_use',
       `port ${port} on ${HOST} is already in use; stop whatever listens there, pick another port, ` +
         'or set TEMPORAL_ADDRESS to use that server',
       { cause: err },

@@ -115,7 +115,7 @@ async function pollUntilReady(
     const exited = exitStatus();
     if (exited !== undefined) {
       throw new TemporalServerError(
-        'SERVER_EXITED',
+        'server_exited',
         `Temporal server on ${address} exited during start-up (${exited}): ${describe()}`,
       );
     }
@@ -134,7 +134,7 @@ async function pollUntilReady(
     await sleep(250);
   }
   throw new TemporalServerError(
-    'START_TIMEOUT',
+    'start_timeout',
     `Temporal server on ${address} did not answer within ${timeoutMs / 1000} s ` +
       `(last error: ${lastError instanceof Error ? lastError.message : String(lastError)}): ${describe()}`,
     { cause: lastError },

@@ -61,7 +61,7 @@ async function missingSearchAttributes(
       missing.push(key);
     } else if (actual !== indexedValueType(key.type)) {
       throw new TemporalServerError(
-        'SEARCH_ATTRIBUTE_CONFLICT',
+        'search_attribute_conflict',
         `search attribute ${key.name} exists in namespace ${namespace} as ${typeName(actual)}, ` +
           `expected ${TypedSearchAttributes.toMetadataType(key.type)}`,
       );

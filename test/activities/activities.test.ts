@@ -40,7 +40,7 @@ describe('the default activities (outbox and SQLite analytics store)', () => {
     const error = await wired.activities
       .recordStageChange({ ...base(1), idempotencyKey: 'wf-1#1', change: stageChanged() })
       .catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'BAD_EFFECT_KEY', nonRetryable: true });
+    expect(error).toMatchObject({ code: 'bad_effect_key', nonRetryable: true });
   });
 
   it('journals a lead once per entry, without the personal data', async () => {
@@ -143,7 +143,7 @@ describe('the default activities (outbox and SQLite analytics store)', () => {
       .sendContent({ ...base(7), to: { email: 'not an address' }, content: contentSend() })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentFailure);
-    expect(error).toMatchObject({ code: 'RECIPIENT_INVALID', nonRetryable: true });
+    expect(error).toMatchObject({ code: 'recipient_invalid', nonRetryable: true });
     expect(await readOutbox(dir)).toEqual([]);
   });
 

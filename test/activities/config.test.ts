@@ -5,20 +5,20 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   activitiesFromEnv,
-  ConfigError,
   DEFAULT_MAIL_FROM,
   loadActivityConfig,
   projectRoot,
 } from '../../src/activities/index.js';
+import { SettingsError } from '../../src/settings.js';
 
 const configError = (env: NodeJS.ProcessEnv) => {
   try {
     loadActivityConfig(env);
   } catch (err) {
-    if (err instanceof ConfigError) return err;
+    if (err instanceof SettingsError) return err;
     throw err;
   }
-  throw new Error('expected a ConfigError');
+  throw new Error('expected a SettingsError');
 };
 
 describe('configuration from the environment', () => {
@@ -62,14 +62,12 @@ describe('configuration from the environment', () => {
 
   it('requires the webhook secret when the webhook URL is set', () => {
     const error = configError({ LEADCYCLE_CRM_WEBHOOK_URL: 'https://crm.example/hooks' });
-    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.code).toBe('invalid_settings');
     expect(error.issues).toEqual([
-      { variable: 'LEADCYCLE_CRM_WEBHOOK_SECRET', message: expect.stringContaining('required when') },
+      { path: ['LEADCYCLE_CRM_WEBHOOK_SECRET'], message: expect.stringContaining('required when') },
     ]);
     expect(error.message).toContain('LEADCYCLE_CRM_WEBHOOK_SECRET');
-    expect(() => activitiesFromEnv({ LEADCYCLE_CRM_WEBHOOK_URL: 'https://crm.example/hooks' })).toThrow(
-      ConfigError,
-    );
+    expect(() => activitiesFromEnv({ LEADCYCLE_CRM_WEBHOOK_URL: 'https://crm.example/hooks' })).toThrow();
   });
 
   it('names every bad variable at once, and why', () => {
@@ -81,7 +79,7 @@ describe('configuration from the environment', () => {
       LEADCYCLE_CRM_WEBHOOK_SECRET: 'short',
       LEADCYCLE_CRM_TIMEOUT_MS: 'soon',
     });
-    expect(error.issues.map((i) => i.variable).sort()).toEqual([
+    expect(error.issues.map((i) => i.path[0]).sort()).toEqual([
       'LEADCYCLE_CRM_TIMEOUT_MS',
       'LEADCYCLE_CRM_WEBHOOK_SECRET',
       'LEADCYCLE_CRM_WEBHOOK_URL',
@@ -89,12 +87,12 @@ describe('configuration from the environment', () => {
       'LEADCYCLE_SMTP_URL',
       'LEADCYCLE_UNSUBSCRIBE_URL',
     ]);
-    expect(error.issues.find((i) => i.variable === 'LEADCYCLE_SMTP_URL')?.message).toContain('smtp://');
+    expect(error.issues.find((i) => i.path[0] === 'LEADCYCLE_SMTP_URL')?.message).toContain('smtp://');
   });
 
   it('requires a sender address with SMTP', () => {
     const error = configError({ LEADCYCLE_SMTP_URL: 'smtp://mail.example:25' });
-    expect(error.issues.map((i) => i.variable)).toEqual(['LEADCYCLE_MAIL_FROM']);
+    expect(error.issues.map((i) => i.path[0])).toEqual(['LEADCYCLE_MAIL_FROM']);
   });
 
   it('describes the real adapters without their secrets', async () => {

@@ -136,7 +136,7 @@ describe('outbox', () => {
     await writeFile(file, `${JSON.stringify(record('a'))}\nnot json\n${JSON.stringify(record('b'))}\n`);
     const error = await readOutbox(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CorruptStoreError);
-    expect(error).toMatchObject({ code: 'STORE_CORRUPT', line: 2, file });
+    expect(error).toMatchObject({ code: 'store_corrupt', line: 2, file });
 
     const outbox = new Outbox(dir);
     await expect(outbox.has('a')).rejects.toBeInstanceOf(CorruptStoreError);

@@ -105,7 +105,7 @@ describe('SmtpSender on a real SMTP server', () => {
     const error = await sender.send(delivery('wf#3', 'nobody@lead.example')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentFailure);
     expect(error).toBeInstanceOf(ApplicationFailure);
-    expect(error).toMatchObject({ code: 'RECIPIENT_INVALID', type: 'RECIPIENT_INVALID', nonRetryable: true });
+    expect(error).toMatchObject({ code: 'recipient_invalid', type: 'recipient_invalid', nonRetryable: true });
     expect(await readOutbox(dir)).toEqual([]);
   });
 
@@ -132,7 +132,7 @@ describe('SmtpSender on a real SMTP server', () => {
     await setup();
     const badAuth = new SmtpSender(outbox, MAIL, { url: smtp.url.replace('s3cret', 'wrong') });
     await expect(badAuth.send(delivery('wf#5'))).rejects.toMatchObject({
-      code: 'SMTP_UNAVAILABLE',
+      code: 'smtp_unavailable',
       smtpCode: 'EAUTH',
     });
     await badAuth.close();

@@ -81,7 +81,7 @@ describe('WebhookCrm on a real HTTP server', () => {
       .handOff(handoff('wf#10'))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CrmUnavailableError);
-    expect(error).toMatchObject({ code: 'CRM_UNAVAILABLE', status: 500 });
+    expect(error).toMatchObject({ code: 'crm_unavailable', status: 500 });
     expect(failureInfo(error)).toMatchObject({ type: 'CrmUnavailableError', nonRetryable: false });
     expect(await readOutbox(dir)).toEqual([]);
 
@@ -95,10 +95,10 @@ describe('WebhookCrm on a real HTTP server', () => {
       .handOff(handoff('wf#11'))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentFailure);
-    expect(error).toMatchObject({ code: 'CRM_REJECTED', nonRetryable: true });
+    expect(error).toMatchObject({ code: 'crm_rejected', nonRetryable: true });
     expect((error as Error).message).toContain('unknown owner');
     // What Temporal sends to the server: non-retryable, typed by the code.
-    expect(failureInfo(error)).toMatchObject({ type: 'CRM_REJECTED', nonRetryable: true });
+    expect(failureInfo(error)).toMatchObject({ type: 'crm_rejected', nonRetryable: true });
     expect(await readOutbox(dir)).toEqual([]);
   });
 
@@ -107,11 +107,11 @@ describe('WebhookCrm on a real HTTP server', () => {
     http = await startHttpServer((_req, res) => res.writeHead(statuses.shift() ?? 200).end());
     await expect(crm().handOff(handoff('wf#12'))).rejects.toMatchObject({
       status: 408,
-      code: 'CRM_UNAVAILABLE',
+      code: 'crm_unavailable',
     });
     await expect(crm().handOff(handoff('wf#12'))).rejects.toMatchObject({
       status: 429,
-      code: 'CRM_UNAVAILABLE',
+      code: 'crm_unavailable',
     });
     expect(await crm().handOff(handoff('wf#12'))).toEqual({ delivered: true });
   });

@@ -99,7 +99,7 @@ describe('what-if backtest', () => {
     await expect(
       backtest(journalOf([]), [{ label: 'x', config: {} }], { until: UNTIL }),
     ).rejects.toMatchObject({
-      code: 'NO_LEADS',
+      code: 'no_leads',
     });
   });
 

@@ -97,7 +97,7 @@ describe('funnelChartSvg', () => {
     });
     await expect(
       funnelChartSvg([{ label: 'actual', steps: [{ stage: 'lead', leads: Number.NaN, stepRate: null }] }]),
-    ).rejects.toMatchObject({ code: 'invalid-value' });
+    ).rejects.toMatchObject({ code: 'invalid_value' });
     await expect(funnelChartSvg([series('actual', [10]), series('actual', [9])])).rejects.toMatchObject({
       code: 'duplicate-series',
     });
@@ -126,6 +126,6 @@ describe('velocityChartSvg', () => {
 
   it('refuses empty input with a typed error', async () => {
     await expect(velocityChartSvg([])).rejects.toMatchObject({ code: 'no-stages' });
-    await expect(velocityChartSvg([times[2] as StageTimeBar])).rejects.toMatchObject({ code: 'no-data' });
+    await expect(velocityChartSvg([times[2] as StageTimeBar])).rejects.toMatchObject({ code: 'no_data' });
   });
 });

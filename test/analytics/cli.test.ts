@@ -342,7 +342,7 @@ describe('bad input exits 2 naming the option or the field; missing data exits 1
     ]);
     expect(backtested.code).toBe(1);
     expect(backtested.stderr).toBe('error: the journal holds no leads to replay\n');
-    expect(JSON.parse(asJson.stderr).error.code).toBe('NO_LEADS');
+    expect(JSON.parse(asJson.stderr).error.code).toBe('no_leads');
     expect(chart.code).toBe(1);
     expect(chart.stderr).toMatch(/no stage has a completed stay/);
   });

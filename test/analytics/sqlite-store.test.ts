@@ -104,7 +104,7 @@ describe('SqliteAnalyticsStore', () => {
   it('refuses an entry of another lead, recording nothing of that call', async () => {
     const store = open();
     const call = store.recordJournal({ leadId: 'a', createdAt: T0 }, [entry('a', 1), entry('b', 1)]);
-    await expect(call).rejects.toMatchObject({ name: 'AnalyticsStoreError', code: 'LEAD_MISMATCH' });
+    await expect(call).rejects.toMatchObject({ name: 'AnalyticsStoreError', code: 'lead_mismatch' });
     expect(await collect(store.journal())).toEqual([]);
   });
 
@@ -148,7 +148,7 @@ describe('SqliteAnalyticsStore', () => {
     const store = open();
     await store.recordStageChange(change({ leadId: 'a', seq: 1 }));
     openRaw().prepare("UPDATE stage_changes SET to_stage = 'champion'").run();
-    await expect(store.stageChanges()).rejects.toMatchObject({ code: 'UNKNOWN_STAGE' });
+    await expect(store.stageChanges()).rejects.toMatchObject({ code: 'unknown_stage' });
   });
 
   it('streams the journal lead by lead, in order, with the leads that have no events', async () => {
@@ -187,7 +187,7 @@ describe('SqliteAnalyticsStore', () => {
     const store = open();
     await store.close();
     await store.close();
-    await expect(store.stageChanges()).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(store.stageChanges()).rejects.toMatchObject({ code: 'closed' });
   });
 });
 
@@ -217,7 +217,7 @@ describe('migrations', () => {
       }
     })();
     expect(err).toBeInstanceOf(AnalyticsStoreError);
-    expect(err).toMatchObject({ code: 'SCHEMA_TOO_NEW' });
+    expect(err).toMatchObject({ code: 'schema_too_new' });
   });
 });
 
@@ -304,9 +304,9 @@ describe('the JSON Lines import', () => {
     );
     const store = open(join(dir, ANALYTICS_DB_FILE));
     await expect(Promise.resolve().then(() => store.importLegacyStageChanges(dir))).rejects.toMatchObject({
-      code: 'LEGACY_CORRUPT',
+      code: 'legacy_corrupt',
     });
-    expect(() => openAnalyticsStore(dir)).toThrow(expect.objectContaining({ code: 'LEGACY_CORRUPT' }));
+    expect(() => openAnalyticsStore(dir)).toThrow(expect.objectContaining({ code: 'legacy_corrupt' }));
   });
 
   it('runs when the store opens, and again only when the file changed', async () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ApiKeys } from '../../src/api/auth.js';
-import { ApiConfigError, apiSettingsFromEnv } from '../../src/api/env.js';
+import { apiSettingsFromEnv } from '../../src/api/env.js';
 import { fingerprintOf, IdempotencyStore } from '../../src/api/idempotency.js';
 import { ReplayCache } from '../../src/api/replay-cache.js';
+import { SettingsError } from '../../src/settings.js';
 
 const answer = (payload: string) => ({ status: 200, payload, headers: {} });
 
@@ -103,17 +104,17 @@ describe('apiSettingsFromEnv', () => {
       try {
         apiSettingsFromEnv(env);
       } catch (err) {
-        return err as ApiConfigError;
+        return err as SettingsError;
       }
       throw new Error('no error');
     };
-    expect(error({})).toBeInstanceOf(ApiConfigError);
+    expect(error({})).toBeInstanceOf(SettingsError);
     expect(error({}).message).toMatch(/^LEADCYCLE_API_KEYS: not set/);
-    expect(error({ LEADCYCLE_API_KEYS: ' , ' }).variable).toBe('LEADCYCLE_API_KEYS');
-    expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_API_PORT: '70000' }).variable).toBe(
+    expect(error({ LEADCYCLE_API_KEYS: ' , ' }).issues[0]?.path[0]).toBe('LEADCYCLE_API_KEYS');
+    expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_API_PORT: '70000' }).issues[0]?.path[0]).toBe(
       'LEADCYCLE_API_PORT',
     );
-    expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_WEBHOOK_SECRET: 'short' }).variable).toBe(
+    expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_WEBHOOK_SECRET: 'short' }).issues[0]?.path[0]).toBe(
       'LEADCYCLE_WEBHOOK_SECRET',
     );
   });

@@ -1,23 +1,15 @@
 /** The analytics store's typed error, shared by its migrations, its queries and the legacy import. */
+import { LeadcycleError } from '../../errors.js';
 
 export type AnalyticsStoreErrorCode =
   /** The file was migrated by a newer leadcycle: its schema may not mean what this code assumes. */
-  | 'SCHEMA_TOO_NEW'
+  | 'schema_too_new'
   /** A stored stage this code does not know: written by other code, or a stage was removed. */
-  | 'UNKNOWN_STAGE'
+  | 'unknown_stage'
   /** A journal entry for another lead than the one it is recorded with: a caller's bug. */
-  | 'LEAD_MISMATCH'
+  | 'lead_mismatch'
   /** A broken line before the last one of the legacy JSON Lines file. */
-  | 'LEGACY_CORRUPT'
-  | 'CLOSED';
+  | 'legacy_corrupt'
+  | 'closed';
 
-export class AnalyticsStoreError extends Error {
-  override readonly name = 'AnalyticsStoreError';
-  constructor(
-    readonly code: AnalyticsStoreErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export class AnalyticsStoreError extends LeadcycleError<AnalyticsStoreErrorCode> {}

@@ -94,7 +94,7 @@ export function importLegacyFile(
     } catch (err) {
       if (!terminated) return;
       throw new AnalyticsStoreError(
-        'LEGACY_CORRUPT',
+        'legacy_corrupt',
         `${file}:${lineNo}: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );

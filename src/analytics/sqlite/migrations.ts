@@ -82,7 +82,7 @@ export function migrate(db: Database.Database, file: string): void {
   const newest = Math.max(0, ...applied);
   if (newest > known) {
     throw new AnalyticsStoreError(
-      'SCHEMA_TOO_NEW',
+      'schema_too_new',
       `${file} has schema version ${newest}; this leadcycle knows up to ${known}: upgrade leadcycle`,
     );
   }

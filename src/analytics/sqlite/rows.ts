@@ -20,7 +20,7 @@ const KNOWN_STAGES: ReadonlySet<string> = new Set(STAGES);
 function stageOf(value: string, key: string): Stage {
   if (!KNOWN_STAGES.has(value)) {
     throw new AnalyticsStoreError(
-      'UNKNOWN_STAGE',
+      'unknown_stage',
       `stage change ${key}: unknown stage ${JSON.stringify(value)}`,
     );
   }

@@ -76,7 +76,7 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
       for (const { leadId, seq, event } of entries) {
         if (leadId !== lead.leadId) {
           throw new AnalyticsStoreError(
-            'LEAD_MISMATCH',
+            'lead_mismatch',
             `journal entry ${leadId}#${seq} recorded with lead ${lead.leadId}`,
           );
         }
@@ -191,7 +191,7 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
   }
 
   #live(): void {
-    if (!this.#db.open) throw new AnalyticsStoreError('CLOSED', `${this.file} is closed`);
+    if (!this.#db.open) throw new AnalyticsStoreError('closed', `${this.file} is closed`);
   }
 }
 
