@@ -7,6 +7,7 @@
  * and redeploy) is retryable, so the effect goes through once the surroundings are fixed.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { LeadcycleError } from '../errors.js';
 
 export type PermanentFailureCode =
   | 'recipient_invalid'
@@ -36,32 +37,26 @@ export type RetryableErrorCode = 'smtp_unavailable' | 'crm_unavailable';
  * A failure worth retrying. Temporal records the class name as the failure type, hence one subclass
  * per code rather than a generic class.
  */
-export abstract class RetryableActivityError extends Error {
-  abstract readonly code: RetryableErrorCode;
-}
+export abstract class RetryableActivityError<Code extends RetryableErrorCode> extends LeadcycleError<Code> {}
 
-export class SmtpUnavailableError extends RetryableActivityError {
-  override readonly name = 'SmtpUnavailableError';
-  readonly code = 'smtp_unavailable';
+export class SmtpUnavailableError extends RetryableActivityError<'smtp_unavailable'> {
   constructor(
     message: string,
     readonly smtpCode: string | undefined,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super('smtp_unavailable', message, options);
   }
 }
 
-export class CrmUnavailableError extends RetryableActivityError {
-  override readonly name = 'CrmUnavailableError';
-  readonly code = 'crm_unavailable';
+export class CrmUnavailableError extends RetryableActivityError<'crm_unavailable'> {
   constructor(
     message: string,
     /** HTTP status, or null when no response came back (network error, timeout). */
     readonly status: number | null,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super('crm_unavailable', message, options);
   }
 }
 
@@ -69,14 +64,12 @@ export class CrmUnavailableError extends RetryableActivityError {
  * A JSON Lines store with a broken line that is not the last one: something other than a crash
  * mid-append wrote it, so we refuse to guess (skipping it could forget an idempotency key).
  */
-export class CorruptStoreError extends Error {
-  override readonly name = 'CorruptStoreError';
-  readonly code = 'store_corrupt';
+export class CorruptStoreError extends LeadcycleError<'store_corrupt'> {
   constructor(
     readonly file: string,
     readonly line: number,
     reason: string,
   ) {
-    super(`${file}:${line}: ${reason}`);
+    super('store_corrupt', `${file}:${line}: ${reason}`);
   }
 }

@@ -12,12 +12,12 @@ import {
   ConsentStateSchema,
   EmailSchema,
   FormKindSchema,
-  type LeadCommand,
   LeadCommandSchema,
   LeadFactSchema,
   StageSchema as machineStageSchema,
   TemperatureSchema as machineTemperatureSchema,
   ProfileSchema,
+  SalesCommandSchema,
   TIMER_EVENT_TYPES,
 } from '../machines/index.js';
 
@@ -161,29 +161,8 @@ export const FormWebhookSchema = named(
 );
 
 /** The commands a CRM may send: sales decisions, BANT and the deal, plus disqualification. */
-const CRM_COMMAND_TYPES = [
-  'bant.updated',
-  'sales.accepted',
-  'sales.rejected',
-  'proposal.sent',
-  'deal.won',
-  'deal.lost',
-  'disqualify',
-] as const satisfies ReadonlyArray<LeadCommand['type']>;
-type CrmCommandType = (typeof CRM_COMMAND_TYPES)[number];
-type CommandOption = (typeof LeadCommandSchema.options)[number];
-type CrmCommandOption = Extract<CommandOption, { shape: { type: z.ZodLiteral<CrmCommandType> } }>;
-
-const isCrmCommand = (option: CommandOption): option is CrmCommandOption =>
-  (CRM_COMMAND_TYPES as readonly string[]).includes(option.shape.type.value);
-
-/** The machine's own command schemas (LeadCommandSchema's options), those of CRM_COMMAND_TYPES. */
-const crmOptions = LeadCommandSchema.options.filter(isCrmCommand);
-
-export const CrmCommandSchema = named(
-  'CrmCommand',
-  z.discriminatedUnion('type', crmOptions as [CrmCommandOption, ...CrmCommandOption[]]),
-);
+/** The machine's own schema of what sales sends. */
+export const CrmCommandSchema = named('CrmCommand', SalesCommandSchema);
 
 export const CrmWebhookSchema = named(
   'CrmWebhook',

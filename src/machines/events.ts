@@ -226,20 +226,26 @@ export type TimerEventType = (typeof TIMER_EVENT_TYPES)[number];
  */
 const noAt = { at: true } as const;
 
-export const LeadCommandSchema = z.discriminatedUnion('type', [
-  VisitSchema.omit(noAt),
-  FormSubmittedSchema.omit(noAt),
-  EngagementSchema.omit(noAt),
-  ProfileUpdatedSchema.omit(noAt),
+/** What sales sends, from a CRM or by hand: qualification, acceptance, the deal, disqualification. */
+export const SalesCommandSchema = z.discriminatedUnion('type', [
   BantUpdatedSchema.omit(noAt),
   SalesAcceptedSchema.omit(noAt),
   SalesRejectedSchema.omit(noAt),
   ProposalSentSchema.omit(noAt),
   DealWonSchema.omit(noAt),
   DealLostSchema.omit(noAt),
+  DisqualifySchema.omit(noAt),
+]);
+export type SalesCommand = z.infer<typeof SalesCommandSchema>;
+
+export const LeadCommandSchema = z.discriminatedUnion('type', [
+  VisitSchema.omit(noAt),
+  FormSubmittedSchema.omit(noAt),
+  EngagementSchema.omit(noAt),
+  ProfileUpdatedSchema.omit(noAt),
+  ...SalesCommandSchema.options,
   UnsubscribedSchema.omit(noAt),
   SubscribedSchema.omit(noAt),
-  DisqualifySchema.omit(noAt),
   LeadAbsorbedSchema.omit(noAt),
   LeadMergedSchema.omit(noAt),
 ]);
