@@ -32,6 +32,7 @@ export * from './records.js';
 export * from './redact.js';
 export * from './reports.js';
 export * from './sqlite/index.js';
+export * from './suppression.js';
 
 export class Analytics {
   /** The live config's sales SLA: the SLA report's default. */

@@ -4,7 +4,7 @@
  * replays through the machine under another config. Both are written by activities, idempotently.
  */
 import { z } from 'zod';
-import { LeadEventSchema, StageSchema } from '../machines/index.js';
+import { ConsentStateSchema, LeadEventSchema, StageSchema } from '../machines/index.js';
 
 /** One stage change, as the machine emitted it (`at` is the workflow's clock, epoch ms). */
 export const StageChangeRowSchema = z.object({
@@ -47,6 +47,37 @@ export const JournaledLeadSchema = z.object({
 });
 export type JournaledLead = z.infer<typeof JournaledLeadSchema>;
 
+/**
+ * Why an address gets no marketing email, whatever record of the person asks: a do-not-contact, a
+ * hard bounce, a complaint, an erasure. Kept per tenant by a hash of the normalised address
+ * (`addressHash`), so an erased person is still recognised and nothing names them.
+ */
+export const SUPPRESSION_REASONS = ['do_not_contact', 'hard_bounce', 'complaint', 'erased'] as const;
+export const SuppressionSchema = z.object({
+  tenant: z.string().min(1),
+  addressHash: z.string().regex(/^[0-9a-f]{64}$/),
+  reason: z.enum(SUPPRESSION_REASONS),
+  at: z.number().int().nonnegative(),
+});
+export type Suppression = z.infer<typeof SuppressionSchema>;
+
+/** Where a consent change came from: the proof of consent says how it was given or withdrawn. */
+export const CONSENT_SOURCES = ['form', 'link', 'api', 'crm', 'merge', 'import'] as const;
+export const ConsentSourceSchema = z.enum(CONSENT_SOURCES);
+export type ConsentSource = z.infer<typeof ConsentSourceSchema>;
+
+/** One consent change of a lead: granted, withdrawn, do-not-contact or a resubscribe, with its source. */
+export const ConsentChangeRowSchema = z.object({
+  /** Idempotency key: `<workflow id>/<effect sequence>`. */
+  key: z.string().min(1),
+  leadId: z.string().min(1),
+  consent: ConsentStateSchema,
+  doNotContact: z.boolean(),
+  source: ConsentSourceSchema,
+  at: z.number().int().nonnegative(),
+});
+export type ConsentChangeRow = z.infer<typeof ConsentChangeRowSchema>;
+
 export interface StageChangeQuery {
   leadId?: string;
   /** Changes at or after this instant (epoch ms). */
@@ -69,5 +100,15 @@ export interface AnalyticsStore {
   stageChanges(query?: StageChangeQuery): Promise<StageChangeRow[]>;
   /** Every journaled lead with its events in order, one lead at a time (100,000 leads fit). */
   journal(): AsyncIterable<{ lead: JournaledLead; events: JournalEntry['event'][] }>;
+  /** Adds an address to its tenant's suppression list; recorded=false when it was there already. */
+  suppress(entry: Suppression): Promise<{ recorded: boolean }>;
+  /** The suppression of an address in its tenant, or null: checked at every marketing send. */
+  suppression(tenant: string, addressHash: string): Promise<Suppression | null>;
+  /** recorded=false when a change with that key is already stored. */
+  recordConsentChange(change: ConsentChangeRow): Promise<{ recorded: boolean }>;
+  /** A lead's consent changes, oldest first. */
+  consentChanges(leadId: string): Promise<ConsentChangeRow[]>;
+  /** Deletes everything stored of a lead (stage changes, journal, consent changes); the suppression list stays. */
+  forgetLead(leadId: string): Promise<{ removed: number }>;
   close(): Promise<void>;
 }

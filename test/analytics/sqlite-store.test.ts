@@ -15,6 +15,7 @@ import {
   openAnalyticsStore,
   SqliteAnalyticsStore,
 } from '../../src/analytics/sqlite/index.js';
+import { addressHash } from '../../src/analytics/suppression.js';
 import type { LeadEvent } from '../../src/machines/index.js';
 
 const T0 = Date.UTC(2025, 0, 15, 9, 30);
@@ -188,6 +189,72 @@ describe('SqliteAnalyticsStore', () => {
     await store.close();
     await store.close();
     await expect(store.stageChanges()).rejects.toMatchObject({ code: 'closed' });
+  });
+});
+
+describe('the suppression list, consent changes and forgetting a lead', () => {
+  it('suppresses an address per tenant once, by its hash, whatever its case', async () => {
+    const store = open();
+    const hash = addressHash('acme', ' Ada@Example.com ');
+    expect(hash).toBe(addressHash('acme', 'ada@example.com'));
+    expect(hash).not.toBe(addressHash('other', 'ada@example.com'));
+    expect(await store.suppression('acme', hash)).toBeNull();
+    const entry = { tenant: 'acme', addressHash: hash, reason: 'do_not_contact' as const, at: T0 };
+    expect(await store.suppress(entry)).toEqual({ recorded: true });
+    expect(await store.suppress({ ...entry, reason: 'erased', at: T0 + 1 })).toEqual({ recorded: false });
+    expect(await store.suppression('acme', hash)).toEqual(entry);
+    expect(await store.suppression('other', addressHash('other', 'ada@example.com'))).toBeNull();
+  });
+
+  it('keeps consent changes in order, once per key', async () => {
+    const store = open();
+    const granted = {
+      key: 'wf-a/2',
+      leadId: 'wf-a',
+      consent: 'granted' as const,
+      doNotContact: false,
+      source: 'form' as const,
+      at: T0,
+    };
+    const withdrawn = {
+      ...granted,
+      key: 'wf-a/5',
+      consent: 'withdrawn' as const,
+      doNotContact: true,
+      source: 'link' as const,
+      at: T0 + 10,
+    };
+    expect(await store.recordConsentChange(withdrawn)).toEqual({ recorded: true });
+    expect(await store.recordConsentChange(granted)).toEqual({ recorded: true });
+    expect(await store.recordConsentChange(granted)).toEqual({ recorded: false });
+    expect(await store.consentChanges('wf-a')).toEqual([granted, withdrawn]);
+    expect(await store.consentChanges('wf-b')).toEqual([]);
+  });
+
+  it('forgets everything of one lead but its suppression', async () => {
+    const store = open();
+    await store.recordStageChange(change({ leadId: 'a', seq: 1 }));
+    await store.recordStageChange(change({ leadId: 'b', seq: 1 }));
+    await store.recordJournal({ leadId: 'a', createdAt: T0 }, [entry('a', 1), entry('a', 2)]);
+    await store.recordConsentChange({
+      key: 'a/3',
+      leadId: 'a',
+      consent: 'granted',
+      doNotContact: false,
+      source: 'form',
+      at: T0,
+    });
+    const hash = addressHash('acme', 'ada@example.com');
+    await store.suppress({ tenant: 'acme', addressHash: hash, reason: 'erased', at: T0 });
+    // stage change, two journal entries, the lead, the consent change
+    expect(await store.forgetLead('a')).toEqual({ removed: 5 });
+    expect(await store.stageChanges({ leadId: 'a' })).toEqual([]);
+    expect(await store.consentChanges('a')).toEqual([]);
+    const journaled = [];
+    for await (const { lead } of store.journal()) journaled.push(lead.leadId);
+    expect(journaled).toEqual([]);
+    expect(await store.stageChanges({ leadId: 'b' })).toHaveLength(1);
+    expect(await store.suppression('acme', hash)).not.toBeNull();
   });
 });
 

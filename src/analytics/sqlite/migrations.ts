@@ -59,6 +59,28 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'suppression list and consent changes',
+    sql: `
+      CREATE TABLE suppressions (
+        tenant TEXT NOT NULL,
+        address_hash TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, address_hash)
+      ) WITHOUT ROWID;
+      CREATE TABLE consent_changes (
+        key TEXT PRIMARY KEY,
+        lead_id TEXT NOT NULL,
+        consent TEXT NOT NULL,
+        do_not_contact INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX consent_changes_lead ON consent_changes (lead_id, at);
+    `,
+  },
 ];
 
 const SCHEMA_MIGRATIONS_DDL = `

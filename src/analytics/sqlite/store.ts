@@ -11,12 +11,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LeadEvent } from '../../machines/index.js';
-import type {
-  AnalyticsStore,
-  JournalEntry,
-  JournaledLead,
-  StageChangeQuery,
-  StageChangeRow,
+import {
+  type AnalyticsStore,
+  type ConsentChangeRow,
+  ConsentChangeRowSchema,
+  type JournalEntry,
+  type JournaledLead,
+  type StageChangeQuery,
+  type StageChangeRow,
+  type Suppression,
+  SuppressionSchema,
 } from '../records.js';
 import { AnalyticsStoreError } from './errors.js';
 import { importLegacyFile } from './legacy-import.js';
@@ -29,6 +33,18 @@ export const ANALYTICS_DB_FILE = 'leadcycle.db';
 const BUSY_TIMEOUT_MS = 5_000;
 /** Leads per query when streaming the journal: bounds memory without a cursor held across awaits. */
 const JOURNAL_PAGE_LEADS = 1_000;
+
+/** The tables that hold a lead's rows, by `lead_id`: what forgetting a lead deletes. */
+const LEAD_TABLES = ['stage_changes', 'journal', 'leads', 'consent_changes'] as const;
+
+interface ConsentChangeColumns {
+  key: string;
+  lead_id: string;
+  consent: string;
+  do_not_contact: number;
+  source: string;
+  at: number;
+}
 
 interface JournalPageRow {
   lead_id: string;
@@ -174,6 +190,76 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
       if (last === undefined || leads.length < JOURNAL_PAGE_LEADS) return;
       after = last.lead.leadId;
     }
+  }
+
+  async suppress(entry: Suppression): Promise<{ recorded: boolean }> {
+    this.#live();
+    const { changes } = this.#db
+      .prepare(
+        `INSERT OR IGNORE INTO suppressions (tenant, address_hash, reason, at)
+         VALUES (@tenant, @addressHash, @reason, @at)`,
+      )
+      .run(SuppressionSchema.parse(entry));
+    return { recorded: changes === 1 };
+  }
+
+  async suppression(tenant: string, addressHash: string): Promise<Suppression | null> {
+    this.#live();
+    const row = this.#db
+      .prepare<[string, string], { tenant: string; address_hash: string; reason: string; at: number }>(
+        'SELECT tenant, address_hash, reason, at FROM suppressions WHERE tenant = ? AND address_hash = ?',
+      )
+      .get(tenant, addressHash);
+    if (!row) return null;
+    return SuppressionSchema.parse({
+      tenant: row.tenant,
+      addressHash: row.address_hash,
+      reason: row.reason,
+      at: row.at,
+    });
+  }
+
+  async recordConsentChange(change: ConsentChangeRow): Promise<{ recorded: boolean }> {
+    this.#live();
+    const row = ConsentChangeRowSchema.parse(change);
+    const { changes } = this.#db
+      .prepare(
+        `INSERT OR IGNORE INTO consent_changes (key, lead_id, consent, do_not_contact, source, at)
+         VALUES (@key, @leadId, @consent, @doNotContact, @source, @at)`,
+      )
+      .run({ ...row, doNotContact: row.doNotContact ? 1 : 0 });
+    return { recorded: changes === 1 };
+  }
+
+  async consentChanges(leadId: string): Promise<ConsentChangeRow[]> {
+    this.#live();
+    return this.#db
+      .prepare<[string], ConsentChangeColumns>(
+        'SELECT * FROM consent_changes WHERE lead_id = ? ORDER BY at, key',
+      )
+      .all(leadId)
+      .map((r) =>
+        ConsentChangeRowSchema.parse({
+          key: r.key,
+          leadId: r.lead_id,
+          consent: r.consent,
+          doNotContact: r.do_not_contact === 1,
+          source: r.source,
+          at: r.at,
+        }),
+      );
+  }
+
+  async forgetLead(leadId: string): Promise<{ removed: number }> {
+    this.#live();
+    const forget = this.#db.transaction(() =>
+      LEAD_TABLES.reduce(
+        (removed, table) =>
+          removed + this.#db.prepare(`DELETE FROM ${table} WHERE lead_id = ?`).run(leadId).changes,
+        0,
+      ),
+    );
+    return { removed: forget.immediate() };
   }
 
   /**
