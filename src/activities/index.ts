@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { AnalyticsStore } from '../analytics/records.js';
 import { redactEvent } from '../analytics/redact.js';
 import { openAnalyticsStore } from '../analytics/sqlite/index.js';
+import { addressHash, tenantOfLeadKey } from '../analytics/suppression.js';
 import type { Effect, LeadEvent } from '../machines/index.js';
 import { loadActivityConfig } from './config.js';
 import { type ContentSender, OutboxSender, SmtpSender } from './content-sender.js';
@@ -42,6 +43,12 @@ interface EffectInput {
 
 export interface RecordStageChangeInput extends EffectInput {
   change: Extract<Effect, { type: 'stage.changed' }>;
+}
+
+export interface RecordConsentChangeInput extends EffectInput {
+  change: Extract<Effect, { type: 'consent.changed' }>;
+  /** The lead's address, when it has one: a do-not-contact puts it on its tenant's suppression list. */
+  address: string | null;
 }
 
 export interface RecordJournalInput {
@@ -82,6 +89,32 @@ export function createActivities(deps: ActivityDeps) {
         reason,
         amount: amount ?? null,
       });
+    },
+
+    /**
+     * The proof of consent: the change, by its key, and with a do-not-contact the address on the
+     * tenant's suppression list (by hash), so no record of the person mails it again.
+     */
+    async recordConsentChange(input: RecordConsentChangeInput): Promise<{ recorded: boolean }> {
+      const { consent, doNotContact, source, at } = input.change;
+      const recorded = await analytics.recordConsentChange({
+        key: input.idempotencyKey,
+        leadId: input.workflowId,
+        consent,
+        doNotContact,
+        source,
+        at,
+      });
+      if (doNotContact && input.address) {
+        const tenant = tenantOfLeadKey(input.leadKey);
+        await analytics.suppress({
+          tenant,
+          addressHash: addressHash(tenant, input.address),
+          reason: 'do_not_contact',
+          at,
+        });
+      }
+      return recorded;
     },
 
     /** Journals the events a lead accepted, without personal data; recorded counts the new ones. */

@@ -4,7 +4,7 @@
  * replays through the machine under another config. Both are written by activities, idempotently.
  */
 import { z } from 'zod';
-import { ConsentStateSchema, LeadEventSchema, StageSchema } from '../machines/index.js';
+import { ConsentSourceSchema, ConsentStateSchema, LeadEventSchema, StageSchema } from '../machines/index.js';
 
 /** One stage change, as the machine emitted it (`at` is the workflow's clock, epoch ms). */
 export const StageChangeRowSchema = z.object({
@@ -60,11 +60,6 @@ export const SuppressionSchema = z.object({
   at: z.number().int().nonnegative(),
 });
 export type Suppression = z.infer<typeof SuppressionSchema>;
-
-/** Where a consent change came from: the proof of consent says how it was given or withdrawn. */
-export const CONSENT_SOURCES = ['form', 'link', 'api', 'crm', 'merge', 'import'] as const;
-export const ConsentSourceSchema = z.enum(CONSENT_SOURCES);
-export type ConsentSource = z.infer<typeof ConsentSourceSchema>;
 
 /** One consent change of a lead: granted, withdrawn, do-not-contact or a resubscribe, with its source. */
 export const ConsentChangeRowSchema = z.object({

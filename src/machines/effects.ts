@@ -1,5 +1,5 @@
 import type { ContentFamily, ContentItem } from './config.js';
-import type { BuyingStage, Stage, Temperature } from './vocabulary.js';
+import type { BuyingStage, ConsentSource, ConsentState, Stage, Temperature } from './vocabulary.js';
 
 /**
  * What the machine asks the outside world to do. The machine emits these; the workflow carries them
@@ -33,6 +33,14 @@ export type Effect =
       score: number;
       temperature: Temperature;
       buyingStage: BuyingStage;
+      at: number;
+    }
+  | {
+      /** The proof of consent: every grant, withdrawal, do-not-contact and resubscribe, with its source. */
+      type: 'consent.changed';
+      consent: ConsentState;
+      doNotContact: boolean;
+      source: ConsentSource;
       at: number;
     };
 

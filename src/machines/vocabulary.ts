@@ -18,6 +18,11 @@ export const CONSENT_STATES = ['unknown', 'granted', 'withdrawn'] as const;
 export const ConsentStateSchema = z.enum(CONSENT_STATES);
 export type ConsentState = z.infer<typeof ConsentStateSchema>;
 
+/** Where a consent change came from: the proof of consent says how it was given or withdrawn. */
+export const CONSENT_SOURCES = ['form', 'link', 'api', 'crm', 'merge', 'import'] as const;
+export const ConsentSourceSchema = z.enum(CONSENT_SOURCES);
+export type ConsentSource = z.infer<typeof ConsentSourceSchema>;
+
 /** `hot`: need, budget, authority and a short-term timeline all validated. */
 export const TEMPERATURES = ['hot', 'cold'] as const;
 export const TemperatureSchema = z.enum(TEMPERATURES);

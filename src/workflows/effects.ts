@@ -2,12 +2,13 @@ import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temp
 import type { LeadActivities } from '../activities/index.js';
 import type { JournalItem, LeadSnapshot, PendingEffect } from '../machines/index.js';
 
-const { recordStageChange, recordJournal, sendContent, handOffToSales } = proxyActivities<LeadActivities>({
-  startToCloseTimeout: '1 minute',
-  // Effects must happen: retry transient failures for as long as it takes; permanent ones are
-  // raised as non-retryable by the activity itself.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-});
+const { recordStageChange, recordConsentChange, recordJournal, sendContent, handOffToSales } =
+  proxyActivities<LeadActivities>({
+    startToCloseTimeout: '1 minute',
+    // Effects must happen: retry transient failures for as long as it takes; permanent ones are
+    // raised as non-retryable by the activity itself.
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+  });
 
 /** A failure an activity raised as permanent (or one retries gave up on): logged, and the lead moves on. */
 const isPermanent = (err: unknown): err is ActivityFailure | ApplicationFailure =>
@@ -25,6 +26,10 @@ export async function carryOut(
     if (effect.type === 'stage.changed') {
       await recordStageChange({ ...base, change: effect });
       return true;
+    }
+    if (effect.type === 'consent.changed') {
+      await recordConsentChange({ ...base, change: effect, address: context.profile.email ?? null });
+      return false;
     }
     if (effect.type === 'content.send') {
       if (!context.profile.email) throw ApplicationFailure.nonRetryable('the lead has no email address');

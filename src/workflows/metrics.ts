@@ -35,7 +35,7 @@ export function countEffects(effects: readonly Effect[]): void {
       if (effect.reason === 'sales_sla_expired') slaBreaches.add(1, { outcome: 'returned_to_nurture' });
     } else if (effect.type === 'content.send') {
       emailsSent.add(1, { kind: effect.kind });
-    } else if (effect.escalation) {
+    } else if (effect.type === 'sales.handoff' && effect.escalation) {
       slaBreaches.add(1, { outcome: 'escalated' });
     }
   }
