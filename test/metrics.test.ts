@@ -40,7 +40,12 @@ describe('metrics', () => {
     });
 
     const ref = { tenant: `metrics-${Date.now()}`, email: 'ada@metrics.example' };
-    await leads.capture(ref, { type: 'form.submitted', form: 'demo_request', consent: true, profile: FIT });
+    await leads.capture(ref, {
+      type: 'form.submitted',
+      form: 'demo_request',
+      consent: true,
+      profile: { ...FIT, email: ref.email },
+    });
     await leads.send(ref, { type: 'engagement', kind: 'quote_request' });
     await expect(leads.send(ref, { type: 'deal.won' })).rejects.toBeInstanceOf(LeadCommandRejectedError);
 

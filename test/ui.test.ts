@@ -60,11 +60,21 @@ describe('the Temporal UI', () => {
     const leads = new LeadClient(new Client({ connection }), { taskQueue: 'ui' });
 
     const hot = { tenant: 'ui', email: 'grace@ui.example' };
-    await leads.capture(hot, { type: 'form.submitted', form: 'demo_request', consent: true, profile: FIT });
+    await leads.capture(hot, {
+      type: 'form.submitted',
+      form: 'demo_request',
+      consent: true,
+      profile: { ...FIT, email: hot.email },
+    });
     await leads.send(hot, { type: 'bant.updated', bant: BANT_COMPLETE });
     expect((await leads.send(hot, { type: 'engagement', kind: 'quote_request' })).stage).toBe('mql');
     const cold = { tenant: 'ui', email: 'alan@ui.example' };
-    await leads.capture(cold, { type: 'form.submitted', form: 'newsletter', consent: true, profile: FIT });
+    await leads.capture(cold, {
+      type: 'form.submitted',
+      form: 'newsletter',
+      consent: true,
+      profile: { ...FIT, email: cold.email },
+    });
     const hotId = LeadClient.keyOf(hot).workflowId;
     const coldId = LeadClient.keyOf(cold).workflowId;
     await eventually(async () =>

@@ -2,7 +2,7 @@
  * The sales handoff (docs/domain.md: "Sales handoff and SLA": marketing owns a lead until SQL, then it moves to sales and the CRM):
  * to the outbox by default, or as a signed webhook.
  */
-import type { BuyingStage, Effect, Profile, Stage, Temperature } from '../machines/index.js';
+import type { BuyingStage, ConsentState, Effect, Profile, Stage, Temperature } from '../machines/index.js';
 import { CrmUnavailableError, PermanentFailure } from './errors.js';
 import type { Outbox } from './outbox.js';
 import { SIGNATURE_HEADER, signPayload } from './signature.js';
@@ -15,14 +15,20 @@ export interface HandoffLead {
   temperature: Temperature;
   buyingStage: BuyingStage;
   stage: Stage;
+  /** Whether marketing may email the person, and whether they asked for no contact at all. */
+  consent: ConsentState;
+  doNotContact: boolean;
 }
+
+/** What the CRM is told: a lead to work (or an SLA escalation), or that the person must not be contacted. */
+export type CrmEffect = Extract<Effect, { type: 'sales.handoff' | 'sales.do_not_contact' }>;
 
 export interface Handoff {
   key: string;
   workflowId: string;
   leadKey: string;
   lead: HandoffLead;
-  handoff: Extract<Effect, { type: 'sales.handoff' }>;
+  handoff: CrmEffect;
 }
 
 export interface CrmHandoff {
@@ -34,7 +40,7 @@ export interface CrmHandoff {
 
 /** The JSON the CRM receives (and the outbox keeps). Times are epoch milliseconds, as in the machine. */
 export function handoffBody({ key, workflowId, leadKey, lead, handoff }: Handoff) {
-  return { type: 'sales.handoff' as const, id: key, workflowId, leadKey, lead, handoff };
+  return { type: handoff.type, id: key, workflowId, leadKey, lead, handoff };
 }
 
 const meta = (h: Handoff) => ({

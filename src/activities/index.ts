@@ -14,7 +14,14 @@ import { addressHash, tenantOfLeadKey } from '../analytics/suppression.js';
 import type { Effect, LeadEvent } from '../machines/index.js';
 import { loadActivityConfig } from './config.js';
 import { type ContentSender, OutboxSender, SmtpSender } from './content-sender.js';
-import { type CrmHandoff, type HandoffLead, OutboxCrm, redactUrl, WebhookCrm } from './crm.js';
+import {
+  type CrmEffect,
+  type CrmHandoff,
+  type HandoffLead,
+  OutboxCrm,
+  redactUrl,
+  WebhookCrm,
+} from './crm.js';
 import { mailboxAddress, type Recipient } from './email.js';
 import { PermanentFailure } from './errors.js';
 import { Outbox } from './outbox.js';
@@ -66,7 +73,7 @@ export interface SendContentInput extends EffectInput {
 
 export interface HandOffToSalesInput extends EffectInput {
   lead: HandoffLead;
-  handoff: Extract<Effect, { type: 'sales.handoff' }>;
+  handoff: CrmEffect;
 }
 
 const EmailSchema = z.email();

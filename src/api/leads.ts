@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { LeadClient, type LeadRef } from '../client/index.js';
+import { LeadClient, type LeadRef, LeadValidationError } from '../client/index.js';
 import type { LeadView } from '../machines/index.js';
 import { stateQuery } from '../workflows/messages.js';
 import type { ApiKeys } from './auth.js';
@@ -21,6 +21,19 @@ import {
   LookupRequestSchema,
   WriteHeadersSchema,
 } from './schemas.js';
+
+/**
+ * The client names the fields of the command (or fact) it was given; in the request body they sit
+ * under `command` (or `fact`). The lead reference itself was checked by the body schema already.
+ */
+async function under<T>(field: 'command' | 'fact', call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!(err instanceof LeadValidationError)) throw err;
+    throw new LeadValidationError(err.issues.map((i) => ({ ...i, path: [field, ...i.path] })));
+  }
+}
 
 export interface LeadRoutesOptions {
   client: LeadClient;
@@ -186,7 +199,11 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
     },
     async (request, reply) => {
       const { lead, command } = request.body;
-      return written(reply, lead, await temporal(() => client.capture(lead, command)));
+      return written(
+        reply,
+        lead,
+        await temporal(() => under('command', () => client.capture(lead, command))),
+      );
     },
   );
 
@@ -209,7 +226,7 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
     },
     async (request, reply) => {
       const { lead, command } = request.body;
-      return written(reply, lead, await temporal(() => client.send(lead, command)));
+      return written(reply, lead, await temporal(() => under('command', () => client.send(lead, command))));
     },
   );
 
@@ -233,7 +250,7 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      await temporal(() => client.track(request.body.lead, request.body.fact));
+      await temporal(() => under('fact', () => client.track(request.body.lead, request.body.fact)));
       reply.code(202);
       return { accepted: true as const, leadId: idOf(request.body.lead) };
     },

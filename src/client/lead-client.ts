@@ -4,7 +4,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { z } from 'zod';
 import { issuesOf } from '../errors.js';
 import {
@@ -30,6 +30,7 @@ import {
   factSignal,
   LEAD_WORKFLOW_TYPE,
   type LeadWorkflowInput,
+  mergeUpdate,
   stateQuery,
 } from '../workflows/messages.js';
 import {
@@ -65,6 +66,20 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new LeadValidationError(issuesOf(result.error));
   return result.data;
+}
+
+/**
+ * An email-keyed lead is mailed at its key address only: a profile naming another address is
+ * refused here, before Temporal (the workflow's validator refuses it too).
+ */
+function checkProfileAddress(ref: LeadRef, command: { type: string; profile?: { email?: string } }): void {
+  const parsed = LeadRefSchema.parse(ref);
+  const given = command.profile?.email?.trim().toLowerCase();
+  if ('email' in parsed && given !== undefined && given !== parsed.email) {
+    throw new LeadValidationError([
+      { path: ['profile', 'email'], message: `must be the lead's own address (${parsed.email}) or left out` },
+    ]);
+  }
 }
 
 /** A command from raw input (a CLI argument, a file), checked as the client checks it before sending. */
@@ -116,6 +131,7 @@ export class LeadClient {
   async capture(ref: LeadRef, command: LeadCommandInput): Promise<LeadView> {
     const { leadKey, workflowId } = LeadClient.keyOf(ref);
     const parsed = parse(LeadCommandSchema, command);
+    checkProfileAddress(ref, parsed);
     const input: LeadWorkflowInput = {
       leadKey,
       config: this.config,
@@ -142,12 +158,15 @@ export class LeadClient {
 
   /** Applies a command to an existing lead. */
   async send(ref: LeadRef, command: LeadCommandInput): Promise<LeadView> {
-    const { leadKey, workflowId } = LeadClient.keyOf(ref);
     const parsed = parse(LeadCommandSchema, command);
+    checkProfileAddress(ref, parsed);
+    return this.#update(ref, commandUpdate, parsed);
+  }
+
+  async #update<C>(ref: LeadRef, update: UpdateDefinition<LeadView, [C]>, command: C): Promise<LeadView> {
+    const { leadKey, workflowId } = LeadClient.keyOf(ref);
     try {
-      return await this.temporal.workflow
-        .getHandle(workflowId)
-        .executeUpdate(commandUpdate, { args: [parsed] });
+      return await this.temporal.workflow.getHandle(workflowId).executeUpdate(update, { args: [command] });
     } catch (err) {
       translate(err, leadKey);
     }
@@ -157,6 +176,7 @@ export class LeadClient {
   async track(ref: LeadRef, fact: LeadFact): Promise<void> {
     const { leadKey, workflowId } = LeadClient.keyOf(ref);
     const parsed = parse(LeadFactSchema, fact);
+    checkProfileAddress(ref, parsed);
     try {
       await this.temporal.workflow.getHandle(workflowId).signal(factSignal, parsed);
     } catch (err) {
@@ -199,7 +219,7 @@ export class LeadClient {
     const { context } = other.state;
     let view: LeadView;
     try {
-      view = await this.send(survivor, {
+      view = await this.#update(survivor, mergeUpdate, {
         type: 'lead.absorbed',
         from: from.leadKey,
         facts: {
@@ -218,7 +238,9 @@ export class LeadClient {
       if (!(err instanceof LeadCommandRejectedError && err.rejection.guard === 'notYetAbsorbed')) throw err;
       view = await this.get(survivor);
     }
-    if (other.stage !== 'merged') await this.send(absorbed, { type: 'lead.merged', into: into.leadKey });
+    if (other.stage !== 'merged') {
+      await this.#update(absorbed, mergeUpdate, { type: 'lead.merged', into: into.leadKey });
+    }
     return view;
   }
 

@@ -3,13 +3,16 @@ import type { LeadInput } from './context.js';
 import { type DeadlineOptions, deadlines, nextDeadline } from './deadlines.js';
 import { applyEvent, type LeadSnapshot, type LeadState, restore, startLead, stateOf } from './decide.js';
 import type { LeadEvent } from './events.js';
-import { createLeadMachine } from './lead-machine.js';
+import { createLeadMachine, LATEST_RULES, type LeadRules } from './lead-machine.js';
 import { viewOf } from './view.js';
 
 /** The machine bound to one validated config: what the workflow, the client and the analytics use. */
-export function createLeadCycle(input: LeadcycleConfigInput | LeadcycleConfig = {}) {
+export function createLeadCycle(
+  input: LeadcycleConfigInput | LeadcycleConfig = {},
+  rules: LeadRules = LATEST_RULES,
+) {
   const config = LeadcycleConfigSchema.parse(input);
-  const machine = createLeadMachine(config);
+  const machine = createLeadMachine(config, rules);
   return {
     config,
     machine,

@@ -36,6 +36,11 @@ export type Effect =
       at: number;
     }
   | {
+      /** The person asked not to be contacted: the CRM is told once, so sales stops too. */
+      type: 'sales.do_not_contact';
+      at: number;
+    }
+  | {
       /** The proof of consent: every grant, withdrawal, do-not-contact and resubscribe, with its source. */
       type: 'consent.changed';
       consent: ConsentState;

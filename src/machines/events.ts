@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EngagementKindSchema } from './config.js';
-import { BuyingStageSchema, ConsentStateSchema } from './vocabulary.js';
+import { BuyingStageSchema, ConsentSourceSchema, ConsentStateSchema } from './vocabulary.js';
 
 /**
  * One zod schema per event the machine accepts. Apps send the *commands* (the same shapes without
@@ -138,16 +138,20 @@ export const DealLostSchema = z
   .object({ type: z.literal('deal.lost'), at, reason: z.enum(DEAL_LOSS_REASONS), note })
   .strict();
 
+/** Where a consent command came from, for the proof of consent (default: `api`). */
+const source = ConsentSourceSchema.optional();
+
 export const UnsubscribedSchema = z
   .object({
     type: z.literal('consent.unsubscribed'),
     at,
     /** Do-not-contact: no contact of any kind, not only marketing email. */
     doNotContact: z.boolean().default(false),
+    source,
   })
   .strict();
 
-export const SubscribedSchema = z.object({ type: z.literal('consent.subscribed'), at }).strict();
+export const SubscribedSchema = z.object({ type: z.literal('consent.subscribed'), at, source }).strict();
 
 export const DisqualifySchema = z
   .object({ type: z.literal('disqualify'), at, reason: z.enum(DISQUALIFY_REASONS), note })
@@ -246,11 +250,29 @@ export const LeadCommandSchema = z.discriminatedUnion('type', [
   ...SalesCommandSchema.options,
   UnsubscribedSchema.omit(noAt),
   SubscribedSchema.omit(noAt),
-  LeadAbsorbedSchema.omit(noAt),
-  LeadMergedSchema.omit(noAt),
 ]);
 export type LeadCommand = z.infer<typeof LeadCommandSchema>;
 export type LeadCommandInput = z.input<typeof LeadCommandSchema>;
+
+/**
+ * The merge's own two events: internal, sent only by the client's `merge` through the workflow's
+ * `merge` update, never accepted as an app's command (a forged absorb could grant consent and points).
+ */
+export const MergeCommandSchema = z.discriminatedUnion('type', [
+  LeadAbsorbedSchema.omit(noAt),
+  LeadMergedSchema.omit(noAt),
+]);
+export type MergeCommand = z.infer<typeof MergeCommandSchema>;
+
+/**
+ * What the `command` update's handler applies: the public commands, and the merge's events that
+ * runs recorded before the `merge` update sent through it. The update's validator, which runs on
+ * every new update (and never on replay), accepts the public commands only.
+ */
+export const RecordedCommandSchema = z.discriminatedUnion('type', [
+  ...LeadCommandSchema.options,
+  ...MergeCommandSchema.options,
+]);
 
 /** High-volume facts that need no answer: apps may send them as signals. */
 export const LeadFactSchema = z.discriminatedUnion('type', [

@@ -71,6 +71,12 @@ export const createChecks = (config: LeadcycleConfig) => ({
       : { ok: false, why: `fits no buyer persona (best match ${score}%, needs ${minFit}%)` };
   },
 
+  contactAllowed({ context }: CheckArgs): Verdict {
+    return context.consent.doNotContact
+      ? { ok: false, why: 'the person asked not to be contacted (do-not-contact): no contact of any kind' }
+      : { ok: true, why: 'contact allowed' };
+  },
+
   bantComplete({ context }: CheckArgs): Verdict {
     const gaps = bantGaps(context.bant, config);
     return gaps.length === 0

@@ -7,6 +7,7 @@ export * from './driver.js';
 export * from './effects.js';
 export * from './events.js';
 export * from './guards.js';
+export * from './lead-key.js';
 export * from './lead-machine.js';
 export * from './scoring.js';
 export * from './view.js';

@@ -5,7 +5,7 @@ import type { Effect } from './effects.js';
 import type { LeadEvent, Profile } from './events.js';
 import { type CheckArgs, createChecks, nextContent, type Verdict } from './guards.js';
 import { decayTo, engage, fillBant, furthestStage, mergeBant, NO_ENGAGEMENT } from './scoring.js';
-import type { BuyingStage, Stage } from './vocabulary.js';
+import type { BuyingStage, ConsentSource, ConsentState, Stage } from './vocabulary.js';
 
 const ENGAGEMENT_OF_FORM = {
   contact: 'info_request',
@@ -33,6 +33,14 @@ const formEngagement = {
   },
 } as const;
 
+/** Where a consent change came from: the command says so, else its kind does. */
+function consentSourceOf(event: LeadEvent): ConsentSource {
+  if ('source' in event && event.source) return event.source;
+  if (event.type === 'form.submitted') return 'form';
+  if (event.type === 'lead.absorbed') return 'merge';
+  return 'api';
+}
+
 /** The initial entry runs on xstate's own init event, which carries no time: the lead's creation time stands in. */
 const timeOf = (event: { at?: number }, context: LeadContext) => event.at ?? context.createdAt;
 
@@ -48,16 +56,34 @@ function reasonOf(event: LeadEvent | { type: string }): string | null {
 }
 
 /**
+ * Rules that changed what the machine decides, each switchable so that a lead's workflow recorded
+ * before the change replays as it ran (the workflow sets them from `patched()`).
+ */
+export interface LeadRules {
+  /**
+   * Do-not-contact means no contact: no handoff to sales, no escalation, no acceptance; the CRM is
+   * told once. And every consent change comes out as a `consent.changed` effect (proof of consent).
+   */
+  doNotContact: boolean;
+}
+
+/** What new leads, the backtest and the simulator run. */
+export const LATEST_RULES: LeadRules = { doNotContact: true };
+
+/**
  * The lead-cycle machine for one config. Config values are guard and action parameters, so the
  * snapshot holds only the lead's facts and a backtest can run the same history under another config.
  */
-export function createLeadMachine(config: LeadcycleConfig) {
+export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LATEST_RULES) {
   let inert: LeadContext | undefined;
   const placeholder = () => {
     inert ??= initialContext({ leadKey: 'placeholder', at: 0 }, config);
     return inert;
   };
   const checks = createChecks(config);
+  // Runs recorded before do-not-contact meant no contact replay without the check.
+  const contactAllowed: typeof checks.contactAllowed = (args) =>
+    rules.doNotContact ? checks.contactAllowed(args) : { ok: true, why: 'contact allowed' };
   /** Wraps a check as an xstate guard; the parallel consent region is read through `stateIn` instead. */
   const guard =
     <P>(check: (args: CheckArgs, params: P) => Verdict) =>
@@ -112,6 +138,8 @@ export function createLeadMachine(config: LeadcycleConfig) {
       cooldownElapsed: guard(checks.cooldownElapsed),
       dealLostFor: guard(checks.dealLostFor),
       formGivesConsent: guard(checks.formGivesConsent),
+      // Off for runs recorded before do-not-contact meant no contact.
+      contactAllowed: guard(contactAllowed),
       notYetAbsorbed: guard(checks.notYetAbsorbed),
       absorbedWithdrawnConsent: guard(checks.absorbedWithdrawnConsent),
       absorbedGrantedConsent: guard(checks.absorbedGrantedConsent),
@@ -278,17 +306,28 @@ export function createLeadMachine(config: LeadcycleConfig) {
         return { mergedInto: event.into, closed: { reason: 'merged', note: event.into, at: event.at } };
       }),
 
-      recordConsent: assign(({ context, event }) => ({
-        consent: {
-          changedAt: event.at,
-          doNotContact:
-            event.type === 'consent.unsubscribed'
-              ? context.consent.doNotContact || event.doNotContact
-              : event.type === 'consent.subscribed'
-                ? false
-                : context.consent.doNotContact,
-        },
-      })),
+      /** `consent` is the region's state after the change. */
+      recordConsent: enqueueActions(({ context, event, enqueue }, { consent }: { consent: ConsentState }) => {
+        const doNotContact =
+          event.type === 'consent.unsubscribed'
+            ? context.consent.doNotContact || event.doNotContact
+            : event.type === 'consent.subscribed'
+              ? false
+              : context.consent.doNotContact;
+        enqueue.assign({ consent: { changedAt: event.at, doNotContact } });
+        if (!rules.doNotContact) return;
+        enqueue.emit({
+          type: 'consent.changed',
+          consent,
+          doNotContact,
+          source: consentSourceOf(event),
+          at: event.at,
+        });
+        // The CRM is told once, when the person asks: a merged-in record's do-not-contact was told already.
+        if (event.type === 'consent.unsubscribed' && doNotContact && !context.consent.doNotContact) {
+          enqueue.emit({ type: 'sales.do_not_contact', at: event.at });
+        }
+      }),
     },
   }).createMachine({
     id: 'lead',
@@ -332,6 +371,7 @@ export function createLeadMachine(config: LeadcycleConfig) {
               guard: and([
                 { type: 'scoreAtLeast', params: { threshold: config.mqlThreshold } },
                 { type: 'fitsPersona', params: { minFit: config.personaFitThreshold } },
+                'contactAllowed',
               ]),
               target: 'mql',
             },
@@ -352,11 +392,15 @@ export function createLeadMachine(config: LeadcycleConfig) {
               ...qualifyingStage,
               'lead.merged': mergeAway,
               'tick.nurture': nurture,
-              'sales.accepted': { guard: 'bantComplete', target: 'sql', actions: 'assignOwner' },
+              'sales.accepted': {
+                guard: and(['bantComplete', 'contactAllowed']),
+                target: 'sql',
+                actions: 'assignOwner',
+              },
               'sales.rejected': { target: 'recycled' },
               'sla.expired': [
                 {
-                  guard: and(['slaElapsed', not('slaEscalated')]),
+                  guard: and(['slaElapsed', not('slaEscalated'), 'contactAllowed']),
                   actions: { type: 'handOffToSales', params: { escalation: true } },
                 },
                 { guard: 'slaElapsed', target: 'recycled' },
@@ -436,22 +480,32 @@ export function createLeadMachine(config: LeadcycleConfig) {
         states: {
           unknown: {
             on: {
-              'form.submitted': { guard: 'formGivesConsent', target: 'granted', actions: 'recordConsent' },
+              'form.submitted': {
+                guard: 'formGivesConsent',
+                target: 'granted',
+                actions: { type: 'recordConsent', params: { consent: 'granted' } },
+              },
               // A merged-in record's consent carries over: an opt-in, and above all an unsubscribe.
               'lead.absorbed': [
                 {
                   guard: and(['isOpen', 'notYetAbsorbed', 'absorbedWithdrawnConsent']),
                   target: 'withdrawn',
-                  actions: 'recordConsent',
+                  actions: { type: 'recordConsent', params: { consent: 'withdrawn' } },
                 },
                 {
                   guard: and(['isOpen', 'notYetAbsorbed', 'absorbedGrantedConsent']),
                   target: 'granted',
-                  actions: 'recordConsent',
+                  actions: { type: 'recordConsent', params: { consent: 'granted' } },
                 },
               ],
-              'consent.subscribed': { target: 'granted', actions: 'recordConsent' },
-              'consent.unsubscribed': { target: 'withdrawn', actions: 'recordConsent' },
+              'consent.subscribed': {
+                target: 'granted',
+                actions: { type: 'recordConsent', params: { consent: 'granted' } },
+              },
+              'consent.unsubscribed': {
+                target: 'withdrawn',
+                actions: { type: 'recordConsent', params: { consent: 'withdrawn' } },
+              },
             },
           },
           granted: {
@@ -459,17 +513,25 @@ export function createLeadMachine(config: LeadcycleConfig) {
               'lead.absorbed': {
                 guard: and(['isOpen', 'notYetAbsorbed', 'absorbedWithdrawnConsent']),
                 target: 'withdrawn',
-                actions: 'recordConsent',
+                actions: { type: 'recordConsent', params: { consent: 'withdrawn' } },
               },
-              'consent.subscribed': { actions: 'recordConsent' },
-              'consent.unsubscribed': { target: 'withdrawn', actions: 'recordConsent' },
+              'consent.subscribed': { actions: { type: 'recordConsent', params: { consent: 'granted' } } },
+              'consent.unsubscribed': {
+                target: 'withdrawn',
+                actions: { type: 'recordConsent', params: { consent: 'withdrawn' } },
+              },
             },
           },
           withdrawn: {
             // Only an explicit resubscribe lifts an unsubscribe: a form's opt-in box does not.
             on: {
-              'consent.subscribed': { target: 'granted', actions: 'recordConsent' },
-              'consent.unsubscribed': { actions: 'recordConsent' },
+              'consent.subscribed': {
+                target: 'granted',
+                actions: { type: 'recordConsent', params: { consent: 'granted' } },
+              },
+              'consent.unsubscribed': {
+                actions: { type: 'recordConsent', params: { consent: 'withdrawn' } },
+              },
             },
           },
         },

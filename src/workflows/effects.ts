@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { LeadActivities } from '../activities/index.js';
-import type { JournalItem, LeadSnapshot, PendingEffect } from '../machines/index.js';
+import { type JournalItem, keyAddressOf, type LeadSnapshot, type PendingEffect } from '../machines/index.js';
 
 const { recordStageChange, recordConsentChange, recordJournal, sendContent, handOffToSales } =
   proxyActivities<LeadActivities>({
@@ -22,19 +22,21 @@ export async function carryOut(
 ): Promise<boolean> {
   const { context } = snapshot;
   const base = { idempotencyKey: key, workflowId, leadKey: context.leadKey };
+  // An email-keyed lead is mailed at its key address only; a lead known by an external id at its profile's.
+  const address = keyAddressOf(context.leadKey) ?? context.profile.email ?? null;
   try {
     if (effect.type === 'stage.changed') {
       await recordStageChange({ ...base, change: effect });
       return true;
     }
     if (effect.type === 'consent.changed') {
-      await recordConsentChange({ ...base, change: effect, address: context.profile.email ?? null });
+      await recordConsentChange({ ...base, change: effect, address });
       return false;
     }
     if (effect.type === 'content.send') {
-      if (!context.profile.email) throw ApplicationFailure.nonRetryable('the lead has no email address');
-      const { email, firstName, lastName } = context.profile;
-      await sendContent({ ...base, to: { email, firstName, lastName }, content: effect });
+      if (!address) throw ApplicationFailure.nonRetryable('the lead has no email address');
+      const { firstName, lastName } = context.profile;
+      await sendContent({ ...base, to: { email: address, firstName, lastName }, content: effect });
     } else {
       await handOffToSales({
         ...base,
@@ -46,6 +48,8 @@ export async function carryOut(
           temperature: context.temperature,
           buyingStage: context.buyingStage,
           stage: snapshot.value.lifecycle,
+          consent: snapshot.value.consent,
+          doNotContact: context.consent.doNotContact,
         },
         handoff: effect,
       });

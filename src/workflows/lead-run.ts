@@ -1,15 +1,16 @@
 import { ApplicationFailure, condition, log, patched, workflowInfo } from '@temporalio/workflow';
+import type { z } from 'zod';
 import { describeIssues, issuesOf } from '../errors.js';
 import {
   createLeadCycle,
   DAY_MS,
   type JournalItem,
-  type LeadCommand,
-  LeadCommandSchema,
+  keyAddressOf,
   LeadDriver,
   type LeadEvent,
   type LeadFact,
   LeadFactSchema,
+  type LeadRules,
   type LeadView,
   type PendingEffect,
   type Rejection,
@@ -46,6 +47,7 @@ export class LeadRun {
   readonly #alarm = new Alarm();
   readonly #fewerEventsPerMessage: boolean;
   readonly #limits: typeof CONTINUE_AS_NEW_AT;
+  readonly #rules: LeadRules;
   #updatesThisRun = 0;
   #stageChanged = false;
   #timersPublished = 0;
@@ -61,7 +63,10 @@ export class LeadRun {
     // Timer events at their deadlines, and the deadlines due before a message fed before it: what the
     // backtest and the simulator run, to the millisecond.
     const atDeadlines = patched('lead-driver-at-deadlines');
-    const cycle = createLeadCycle(input.config ?? {});
+    // Do-not-contact means no contact (no handoff, escalation or acceptance), and every consent
+    // change is recorded with its source: the proof of consent.
+    this.#rules = { doNotContact: patched('do-not-contact') };
+    const cycle = createLeadCycle(input.config ?? {}, this.#rules);
     const options = {
       id: this.#workflowId,
       journal,
@@ -82,17 +87,22 @@ export class LeadRun {
     return this.driver.cycle.view(this.driver.state);
   }
 
-  /** The update's validator: runs before anything reaches history, so a refusal leaves no trace. */
-  validate(command: unknown): void {
-    const rejection = this.driver.check(this.#commandEvent(command));
+  /**
+   * An update's validator: runs before anything reaches history, so a refusal leaves no trace.
+   * `schema` is what the update takes from a caller today (never run on replay).
+   */
+  validate(schema: CommandSchema, command: unknown): void {
+    const event = this.#commandEvent(schema, command);
+    const rejection = this.#addressRejection(event) ?? this.driver.check(event);
     if (rejection) {
       countRejection(rejection);
       throw rejectionFailure(rejection);
     }
   }
 
-  command(command: LeadCommand): LeadView {
-    const rejection = this.driver.offer(this.#commandEvent(command));
+  /** An update's handler; `schema` is what its validator took, and what runs recorded before it took. */
+  command(schema: CommandSchema, command: unknown): LeadView {
+    const rejection = this.driver.offer(this.#commandEvent(schema, command));
     // The validator ran on this same state, so this only happens if another message got in between.
     if (rejection) throw rejectionFailure(rejection);
     this.#updatesThisRun++;
@@ -106,7 +116,10 @@ export class LeadRun {
       log.warn('fact signal ignored: invalid', { issues: parsed.error.issues.map((i) => i.path.join('.')) });
       return;
     }
-    const rejection = this.driver.offer({ ...parsed.data, at: Date.now() } as LeadEvent);
+    const event = { ...parsed.data, at: Date.now() } as LeadEvent;
+    // Signals have no validator: runs recorded before the key-address rule took any profile here.
+    const refused = this.#rules.doNotContact ? this.#addressRejection(event) : null;
+    const rejection = refused ?? this.driver.offer(event);
     if (rejection) log.warn('fact signal refused', { reason: rejection.message });
   }
 
@@ -185,8 +198,27 @@ export class LeadRun {
     }
   }
 
-  #commandEvent(command: unknown): LeadEvent {
-    const parsed = LeadCommandSchema.safeParse(command);
+  /**
+   * An email-keyed lead is mailed at its key address only: a profile that names another address
+   * would let one person's record mail another (who may have said no on their own record).
+   */
+  #addressRejection(event: LeadEvent): Rejection | null {
+    const keyAddress = keyAddressOf(this.input.leadKey);
+    const given = 'profile' in event ? event.profile.email : undefined;
+    if (keyAddress === null || given === undefined || given.trim().toLowerCase() === keyAddress) return null;
+    const { value } = this.driver.state;
+    return {
+      code: 'guard_failed',
+      stage: value.lifecycle,
+      consent: value.consent,
+      event: event.type,
+      guard: 'profileEmailIsKey',
+      message: `${event.type} refused: profile.email differs from the address the lead is keyed by`,
+    };
+  }
+
+  #commandEvent(schema: CommandSchema, command: unknown): LeadEvent {
+    const parsed = schema.safeParse(command);
     if (!parsed.success) {
       const issues = issuesOf(parsed.error);
       throw ApplicationFailure.create({
@@ -199,6 +231,9 @@ export class LeadRun {
     return { ...parsed.data, at: Date.now() } as LeadEvent;
   }
 }
+
+/** The schema of one update's commands (`command`'s or `merge`'s). */
+type CommandSchema = z.ZodType<{ type: string }>;
 
 const rejectionFailure = (rejection: Rejection) =>
   ApplicationFailure.create({

@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { LeadCommandSchema, MergeCommandSchema, RecordedCommandSchema } from '../machines/index.js';
 import { LeadRun } from './lead-run.js';
-import { commandUpdate, factSignal, type LeadWorkflowInput, stateQuery } from './messages.js';
+import { commandUpdate, factSignal, type LeadWorkflowInput, mergeUpdate, stateQuery } from './messages.js';
 
 export { CONTINUE_AS_NEW_AT, JOURNAL_BATCH, JOURNAL_MAX_AGE_DAYS } from './lead-run.js';
 
@@ -13,8 +14,12 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   const lead = new LeadRun(input);
 
   setHandler(stateQuery, () => lead.view());
-  setHandler(commandUpdate, (command) => lead.command(command), {
-    validator: (command) => lead.validate(command),
+  // Apps' commands; runs recorded before the merge update took the merge's events here too.
+  setHandler(commandUpdate, (command) => lead.command(RecordedCommandSchema, command), {
+    validator: (command) => lead.validate(LeadCommandSchema, command),
+  });
+  setHandler(mergeUpdate, (command) => lead.command(MergeCommandSchema, command), {
+    validator: (command) => lead.validate(MergeCommandSchema, command),
   });
   setHandler(factSignal, (fact) => lead.fact(fact));
 

@@ -5,6 +5,7 @@ import type {
   LeadcycleConfigInput,
   LeadFact,
   LeadView,
+  MergeCommand,
 } from '../machines/index.js';
 
 export type { JournalItem, PendingEffect } from '../machines/index.js';
@@ -13,6 +14,9 @@ export type { JournalItem, PendingEffect } from '../machines/index.js';
 
 /** An app's command: applied if the machine allows it, refused before it reaches history if not. */
 export const commandUpdate = defineUpdate<LeadView, [LeadCommand]>('command');
+
+/** The merge's internal events (absorb the other record, close as merged): only `LeadClient.merge` sends them. */
+export const mergeUpdate = defineUpdate<LeadView, [MergeCommand]>('merge');
 
 /** High-volume facts that need no answer (page views, email opens): no update budget spent. */
 export const factSignal = defineSignal<[LeadFact]>('fact');

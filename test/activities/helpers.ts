@@ -58,6 +58,8 @@ export const handoffLead = {
   temperature: 'hot' as const,
   buyingStage: 'decision' as const,
   stage: 'mql' as const,
+  consent: 'granted' as const,
+  doNotContact: false,
 };
 
 /** A fresh temp dir per test; removed by the returned cleanup. */

@@ -339,6 +339,68 @@ describe('consent', () => {
   });
 });
 
+describe('do-not-contact and the proof of consent', () => {
+  it('do-not-contact means no contact: a DNC lead never becomes an MQL, so sales never gets it', () => {
+    const lead = capturedLead();
+    lead.send({ type: 'consent.unsubscribed', doNotContact: true });
+    lead.send({ type: 'engagement', kind: 'demo_request' });
+    lead.send({ type: 'engagement', kind: 'webinar_attended' });
+    lead.send({ type: 'engagement', kind: 'pricing_page' });
+    expect(lead.stage).toBe('lead');
+    expect(lead.effects.filter((e) => e.type === 'sales.handoff')).toEqual([]);
+  });
+
+  it('a DNC MQL is not escalated when the SLA runs out, and goes back to nurture', () => {
+    const lead = mqlLead({ salesSlaHours: 24 });
+    lead.send({ type: 'consent.unsubscribed', doNotContact: true });
+    lead.runTimersUntil(lead.now + 25 * HOUR_MS);
+    expect(lead.effects.filter((e) => e.type === 'sales.handoff').map((e) => e.escalation)).toEqual([false]);
+    expect(lead.stage).toBe('recycled');
+  });
+
+  it('sales cannot accept a DNC lead, and the refusal says why', () => {
+    const lead = mqlLead();
+    lead.send({ type: 'bant.updated', bant: BANT_COMPLETE });
+    lead.send({ type: 'consent.unsubscribed', doNotContact: true });
+    const refusal = lead.send({ type: 'sales.accepted', owner: 'rep-7' });
+    expect(refusal).toMatchObject({ code: 'guard_failed', guard: 'contactAllowed' });
+    expect(refusal?.message).toMatch(/do-not-contact/);
+    expect(lead.stage).toBe('mql');
+  });
+
+  it('the CRM is told once that the person is do-not-contact', () => {
+    const lead = mqlLead();
+    lead.send({ type: 'consent.unsubscribed', doNotContact: true });
+    lead.send({ type: 'consent.unsubscribed', doNotContact: true });
+    expect(lead.effects.filter((e) => e.type === 'sales.do_not_contact')).toHaveLength(1);
+  });
+
+  it('a plain unsubscribe stops marketing email only: sales may still accept the lead', () => {
+    const lead = mqlLead();
+    lead.send({ type: 'bant.updated', bant: BANT_COMPLETE });
+    lead.send({ type: 'consent.unsubscribed', doNotContact: false });
+    expect(lead.send({ type: 'sales.accepted', owner: 'rep-7' })).toBeNull();
+    expect(lead.stage).toBe('sql');
+    expect(lead.effects.filter((e) => e.type === 'sales.do_not_contact')).toEqual([]);
+  });
+
+  it('every consent change is recorded with its source and time: the proof of consent', () => {
+    const lead = testLead();
+    lead.send({ type: 'form.submitted', form: 'content_download', consent: true, profile: FIT });
+    lead.advanceDays(3);
+    lead.send({ type: 'consent.unsubscribed', doNotContact: true, source: 'link' });
+    lead.advanceDays(3);
+    lead.send({ type: 'consent.subscribed' });
+    const changes = lead.effects.filter((e) => e.type === 'consent.changed');
+    expect(changes.map(({ consent, doNotContact, source }) => ({ consent, doNotContact, source }))).toEqual([
+      { consent: 'granted', doNotContact: false, source: 'form' },
+      { consent: 'withdrawn', doNotContact: true, source: 'link' },
+      { consent: 'granted', doNotContact: false, source: 'api' },
+    ]);
+    expect(changes.map((c) => c.at)).toEqual([lead.now - 6 * DAY_MS, lead.now - 3 * DAY_MS, lead.now]);
+  });
+});
+
 describe('sales handoff and SLA', () => {
   it('an MQL is handed to sales with an SLA deadline', () => {
     const lead = mqlLead({ salesSlaHours: 24 });

@@ -66,7 +66,12 @@ describe('graceful shutdown', () => {
     });
 
     const ref = { tenant: 'sigterm', email: 'ada@sigterm.example' };
-    await leads.capture(ref, { type: 'form.submitted', form: 'demo_request', consent: true, profile: FIT });
+    await leads.capture(ref, {
+      type: 'form.submitted',
+      form: 'demo_request',
+      consent: true,
+      profile: { ...FIT, email: ref.email },
+    });
     const mql = await leads.send(ref, { type: 'engagement', kind: 'quote_request' });
     expect(mql.stage).toBe('mql'); // the handoff to the CRM is now being delivered
 

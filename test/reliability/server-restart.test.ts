@@ -54,7 +54,12 @@ describe('server restart', () => {
       email: `lead${i}@restart.example`,
     }));
     for (const ref of refs) {
-      await leads.capture(ref, { type: 'form.submitted', form: 'demo_request', consent: true, profile: FIT });
+      await leads.capture(ref, {
+        type: 'form.submitted',
+        form: 'demo_request',
+        consent: true,
+        profile: { ...FIT, email: ref.email },
+      });
       const view = await leads.send(ref, { type: 'engagement', kind: 'quote_request' });
       expect(view.stage).toBe('mql'); // the sales SLA timer is now running
     }

@@ -51,7 +51,12 @@ const nearMiss = fc.oneof(
 describe('bad input never breaks a lead', () => {
   it('arbitrary command updates: refused ones change nothing, the workflow never fails', async () => {
     const ref = { tenant: `fuzz-${Date.now()}`, email: 'fuzz@acme.example' };
-    await t.h.client.capture(ref, { type: 'form.submitted', form: 'contact', consent: true, profile: FIT });
+    await t.h.client.capture(ref, {
+      type: 'form.submitted',
+      form: 'contact',
+      consent: true,
+      profile: { ...FIT, email: ref.email },
+    });
     const { workflowId } = LeadClient.keyOf(ref);
     const handle = t.env.client.workflow.getHandle(workflowId);
 

@@ -58,6 +58,10 @@ class Recorder {
         keep(input.workflowId, input.idempotencyKey, input.change);
         return { recorded: true };
       },
+      recordConsentChange: async (input) => {
+        keep(input.workflowId, input.idempotencyKey, input.change);
+        return { recorded: true };
+      },
       sendContent: async (input) => {
         keep(input.workflowId, input.idempotencyKey, input.content);
         return { delivered: true, messageId: input.idempotencyKey };
@@ -74,7 +78,7 @@ class Recorder {
         this.journals.set(input.workflowId, journal);
         return { recorded: input.entries.length };
       },
-    } as LeadActivities;
+    };
   }
 }
 

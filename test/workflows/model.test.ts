@@ -1,12 +1,17 @@
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeadCommandRejectedError, type LeadRef } from '../../src/client/index.js';
+import { LeadClient, LeadCommandRejectedError, type LeadRef } from '../../src/client/index.js';
 import {
   type LeadCommandInput,
   type LeadEvent,
   type LeadSnapshot,
+  type MergeCommand,
+  MergeCommandSchema,
   TIMER_EVENT_TYPES,
 } from '../../src/machines/index.js';
+import type { leadWorkflow } from '../../src/workflows/lead-workflow.js';
+import { LEAD_WORKFLOW_TYPE, mergeUpdate } from '../../src/workflows/messages.js';
 import { LEAD_INPUT, leadModel, modelCycle, retime } from '../support/model.js';
 import { startTimeSkippingEnv } from '../support/temporal.js';
 import { type LeadHarness, leadHarness } from '../support/workflow.js';
@@ -41,6 +46,19 @@ afterAll(async () => {
   await env?.teardown();
 });
 
+/** The merge's internal events go through the workflow's own `merge` update, as `LeadClient.merge` sends them. */
+const MERGE_EVENTS = new Set<string>(MergeCommandSchema.options.map((o) => o.shape.type.value));
+function merge(ref: LeadRef, command: MergeCommand) {
+  const { leadKey, workflowId } = LeadClient.keyOf(ref);
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof leadWorkflow>(LEAD_WORKFLOW_TYPE, {
+    workflowId,
+    taskQueue: h.taskQueue,
+    args: [{ leadKey, config: modelCycle.config, searchAttributes: false }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  return env.client.workflow.executeUpdateWithStart(mergeUpdate, { args: [command], startWorkflowOperation });
+}
+
 describe('model-based: generated paths through a real workflow', () => {
   it('covers every stage and consent state the machine reaches', () => {
     expect(paths.length).toBeGreaterThanOrEqual(20);
@@ -67,12 +85,15 @@ describe('model-based: generated paths through a real workflow', () => {
           } else {
             if (wait > 0) await env.sleep(wait);
             const { at: _at, ...command } = event;
-            const sent = started
-              ? h.client.send(ref, command as LeadCommandInput)
-              : h.client.capture(ref, command as LeadCommandInput);
+            const sent = MERGE_EVENTS.has(event.type)
+              ? merge(ref, command as MergeCommand)
+              : started
+                ? h.client.send(ref, command as LeadCommandInput)
+                : h.client.capture(ref, command as LeadCommandInput);
             const outcome = await sent.then(() => 'accepted' as const).catch((e) => e);
             started = true;
             if (decision.ok) expect(outcome).toBe('accepted');
+            else if (MERGE_EVENTS.has(event.type)) expect(outcome).toBeInstanceOf(WorkflowUpdateFailedError);
             else expect(outcome).toBeInstanceOf(LeadCommandRejectedError);
           }
           if (decision.ok) pure = decision.snapshot;
