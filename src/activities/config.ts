@@ -18,6 +18,16 @@ export interface ActivityConfig {
 
 export { projectRoot, resolveDataDir } from '../paths.js';
 
+/**
+ * Where recipients reach the API: LEADCYCLE_PUBLIC_URL, or the API's own address (what `npm start`
+ * serves on this machine; anything mailed to real people needs the public one).
+ */
+export function publicUrlOf(e: Settings): string {
+  if (e.LEADCYCLE_PUBLIC_URL) return e.LEADCYCLE_PUBLIC_URL;
+  const host = ['0.0.0.0', '::'].includes(e.LEADCYCLE_API_HOST) ? '127.0.0.1' : e.LEADCYCLE_API_HOST;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${e.LEADCYCLE_API_PORT}`;
+}
+
 /** The activities' settings (src/settings.ts); throws SettingsError naming every bad variable. */
 export function loadActivityConfig(env: NodeJS.ProcessEnv = process.env): ActivityConfig {
   const e: Settings = readSettings(env);
@@ -26,6 +36,9 @@ export function loadActivityConfig(env: NodeJS.ProcessEnv = process.env): Activi
     mail: {
       from: e.LEADCYCLE_MAIL_FROM ?? DEFAULT_MAIL_FROM,
       unsubscribeUrl: e.LEADCYCLE_UNSUBSCRIBE_URL ?? null,
+      unsubscribeLink: e.LEADCYCLE_UNSUBSCRIBE_SECRET
+        ? { baseUrl: publicUrlOf(e), secret: e.LEADCYCLE_UNSUBSCRIBE_SECRET }
+        : null,
     },
     smtp: e.LEADCYCLE_SMTP_URL ? { url: e.LEADCYCLE_SMTP_URL, timeoutMs: e.LEADCYCLE_SMTP_TIMEOUT_MS } : null,
     crmWebhook:

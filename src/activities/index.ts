@@ -26,6 +26,7 @@ export * from './email.js';
 export * from './errors.js';
 export * from './outbox.js';
 export * from './signature.js';
+export * from './unsubscribe-link.js';
 
 export interface ActivityDeps {
   outbox: Outbox;

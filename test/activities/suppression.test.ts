@@ -12,7 +12,7 @@ import {
 import { type AnalyticsStore, openAnalyticsStore } from '../../src/analytics/index.js';
 import { AT, contentSend, startSmtpServer, tempDir } from './helpers.js';
 
-const MAIL = { from: 'Acme Marketing <marketing@acme.example>', unsubscribeUrl: null };
+const MAIL = { from: 'Acme Marketing <marketing@acme.example>', unsubscribeUrl: null, unsubscribeLink: null };
 
 let dir: string;
 let cleanup: () => Promise<void>;
