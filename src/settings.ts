@@ -152,14 +152,6 @@ export const SettingsSchema = z
         message: 'required when LEADCYCLE_SMTP_URL is set: the sender address of every email',
       });
     }
-    if (env.LEADCYCLE_SMTP_URL && !env.LEADCYCLE_UNSUBSCRIBE_SECRET && !env.LEADCYCLE_UNSUBSCRIBE_URL) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['LEADCYCLE_UNSUBSCRIBE_SECRET'],
-        message:
-          'required when LEADCYCLE_SMTP_URL is set (unless LEADCYCLE_UNSUBSCRIBE_URL is): every marketing email carries a signed unsubscribe link',
-      });
-    }
   });
 
 export type Settings = z.output<typeof SettingsSchema>;

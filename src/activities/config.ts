@@ -1,5 +1,5 @@
 import { dataDirOf } from '../paths.js';
-import { readSettings, type Settings } from '../settings.js';
+import { readSettings, type Settings, SettingsError } from '../settings.js';
 import type { SmtpSettings } from './content-sender.js';
 import type { WebhookSettings } from './crm.js';
 import type { MailSettings } from './email.js';
@@ -31,6 +31,16 @@ export function publicUrlOf(e: Settings): string {
 /** The activities' settings (src/settings.ts); throws SettingsError naming every bad variable. */
 export function loadActivityConfig(env: NodeJS.ProcessEnv = process.env): ActivityConfig {
   const e: Settings = readSettings(env);
+  // Here, not in the shared schema: `npm start` reads its settings first, then makes a local secret.
+  if (e.LEADCYCLE_SMTP_URL && !e.LEADCYCLE_UNSUBSCRIBE_SECRET && !e.LEADCYCLE_UNSUBSCRIBE_URL) {
+    throw new SettingsError([
+      {
+        path: ['LEADCYCLE_UNSUBSCRIBE_SECRET'],
+        message:
+          'required when LEADCYCLE_SMTP_URL is set (unless LEADCYCLE_UNSUBSCRIBE_URL is): every marketing email carries a signed unsubscribe link',
+      },
+    ]);
+  }
   return {
     dataDir: dataDirOf(e),
     mail: {
