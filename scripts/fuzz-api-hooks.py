@@ -3,22 +3,41 @@
 Signs every webhook delivery the way a form tool or a CRM would (Leadcycle-Signature, the scheme of
 src/activities/signature.ts), so the fuzzer gets past the signature check into the webhook handlers.
 The secret comes from LEADCYCLE_FUZZ_WEBHOOK_SECRET, set by scripts/fuzz-api.ts for its own API.
+Likewise, every other unsubscribe request gets its lead id's real token (src/activities/unsubscribe-link.ts,
+secret LEADCYCLE_FUZZ_UNSUBSCRIBE_SECRET), so the fuzzer reaches the leads behind the 403 too.
 """
 
+import base64
 import hashlib
 import hmac
 import json
 import os
 import time
+import zlib
 
 import schemathesis
 from schemathesis.core import NotSet
 
 SECRET = os.environ.get("LEADCYCLE_FUZZ_WEBHOOK_SECRET", "")
+UNSUBSCRIBE_SECRET = os.environ.get("LEADCYCLE_FUZZ_UNSUBSCRIBE_SECRET", "")
+
+
+def sign_unsubscribe(case):
+    lead_id = (case.path_parameters or {}).get("leadId")
+    if not isinstance(lead_id, str) or not isinstance(case.query, dict):
+        return
+    # Every other case only, chosen by the lead id: forged tokens (403) stay in the run.
+    if zlib.crc32(lead_id.encode("utf-8")) % 2:
+        return
+    digest = hmac.new(UNSUBSCRIBE_SECRET.encode("utf-8"), lead_id.encode("utf-8"), hashlib.sha256).digest()
+    case.query["token"] = base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    if UNSUBSCRIBE_SECRET and case.operation.path.startswith("/v1/unsubscribe/"):
+        sign_unsubscribe(case)
+        return
     if not SECRET or not case.operation.path.startswith("/v1/webhooks/"):
         return
     if isinstance(case.body, NotSet):

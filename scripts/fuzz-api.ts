@@ -94,6 +94,7 @@ async function main(): Promise<number> {
 
   const apiKey = randomBytes(24).toString('hex');
   const webhookSecret = randomBytes(24).toString('hex');
+  const unsubscribeSecret = randomBytes(24).toString('hex');
   // The analytics over the worker's own store: the fuzzer's leads are what the reports read.
   const store = openAnalyticsStore(runEnv.LEADCYCLE_DATA_DIR);
   cleanups.push(() => store.close());
@@ -102,6 +103,7 @@ async function main(): Promise<number> {
     analytics: new Analytics(store),
     apiKeys: [apiKey],
     webhookSecret,
+    unsubscribeSecret,
     // A 5xx shows its cause (on stderr, never in the answer).
     logger: { level: 'error' },
     // A slow box must not turn into 503s, which would (rightly) fail the run.
@@ -147,6 +149,7 @@ async function main(): Promise<number> {
       ...process.env,
       SCHEMATHESIS_HOOKS: join(dirname(fileURLToPath(import.meta.url)), 'fuzz-api-hooks.py'),
       LEADCYCLE_FUZZ_WEBHOOK_SECRET: webhookSecret,
+      LEADCYCLE_FUZZ_UNSUBSCRIBE_SECRET: unsubscribeSecret,
     },
   });
   const timeoutMs = Number(process.env.FUZZ_TIMEOUT_SECONDS ?? '150') * 1000;

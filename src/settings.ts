@@ -101,6 +101,15 @@ export const SettingsSchema = z
         'must be an https:, http: or mailto: URL, with {leadKey} where the lead key goes',
       ),
     ),
+    /** Signs the one-click unsubscribe link of every marketing email; the API verifies it. */
+    LEADCYCLE_UNSUBSCRIBE_SECRET: optional(
+      // Anyone holding one link can try secrets offline: a short one would not hold.
+      z.string().min(16, 'must be at least 16 characters'),
+    ),
+    /** Where recipients reach the API (the unsubscribe links); unset: the API's own address. */
+    LEADCYCLE_PUBLIC_URL: optional(
+      text.refine((s) => isUrl(s, ['https:', 'http:']), 'must be an http(s) URL'),
+    ),
     LEADCYCLE_CRM_WEBHOOK_URL: optional(
       text.refine((s) => isUrl(s, ['https:', 'http:']), 'must be an http(s) URL'),
     ),

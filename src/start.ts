@@ -51,7 +51,10 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   log(`temporal: ${server.address}${server.uiUrl ? `, UI ${server.uiUrl}` : ''} (data in ${dataDir})`);
 
   const connection = await NativeConnection.connect({ address: server.address });
-  const effects = activitiesFromEnv();
+  // One secret for both ends of the unsubscribe link: the worker signs it into every email, the API checks it.
+  const unsubscribeSecret =
+    settings.LEADCYCLE_UNSUBSCRIBE_SECRET ?? (await localSecret(dataDir, UNSUBSCRIBE_SECRET_FILE));
+  const effects = activitiesFromEnv({ ...process.env, LEADCYCLE_UNSUBSCRIBE_SECRET: unsubscribeSecret });
   log('worker: bundling the workflow code…');
   const worker = await createLeadWorker({
     connection,
@@ -69,7 +72,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const temporal = new Client({ connection: clientConnection, namespace: server.namespace, dataConverter });
 
   // The HTTP API, on the embedded default too: with LEADCYCLE_API_KEYS, or a local key kept in the data dir.
-  const apiKeys = settings.LEADCYCLE_API_KEYS ?? [await localApiKey(dataDir)];
+  const apiKeys = settings.LEADCYCLE_API_KEYS ?? [await localSecret(dataDir, API_KEY_FILE)];
   const liveConfig = await loadConfigFile(settings.LEADCYCLE_CONFIG);
   const api = await startApi({
     client: new LeadClient(temporal, { config: liveConfig }),
@@ -79,12 +82,18 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     port: settings.LEADCYCLE_API_PORT,
     host: settings.LEADCYCLE_API_HOST,
     ...(settings.LEADCYCLE_WEBHOOK_SECRET ? { webhookSecret: settings.LEADCYCLE_WEBHOOK_SECRET } : {}),
+    unsubscribeSecret,
   });
   log(
     `api: ${api.url} (OpenAPI at ${api.url}/openapi.json); ` +
       (settings.LEADCYCLE_API_KEYS
         ? 'keys from LEADCYCLE_API_KEYS'
-        : `key in ${join(dataDir, API_KEY_FILE)}`),
+        : `key in ${join(dataDir, API_KEY_FILE)}`) +
+      `; unsubscribe links signed with ${
+        settings.LEADCYCLE_UNSUBSCRIBE_SECRET
+          ? 'LEADCYCLE_UNSUBSCRIBE_SECRET'
+          : join(dataDir, UNSUBSCRIBE_SECRET_FILE)
+      }`,
   );
 
   if (demo) {
@@ -108,10 +117,14 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
 }
 
 const API_KEY_FILE = 'api-key';
+const UNSUBSCRIBE_SECRET_FILE = 'unsubscribe-secret';
 
-/** The local stack's API key: made once, kept in the data dir (mode 0600), never in the repo. */
-async function localApiKey(dataDir: string): Promise<string> {
-  const file = join(dataDir, API_KEY_FILE);
+/**
+ * A secret of the local stack (its API key, the unsubscribe links' signing secret): made once, kept
+ * in the data dir (mode 0600), never in the repo.
+ */
+async function localSecret(dataDir: string, name: string): Promise<string> {
+  const file = join(dataDir, name);
   await mkdir(dataDir, { recursive: true });
   await writeFile(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' }).catch(
     (err: NodeJS.ErrnoException) => {

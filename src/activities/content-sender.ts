@@ -2,15 +2,50 @@
  * Content delivery (nurture emails, newsletters): to the outbox by default, or over SMTP.
  */
 import nodemailer, { type NodemailerError, type SMTPSentMessageInfo, type Transporter } from 'nodemailer';
-import { type ContentDelivery, type ContentEmail, composeContentEmail, type MailSettings } from './email.js';
+import type { Suppression } from '../analytics/records.js';
+import {
+  type ContentDelivery,
+  type ContentEmail,
+  composeContentEmail,
+  type MailSettings,
+  messageIdFor,
+} from './email.js';
 import { PermanentFailure, SmtpUnavailableError } from './errors.js';
 import type { Outbox } from './outbox.js';
 
+export interface SendResult {
+  /** false when this key was done before, or when nothing was sent (`skipped`). */
+  delivered: boolean;
+  /** The same for every attempt of one key, skipped or not. */
+  messageId: string;
+  /** Why nothing was sent: the address is on its tenant's suppression list. */
+  skipped?: Suppression['reason'];
+}
+
 export interface ContentSender {
   readonly via: 'outbox' | 'smtp';
-  /** delivered=false when this key was delivered before; messageId is the same either way. */
-  send(delivery: ContentDelivery): Promise<{ delivered: boolean; messageId: string }>;
+  send(delivery: ContentDelivery): Promise<SendResult>;
+  /** Sends nothing: records under the delivery's key that it was skipped, and why. */
+  skip(delivery: ContentDelivery, reason: Suppression['reason']): Promise<SendResult>;
   close(): Promise<void>;
+}
+
+/**
+ * The skip, once per key like a delivery, so an operator sees it in the outbox. Without the address:
+ * the person asked not to be mailed, or was erased.
+ */
+async function recordSkip(
+  outbox: Outbox,
+  mail: MailSettings,
+  delivery: ContentDelivery,
+  reason: Suppression['reason'],
+): Promise<SendResult> {
+  const messageId = messageIdFor(delivery.key, mail.from);
+  await outbox.deliverOnce(
+    { key: delivery.key, kind: 'email.skipped', workflowId: delivery.workflowId, leadKey: delivery.leadKey },
+    async () => ({ reason, content: delivery.content, messageId }),
+  );
+  return { delivered: false, skipped: reason, messageId };
 }
 
 /** What the outbox keeps of an email: enough for the CLI to show what was (or would have been) sent. */
@@ -27,13 +62,17 @@ export class OutboxSender implements ContentSender {
     private readonly mail: MailSettings,
   ) {}
 
-  async send(delivery: ContentDelivery): Promise<{ delivered: boolean; messageId: string }> {
+  async send(delivery: ContentDelivery): Promise<SendResult> {
     const email = composeContentEmail(delivery, this.mail);
     const { delivered } = await this.outbox.deliverOnce(
       { key: delivery.key, kind: 'email', workflowId: delivery.workflowId, leadKey: delivery.leadKey },
       async () => emailPayload('outbox', delivery, email),
     );
     return { delivered, messageId: email.messageId };
+  }
+
+  skip(delivery: ContentDelivery, reason: Suppression['reason']): Promise<SendResult> {
+    return recordSkip(this.outbox, this.mail, delivery, reason);
   }
 
   async close(): Promise<void> {}
@@ -65,7 +104,7 @@ export class SmtpSender implements ContentSender {
     });
   }
 
-  async send(delivery: ContentDelivery): Promise<{ delivered: boolean; messageId: string }> {
+  async send(delivery: ContentDelivery): Promise<SendResult> {
     const email = composeContentEmail(delivery, this.mail);
     const { delivered } = await this.outbox.deliverOnce(
       { key: delivery.key, kind: 'email', workflowId: delivery.workflowId, leadKey: delivery.leadKey },
@@ -77,6 +116,10 @@ export class SmtpSender implements ContentSender {
       },
     );
     return { delivered, messageId: email.messageId };
+  }
+
+  skip(delivery: ContentDelivery, reason: Suppression['reason']): Promise<SendResult> {
+    return recordSkip(this.outbox, this.mail, delivery, reason);
   }
 
   async close(): Promise<void> {

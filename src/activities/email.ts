@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { Effect } from '../machines/index.js';
+import { type UnsubscribeLinkSettings, unsubscribeLinkFor } from './unsubscribe-link.js';
 
 export interface Recipient {
   email: string;
@@ -22,8 +23,13 @@ export interface ContentDelivery {
 export interface MailSettings {
   /** `Name <address>` or a bare address. */
   from: string;
-  /** Template with `{leadKey}`, or null for no List-Unsubscribe header. */
+  /**
+   * LEADCYCLE_UNSUBSCRIBE_URL: a template with `{leadKey}` for an unsubscribe page of your own; it
+   * wins over the signed link. Mind that the lead key holds the address.
+   */
   unsubscribeUrl: string | null;
+  /** The signed one-click link to this API (src/activities/unsubscribe-link.ts). */
+  unsubscribeLink: UnsubscribeLinkSettings | null;
 }
 
 export interface ContentEmail {
@@ -57,11 +63,36 @@ export function unsubscribeUrlFor(template: string, leadKey: string): string {
   return template.replaceAll('{leadKey}', encodeURIComponent(leadKey));
 }
 
+/**
+ * The delivery's unsubscribe address, and whether it takes RFC 8058's one-click POST: ours does; a
+ * template's page may not (a mailto: cannot), so it gets the RFC 2369 header alone.
+ */
+function unsubscribeOf(
+  delivery: ContentDelivery,
+  mail: MailSettings,
+): { url: string; oneClick: boolean } | null {
+  if (mail.unsubscribeUrl)
+    return { url: unsubscribeUrlFor(mail.unsubscribeUrl, delivery.leadKey), oneClick: false };
+  if (mail.unsubscribeLink)
+    return { url: unsubscribeLinkFor(mail.unsubscribeLink, delivery.workflowId), oneClick: true };
+  return null;
+}
+
+/** RFC 2369's List-Unsubscribe (mail clients show an unsubscribe button), plus RFC 8058's one-click. */
+function unsubscribeHeaders(link: { url: string; oneClick: boolean } | null): Record<string, string> {
+  if (!link) return {};
+  return {
+    'List-Unsubscribe': `<${link.url}>`,
+    ...(link.oneClick ? { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {}),
+  };
+}
+
 export function composeContentEmail(delivery: ContentDelivery, mail: MailSettings): ContentEmail {
-  const { to, content, leadKey } = delivery;
+  const { to, content } = delivery;
   const { title, url } = content.item;
   const name = [to.firstName, to.lastName].filter(Boolean).join(' ');
-  const unsubscribe = mail.unsubscribeUrl ? unsubscribeUrlFor(mail.unsubscribeUrl, leadKey) : null;
+  const link = unsubscribeOf(delivery, mail);
+  const unsubscribe = link?.url ?? null;
   const greeting = to.firstName ? `Hello ${to.firstName},` : 'Hello,';
   const intro =
     content.kind === 'newsletter' ? 'Here is our latest newsletter:' : 'We thought this could help you:';
@@ -88,8 +119,7 @@ export function composeContentEmail(delivery: ContentDelivery, mail: MailSetting
     subject: title,
     text,
     html,
-    // RFC 2369; mail clients show an unsubscribe button for it.
-    headers: unsubscribe ? { 'List-Unsubscribe': `<${unsubscribe}>` } : {},
+    headers: unsubscribeHeaders(link),
   };
 }
 

@@ -13,7 +13,7 @@ import { openAnalyticsStore } from '../analytics/sqlite/index.js';
 import { addressHash, tenantOfLeadKey } from '../analytics/suppression.js';
 import type { Effect, LeadEvent } from '../machines/index.js';
 import { loadActivityConfig } from './config.js';
-import { type ContentSender, OutboxSender, SmtpSender } from './content-sender.js';
+import { type ContentSender, OutboxSender, type SendResult, SmtpSender } from './content-sender.js';
 import {
   type CrmEffect,
   type CrmHandoff,
@@ -33,6 +33,7 @@ export * from './email.js';
 export * from './errors.js';
 export * from './outbox.js';
 export * from './signature.js';
+export * from './unsubscribe-link.js';
 
 export interface ActivityDeps {
   outbox: Outbox;
@@ -133,8 +134,11 @@ export function createActivities(deps: ActivityDeps) {
       );
     },
 
-    /** delivered=false when already delivered under that key; the Message-ID is the same either way. */
-    async sendContent(input: SendContentInput): Promise<{ delivered: boolean; messageId: string }> {
+    /**
+     * delivered=false when already delivered under that key, or when the address is suppressed in
+     * its tenant (then `skipped` says why); the Message-ID is the same either way.
+     */
+    async sendContent(input: SendContentInput): Promise<SendResult> {
       // Checked here too (the machine's schemas already check form input): no retry can fix a bad address.
       if (!EmailSchema.safeParse(input.to.email).success) {
         throw new PermanentFailure(
@@ -142,13 +146,19 @@ export function createActivities(deps: ActivityDeps) {
           `not an email address: ${JSON.stringify(input.to.email)}`,
         );
       }
-      return sender.send({
+      const delivery = {
         key: input.idempotencyKey,
         workflowId: input.workflowId,
         leadKey: input.leadKey,
         to: input.to,
         content: input.content,
-      });
+      };
+      // Looked up where the message leaves, by address: whichever record of the person (another
+      // email lead, a CRM id, one whose consent the machine still thinks granted) asks, a suppressed
+      // address gets nothing.
+      const tenant = tenantOfLeadKey(input.leadKey);
+      const suppressed = await analytics.suppression(tenant, addressHash(tenant, input.to.email));
+      return suppressed ? sender.skip(delivery, suppressed.reason) : sender.send(delivery);
     },
 
     /** delivered=false when already handed off under that key. */

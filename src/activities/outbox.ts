@@ -10,7 +10,8 @@ import { KeyedLock } from './keyed-lock.js';
 
 export const OUTBOX_FILE = 'outbox.jsonl';
 
-export const OUTBOX_KINDS = ['email', 'crm'] as const;
+/** `email.skipped`: a content email not sent because its address is suppressed (no address kept). */
+export const OUTBOX_KINDS = ['email', 'email.skipped', 'crm'] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 
 export const OutboxRecordSchema = z.object({

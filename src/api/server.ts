@@ -22,6 +22,7 @@ import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
 import { errors, json, leadRoutes } from './leads.js';
 import { reportRoutes } from './reports.js';
 import { apiSchemas, HealthSchema, ReadySchema } from './schemas.js';
+import { unsubscribeRoutes } from './unsubscribe.js';
 import { webhookRoutes } from './webhooks.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -39,6 +40,11 @@ export interface BuildApiOptions {
   apiKeys: string[];
   /** Shared secret of the signed webhooks; without it /v1/webhooks/* do not exist. */
   webhookSecret?: string;
+  /**
+   * The secret the worker signs unsubscribe links with (LEADCYCLE_UNSUBSCRIBE_SECRET); without it
+   * /v1/unsubscribe/* do not exist.
+   */
+  unsubscribeSecret?: string;
   /** Largest request body in bytes; larger is a 413. Default 64 KiB. */
   bodyLimit?: number;
   /** Fastify's logger: false (default), true, or pino options. */
@@ -122,6 +128,10 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       tags: [
         { name: 'leads', description: 'Apps drive leads (API key)' },
         { name: 'webhooks', description: 'Form tools and CRMs (signed)' },
+        {
+          name: 'unsubscribe',
+          description: 'The link in every marketing email (signed by its token, no API key)',
+        },
         { name: 'analytics', description: 'Reports, charts and what-if backtests (API key)' },
         { name: 'operations', description: 'Health and the API description (no auth)' },
       ],
@@ -211,6 +221,15 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       client,
       secret: options.webhookSecret,
       toleranceSeconds: options.webhookToleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+      temporal,
+    });
+  }
+  if (options.unsubscribeSecret) {
+    // No API key hook in there: the signed token is the authority (src/api/unsubscribe.ts).
+    await app.register(unsubscribeRoutes, {
+      prefix: '/v1/unsubscribe',
+      client,
+      secret: options.unsubscribeSecret,
       temporal,
     });
   }

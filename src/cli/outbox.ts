@@ -10,19 +10,19 @@ const OutboxOptionsSchema = z
   .object({ kind: z.enum(OUTBOX_KINDS).optional(), lead: z.string().optional(), limit: z.number() })
   .strict();
 
-/** The parts of a payload the table names: the content sent, or the CRM handoff. */
+/** The parts of a payload the table names: the content sent (or skipped, and why), or the CRM handoff. */
 const PayloadSummarySchema = z.looseObject({
   content: z.looseObject({ item: z.looseObject({ id: z.string() }).optional() }).optional(),
+  reason: z.string().optional(),
   handoff: z.looseObject({ escalation: z.boolean() }).optional(),
 });
 
 function whatOf(payload: unknown): string {
   const p = PayloadSummarySchema.safeParse(payload);
   if (!p.success) return '';
-  return (
-    p.data.content?.item?.id ??
-    (p.data.handoff ? (p.data.handoff.escalation ? 'SLA escalation' : 'handoff') : '')
-  );
+  const item = p.data.content?.item?.id;
+  if (item !== undefined) return p.data.reason ? `${item} (not sent: ${p.data.reason})` : item;
+  return p.data.handoff ? (p.data.handoff.escalation ? 'SLA escalation' : 'handoff') : '';
 }
 
 export function addOutboxCommand(program: Command, out: Output): void {

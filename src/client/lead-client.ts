@@ -268,4 +268,19 @@ export class LeadClient {
     }
     return listings;
   }
+
+  /**
+   * Applies a command to the lead whose workflow id this is, for doors that know only that id (an
+   * unsubscribe link names no one). Validated like `send`; LeadNotFoundError names the id.
+   */
+  async sendById(workflowId: string, command: LeadCommandInput): Promise<LeadView> {
+    const parsed = parse(LeadCommandSchema, command);
+    try {
+      return await this.temporal.workflow
+        .getHandle(workflowId)
+        .executeUpdate(commandUpdate, { args: [parsed] });
+    } catch (err) {
+      translate(err, workflowId);
+    }
+  }
 }

@@ -26,7 +26,7 @@ describe('configuration from the environment', () => {
     expect(existsSync(join(projectRoot(), 'package.json'))).toBe(true);
     expect(loadActivityConfig({})).toEqual({
       dataDir: join(projectRoot(), '.leadcycle'),
-      mail: { from: DEFAULT_MAIL_FROM, unsubscribeUrl: null },
+      mail: { from: DEFAULT_MAIL_FROM, unsubscribeUrl: null, unsubscribeLink: null },
       smtp: null,
       crmWebhook: null,
     });
@@ -50,7 +50,11 @@ describe('configuration from the environment', () => {
     });
     expect(config).toEqual({
       dataDir: '/tmp/lc',
-      mail: { from: 'Acme <hello@acme.example>', unsubscribeUrl: 'https://acme.example/u/{leadKey}' },
+      mail: {
+        from: 'Acme <hello@acme.example>',
+        unsubscribeUrl: 'https://acme.example/u/{leadKey}',
+        unsubscribeLink: null,
+      },
       smtp: { url: 'smtp://user:pass@mail.example:587', timeoutMs: undefined },
       crmWebhook: {
         url: 'https://crm.example/hooks/lead?token=abc',
@@ -90,9 +94,50 @@ describe('configuration from the environment', () => {
     expect(error.issues.find((i) => i.path[0] === 'LEADCYCLE_SMTP_URL')?.message).toContain('smtp://');
   });
 
-  it('requires a sender address with SMTP', () => {
+  it('requires a sender address and an unsubscribe link with SMTP', () => {
     const error = configError({ LEADCYCLE_SMTP_URL: 'smtp://mail.example:25' });
     expect(error.issues.map((i) => i.path[0])).toEqual(['LEADCYCLE_MAIL_FROM']);
+    // Checked by the activities, not the shared schema: `npm start` makes a local secret after reading it.
+    const noLink = configError({
+      LEADCYCLE_SMTP_URL: 'smtp://mail.example:25',
+      LEADCYCLE_MAIL_FROM: 'a@acme.example',
+    });
+    expect(noLink.issues.map((i) => i.path[0])).toEqual(['LEADCYCLE_UNSUBSCRIBE_SECRET']);
+    const withTemplate = {
+      LEADCYCLE_SMTP_URL: 'smtp://mail.example:25',
+      LEADCYCLE_MAIL_FROM: 'hello@acme.example',
+      LEADCYCLE_UNSUBSCRIBE_URL: 'https://acme.example/u/{leadKey}',
+    };
+    expect(loadActivityConfig(withTemplate).mail.unsubscribeLink).toBeNull();
+  });
+
+  it('signs unsubscribe links for the public URL, by default the API address', () => {
+    const secret = 'unsub-0123456789abcdef';
+    expect(loadActivityConfig({ LEADCYCLE_UNSUBSCRIBE_SECRET: secret }).mail.unsubscribeLink).toEqual({
+      baseUrl: 'http://127.0.0.1:3000',
+      secret,
+    });
+    expect(
+      loadActivityConfig({
+        LEADCYCLE_UNSUBSCRIBE_SECRET: secret,
+        LEADCYCLE_API_HOST: '0.0.0.0',
+        LEADCYCLE_API_PORT: '8080',
+      }).mail.unsubscribeLink?.baseUrl,
+    ).toBe('http://127.0.0.1:8080');
+    expect(
+      loadActivityConfig({
+        LEADCYCLE_UNSUBSCRIBE_SECRET: secret,
+        LEADCYCLE_PUBLIC_URL: 'https://leads.acme.example/lc',
+      }).mail.unsubscribeLink?.baseUrl,
+    ).toBe('https://leads.acme.example/lc');
+    const bad = configError({
+      LEADCYCLE_UNSUBSCRIBE_SECRET: 'short',
+      LEADCYCLE_PUBLIC_URL: 'leads.acme.example',
+    });
+    expect(bad.issues.map((i) => i.path[0]).sort()).toEqual([
+      'LEADCYCLE_PUBLIC_URL',
+      'LEADCYCLE_UNSUBSCRIBE_SECRET',
+    ]);
   });
 
   it('describes the real adapters without their secrets', async () => {
@@ -101,6 +146,7 @@ describe('configuration from the environment', () => {
       LEADCYCLE_DATA_DIR: dataDir,
       LEADCYCLE_SMTP_URL: 'smtp://user:hunter2@mail.example:587',
       LEADCYCLE_MAIL_FROM: 'Acme <hello@acme.example>',
+      LEADCYCLE_UNSUBSCRIBE_SECRET: 'unsub-0123456789abcdef',
       LEADCYCLE_CRM_WEBHOOK_URL: 'https://crm.example/hooks/lead?token=abc',
       LEADCYCLE_CRM_WEBHOOK_SECRET: 'whsec_0123456789abcdef',
     });
@@ -109,6 +155,6 @@ describe('configuration from the environment', () => {
     await rm(dataDir, { recursive: true, force: true });
     expect(text).toContain('SMTP smtp://mail.example:587 from hello@acme.example');
     expect(text).toContain('signed webhook https://crm.example/hooks/lead');
-    expect(text).not.toMatch(/hunter2|token=abc|whsec/);
+    expect(text).not.toMatch(/hunter2|token=abc|whsec|unsub-/);
   });
 });

@@ -8,17 +8,21 @@ import {
   readOutbox,
   SmtpSender,
   SmtpUnavailableError,
+  unsubscribeLinkFor,
 } from '../../src/activities/index.js';
 import { contentSend, startSmtpServer, tempDir } from './helpers.js';
 
+const UNSUBSCRIBE = { baseUrl: 'https://leads.acme.example', secret: 'unsub-0123456789abcdef' };
 const MAIL = {
   from: 'Acme Marketing <marketing@acme.example>',
-  unsubscribeUrl: 'https://acme.example/unsubscribe?lead={leadKey}',
+  unsubscribeUrl: null,
+  unsubscribeLink: UNSUBSCRIBE,
 };
+const WORKFLOW_ID = 'lead-0123456789abcdef0123456789abcdef';
 
 const delivery = (key: string, email = 'ada@lead.example'): ContentDelivery => ({
   key,
-  workflowId: 'lead:acme:ada@lead.example',
+  workflowId: WORKFLOW_ID,
   leadKey: 'acme/ada@lead.example',
   to: { email, firstName: 'Ada', lastName: 'Lovelace' },
   content: contentSend(),
@@ -47,7 +51,7 @@ afterEach(async () => {
 });
 
 describe('SmtpSender on a real SMTP server', () => {
-  it('sends the content email with a Message-ID derived from the key, List-Unsubscribe and the title', async () => {
+  it('sends the content email with a Message-ID derived from the key, the one-click unsubscribe and the title', async () => {
     await setup();
     const result = await sender.send(delivery('lead:acme:ada@lead.example#7'));
 
@@ -59,9 +63,8 @@ describe('SmtpSender on a real SMTP server', () => {
     expect(mail?.to).toEqual(['ada@lead.example']);
     expect(mail?.headers.get('message-id')).toBe(result.messageId);
     expect(mail?.headers.get('subject')).toBe('Evaluation guide #2');
-    expect(mail?.headers.get('list-unsubscribe')).toBe(
-      '<https://acme.example/unsubscribe?lead=acme%2Fada%40lead.example>',
-    );
+    expect(mail?.headers.get('list-unsubscribe')).toBe(`<${unsubscribeLinkFor(UNSUBSCRIBE, WORKFLOW_ID)}>`);
+    expect(mail?.headers.get('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     expect(mail?.headers.get('to')).toBe('Ada Lovelace <ada@lead.example>');
     expect(mail?.raw).toContain('https://example.com/content/evaluation-2');
 
@@ -73,6 +76,22 @@ describe('SmtpSender on a real SMTP server', () => {
     await otherOutbox.close();
     expect(second.messageId).toBe(result.messageId);
     expect(smtp.received[1]?.headers.get('message-id')).toBe(result.messageId);
+  });
+
+  it('sends the template link instead when LEADCYCLE_UNSUBSCRIBE_URL is set, without one-click', async () => {
+    await setup();
+    const template = new SmtpSender(
+      outbox,
+      { ...MAIL, unsubscribeUrl: 'https://acme.example/unsubscribe?lead={leadKey}' },
+      { url: smtp.url, timeoutMs: 5000 },
+    );
+    await template.send(delivery('wf#9'));
+    await template.close();
+    const [mail] = smtp.received;
+    expect(mail?.headers.get('list-unsubscribe')).toBe(
+      '<https://acme.example/unsubscribe?lead=acme%2Fada%40lead.example>',
+    );
+    expect(mail?.headers.has('list-unsubscribe-post')).toBe(false);
   });
 
   it('sends once per key: a retry after a success sends nothing, also when both attempts overlap', async () => {
