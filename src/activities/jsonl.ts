@@ -8,10 +8,14 @@
  *   writer to open the file cuts it off (it was never acknowledged, so its activity will retry).
  * - Idempotent by key within one process: keys are loaded when the file is opened. Several processes
  *   writing one file would each miss the others' keys, so run one worker per data dir.
+ * - `rewrite` (an erasure) replaces the file by a temp file and a rename. Every append first checks
+ *   that its handle is still the file's and reopens otherwise, so a log in another instance or
+ *   process follows the new file instead of writing into the replaced one.
  */
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { CorruptStoreError } from './errors.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -30,6 +34,7 @@ export async function scanJsonl<T>(
   file: string,
   schema: z.ZodType<T>,
   visit: (record: T) => void,
+  range: { end?: number } = {},
 ): Promise<JsonlTail> {
   let offset = 0;
   let lineNo = 0;
@@ -51,7 +56,9 @@ export async function scanJsonl<T>(
   };
 
   try {
-    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    // createReadStream's `end` is inclusive.
+    const stream = createReadStream(file, range.end === undefined ? {} : { end: range.end - 1 });
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
       let start = 0;
       for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, start)) {
         pending.push(chunk.subarray(start, i));
@@ -101,15 +108,72 @@ export class JsonlLog<T extends { key: string }> {
   /** Appends the record unless its key is already there. Resolves true once the line is on disk. */
   append(record: T): Promise<boolean> {
     return this.#keyLock.run(record.key, async () => {
-      const { handle, keys } = await this.#open();
-      if (keys.has(record.key)) return false;
+      if ((await this.#open()).keys.has(record.key)) return false;
       const line = `${JSON.stringify(this.#schema.parse(record))}\n`;
-      await fileWrites.run(this.file, async () => {
+      return fileWrites.run(this.file, async () => {
+        const { handle, keys } = await this.#current();
+        // The file may have been rewritten meanwhile, its keys with it.
+        if (keys.has(record.key)) return false;
         await handle.appendFile(line, 'utf8');
         await handle.datasync();
+        keys.add(record.key);
+        return true;
       });
-      keys.add(record.key);
-      return true;
+    });
+  }
+
+  /**
+   * Keeps only the records `keep` accepts: the others are gone from the disk, not only hidden. Writes
+   * the kept lines to a temp file, syncs it and renames it over the log, so a crash leaves either the
+   * old file or the new one. Serialized with this process's appends to the file; a record another
+   * process appends during the rewrite is copied over from the replaced file, short of one whose
+   * write lands in the instant between that copy and the rename being seen (see the header).
+   */
+  rewrite(keep: (record: T) => boolean): Promise<{ removed: number }> {
+    return fileWrites.run(this.file, async () => {
+      let old: FileHandle;
+      try {
+        old = await open(this.file, 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { removed: 0 };
+        throw err;
+      }
+      const temp = join(dirname(this.file), `.${basename(this.file)}.${randomBytes(6).toString('hex')}.tmp`);
+      try {
+        const kept: string[] = [];
+        const seen = new Set<string>();
+        let removed = 0;
+        const visit = (record: T) => {
+          if (seen.has(record.key)) return;
+          seen.add(record.key);
+          if (keep(record)) kept.push(`${JSON.stringify(record)}\n`);
+          else removed += 1;
+        };
+        const { size } = await old.stat();
+        const tail = size > 0 ? await scanJsonl(this.file, this.#schema, visit, { end: size }) : null;
+        const out = await open(temp, 'wx');
+        try {
+          await out.writeFile(kept.join(''), 'utf8');
+          // Lines another process appended to the old file since the scan: carried over.
+          // From the unterminated tail on, if any: it may have been an append caught mid-write.
+          kept.length = 0;
+          for (const line of await readFrom(old, tail ? tail.offset : size)) {
+            const parsed = this.#schema.safeParse(parseLine(line));
+            if (parsed.success) visit(parsed.data);
+          }
+          await out.appendFile(kept.join(''), 'utf8');
+          await out.datasync();
+        } finally {
+          await out.close();
+        }
+        await rename(temp, this.file);
+        await syncDir(dirname(this.file));
+        if (this.#opened) await this.#current();
+        return { removed };
+      } finally {
+        await old.close();
+        await rm(temp, { force: true });
+      }
     });
   }
 
@@ -120,6 +184,31 @@ export class JsonlLog<T extends { key: string }> {
     const { handle } = await opened.catch(() => ({ handle: null }));
     // Queued behind the writes already started on this file.
     if (handle) await fileWrites.run(this.file, () => handle.close());
+  }
+
+  /** The opened log, reopened if its file was replaced (a rewrite). Call inside fileWrites for the file. */
+  async #current(): Promise<{ handle: FileHandle; keys: Set<string> }> {
+    const opened = await (this.#opened ?? this.#reload());
+    const [ours, onDisk] = await Promise.all([
+      opened.handle.stat(),
+      stat(this.file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      }),
+    ]);
+    if (onDisk !== null && onDisk.ino === ours.ino && onDisk.dev === ours.dev) return opened;
+    await opened.handle.close();
+    return this.#reload();
+  }
+
+  /** Loads the file again; inside fileWrites for the file. */
+  #reload(): Promise<{ handle: FileHandle; keys: Set<string> }> {
+    const reopened = this.#loadUnlocked();
+    this.#opened = reopened;
+    reopened.catch(() => {
+      if (this.#opened === reopened) this.#opened = null;
+    });
+    return reopened;
   }
 
   #open(): Promise<{ handle: FileHandle; keys: Set<string> }> {
@@ -135,20 +224,56 @@ export class JsonlLog<T extends { key: string }> {
 
   async #load(): Promise<{ handle: FileHandle; keys: Set<string> }> {
     await mkdir(dirname(this.file), { recursive: true });
-    return fileWrites.run(this.file, async () => {
-      const keys = new Set<string>();
-      const tail = await scanJsonl(this.file, this.#schema, (r) => keys.add(r.key));
-      const handle = await open(this.file, 'a');
-      try {
-        // Repair before the first append, or the new line would be glued to the torn one.
-        if (tail?.valid) await handle.appendFile('\n');
-        else if (tail) await handle.truncate(tail.offset);
-      } catch (err) {
-        await handle.close();
-        throw err;
-      }
-      return { handle, keys };
-    });
+    return fileWrites.run(this.file, () => this.#loadUnlocked());
+  }
+
+  async #loadUnlocked(): Promise<{ handle: FileHandle; keys: Set<string> }> {
+    const keys = new Set<string>();
+    const tail = await scanJsonl(this.file, this.#schema, (r) => keys.add(r.key));
+    const handle = await open(this.file, 'a');
+    try {
+      // Repair before the first append, or the new line would be glued to the torn one.
+      if (tail?.valid) await handle.appendFile('\n');
+      else if (tail) await handle.truncate(tail.offset);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    return { handle, keys };
+  }
+}
+
+/** The whole lines of a file from `offset` on (a torn last line is left out). */
+async function readFrom(handle: FileHandle, offset: number): Promise<string[]> {
+  const { size } = await handle.stat();
+  if (size <= offset) return [];
+  const buffer = Buffer.alloc(size - offset);
+  await handle.read(buffer, 0, buffer.length, offset);
+  const text = buffer.toString('utf8');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+}
+
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A rename is durable once its directory is synced (a no-op where directories cannot be opened). */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => null);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
+  } finally {
+    await handle.close();
   }
 }
 

@@ -58,6 +58,15 @@ export class Outbox {
     });
   }
 
+  /**
+   * Erases a lead from the outbox: its records (and so its addresses and lead key) leave the file,
+   * rewritten atomically beside this process's deliveries (see `JsonlLog.rewrite`). Terminate the
+   * lead's workflow first: an activity attempt already running for it could otherwise record again.
+   */
+  forget(leadKey: string): Promise<{ removed: number }> {
+    return this.#log.rewrite((r) => r.leadKey !== leadKey);
+  }
+
   close(): Promise<void> {
     return this.#log.close();
   }

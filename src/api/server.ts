@@ -20,6 +20,7 @@ import { ApiKeys } from './auth.js';
 import { ApiError, renderError } from './errors.js';
 import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
 import { errors, json, leadRoutes } from './leads.js';
+import { type PrivacyApiDeps, privacyRoutes } from './privacy.js';
 import { reportRoutes } from './reports.js';
 import { apiSchemas, HealthSchema, ReadySchema } from './schemas.js';
 import { unsubscribeRoutes } from './unsubscribe.js';
@@ -36,6 +37,8 @@ export interface BuildApiOptions {
    * and /v1/backtests do not exist. The caller owns its store.
    */
   analytics?: Analytics;
+  /** The worker's store and outbox: with them, /v1/leads/forget and /v1/leads/export exist. */
+  privacy?: PrivacyApiDeps;
   /** Accepted API keys (at least one). */
   apiKeys: string[];
   /** Shared secret of the signed webhooks; without it /v1/webhooks/* do not exist. */
@@ -212,6 +215,10 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     idempotency: new IdempotencyStore(options.idempotency),
     temporal,
   });
+  if (options.privacy) {
+    const { store, outbox } = options.privacy;
+    await app.register(privacyRoutes, { prefix: '/v1/leads', client, keys, temporal, store, outbox });
+  }
   if (options.analytics) {
     await app.register(reportRoutes, { prefix: '/v1', analytics: options.analytics, keys });
   }

@@ -4,6 +4,7 @@ import { addAnalyticsCommands } from './analytics.js';
 import { addLeadCommands } from './leads.js';
 import { addOutboxCommand } from './outbox.js';
 import type { Output } from './output.js';
+import { addPrivacyCommands } from './privacy.js';
 import { addStackCommands } from './stack.js';
 
 export function createProgram(out: Output): Command {
@@ -30,6 +31,7 @@ Exit codes: 0 ok, 1 error, 2 invalid input, 3 refused by the lead's stage, 4 lea
   addStackCommands(program);
   addLeadCommands(program, out);
   addOutboxCommand(program, out);
+  addPrivacyCommands(program, out);
   addAnalyticsCommands(program, out);
   return program;
 }

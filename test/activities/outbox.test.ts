@@ -1,4 +1,4 @@
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -165,5 +165,82 @@ describe('outbox', () => {
     const partial = JSON.stringify(record('b'));
     await appendFile(file, partial.slice(0, 20)); // a writer mid-append, as a reader may see it
     expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['a']);
+  });
+
+  describe('forget', () => {
+    const ada = 'acme:email:ada@acme.example';
+    const bob = 'acme:email:bob@acme.example';
+    const deliverFor = (outbox: Outbox, key: string, leadKey: string) =>
+      outbox.deliverOnce(meta(key, { leadKey, workflowId: `wf-${leadKey}` }), async () => ({
+        to: leadKey.slice(leadKey.lastIndexOf(':') + 1),
+      }));
+
+    it("removes the lead's records from the file, keeps the others, and delivers on", async () => {
+      const outbox = new Outbox(dir);
+      for (let i = 0; i < 6; i++) await deliverFor(outbox, `k${i}`, i % 2 ? ada : bob);
+      expect(await outbox.forget(ada)).toEqual({ removed: 3 });
+
+      const text = await readFile(outbox.file, 'utf8');
+      expect(text).not.toContain('ada@acme.example');
+      expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['k0', 'k2', 'k4']);
+      // Appends go to the new file, and the forgotten keys are forgotten too.
+      expect(await deliverFor(outbox, 'k6', bob)).toEqual({ delivered: true });
+      expect(await outbox.has('k1')).toBe(false);
+      // Twice is fine.
+      expect(await outbox.forget(ada)).toEqual({ removed: 0 });
+      await outbox.close();
+      expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['k0', 'k2', 'k4', 'k6']);
+      expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    });
+
+    it('is a no-op without an outbox file, and creates none', async () => {
+      const outbox = new Outbox(dir);
+      expect(await outbox.forget(ada)).toEqual({ removed: 0 });
+      await outbox.close();
+      expect(await readdir(dir)).toEqual([]);
+    });
+
+    it('another writer with the old file open follows the rewrite instead of losing its appends', async () => {
+      // The worker's outbox (another instance, as in another process) keeps its handle open.
+      const worker = new Outbox(dir);
+      const eraser = new Outbox(dir);
+      await deliverFor(worker, 'k0', ada);
+      await deliverFor(worker, 'k1', bob);
+      expect(await eraser.forget(ada)).toEqual({ removed: 1 });
+      expect(await deliverFor(worker, 'k2', bob)).toEqual({ delivered: true });
+      await Promise.all([worker.close(), eraser.close()]);
+      expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['k1', 'k2']);
+    });
+
+    it('loses no delivery that runs concurrently with the rewrite', async () => {
+      const outbox = new Outbox(dir);
+      for (let i = 0; i < 50; i++) await deliverFor(outbox, `old${i}`, i % 2 ? ada : bob);
+      const other = new Outbox(dir);
+      const during = Array.from({ length: 50 }, (_, i) => deliverFor(i % 2 ? outbox : other, `new${i}`, bob));
+      const [forgotten] = await Promise.all([outbox.forget(ada), ...during]);
+      expect(forgotten).toEqual({ removed: 25 });
+      await Promise.all([outbox.close(), other.close()]);
+      const keys = (await readOutbox(dir)).map((r) => r.key);
+      expect(keys.filter((k) => k.startsWith('new'))).toHaveLength(50);
+      expect(keys.filter((k) => k.startsWith('old'))).toHaveLength(25);
+      expect(await readFile(join(dir, OUTBOX_FILE), 'utf8')).not.toContain(ada);
+    });
+
+    it('drops a torn last line (never acknowledged) and keeps a whole one', async () => {
+      const file = join(dir, OUTBOX_FILE);
+      const whole = { ...record('b'), leadKey: bob };
+      await writeFile(file, `${JSON.stringify({ ...record('a'), leadKey: ada })}\n${JSON.stringify(whole)}`);
+      const outbox = new Outbox(dir);
+      expect(await outbox.forget(ada)).toEqual({ removed: 1 });
+      await outbox.close();
+      expect(await readOutbox(dir)).toEqual([whole]);
+      expect(await lines()).toHaveLength(2); // one record and the final newline
+      await appendFile(file, '{"key":"c","ki');
+      const again = new Outbox(dir);
+      expect(await again.forget(ada)).toEqual({ removed: 0 });
+      await again.close();
+      expect(await readOutbox(dir)).toEqual([whole]);
+      expect(await lines()).toHaveLength(2);
+    });
   });
 });

@@ -1,0 +1,64 @@
+/** `forget` and `export`: erasure and access (GDPR) for one person, over src/privacy/. */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { Outbox } from '../activities/outbox.js';
+import { openAnalyticsStore } from '../analytics/index.js';
+import { connectTemporal, type LeadRef } from '../client/index.js';
+import { exportPerson, forgetPerson, type PrivacyDeps } from '../privacy/index.js';
+import { resolveDataDir } from '../temporal/server.js';
+import { parseOptions, tenantOption } from './options.js';
+import type { Output } from './output.js';
+
+const PrivacyOptionsSchema = z.object({ tenant: z.string() }).strict();
+
+/** As the lead commands read `<lead>`: an email, or any other string as an external id. */
+const refOf = (lead: string, tenant: string): LeadRef =>
+  lead.includes('@') ? { tenant, email: lead } : { tenant, externalId: lead };
+
+async function withDeps<T>(fn: (deps: PrivacyDeps) => Promise<T>): Promise<T> {
+  const temporal = await connectTemporal();
+  const dataDir = resolveDataDir();
+  const store = openAnalyticsStore(dataDir);
+  const outbox = new Outbox(dataDir);
+  try {
+    return await fn({ temporal: temporal.client, store, outbox });
+  } finally {
+    await outbox.close();
+    await store.close();
+    await temporal.close();
+  }
+}
+
+export function addPrivacyCommands(program: Command, out: Output): void {
+  program
+    .command('forget')
+    .description('erase a person: every run, outbox record and analytics row; the address suppressed')
+    .argument('<lead>', 'email or external id')
+    .addOption(tenantOption())
+    .action(async (lead: string, options: unknown) => {
+      const { tenant } = parseOptions(PrivacyOptionsSchema, options);
+      const report = await withDeps((deps) => forgetPerson(deps, refOf(lead, tenant)));
+      out.print(report, () =>
+        [
+          ...report.leads.map(
+            (l) =>
+              `${l.leadId}: ${l.runsDeleted} runs deleted${l.terminated ? ' (was running)' : ''}, ` +
+              `${l.outboxRecordsRemoved} outbox records, ${l.analyticsRowsRemoved} analytics rows removed`,
+          ),
+          `${report.addressesSuppressed} addresses added to the suppression list`,
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('export')
+    .description('everything leadcycle holds on a person, as JSON')
+    .argument('<lead>', 'email or external id')
+    .addOption(tenantOption())
+    .action(async (lead: string, options: unknown) => {
+      const { tenant } = parseOptions(PrivacyOptionsSchema, options);
+      const data = await withDeps((deps) => exportPerson(deps, refOf(lead, tenant)));
+      // JSON either way: the export is for the person, not a table.
+      out.print(data, () => JSON.stringify(data, null, 2));
+    });
+}

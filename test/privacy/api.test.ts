@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApi } from '../../src/api/server.js';
+import { LeadClient } from '../../src/client/index.js';
+import { API_KEY, unique } from '../api/support.js';
+import { devServerLeads } from '../support/workflow.js';
+import { outboxText, privacyDeps, SMALL_RUNS, seedLead } from './support.js';
+
+const t = devServerLeads(SMALL_RUNS);
+let app: FastifyInstance;
+let deps: ReturnType<typeof privacyDeps>;
+beforeAll(async () => {
+  deps = privacyDeps(t.h);
+  app = await buildApi({ client: t.h.client, apiKeys: [API_KEY], privacy: deps });
+});
+afterAll(async () => {
+  await app?.close();
+  await deps?.close();
+});
+
+const post = (url: string, body: unknown, auth = true) =>
+  t.h.run(() =>
+    app.inject({
+      method: 'POST',
+      url,
+      payload: JSON.stringify(body),
+      headers: {
+        'content-type': 'application/json',
+        ...(auth ? { authorization: `Bearer ${API_KEY}` } : {}),
+      },
+    }),
+  );
+
+describe('POST /v1/leads/export and /v1/leads/forget', () => {
+  it('exports a lead, then forgets it', async () => {
+    const lead = { tenant: unique(), email: 'ada@acme.example' };
+    const { workflowId } = await seedLead(t.h, lead);
+
+    const exported = await post('/v1/leads/export', { lead: { ...lead, email: ' Ada@Acme.example' } });
+    expect(exported.statusCode, exported.body).toBe(200);
+    const body = exported.json();
+    expect(body.leads).toHaveLength(1);
+    expect(body.leads[0]).toMatchObject({ leadId: workflowId, state: { stage: 'mql' } });
+    expect(body.leads[0].outbox.length).toBeGreaterThanOrEqual(2);
+
+    const forgotten = await post('/v1/leads/forget', { lead });
+    expect(forgotten.statusCode).toBe(200);
+    expect(forgotten.json()).toMatchObject({
+      addressesSuppressed: 1,
+      leads: [{ leadId: workflowId, terminated: true, outboxRecordsRemoved: body.leads[0].outbox.length }],
+    });
+    expect(await outboxText(t.h)).not.toContain(lead.email);
+    expect((await post('/v1/leads/forget', { lead })).statusCode).toBe(200);
+
+    const after = (await post('/v1/leads/export', { lead })).json();
+    expect(after.leads[0]).toMatchObject({ state: null, stageChanges: [], outbox: [] });
+    expect(after.suppressions).toMatchObject([{ address: lead.email, reason: 'erased' }]);
+    expect(LeadClient.keyOf(lead).workflowId).toBe(workflowId);
+  });
+
+  it('answers bad input with a 400 naming the field, and no key with a 401', async () => {
+    const bad = await post('/v1/leads/forget', { lead: { email: 'not-an-email' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatchObject({ code: 'validation' });
+    expect(JSON.stringify(bad.json().error.issues)).toContain('lead');
+    expect((await post('/v1/leads/export', { lead: { externalId: 'x' } }, false)).statusCode).toBe(401);
+    const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/leads/forget', '/v1/leads/export']));
+  });
+});
