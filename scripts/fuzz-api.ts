@@ -104,6 +104,8 @@ async function main(): Promise<number> {
     apiKeys: [apiKey],
     webhookSecret,
     unsubscribeSecret,
+    // Forget and export over the worker's own store and outbox.
+    privacy: { store, outbox: effects.outbox },
     // A 5xx shows its cause (on stderr, never in the answer).
     logger: { level: 'error' },
     // A slow box must not turn into 503s, which would (rightly) fail the run.

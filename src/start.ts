@@ -83,6 +83,8 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     host: settings.LEADCYCLE_API_HOST,
     ...(settings.LEADCYCLE_WEBHOOK_SECRET ? { webhookSecret: settings.LEADCYCLE_WEBHOOK_SECRET } : {}),
     unsubscribeSecret,
+    // Forget and export read and erase what the worker's activities write.
+    privacy: { store: effects.analytics, outbox: effects.outbox },
   });
   log(
     `api: ${api.url} (OpenAPI at ${api.url}/openapi.json); ` +

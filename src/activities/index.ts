@@ -196,6 +196,8 @@ export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
   activities: LeadActivities;
   /** The store the activities write to: a process that also reports (npm start) reads it too. */
   analytics: AnalyticsStore;
+  /** The outbox they write to: the API's forget erases from this same instance. */
+  outbox: Outbox;
   describe(): string;
   close(): Promise<void>;
 } {
@@ -210,6 +212,7 @@ export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
   return {
     activities: createActivities({ outbox, sender, crm, analytics }),
     analytics,
+    outbox,
     describe: () =>
       [
         config.smtp

@@ -1,4 +1,5 @@
 /** The API's settings, from the shared schema (src/settings.ts); each error names the variable at fault. */
+import { dataDirOf } from '../paths.js';
 import { DEFAULT_TEMPORAL_ADDRESS, readSettings, SettingsError } from '../settings.js';
 
 export interface ApiSettings {
@@ -10,12 +11,17 @@ export interface ApiSettings {
   temporalNamespace: string;
   /** Task queue of the lead workers; undefined means the LeadClient's default ("leadcycle"). */
   taskQueue?: string;
+  /** Checks the signed unsubscribe links the worker puts in every email (the same secret). */
+  unsubscribeSecret?: string;
+  /** The data dir whose analytics store and outbox forget and export read. */
+  dataDir: string;
 }
 
 /**
  * LEADCYCLE_API_KEYS (required, comma-separated), LEADCYCLE_API_PORT (3000), LEADCYCLE_API_HOST
  * (127.0.0.1), LEADCYCLE_WEBHOOK_SECRET (optional: enables /v1/webhooks/*), TEMPORAL_ADDRESS
- * (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), LEADCYCLE_TASK_QUEUE (the workers' queue).
+ * (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), LEADCYCLE_TASK_QUEUE (the workers' queue),
+ * LEADCYCLE_UNSUBSCRIBE_SECRET (optional: enables /v1/unsubscribe/*), LEADCYCLE_DATA_DIR.
  * Throws SettingsError.
  */
 export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSettings {
@@ -38,5 +44,9 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSet
     temporalAddress: settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
     temporalNamespace: settings.TEMPORAL_NAMESPACE,
     ...(settings.LEADCYCLE_TASK_QUEUE ? { taskQueue: settings.LEADCYCLE_TASK_QUEUE } : {}),
+    ...(settings.LEADCYCLE_UNSUBSCRIBE_SECRET
+      ? { unsubscribeSecret: settings.LEADCYCLE_UNSUBSCRIBE_SECRET }
+      : {}),
+    dataDir: dataDirOf(settings),
   };
 }

@@ -7,10 +7,10 @@
  * and the analytics store.
  */
 import { fileURLToPath } from 'node:url';
+import { Outbox } from '../activities/outbox.js';
 import { Analytics, openAnalyticsStore } from '../analytics/index.js';
 import { connectTemporal, LeadClient } from '../client/index.js';
 import { ConfigFileError, loadConfigFile } from '../config-file.js';
-import { resolveDataDir } from '../paths.js';
 import { SettingsError } from '../settings.js';
 import { apiSettingsFromEnv } from './env.js';
 import { startApi } from './server.js';
@@ -25,7 +25,8 @@ export async function runApi(): Promise<void> {
     config,
     ...(settings.taskQueue ? { taskQueue: settings.taskQueue } : {}),
   });
-  const store = openAnalyticsStore(resolveDataDir());
+  const store = openAnalyticsStore(settings.dataDir);
+  const outbox = new Outbox(settings.dataDir);
   const api = await startApi({
     client,
     analytics: new Analytics(store, Date.now, config),
@@ -33,10 +34,13 @@ export async function runApi(): Promise<void> {
     port: settings.port,
     host: settings.host,
     ...(settings.webhookSecret ? { webhookSecret: settings.webhookSecret } : {}),
+    ...(settings.unsubscribeSecret ? { unsubscribeSecret: settings.unsubscribeSecret } : {}),
+    privacy: { store, outbox },
     logger: true,
   }).catch(async (err: unknown) => {
     // The caller only reports the error: nothing else would close these.
     await store.close();
+    await outbox.close();
     await temporal.close();
     throw err;
   });
@@ -54,6 +58,7 @@ export async function runApi(): Promise<void> {
     await api.close();
     await temporal.close();
     await store.close();
+    await outbox.close();
     process.exit(0);
   };
   process.once('SIGINT', shutdown);

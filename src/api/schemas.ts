@@ -5,7 +5,7 @@
  * named component of /openapi.json (request schemas get an `Input` suffix there).
  */
 import { z } from 'zod';
-import { LeadRefSchema } from '../client/lead-key.js';
+import { LeadRefSchema, TenantSchema } from '../client/lead-key.js';
 import {
   BantSchema,
   BuyingStageSchema,
@@ -150,7 +150,7 @@ export const FormWebhookSchema = named(
   'FormWebhook',
   z
     .object({
-      tenant: z.string().trim().min(1).max(100).optional(),
+      tenant: TenantSchema.optional(),
       email: EmailSchema,
       form: FormKindSchema,
       consent: z.boolean().default(false).describe('The explicit marketing opt-in ticked on the form'),

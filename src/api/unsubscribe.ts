@@ -147,7 +147,9 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRoutesOptions> 
     async (request, reply) => {
       const { leadId } = request.params;
       check(leadId, request.query.token);
-      await temporal(() => client.sendById(leadId, { type: 'consent.unsubscribed', doNotContact: false }));
+      await temporal(() =>
+        client.sendById(leadId, { type: 'consent.unsubscribed', doNotContact: false, source: 'link' }),
+      );
       return sendPage(
         reply,
         page(

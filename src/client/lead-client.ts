@@ -163,12 +163,22 @@ export class LeadClient {
     return this.#update(ref, commandUpdate, parsed);
   }
 
-  async #update<C>(ref: LeadRef, update: UpdateDefinition<LeadView, [C]>, command: C): Promise<LeadView> {
+  #update<C>(ref: LeadRef, update: UpdateDefinition<LeadView, [C]>, command: C): Promise<LeadView> {
     const { leadKey, workflowId } = LeadClient.keyOf(ref);
+    return this.#updateById(workflowId, leadKey, update, command);
+  }
+
+  /** `named` is what a not-found error calls the lead: its key, or only its id where the key is unknown. */
+  async #updateById<C>(
+    workflowId: string,
+    named: string,
+    update: UpdateDefinition<LeadView, [C]>,
+    command: C,
+  ): Promise<LeadView> {
     try {
       return await this.temporal.workflow.getHandle(workflowId).executeUpdate(update, { args: [command] });
     } catch (err) {
-      translate(err, leadKey);
+      translate(err, named);
     }
   }
 
@@ -274,13 +284,6 @@ export class LeadClient {
    * unsubscribe link names no one). Validated like `send`; LeadNotFoundError names the id.
    */
   async sendById(workflowId: string, command: LeadCommandInput): Promise<LeadView> {
-    const parsed = parse(LeadCommandSchema, command);
-    try {
-      return await this.temporal.workflow
-        .getHandle(workflowId)
-        .executeUpdate(commandUpdate, { args: [parsed] });
-    } catch (err) {
-      translate(err, workflowId);
-    }
+    return this.#updateById(workflowId, workflowId, commandUpdate, parse(LeadCommandSchema, command));
   }
 }
