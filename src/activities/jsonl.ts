@@ -100,8 +100,9 @@ export class JsonlLog<T extends { key: string }> {
     this.#schema = schema;
   }
 
+  /** Whether the key is in the file as it is now: a rewrite in another instance (an erasure) counts. */
   async has(key: string): Promise<boolean> {
-    const { keys } = await this.#open();
+    const { keys } = await fileWrites.run(this.file, () => this.#current());
     return keys.has(key);
   }
 

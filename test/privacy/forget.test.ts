@@ -89,6 +89,21 @@ describe('forgetting and exporting a person', () => {
         },
       ]);
       expect(after.suppressions).toMatchObject([{ address: ref.email, reason: 'erased' }]);
+
+      // The same address captured again, opted in: its first nurture email is suppressed, not sent.
+      await t.h.client.capture(ref, {
+        type: 'form.submitted',
+        form: 'content_download',
+        consent: true,
+        profile: { email: ref.email, companySize: 250, sector: 'software', jobFunction: 'it' },
+      });
+      const records = await eventually(async () => {
+        const again = await readOutbox(t.h.dataDir, { leadKey });
+        expect(again.map((r) => r.kind)).toContain('email.skipped');
+        return again;
+      });
+      expect(records.filter((r) => r.kind === 'email')).toEqual([]);
+      expect(records.find((r) => r.kind === 'email.skipped')?.payload).toMatchObject({ reason: 'erased' });
     } finally {
       await deps.close();
     }
