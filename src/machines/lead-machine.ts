@@ -110,7 +110,10 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
   // region takes the same event, and a merge must carry facts and consent together.
   const absorb = { guard: 'notYetAbsorbed', actions: 'absorbFacts' } as const;
   /** What every open stage takes in: a merged-in record's facts, and a form's engagement. */
-  const openStage = { 'lead.absorbed': absorb, 'form.submitted': { actions: formEngagement } } as const;
+  const openStage = {
+    'lead.absorbed': absorb,
+    'form.submitted': { actions: ['restateDoNotContact', formEngagement] },
+  } as const;
   /** The stages where sales qualifies a lead take BANT updates too. */
   const qualifyingStage = { ...openStage, 'bant.updated': { actions: 'updateBant' } } as const;
   /** The other half of a merge: this record closes, the survivor carries on. */
@@ -175,6 +178,24 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
           config,
         ),
       ),
+
+      /**
+       * A do-not-contact lead that learns an address (a CRM record that gets its email): the DNC is
+       * restated, so the address joins its tenant's suppression list. Runs before the profile changes.
+       */
+      restateDoNotContact: enqueueActions(({ context, event, enqueue }) => {
+        const email = 'profile' in event ? event.profile.email : undefined;
+        if (!rules.doNotContact || !context.consent.doNotContact || !email || email === context.profile.email)
+          return;
+        const source = consentSourceOf(event);
+        enqueue.emit({
+          type: 'consent.changed',
+          consent: 'withdrawn',
+          doNotContact: true,
+          source,
+          at: event.at,
+        });
+      }),
 
       updateProfile: assign(({ context, event }) => {
         assertEvent(event, 'profile.updated');
@@ -347,7 +368,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
           params: ({ event }) => ({ kind: event.kind, contentStage: event.contentStage }),
         },
       },
-      'profile.updated': { actions: 'updateProfile' },
+      'profile.updated': { actions: ['restateDoNotContact', 'updateProfile'] },
       'tick.decay': { actions: 'decayScore' },
     },
     states: {
@@ -360,7 +381,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             on: {
               ...openStage,
               'lead.merged': mergeAway,
-              'form.submitted': { target: 'lead', actions: formEngagement },
+              'form.submitted': { target: 'lead', actions: ['restateDoNotContact', formEngagement] },
               disqualify: { target: 'disqualified' },
             },
           },

@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { LeadActivities } from '../activities/index.js';
-import { type JournalItem, keyAddressOf, type LeadSnapshot, type PendingEffect } from '../machines/index.js';
+import type { JournalItem, LeadSnapshot, PendingEffect } from '../machines/index.js';
+import { type EffectCall, effectCall } from './effect-calls.js';
 
 const { recordStageChange, recordConsentChange, recordJournal, sendContent, handOffToSales } =
   proxyActivities<LeadActivities>({
@@ -16,53 +17,44 @@ const isPermanent = (err: unknown): err is ActivityFailure | ApplicationFailure 
 
 /** Carries out one effect of the machine as its activity; answers whether it recorded a stage change. */
 export async function carryOut(
-  { key, effect }: PendingEffect,
+  pending: PendingEffect,
   snapshot: LeadSnapshot,
   workflowId: string,
 ): Promise<boolean> {
-  const { context } = snapshot;
-  const base = { idempotencyKey: key, workflowId, leadKey: context.leadKey };
-  // An email-keyed lead is mailed at its key address only; a lead known by an external id at its profile's.
-  const address = keyAddressOf(context.leadKey) ?? context.profile.email ?? null;
+  const call = effectCall(pending, snapshot, workflowId);
+  if (!call) {
+    log.error('effect failed permanently', {
+      effect: pending.effect.type,
+      key: pending.key,
+      error: 'the lead has no email address',
+    });
+    return false;
+  }
   try {
-    if (effect.type === 'stage.changed') {
-      await recordStageChange({ ...base, change: effect });
-      return true;
-    }
-    if (effect.type === 'consent.changed') {
-      await recordConsentChange({ ...base, change: effect, address });
-      return false;
-    }
-    if (effect.type === 'content.send') {
-      if (!address) throw ApplicationFailure.nonRetryable('the lead has no email address');
-      const { firstName, lastName } = context.profile;
-      await sendContent({ ...base, to: { email: address, firstName, lastName }, content: effect });
-    } else {
-      await handOffToSales({
-        ...base,
-        lead: {
-          profile: context.profile,
-          score: context.score,
-          fitScore: context.fit.score,
-          persona: context.fit.persona,
-          temperature: context.temperature,
-          buyingStage: context.buyingStage,
-          stage: snapshot.value.lifecycle,
-          consent: snapshot.value.consent,
-          doNotContact: context.consent.doNotContact,
-        },
-        handoff: effect,
-      });
-    }
+    await run(call);
+    return call.activity === 'recordStageChange';
   } catch (err) {
     if (!isPermanent(err)) throw err;
     log.error('effect failed permanently', {
-      effect: effect.type,
-      key,
+      effect: pending.effect.type,
+      key: pending.key,
       error: err.cause?.message ?? err.message,
     });
+    return false;
   }
-  return false;
+}
+
+function run(call: EffectCall): Promise<unknown> {
+  switch (call.activity) {
+    case 'recordStageChange':
+      return recordStageChange(call.input);
+    case 'recordConsentChange':
+      return recordConsentChange(call.input);
+    case 'sendContent':
+      return sendContent(call.input);
+    case 'handOffToSales':
+      return handOffToSales(call.input);
+  }
 }
 
 /** Writes one batch of the journal; a batch refused for good is logged and dropped. */
