@@ -1,17 +1,17 @@
 /**
  * `POST /v1/leads/forget` and `POST /v1/leads/export`: erasure and access (GDPR) over
- * src/privacy/. POSTs with the lead in the body, so emails never appear in URLs or access logs.
+ * src/privacy/; `GET /v1/leads/{leadId}/consent`: the proof of consent. POSTs with the lead in the body, so emails never appear in URLs or access logs.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Outbox } from '../activities/outbox.js';
-import type { AnalyticsStore } from '../analytics/records.js';
+import { type AnalyticsStore, ConsentChangeRowSchema } from '../analytics/records.js';
 import type { LeadClient } from '../client/lead-client.js';
 import { LeadRefSchema } from '../client/lead-key.js';
 import { exportPerson, forgetPerson } from '../privacy/index.js';
 import type { ApiKeys } from './auth.js';
 import { errorsFor, json } from './leads.js';
-import { named } from './schemas.js';
+import { LeadParamsSchema, named } from './schemas.js';
 
 /** What the privacy routes erase and read besides Temporal: the worker's data dir. */
 export interface PrivacyApiDeps {
@@ -75,6 +75,14 @@ export const PersonExportSchema = named(
   }),
 );
 
+export const ConsentHistorySchema = named(
+  'ConsentHistory',
+  z.object({
+    leadId: z.string(),
+    changes: z.array(ConsentChangeRowSchema),
+  }),
+);
+
 export const privacyRoutes: FastifyPluginAsyncZod<PrivacyRoutesOptions> = async (app, options) => {
   const { client, keys, temporal, store, outbox } = options;
   const deps = { temporal: client.temporal, store, outbox };
@@ -114,5 +122,23 @@ export const privacyRoutes: FastifyPluginAsyncZod<PrivacyRoutesOptions> = async 
       },
     },
     async (request) => temporal(() => exportPerson(deps, request.body.lead)),
+  );
+
+  app.get(
+    '/:leadId/consent',
+    {
+      schema: {
+        operationId: 'consentHistory',
+        tags: ['leads'],
+        summary: 'The proof of consent: every consent change of a lead, with its source and time',
+        description: 'Oldest first; empty for a lead with no change recorded (or one forgotten).',
+        params: LeadParamsSchema,
+        response: { 200: json('The consent changes', ConsentHistorySchema), ...errorsFor(400, 401) },
+      },
+    },
+    async (request) => ({
+      leadId: request.params.leadId,
+      changes: await store.consentChanges(request.params.leadId),
+    }),
   );
 };

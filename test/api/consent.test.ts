@@ -24,8 +24,8 @@ const form = (email: string, consent = true) => ({
   profile: { ...FIT, email },
 });
 
-async function capture(email: string, consent = true) {
-  const lead = { tenant: unique(), email };
+async function capture(email: string, consent = true, tenant = unique()) {
+  const lead = { tenant, email };
   const res = await api.call('POST', '/v1/leads/capture', { body: { lead, command: form(email, consent) } });
   expect(res.status).toBe(200);
   return { lead, leadId: res.json.leadId as string };
@@ -88,6 +88,32 @@ describe('one address, one record', () => {
 });
 
 describe('do-not-contact means no contact', () => {
+  it('a DNC on one record of an address suppresses it for every record: the other one is not mailed', async () => {
+    const tenant = unique();
+    const address = 'hedy@records.example';
+    const crm = { tenant, externalId: 'crm:42' };
+    const crmLead = await api.call('POST', '/v1/leads/capture', {
+      body: { lead: crm, command: form(address) },
+    });
+    expect(crmLead.status).toBe(200);
+    const outboxOf = async (leadId: string) =>
+      (await readOutbox(api.h.dataDir)).filter((r) => r.workflowId === leadId).map((r) => r.kind);
+    await eventually(async () => expect(await outboxOf(crmLead.json.leadId)).toContain('email'));
+    const dnc = await api.call('POST', '/v1/leads/commands', {
+      body: { lead: crm, command: { type: 'consent.unsubscribed', doNotContact: true } },
+    });
+    expect(dnc.status).toBe(200);
+
+    // The same person fills a form under their address: a new record, opted in, whose email is suppressed.
+    const { leadId } = await capture(address, true, tenant);
+    await eventually(async () => expect(await outboxOf(leadId)).toContain('email.skipped'));
+    expect(await outboxOf(leadId)).not.toContain('email');
+    const skipped = (await readOutbox(api.h.dataDir)).find(
+      (r) => r.workflowId === leadId && r.kind === 'email.skipped',
+    );
+    expect(skipped?.payload).toMatchObject({ reason: 'do_not_contact' });
+  });
+
   it('a DNC lead is not handed to sales however engaged, sales cannot accept it, and the CRM is told once', async () => {
     const { lead, leadId } = await capture('linus@dnc.example');
     const send = (command: object) => api.call('POST', '/v1/leads/commands', { body: { lead, command } });

@@ -1,9 +1,11 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server.js';
 import { LeadClient } from '../../src/client/index.js';
+import { runsOf } from '../../src/privacy/runs.js';
 import { API_KEY, unique } from '../api/support.js';
-import { devServerLeads } from '../support/workflow.js';
+import { devServerLeads, eventually } from '../support/workflow.js';
 import { outboxText, privacyDeps, SMALL_RUNS, seedLead } from './support.js';
 
 const t = devServerLeads(SMALL_RUNS);
@@ -43,6 +45,19 @@ describe('POST /v1/leads/export and /v1/leads/forget', () => {
     expect(body.leads[0]).toMatchObject({ leadId: workflowId, state: { stage: 'mql' } });
     expect(body.leads[0].outbox.length).toBeGreaterThanOrEqual(2);
 
+    // The proof of consent, on the lead: the form's opt-in, with its source.
+    const consent = await t.h.run(() =>
+      app.inject({
+        method: 'GET',
+        url: `/v1/leads/${workflowId}/consent`,
+        headers: { authorization: `Bearer ${API_KEY}` },
+      }),
+    );
+    expect(consent.statusCode).toBe(200);
+    expect(consent.json().changes).toMatchObject([
+      { consent: 'granted', doNotContact: false, source: 'form' },
+    ]);
+
     const forgotten = await post('/v1/leads/forget', { lead });
     expect(forgotten.statusCode).toBe(200);
     expect(forgotten.json()).toMatchObject({
@@ -56,7 +71,12 @@ describe('POST /v1/leads/export and /v1/leads/forget', () => {
     expect(after.leads[0]).toMatchObject({ state: null, stageChanges: [], outbox: [] });
     expect(after.suppressions).toMatchObject([{ address: lead.email, reason: 'erased' }]);
     expect(LeadClient.keyOf(lead).workflowId).toBe(workflowId);
-  });
+    // Temporal deletes closed runs in the background: wait until no run of the lead is left.
+    await eventually(async () => expect(await runsOf(t.h.client.temporal, workflowId)).toEqual([]), 120_000);
+    await expect(t.h.client.temporal.workflow.getHandle(workflowId).describe()).rejects.toThrow(
+      WorkflowNotFoundError,
+    );
+  }, 180_000);
 
   it('answers bad input with a 400 naming the field, and no key with a 401', async () => {
     const bad = await post('/v1/leads/forget', { lead: { email: 'not-an-email' } });
