@@ -21,7 +21,7 @@ import {
   StagesParamsSchema,
 } from '../analytics/index.js';
 import { loadConfigFile, readConfigOverrides } from '../config-file.js';
-import { resolveDataDir } from '../temporal/server.js';
+import { resolveDataDir } from '../paths.js';
 import type { Output } from './output.js';
 import {
   describeBacktest,

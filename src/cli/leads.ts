@@ -35,7 +35,7 @@ async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Promise<T>
 }
 
 /** A lead on the command line: an email, or any other string as an external id (a CRM id, a cookie). */
-function leadRef(lead: string, tenant: string): LeadRef {
+export function leadRef(lead: string, tenant: string): LeadRef {
   return lead.includes('@') ? { tenant, email: lead } : { tenant, externalId: lead };
 }
 

@@ -2,7 +2,7 @@
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
 import { OUTBOX_KINDS, readOutbox } from '../activities/index.js';
-import { resolveDataDir } from '../temporal/server.js';
+import { resolveDataDir } from '../paths.js';
 import { integer, parseOptions } from './options.js';
 import { type Output, table } from './output.js';
 

@@ -3,17 +3,14 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { Outbox } from '../activities/outbox.js';
 import { openAnalyticsStore } from '../analytics/index.js';
-import { connectTemporal, type LeadRef } from '../client/index.js';
+import { connectTemporal } from '../client/index.js';
+import { resolveDataDir } from '../paths.js';
 import { exportPerson, forgetPerson, type PrivacyDeps } from '../privacy/index.js';
-import { resolveDataDir } from '../temporal/server.js';
+import { leadRef } from './leads.js';
 import { parseOptions, tenantOption } from './options.js';
 import type { Output } from './output.js';
 
 const PrivacyOptionsSchema = z.object({ tenant: z.string() }).strict();
-
-/** As the lead commands read `<lead>`: an email, or any other string as an external id. */
-const refOf = (lead: string, tenant: string): LeadRef =>
-  lead.includes('@') ? { tenant, email: lead } : { tenant, externalId: lead };
 
 async function withDeps<T>(fn: (deps: PrivacyDeps) => Promise<T>): Promise<T> {
   const temporal = await connectTemporal();
@@ -37,7 +34,7 @@ export function addPrivacyCommands(program: Command, out: Output): void {
     .addOption(tenantOption())
     .action(async (lead: string, options: unknown) => {
       const { tenant } = parseOptions(PrivacyOptionsSchema, options);
-      const report = await withDeps((deps) => forgetPerson(deps, refOf(lead, tenant)));
+      const report = await withDeps((deps) => forgetPerson(deps, leadRef(lead, tenant)));
       out.print(report, () =>
         [
           ...report.leads.map(
@@ -57,7 +54,7 @@ export function addPrivacyCommands(program: Command, out: Output): void {
     .addOption(tenantOption())
     .action(async (lead: string, options: unknown) => {
       const { tenant } = parseOptions(PrivacyOptionsSchema, options);
-      const data = await withDeps((deps) => exportPerson(deps, refOf(lead, tenant)));
+      const data = await withDeps((deps) => exportPerson(deps, leadRef(lead, tenant)));
       // JSON either way: the export is for the person, not a table.
       out.print(data, () => JSON.stringify(data, null, 2));
     });

@@ -13,7 +13,6 @@ import { readSettings, type Settings } from '../settings.js';
 import { type DevServerOptions, startDevServer } from './dev-server.js';
 import { registerSearchAttributes } from './register.js';
 
-export { projectRoot, resolveDataDir } from '../paths.js';
 export {
   type DevServerOptions,
   type RunningDevServer,
