@@ -102,6 +102,7 @@ export class JsonlLog<T extends { key: string }> {
 
   /** Whether the key is in the file as it is now: a rewrite in another instance (an erasure) counts. */
   async has(key: string): Promise<boolean> {
+    await this.#open();
     const { keys } = await fileWrites.run(this.file, () => this.#current());
     return keys.has(key);
   }

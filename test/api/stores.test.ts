@@ -126,6 +126,7 @@ describe('apiSettingsFromEnv', () => {
       host: '127.0.0.1',
       temporalAddress: '127.0.0.1:7233',
       temporalNamespace: 'default',
+      dataDir: expect.stringMatching(/\.leadcycle$/),
     });
     expect(
       apiSettingsFromEnv({
@@ -135,7 +136,16 @@ describe('apiSettingsFromEnv', () => {
         LEADCYCLE_WEBHOOK_SECRET: 'a-long-enough-secret',
         TEMPORAL_ADDRESS: 'temporal:7233',
         LEADCYCLE_TASK_QUEUE: 'q',
+        LEADCYCLE_UNSUBSCRIBE_SECRET: 'another-long-secret',
+        LEADCYCLE_DATA_DIR: '/srv/leadcycle',
       }),
-    ).toMatchObject({ port: 0, host: '0.0.0.0', webhookSecret: 'a-long-enough-secret', taskQueue: 'q' });
+    ).toMatchObject({
+      port: 0,
+      host: '0.0.0.0',
+      webhookSecret: 'a-long-enough-secret',
+      taskQueue: 'q',
+      unsubscribeSecret: 'another-long-secret',
+      dataDir: '/srv/leadcycle',
+    });
   });
 });
