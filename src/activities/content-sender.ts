@@ -13,20 +13,26 @@ import {
 import { PermanentFailure, SmtpUnavailableError } from './errors.js';
 import type { Outbox } from './outbox.js';
 
+/**
+ * Why an email was not sent: the address is on its tenant's suppression list, or the lead's own
+ * consent was withdrawn after the email was queued (`unsubscribed`).
+ */
+export type SkipReason = Suppression['reason'] | 'unsubscribed';
+
 export interface SendResult {
   /** false when this key was done before, or when nothing was sent (`skipped`). */
   delivered: boolean;
   /** The same for every attempt of one key, skipped or not. */
   messageId: string;
   /** Why nothing was sent: the address is on its tenant's suppression list. */
-  skipped?: Suppression['reason'];
+  skipped?: SkipReason;
 }
 
 export interface ContentSender {
   readonly via: 'outbox' | 'smtp';
   send(delivery: ContentDelivery): Promise<SendResult>;
   /** Sends nothing: records under the delivery's key that it was skipped, and why. */
-  skip(delivery: ContentDelivery, reason: Suppression['reason']): Promise<SendResult>;
+  skip(delivery: ContentDelivery, reason: SkipReason): Promise<SendResult>;
   close(): Promise<void>;
 }
 
@@ -38,7 +44,7 @@ async function recordSkip(
   outbox: Outbox,
   mail: MailSettings,
   delivery: ContentDelivery,
-  reason: Suppression['reason'],
+  reason: SkipReason,
 ): Promise<SendResult> {
   const messageId = messageIdFor(delivery.key, mail.from);
   await outbox.deliverOnce(
@@ -71,7 +77,7 @@ export class OutboxSender implements ContentSender {
     return { delivered, messageId: email.messageId };
   }
 
-  skip(delivery: ContentDelivery, reason: Suppression['reason']): Promise<SendResult> {
+  skip(delivery: ContentDelivery, reason: SkipReason): Promise<SendResult> {
     return recordSkip(this.outbox, this.mail, delivery, reason);
   }
 
@@ -118,7 +124,7 @@ export class SmtpSender implements ContentSender {
     return { delivered, messageId: email.messageId };
   }
 
-  skip(delivery: ContentDelivery, reason: Suppression['reason']): Promise<SendResult> {
+  skip(delivery: ContentDelivery, reason: SkipReason): Promise<SendResult> {
     return recordSkip(this.outbox, this.mail, delivery, reason);
   }
 

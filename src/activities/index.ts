@@ -11,7 +11,7 @@ import type { AnalyticsStore } from '../analytics/records.js';
 import { redactEvent } from '../analytics/redact.js';
 import { openAnalyticsStore } from '../analytics/sqlite/index.js';
 import { addressHash, tenantOfLeadKey } from '../analytics/suppression.js';
-import type { Effect, LeadEvent } from '../machines/index.js';
+import type { ConsentState, Effect, LeadEvent } from '../machines/index.js';
 import { loadActivityConfig } from './config.js';
 import { type ContentSender, OutboxSender, type SendResult, SmtpSender } from './content-sender.js';
 import {
@@ -70,6 +70,11 @@ export interface RecordJournalInput {
 export interface SendContentInput extends EffectInput {
   to: Recipient;
   content: Extract<Effect, { type: 'content.send' }>;
+  /**
+   * The lead's consent when the workflow carries the email out (not when it was queued): an email
+   * queued behind a slow effect is not sent after an unsubscribe or a do-not-contact.
+   */
+  consent?: { state: ConsentState; doNotContact: boolean };
 }
 
 export interface HandOffToSalesInput extends EffectInput {
@@ -156,13 +161,19 @@ export function createActivities(deps: ActivityDeps) {
       // Looked up where the message leaves, by address: whichever record of the person (another
       // email lead, a CRM id, one whose consent the machine still thinks granted) asks, a suppressed
       // address gets nothing.
+      if (input.consent?.doNotContact) return sender.skip(delivery, 'do_not_contact');
+      if (input.consent && input.consent.state !== 'granted') return sender.skip(delivery, 'unsubscribed');
       const tenant = tenantOfLeadKey(input.leadKey);
       const suppressed = await analytics.suppression(tenant, addressHash(tenant, input.to.email));
       return suppressed ? sender.skip(delivery, suppressed.reason) : sender.send(delivery);
     },
 
-    /** delivered=false when already handed off under that key. */
+    /**
+     * delivered=false when already handed off under that key, or when the person asked not to be
+     * contacted after the handoff was queued (the CRM is told that instead, by its own effect).
+     */
     async handOffToSales(input: HandOffToSalesInput): Promise<{ delivered: boolean }> {
+      if (input.handoff.type === 'sales.handoff' && input.lead.doNotContact) return { delivered: false };
       return crm.handOff({
         key: input.idempotencyKey,
         workflowId: input.workflowId,

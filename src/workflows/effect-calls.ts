@@ -35,12 +35,14 @@ export function effectCall(
     case 'content.send': {
       if (!address) return null;
       const { firstName, lastName } = context.profile;
+      const consent = { state: snapshot.value.consent, doNotContact: context.consent.doNotContact };
       return {
         activity: 'sendContent',
-        input: { ...base, to: { email: address, firstName, lastName }, content: effect },
+        input: { ...base, to: { email: address, firstName, lastName }, content: effect, consent },
       };
     }
-    default:
+    case 'sales.handoff':
+    case 'sales.do_not_contact':
       return {
         activity: 'handOffToSales',
         input: {
@@ -59,5 +61,12 @@ export function effectCall(
           handoff: effect,
         },
       };
+    default:
+      return unreachable(effect);
   }
+}
+
+/** A new kind of effect must get its own activity here, not fall through to another one. */
+function unreachable(effect: never): never {
+  throw new Error(`no activity carries out ${JSON.stringify(effect)}`);
 }

@@ -10,7 +10,7 @@ import {
   SmtpSender,
 } from '../../src/activities/index.js';
 import { type AnalyticsStore, openAnalyticsStore } from '../../src/analytics/index.js';
-import { AT, contentSend, startSmtpServer, tempDir } from './helpers.js';
+import { AT, contentSend, handoffLead, salesHandoff, startSmtpServer, tempDir } from './helpers.js';
 
 const MAIL = { from: 'Acme Marketing <marketing@acme.example>', unsubscribeUrl: null, unsubscribeLink: null };
 
@@ -144,5 +144,53 @@ describe('a suppressed address', () => {
       delivered: false,
     });
     expect(smtp.received).toHaveLength(1);
+  });
+});
+
+describe('consent checked where the message leaves', () => {
+  it('an email queued before an unsubscribe or a do-not-contact is not sent, and says why', async () => {
+    const activities = activitiesOver(new OutboxSender(outbox, MAIL));
+    const lead = 'acme:email:grace@lead.example';
+    const queued = (seq: number, consent: { state: 'granted' | 'withdrawn'; doNotContact: boolean }) => ({
+      ...send(lead, 'grace@lead.example', seq),
+      consent,
+    });
+    expect(
+      await activities.sendContent(queued(2, { state: 'withdrawn', doNotContact: false })),
+    ).toMatchObject({
+      delivered: false,
+      skipped: 'unsubscribed',
+    });
+    expect(await activities.sendContent(queued(3, { state: 'withdrawn', doNotContact: true }))).toMatchObject(
+      {
+        delivered: false,
+        skipped: 'do_not_contact',
+      },
+    );
+    expect(await activities.sendContent(queued(4, { state: 'granted', doNotContact: false }))).toMatchObject({
+      delivered: true,
+    });
+    const kinds = (await readOutbox(dir, { leadKey: lead })).map((r) => r.kind);
+    expect(kinds).toEqual(['email.skipped', 'email.skipped', 'email']);
+  });
+
+  it('a handoff queued before a do-not-contact is not handed to the CRM', async () => {
+    const activities = activitiesOver(new OutboxSender(outbox, MAIL));
+    const handoff = {
+      idempotencyKey: 'lead-ken/5',
+      workflowId: 'lead-ken',
+      leadKey: 'acme:email:ken@lead.example',
+      lead: { ...handoffLead, doNotContact: true, consent: 'withdrawn' as const },
+      handoff: salesHandoff(),
+    };
+    expect(await activities.handOffToSales(handoff)).toEqual({ delivered: false });
+    expect(await readOutbox(dir, { kind: 'crm' })).toEqual([]);
+    // The notice that the person is do-not-contact does go out.
+    const notice = {
+      ...handoff,
+      idempotencyKey: 'lead-ken/6',
+      handoff: { type: 'sales.do_not_contact' as const, at: AT },
+    };
+    expect(await activities.handOffToSales(notice)).toEqual({ delivered: true });
   });
 });

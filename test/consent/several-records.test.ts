@@ -162,3 +162,27 @@ describe('consent belongs to the person, across several records of one address',
     expect(delivered).toBeGreaterThan(20);
   }, 120_000);
 });
+
+describe('effects leave with the consent of the moment', () => {
+  it('an email queued before an unsubscribe is carried out with the withdrawn consent', () => {
+    const driver = LeadDriver.start(
+      cycle,
+      { leadKey: RECORDS[0] as string, at: T0 },
+      { id: 'lead-q', atDeadlines: true },
+    );
+    driver.offer({
+      type: 'form.submitted',
+      form: 'content_download',
+      consent: true,
+      profile: PROFILE,
+      at: T0,
+    });
+    driver.feedDue(T0);
+    const email = driver.pending.find((p) => p.effect.type === 'content.send');
+    expect(email).toBeDefined();
+    // While it waits (a slow CRM ahead of it, say), the person unsubscribes.
+    driver.offer({ type: 'consent.unsubscribed', doNotContact: false, at: T0 + 1 });
+    const call = effectCall(email as NonNullable<typeof email>, driver.snapshot, 'lead-q');
+    expect(call).toMatchObject({ activity: 'sendContent', input: { consent: { state: 'withdrawn' } } });
+  });
+});
