@@ -36,7 +36,12 @@ export async function runApi(): Promise<void> {
     ...(settings.webhookSecret ? { webhookSecret: settings.webhookSecret } : {}),
     ...(settings.unsubscribeSecret ? { unsubscribeSecret: settings.unsubscribeSecret } : {}),
     privacy: { store, outbox },
-    logger: true,
+    // Unsubscribe links carry a token in their query: logged URLs keep the path only.
+    logger: {
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }),
+      },
+    },
   }).catch(async (err: unknown) => {
     // The caller only reports the error: nothing else would close these.
     await store.close();

@@ -10,6 +10,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { verifyUnsubscribeToken } from '../activities/unsubscribe-link.js';
 import type { LeadClient } from '../client/index.js';
+import { workflowIdOf } from '../client/lead-key.js';
 import { ApiError } from './errors.js';
 import { errorsFor, json } from './leads.js';
 import { ErrorSchema, LeadIdSchema } from './schemas.js';
@@ -147,9 +148,11 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRoutesOptions> 
     async (request, reply) => {
       const { leadId } = request.params;
       check(leadId, request.query.token);
-      await temporal(() =>
-        client.sendById(leadId, { type: 'consent.unsubscribed', doNotContact: false, source: 'link' }),
-      );
+      const unsubscribe = { type: 'consent.unsubscribed', doNotContact: false, source: 'link' } as const;
+      const view = await temporal(() => client.sendById(leadId, unsubscribe));
+      // A link from before a merge reaches the closed record: the survivor carries the person on.
+      const survivor = view.state.context.mergedInto;
+      if (survivor) await temporal(() => client.sendById(workflowIdOf(survivor), unsubscribe));
       return sendPage(
         reply,
         page(

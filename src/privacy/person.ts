@@ -10,6 +10,7 @@ import { tenantOfLeadKey } from '../analytics/suppression.js';
 import { LeadClient } from '../client/lead-client.js';
 import { type LeadRef, workflowIdOf } from '../client/lead-key.js';
 import type { LeadView } from '../machines/index.js';
+import { keyAddressOf } from '../machines/index.js';
 import { stateQuery } from '../workflows/messages.js';
 import { isNotFound } from './runs.js';
 
@@ -64,9 +65,8 @@ async function leadOf(temporal: Client, leadKey: string): Promise<PersonLead> {
     if (!isNotFound(err)) throw err;
   }
   const addresses = new Set<string>();
-  const marker = ':email:';
-  const at = leadKey.indexOf(marker);
-  if (at !== -1) addresses.add(leadKey.slice(at + marker.length));
+  const keyAddress = keyAddressOf(leadKey);
+  if (keyAddress) addresses.add(keyAddress);
   const profileEmail = view?.state.context.profile.email;
   if (profileEmail) addresses.add(profileEmail.trim().toLowerCase());
   return { leadKey, leadId, tenant: tenantOfLeadKey(leadKey), view, addresses: [...addresses] };

@@ -85,6 +85,33 @@ describe('POST /v1/unsubscribe/{leadId}', () => {
     expect(await consentOf(leadId)).toBe('withdrawn');
   });
 
+  it('a link from a record merged into another unsubscribes the survivor too', async () => {
+    const tenant = unique();
+    const email = { tenant, email: 'hedy@merge.example' };
+    const crm = { tenant, externalId: 'crm:9' };
+    const form = (address: string) => ({
+      type: 'form.submitted',
+      form: 'newsletter',
+      consent: true,
+      profile: { email: address },
+    });
+    const survivor = await api.call('POST', '/v1/leads/capture', {
+      body: { lead: email, command: form(email.email) },
+    });
+    const absorbed = await api.call('POST', '/v1/leads/capture', {
+      body: { lead: crm, command: form(email.email) },
+    });
+    await api.h.client.merge(email, crm);
+    const link = new URL(unsubscribeLinkFor({ baseUrl: api.base, secret: SECRET }, absorbed.json.leadId));
+    const res = await api.call('POST', `${link.pathname}${link.search}`, {
+      auth: false,
+      raw: 'List-Unsubscribe=One-Click',
+      headers: ONE_CLICK,
+    });
+    expect(res.status).toBe(200);
+    expect(await consentOf(survivor.json.leadId)).toBe('withdrawn');
+  });
+
   it('refuses a forged or altered token, or another lead’s, with a 403 and changes nothing', async () => {
     const { leadId, path } = await subscribedLead();
     const other = await subscribedLead();
