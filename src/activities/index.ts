@@ -11,7 +11,7 @@ import type { AnalyticsStore } from '../analytics/records.js';
 import { redactEvent } from '../analytics/redact.js';
 import { openAnalyticsStore } from '../analytics/sqlite/index.js';
 import { addressHash, tenantOfLeadKey } from '../analytics/suppression.js';
-import type { ConsentState, Effect, LeadEvent } from '../machines/index.js';
+import { type ConsentState, type Effect, keyAddressOf, type LeadEvent } from '../machines/index.js';
 import { loadActivityConfig } from './config.js';
 import { type ContentSender, OutboxSender, type SendResult, SmtpSender } from './content-sender.js';
 import {
@@ -173,7 +173,14 @@ export function createActivities(deps: ActivityDeps) {
      * contacted after the handoff was queued (the CRM is told that instead, by its own effect).
      */
     async handOffToSales(input: HandOffToSalesInput): Promise<{ delivered: boolean }> {
-      if (input.handoff.type === 'sales.handoff' && input.lead.doNotContact) return { delivered: false };
+      if (input.handoff.type === 'sales.handoff') {
+        if (input.lead.doNotContact) return { delivered: false };
+        // Another record of the person may have said no: sales must not call an address on the list.
+        const address = keyAddressOf(input.leadKey) ?? input.lead.profile.email;
+        const tenant = tenantOfLeadKey(input.leadKey);
+        if (address && (await analytics.suppression(tenant, addressHash(tenant, address))))
+          return { delivered: false };
+      }
       return crm.handOff({
         key: input.idempotencyKey,
         workflowId: input.workflowId,

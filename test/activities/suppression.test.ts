@@ -185,6 +185,17 @@ describe('consent checked where the message leaves', () => {
     };
     expect(await activities.handOffToSales(handoff)).toEqual({ delivered: false });
     expect(await readOutbox(dir, { kind: 'crm' })).toEqual([]);
+    // Nor a handoff of another record of an address on the suppression list.
+    await adaSaysDoNotContact(activities);
+    const crmRecord = {
+      ...handoff,
+      idempotencyKey: 'lead-crm/2',
+      workflowId: 'lead-crm',
+      leadKey: 'acme:ext:hubspot:7',
+      lead: { ...handoffLead, profile: { ...handoffLead.profile, email: 'Ada@lead.example' } },
+    };
+    expect(await activities.handOffToSales(crmRecord)).toEqual({ delivered: false });
+    expect(await readOutbox(dir, { kind: 'crm' })).toEqual([]);
     // The notice that the person is do-not-contact does go out.
     const notice = {
       ...handoff,
