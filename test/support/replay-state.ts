@@ -1,0 +1,31 @@
+/**
+ * Workflow interceptor module for replay tests only (bundled with `workflowInterceptorModules`, never
+ * into the worker's bundle): after every activation it reads the lead's `state` query handler — what a
+ * caller would be answered at that point — and hands the view out through a sink that runs on replay.
+ * Temporal's replay compares commands, not what the workflow decided; the last view of a replay is
+ * what `test/workflows/replay.test.ts` compares with the one recorded beside the history.
+ */
+import { proxySinks, type Sinks, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
+// Internal: the SDK has no public way for workflow code to call its own query handler. Pinned SDK
+// version; if this moves, no view is captured and the replay test fails (it expects one per history).
+import { maybeGetActivator } from '@temporalio/workflow/lib/global-attributes.js';
+import { stateQuery } from '../../src/workflows/messages.js';
+
+export interface ReplayStateSinks extends Sinks {
+  replayState: { view(view: unknown): void };
+}
+
+const { replayState } = proxySinks<ReplayStateSinks>();
+
+export const interceptors: WorkflowInterceptorsFactory = () => ({
+  internals: [
+    {
+      concludeActivation(input, next) {
+        const handler = maybeGetActivator()?.queryHandlers.get(stateQuery.name)?.handler;
+        // A query handler only reads (sinks are not commands): the commands of the activation are unchanged.
+        if (handler) replayState.view(handler());
+        return next(input);
+      },
+    },
+  ],
+});
