@@ -176,7 +176,10 @@ beforeAll(async () => {
 });
 
 describe('replay of recorded histories', () => {
-  it('every checked-in history replays without a nondeterminism error, with its activity inputs and its recorded end view', async () => {
+  // Each test replays the whole corpus (about fifty histories): more than the default minute on a busy machine.
+  it('every checked-in history replays without a nondeterminism error, with its activity inputs and its recorded end view', {
+    timeout: 180_000,
+  }, async () => {
     expect(histories.length).toBeGreaterThanOrEqual(5);
     const replayed = await replay(real, histories);
     expect(replayed.map((r) => r.workflowId).sort()).toEqual(histories.map((h) => h.workflowId));
@@ -193,7 +196,9 @@ describe('replay of recorded histories', () => {
     expect(viewMismatches(histories, replayed)).toEqual([]);
   });
 
-  it('a changed decision that keeps every command fails here, though Temporal replays it clean', async () => {
+  it('a changed decision that keeps every command fails here, though Temporal replays it clean', {
+    timeout: 180_000,
+  }, async () => {
     // Discovery content for a lead in consideration: the same sendContent calls, other content.
     const replayed = await replay(altered, histories);
     // The finding: Temporal's nondeterminism check alone passes every history...
