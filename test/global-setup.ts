@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
+import { FAILURE_CONVERTER_PATH } from '../src/codec/keys.js';
 import { connectOrStart, findTemporalBinary, getFreePort } from '../src/temporal/server.js';
 import type {} from './support/temporal.js'; // ProvidedContext typings only: keep native modules out of this process
 
@@ -22,7 +23,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dbDir = await mkdtemp(join(tmpdir(), 'leadcycle-test-'));
   const started = await Promise.allSettled([
     // The workflow bundle is built once per run; every test worker loads it from this file.
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }).then(async ({ code }) => {
+    bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      // As the worker bundles it: the workflow's own failures have their messages encoded too.
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      logger: quietLogger,
+    }).then(async ({ code }) => {
       const path = join(dbDir, 'workflow-bundle.js');
       await writeFile(path, code);
       return { path, stop: async () => {} };

@@ -12,6 +12,7 @@ import {
 } from './email.js';
 import { PermanentFailure, SmtpUnavailableError } from './errors.js';
 import type { Outbox } from './outbox.js';
+import { smtpReplyOf, summariseReply } from './remote-reply.js';
 
 /**
  * Why an email was not sent: the address is on its tenant's suppression list, or the lead's own
@@ -135,17 +136,27 @@ export class SmtpSender implements ContentSender {
 
 /**
  * A refusal of this message (5xx) is permanent; anything about the connection or our credentials is
- * retryable, because fixing the worker's configuration lets the retry through.
+ * retryable, because fixing the worker's configuration lets the retry through. The error keeps the
+ * reply's codes only: the server's text (and nodemailer's message, and its `cause`) names the recipient.
  */
 export function smtpFailure(err: unknown): Error {
   const e = err as Partial<NodemailerError>;
-  const reply = e.response ?? e.message ?? String(err);
-  const details = { responseCode: e.responseCode, command: e.command, response: e.response };
+  const reply = smtpReplyOf(err);
+  const summary = summariseReply(reply);
+  const details = {
+    responseCode: reply.responseCode,
+    enhancedCode: reply.enhancedCode,
+    command: reply.command,
+  };
   if (e.permanent === true && e.code !== 'EAUTH') {
     const recipient = e.command?.toUpperCase().startsWith('RCPT') ?? false;
     return recipient
-      ? new PermanentFailure('recipient_invalid', `the mail server refused the recipient: ${reply}`, details)
-      : new PermanentFailure('smtp_rejected', `the mail server refused the message: ${reply}`, details);
+      ? new PermanentFailure(
+          'recipient_invalid',
+          `the mail server refused the recipient: ${summary}`,
+          details,
+        )
+      : new PermanentFailure('smtp_rejected', `the mail server refused the message: ${summary}`, details);
   }
-  return new SmtpUnavailableError(`sending through SMTP failed: ${reply}`, e.code, { cause: err });
+  return new SmtpUnavailableError(`sending through SMTP failed: ${summary}`, e.code);
 }

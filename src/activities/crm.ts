@@ -5,6 +5,7 @@
 import type { BuyingStage, ConsentState, Effect, Profile, Stage, Temperature } from '../machines/index.js';
 import { CrmUnavailableError, PermanentFailure } from './errors.js';
 import type { Outbox } from './outbox.js';
+import { summariseReply } from './remote-reply.js';
 import { SIGNATURE_HEADER, signPayload } from './signature.js';
 
 export interface HandoffLead {
@@ -114,14 +115,15 @@ export class WebhookCrm implements CrmHandoff {
         cause: err,
       });
     }
-    // Read the body either way: it frees the connection, and explains a refusal.
-    const text = await response.text().catch(() => '');
+    // Read the body either way: it frees the connection. It stays out of the error: a CRM's refusal
+    // often quotes the lead (its address), and the error goes to Temporal and the worker's log.
+    await response.text().catch(() => '');
     const { status } = response;
     if (response.ok) return status;
-    const detail = `CRM webhook ${where} answered ${status}${text ? `: ${text.slice(0, 500)}` : ''}`;
+    const detail = `CRM webhook ${where} ${summariseReply({ status })}`;
     // 408 and 429 say "later", other 4xx say "never for this request".
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-      throw new PermanentFailure('crm_rejected', detail, { status, body: text.slice(0, 2000) });
+      throw new PermanentFailure('crm_rejected', detail, { status });
     }
     throw new CrmUnavailableError(detail, status);
   }

@@ -148,7 +148,8 @@ export function createActivities(deps: ActivityDeps) {
       if (!EmailSchema.safeParse(input.to.email).success) {
         throw new PermanentFailure(
           'recipient_invalid',
-          `not an email address: ${JSON.stringify(input.to.email)}`,
+          // Without the value: it is personal data, and the message goes to Temporal and the log.
+          'to.email is not an email address',
         );
       }
       const delivery = {

@@ -41,7 +41,14 @@ export async function scanJsonl<T>(
   let pending: Buffer[] = [];
   let pendingStart = 0;
   const parse = (bytes: Buffer): T => {
-    const result = schema.safeParse(JSON.parse(bytes.toString('utf8')));
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      // Not V8's message: it quotes the line, and the lines hold addresses.
+      throw new Error('not valid JSON');
+    }
+    const result = schema.safeParse(value);
     if (!result.success) throw new Error(result.error.issues.map((i) => i.message).join('; '));
     return result.data;
   };

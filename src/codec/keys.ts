@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { resolveDataDir } from '../paths.js';
 import { readSettings } from '../settings.js';
@@ -59,7 +60,17 @@ export async function loadCodecKeys(
   return loadCodecKeys(env);
 }
 
-/** The data converter every client and worker of leadcycle uses: payloads encrypted at rest in Temporal. */
+/**
+ * The failure converter's module (src/codec/failure-converter.cjs): failure messages and stack traces
+ * are encoded, so they go through the codec too. A prebuilt workflow bundle must be built with it
+ * (bundleWorkflowCode's failureConverterPath).
+ */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
+
+/**
+ * The data converter every client and worker of leadcycle uses: payloads, and failures' messages and
+ * stack traces, encrypted at rest in Temporal.
+ */
 export async function loadDataConverter(env: NodeJS.ProcessEnv = process.env): Promise<{
   dataConverter: DataConverter;
   codec: AesGcmCodec;
@@ -67,5 +78,9 @@ export async function loadDataConverter(env: NodeJS.ProcessEnv = process.env): P
 }> {
   const { keys, source } = await loadCodecKeys(env);
   const codec = new AesGcmCodec(keys);
-  return { dataConverter: { payloadCodecs: [codec] }, codec, source };
+  return {
+    dataConverter: { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH },
+    codec,
+    source,
+  };
 }

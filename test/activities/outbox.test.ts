@@ -133,10 +133,15 @@ describe('outbox', () => {
 
   it('refuses a broken line that is not the last one, naming file and line', async () => {
     const file = join(dir, OUTBOX_FILE);
-    await writeFile(file, `${JSON.stringify(record('a'))}\nnot json\n${JSON.stringify(record('b'))}\n`);
+    await writeFile(
+      file,
+      `${JSON.stringify(record('a'))}\nnoise ada@x.example\n${JSON.stringify(record('b'))}\n`,
+    );
     const error = await readOutbox(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CorruptStoreError);
     expect(error).toMatchObject({ code: 'store_corrupt', line: 2, file });
+    // Not the parser's message, which quotes the line: the error may reach an activity's failure.
+    expect((error as Error).message).toBe(`${file}:2: not valid JSON`);
 
     const outbox = new Outbox(dir);
     await expect(outbox.has('a')).rejects.toBeInstanceOf(CorruptStoreError);

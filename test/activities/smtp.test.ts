@@ -113,18 +113,30 @@ describe('SmtpSender on a real SMTP server', () => {
     });
   });
 
-  it('fails for good when the server refuses the recipient, and records nothing', async () => {
+  it('fails for good when the server refuses the recipient, with the reply codes only, and records nothing', async () => {
     await setup({
       onRcptTo(address, _session, callback) {
         if (address.address.startsWith('nobody')) {
-          callback(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 }));
+          // Servers often quote the address: the error must not.
+          callback(
+            Object.assign(new Error(`5.1.1 <${address.address}>: no such user`), { responseCode: 550 }),
+          );
         } else callback();
       },
     });
     const error = await sender.send(delivery('wf#3', 'nobody@lead.example')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentFailure);
     expect(error).toBeInstanceOf(ApplicationFailure);
-    expect(error).toMatchObject({ code: 'recipient_invalid', type: 'recipient_invalid', nonRetryable: true });
+    expect(error).toMatchObject({
+      code: 'recipient_invalid',
+      type: 'recipient_invalid',
+      nonRetryable: true,
+      message: 'the mail server refused the recipient: 550 5.1.1 at RCPT TO',
+      details: [{ responseCode: 550, enhancedCode: '5.1.1', command: 'RCPT TO' }],
+    });
+    expect(JSON.stringify({ ...(error as PermanentFailure), stack: (error as Error).stack })).not.toContain(
+      'nobody',
+    );
     expect(await readOutbox(dir)).toEqual([]);
   });
 
@@ -143,6 +155,9 @@ describe('SmtpSender on a real SMTP server', () => {
     const error = await sender.send(delivery('wf#4')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SmtpUnavailableError);
     expect(error).not.toBeInstanceOf(ApplicationFailure);
+    expect((error as Error).message).toBe('sending through SMTP failed: 451 4.3.0 at DATA');
+    // No `cause`: nodemailer's error holds the server's text and the recipients.
+    expect((error as Error).cause).toBeUndefined();
     expect(await sender.send(delivery('wf#4'))).toMatchObject({ delivered: true });
     expect(attempts).toBe(2);
   });
@@ -157,6 +172,9 @@ describe('SmtpSender on a real SMTP server', () => {
     await badAuth.close();
 
     await smtp.close();
-    await expect(sender.send(delivery('wf#5'))).rejects.toBeInstanceOf(SmtpUnavailableError);
+    const down = await sender.send(delivery('wf#5')).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(SmtpUnavailableError);
+    // Codes still say what happened, without the server's text.
+    expect((down as Error).message).toMatch(/^sending through SMTP failed: E[A-Z]+ \(ECONNREFUSED\)/);
   });
 });

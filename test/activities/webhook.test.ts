@@ -89,14 +89,19 @@ describe('WebhookCrm on a real HTTP server', () => {
     expect(calls).toBe(2);
   });
 
-  it('a 400 is a non-retryable ApplicationFailure carrying the status and the answer', async () => {
-    http = await startHttpServer((_req, res) => res.writeHead(400).end('{"error":"unknown owner"}'));
+  it('a 400 is a non-retryable ApplicationFailure carrying the status, not the answer (it may quote the lead)', async () => {
+    http = await startHttpServer((_req, res) =>
+      res.writeHead(400).end('{"error":"duplicate contact ada@acme.example"}'),
+    );
     const error = await crm()
       .handOff(handoff('wf#11'))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentFailure);
-    expect(error).toMatchObject({ code: 'crm_rejected', nonRetryable: true });
-    expect((error as Error).message).toContain('unknown owner');
+    expect(error).toMatchObject({ code: 'crm_rejected', nonRetryable: true, details: [{ status: 400 }] });
+    expect((error as Error).message).toBe(`CRM webhook ${http.url} answered 400 (bad request)`);
+    expect(JSON.stringify({ ...(error as PermanentFailure), stack: (error as Error).stack })).not.toContain(
+      'ada@',
+    );
     // What Temporal sends to the server: non-retryable, typed by the code.
     expect(failureInfo(error)).toMatchObject({ type: 'crm_rejected', nonRetryable: true });
     expect(await readOutbox(dir)).toEqual([]);
