@@ -21,7 +21,8 @@ export class ApiKeys {
     // Derived from the key itself, not its place in the list: Idempotency-Keys are scoped by it, and
     // their Temporal update ids must not change when the operator adds or reorders keys.
     this.principals = usable.map(
-      (k) => `key-${createHash('sha256').update(`leadcycle principal\u0000${k}`, 'utf8').digest('hex').slice(0, 24)}`,
+      (k) =>
+        `key-${createHash('sha256').update(`leadcycle principal\u0000${k}`, 'utf8').digest('hex').slice(0, 24)}`,
     );
   }
 

@@ -70,7 +70,9 @@ function updateIdOf(options: WriteOptions | undefined): { updateId?: string } {
   const updateId = options?.updateId;
   if (updateId === undefined) return {};
   if (typeof updateId !== 'string' || updateId.length === 0 || updateId.length > 255) {
-    throw new LeadValidationError([{ path: ['updateId'], message: 'expected a string of 1 to 255 characters' }]);
+    throw new LeadValidationError([
+      { path: ['updateId'], message: 'expected a string of 1 to 255 characters' },
+    ]);
   }
   return { updateId };
 }
@@ -318,6 +320,12 @@ export class LeadClient {
    * unsubscribe link names no one). Validated like `send`; LeadNotFoundError names the id.
    */
   async sendById(workflowId: string, command: LeadCommandInput, options?: WriteOptions): Promise<LeadView> {
-    return this.#updateById(workflowId, workflowId, commandUpdate, parse(LeadCommandSchema, command), options);
+    return this.#updateById(
+      workflowId,
+      workflowId,
+      commandUpdate,
+      parse(LeadCommandSchema, command),
+      options,
+    );
   }
 }
