@@ -121,9 +121,9 @@ describe('apiSettingsFromEnv', () => {
     expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_WEBHOOK_SECRET: 'short' }).issues[0]?.path[0]).toBe(
       'LEADCYCLE_WEBHOOK_SECRET',
     );
-    expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_API_TEMPORAL_TIMEOUT_MS: '2s' }).issues[0]?.path[0]).toBe(
-      'LEADCYCLE_API_TEMPORAL_TIMEOUT_MS',
-    );
+    expect(
+      error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_API_TEMPORAL_TIMEOUT_MS: '2s' }).issues[0]?.path[0],
+    ).toBe('LEADCYCLE_API_TEMPORAL_TIMEOUT_MS');
   });
 
   it('reads keys, port, host, secret and Temporal settings with their defaults', () => {
