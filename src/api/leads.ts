@@ -268,7 +268,13 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      await temporal(() => under('fact', () => client.track(request.body.lead, request.body.fact)));
+      // A keyed fact goes with its update id as the signal's request id: Temporal drops a repeat.
+      const { updateId } = writeOptions(request);
+      await temporal(() =>
+        under('fact', () =>
+          client.track(request.body.lead, request.body.fact, updateId ? { requestId: updateId } : {}),
+        ),
+      );
       reply.code(202);
       return { accepted: true as const, leadId: idOf(request.body.lead) };
     },

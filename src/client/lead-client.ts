@@ -1,5 +1,6 @@
 import {
   type Client,
+  isGrpcServiceError,
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -76,6 +77,16 @@ function updateIdOf(options: WriteOptions | undefined): { updateId?: string } {
   }
   return { updateId };
 }
+
+export interface TrackOptions {
+  /**
+   * Temporal's signal request id, 1 to 255 characters: a retry with the same one is not applied
+   * again within the lead's run (not across its continue-as-new). See README, "Idempotency keys".
+   */
+  requestId?: string;
+}
+
+const GRPC_NOT_FOUND = 5;
 
 export interface LeadListing {
   workflowId: string;
@@ -218,14 +229,44 @@ export class LeadClient {
     }
   }
 
-  /** Records a high-volume fact (page view, email open) as a signal: no answer, no update budget spent. */
-  async track(ref: LeadRef, fact: LeadFact): Promise<void> {
+  /**
+   * Records a high-volume fact (page view, email open) as a signal: no answer, no update budget spent.
+   * With `requestId`, a retry is one signal: Temporal ignores a signal whose request id the lead's
+   * run has seen already (the SDK's own signal call picks a random one each time, hence the raw call).
+   */
+  async track(ref: LeadRef, fact: LeadFact, options?: TrackOptions): Promise<void> {
     const { leadKey, workflowId } = LeadClient.keyOf(ref);
     const parsed = parse(LeadFactSchema, fact);
     checkProfileAddress(ref, parsed);
+    const requestId = options?.requestId;
+    if (
+      requestId !== undefined &&
+      (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 255)
+    ) {
+      throw new LeadValidationError([
+        { path: ['requestId'], message: 'expected a string of 1 to 255 characters' },
+      ]);
+    }
     try {
-      await this.temporal.workflow.getHandle(workflowId).signal(factSignal, parsed);
+      if (requestId === undefined) {
+        await this.temporal.workflow.getHandle(workflowId).signal(factSignal, parsed);
+        return;
+      }
+      const { payloadConverter, payloadCodecs } = this.temporal.options.loadedDataConverter;
+      let payloads = [payloadConverter.toPayload(parsed)];
+      for (const codec of payloadCodecs) payloads = await codec.encode(payloads);
+      await this.temporal.workflowService.signalWorkflowExecution({
+        namespace: this.temporal.options.namespace,
+        identity: this.temporal.options.identity,
+        workflowExecution: { workflowId },
+        signalName: factSignal.name,
+        requestId,
+        input: { payloads },
+      });
     } catch (err) {
+      // The raw call's "no such workflow" is a bare gRPC NOT_FOUND.
+      if (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND)
+        throw new LeadNotFoundError(leadKey, { cause: err });
       translate(err, leadKey);
     }
   }

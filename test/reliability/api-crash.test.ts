@@ -187,4 +187,25 @@ describe('Idempotency-Keys across API crashes and restarts', () => {
     expect(await score(leadId)).toBe(base + 10);
     expect(await applications(leadId)).toBe(2);
   }, 180_000);
+
+  it('a keyed fact (a signal) retried after an API restart is applied once', async () => {
+    const { lead, leadId, base } = await newLead('fact');
+    const key = `fact-${Date.now()}`;
+    const first = await post('/v1/leads/facts', { lead, fact: PRICING }, key);
+    expect(first.status).toBe(202);
+    await eventually(async () => expect(await score(leadId)).toBe(base + 10));
+
+    await restartApi('SIGKILL');
+    const retry = await post('/v1/leads/facts', { lead, fact: PRICING }, key);
+    expect(retry.status).toBe(202);
+    // Another fact, unkeyed, goes through: the lead took the retry (or not) before it.
+    expect(
+      (await post('/v1/leads/facts', { lead, fact: { type: 'engagement', kind: 'content_download' } }))
+        .status,
+    ).toBe(202);
+    await eventually(async () => expect(await score(leadId)).toBe(base + 15));
+    const history = await temporal.workflow.getHandle(leadId).fetchHistory();
+    const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes);
+    expect(signals).toHaveLength(2);
+  }, 180_000);
 });
