@@ -136,6 +136,13 @@ export const SettingsSchema = z
     LEADCYCLE_CODEC_ORIGINS: orDefault(commaList('holds no origin, only commas'), 'http://localhost:8233'),
     LEADCYCLE_CODEC_HOST: orDefault(text, '127.0.0.1'),
     LEADCYCLE_CODEC_PORT: orDefault(port, '8888'),
+
+    // The API's deadline on Temporal (idempotency, issue #17).
+    /** Deadline of each Temporal call an API request makes; past it the answer is a 503. */
+    LEADCYCLE_API_TEMPORAL_TIMEOUT_MS: orDefault(
+      z.coerce.number<string>().int('must be a whole number of milliseconds').positive('must be positive'),
+      '20000',
+    ),
   })
   .superRefine((env, ctx) => {
     if (env.LEADCYCLE_CRM_WEBHOOK_URL && !env.LEADCYCLE_CRM_WEBHOOK_SECRET) {

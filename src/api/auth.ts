@@ -12,14 +12,21 @@ const digest = (value: string) => createHash('sha256').update(value, 'utf8').dig
 
 export class ApiKeys {
   private readonly digests: Buffer[];
+  private readonly principals: string[];
 
   constructor(keys: readonly string[]) {
     const usable = keys.map((k) => k.trim()).filter((k) => k.length > 0);
     if (usable.length === 0) throw new Error('apiKeys: give at least one non-empty API key');
     this.digests = usable.map(digest);
+    // Derived from the key itself, not its place in the list: Idempotency-Keys are scoped by it, and
+    // their Temporal update ids must not change when the operator adds or reorders keys.
+    this.principals = usable.map(
+      (k) =>
+        `key-${createHash('sha256').update(`leadcycle principal\u0000${k}`, 'utf8').digest('hex').slice(0, 24)}`,
+    );
   }
 
-  /** The index of the matching key (a stable, non-secret principal id), or null. */
+  /** The index of the matching key, or null. */
   match(candidate: string): number | null {
     const given = digest(candidate);
     let found: number | null = null;
@@ -29,7 +36,10 @@ export class ApiKeys {
     return found;
   }
 
-  /** Checks a request's headers; throws a 401 ApiError when the key is missing or wrong. */
+  /**
+   * Checks a request's headers and names the caller (a stable id derived from its key, not secret);
+   * throws a 401 ApiError when the key is missing or wrong.
+   */
   authenticate(headers: IncomingHttpHeaders): string {
     const candidate = credentialOf(headers);
     if (candidate === null) {
@@ -37,7 +47,7 @@ export class ApiKeys {
     }
     const index = this.match(candidate);
     if (index === null) throw unauthorized('invalid API key');
-    return `key-${index}`;
+    return this.principals[index] as string;
   }
 }
 

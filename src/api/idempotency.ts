@@ -1,10 +1,14 @@
 /**
- * Idempotency keys for writes, kept in memory: a bounded LRU with a TTL. A retry with the same key
- * and the same request gets the first answer back without a second event; the same key with another
- * request is refused (422); a retry while the first is still running is refused (409).
+ * Idempotency keys for writes. What guarantees exactly-once is Temporal: a keyed command is sent with
+ * a Temporal update id derived from the caller, the key and the request (`updateIdOf`), and Temporal
+ * applies an update id once per workflow run, answering a retry with the first outcome, whatever
+ * happened to this process meanwhile (a 5xx, a SIGKILL, a restart, another replica).
  *
- * In memory means per process: the keys do not survive a restart and are not shared between API
- * replicas. (Captures are idempotent per lead anyway, since a lead's workflow id is a hash of its key.)
+ * The store here is a per-process cache on top: a bounded LRU with a TTL. A retry it remembers gets
+ * the first answer byte for byte (`Idempotent-Replayed: true`) without asking Temporal; the same key
+ * with another request is refused (422); a retry while the first is still running is refused (409).
+ * It does not survive a restart and is not shared between replicas: after a restart, the same key
+ * with another request is a new update (another id), not a 422.
  */
 import { createHash } from 'node:crypto';
 
@@ -128,4 +132,13 @@ export function stableStringify(value: unknown): string {
 
 export function fingerprintOf(method: string, route: string, body: unknown): string {
   return createHash('sha256').update(`${method} ${route}\n`).update(stableStringify(body)).digest('hex');
+}
+
+/**
+ * The Temporal update id of a keyed write. The request's fingerprint is part of it, so Temporal never
+ * answers one request with the outcome of another that reused its key (once the cache has forgotten
+ * the key, that other request is applied as its own).
+ */
+export function updateIdOf(principal: string, key: string, fingerprint: string): string {
+  return `idem-${createHash('sha256').update(`${principal}\u0000${key}\u0000${fingerprint}`).digest('hex')}`;
 }

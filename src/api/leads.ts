@@ -2,12 +2,12 @@
 import type { FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { LeadClient, type LeadRef, LeadValidationError } from '../client/index.js';
+import { LeadClient, type LeadRef, LeadValidationError, type WriteOptions } from '../client/index.js';
 import type { LeadView } from '../machines/index.js';
 import { stateQuery } from '../workflows/messages.js';
 import type { ApiKeys } from './auth.js';
 import { ApiError } from './errors.js';
-import { fingerprintOf, type IdempotencyStore } from './idempotency.js';
+import { fingerprintOf, type IdempotencyStore, updateIdOf } from './idempotency.js';
 import {
   AcceptedSchema,
   CommandRequestSchema,
@@ -93,10 +93,14 @@ interface Held {
   token: symbol;
 }
 
-/** Route hooks that make a POST idempotent under the `Idempotency-Key` header. */
+/**
+ * Route hooks that make a POST idempotent under the `Idempotency-Key` header, and `writeOptions`,
+ * the Temporal update id its handler sends the command with (what makes it apply once).
+ */
 function idempotencyHooks(store: IdempotencyStore, keys: ApiKeys) {
   const fingerprints = new WeakMap<FastifyRequest, string>();
   const held = new WeakMap<FastifyRequest, Held>();
+  const updateIds = new WeakMap<FastifyRequest, string>();
   const keyOf = (request: FastifyRequest): string | undefined => {
     const value = request.headers['idempotency-key'];
     return typeof value === 'string' ? value : undefined;
@@ -106,7 +110,8 @@ function idempotencyHooks(store: IdempotencyStore, keys: ApiKeys) {
     const hold = held.get(request);
     if (!hold) return payload;
     held.delete(request);
-    // 5xx and 429 say "try again": the key is released so the retry runs.
+    // 5xx and 429 say "try again": the key is released so the retry asks Temporal again, under the
+    // same update id, and gets the first outcome if the command went through after all.
     if (reply.statusCode < 500 && reply.statusCode !== 429 && typeof payload === 'string') {
       const location = reply.getHeader('location');
       store.complete(hold.key, hold.token, {
@@ -120,7 +125,7 @@ function idempotencyHooks(store: IdempotencyStore, keys: ApiKeys) {
     return payload;
   };
 
-  return {
+  const hooks = {
     // Before validation: the fingerprint is of the request as sent.
     preValidation: async (request: FastifyRequest) => {
       if (keyOf(request) !== undefined) {
@@ -135,11 +140,13 @@ function idempotencyHooks(store: IdempotencyStore, keys: ApiKeys) {
       const key = keyOf(request);
       const fingerprint = fingerprints.get(request);
       if (key === undefined || fingerprint === undefined) return;
-      const scoped = `${keys.authenticate(request.headers)}\u0000${key}`;
+      const principal = keys.authenticate(request.headers);
+      const scoped = `${principal}\u0000${key}`;
       const begun = store.begin(scoped, fingerprint);
       switch (begun.kind) {
         case 'new':
           held.set(request, { key: scoped, token: begun.token });
+          updateIds.set(request, updateIdOf(principal, key, fingerprint));
           return;
         case 'replay':
           return reply
@@ -168,11 +175,18 @@ function idempotencyHooks(store: IdempotencyStore, keys: ApiKeys) {
       if (hold) store.release(hold.key, hold.token);
     },
   };
+
+  /** The options a keyed request's write goes to Temporal with (none without a key). */
+  const writeOptions = (request: FastifyRequest): WriteOptions => {
+    const updateId = updateIds.get(request);
+    return updateId === undefined ? {} : { updateId };
+  };
+  return { hooks, writeOptions };
 }
 
 export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, options) => {
   const { client, keys, temporal } = options;
-  const idempotent = idempotencyHooks(options.idempotency, keys);
+  const { hooks: idempotent, writeOptions } = idempotencyHooks(options.idempotency, keys);
 
   app.addHook('onRequest', async (request) => {
     keys.authenticate(request.headers);
@@ -202,7 +216,7 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
       return written(
         reply,
         lead,
-        await temporal(() => under('command', () => client.capture(lead, command))),
+        await temporal(() => under('command', () => client.capture(lead, command, writeOptions(request)))),
       );
     },
   );
@@ -226,7 +240,11 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
     },
     async (request, reply) => {
       const { lead, command } = request.body;
-      return written(reply, lead, await temporal(() => under('command', () => client.send(lead, command))));
+      return written(
+        reply,
+        lead,
+        await temporal(() => under('command', () => client.send(lead, command, writeOptions(request)))),
+      );
     },
   );
 
@@ -250,7 +268,13 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      await temporal(() => under('fact', () => client.track(request.body.lead, request.body.fact)));
+      // A keyed fact goes with its update id as the signal's request id: Temporal drops a repeat.
+      const { updateId } = writeOptions(request);
+      await temporal(() =>
+        under('fact', () =>
+          client.track(request.body.lead, request.body.fact, updateId ? { requestId: updateId } : {}),
+        ),
+      );
       reply.code(202);
       return { accepted: true as const, leadId: idOf(request.body.lead) };
     },

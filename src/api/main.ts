@@ -33,6 +33,7 @@ export async function runApi(): Promise<void> {
     apiKeys: settings.apiKeys,
     port: settings.port,
     host: settings.host,
+    temporalTimeoutMs: settings.temporalTimeoutMs,
     ...(settings.webhookSecret ? { webhookSecret: settings.webhookSecret } : {}),
     ...(settings.unsubscribeSecret ? { unsubscribeSecret: settings.unsubscribeSecret } : {}),
     privacy: { store, outbox },

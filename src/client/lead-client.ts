@@ -1,5 +1,6 @@
 import {
   type Client,
+  isGrpcServiceError,
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -52,6 +53,40 @@ export interface LeadClientOptions {
   /** See LeadWorkflowInput.continueAsNewAt. */
   continueAsNewAt?: LeadWorkflowInput['continueAsNewAt'];
 }
+
+/**
+ * Options of a write. `updateId` becomes the Temporal update id: Temporal applies an update id once
+ * per workflow run and answers a retry with the first outcome, so a retry after a timeout, a crash or
+ * a restart of the caller applies the command once. Unique per intended write (say, a UUID made
+ * once per user action, or the HTTP API's Idempotency-Key). It does not hold across the lead's
+ * continue-as-new (a new run knows no earlier update ids): see README, "Idempotency keys".
+ */
+export interface WriteOptions {
+  /** 1 to 255 characters. Without it, each call is a new update (a random id). */
+  updateId?: string;
+}
+
+/** The update id of a write, checked: bad input is a LeadValidationError naming `updateId`. */
+function updateIdOf(options: WriteOptions | undefined): { updateId?: string } {
+  const updateId = options?.updateId;
+  if (updateId === undefined) return {};
+  if (typeof updateId !== 'string' || updateId.length === 0 || updateId.length > 255) {
+    throw new LeadValidationError([
+      { path: ['updateId'], message: 'expected a string of 1 to 255 characters' },
+    ]);
+  }
+  return { updateId };
+}
+
+export interface TrackOptions {
+  /**
+   * Temporal's signal request id, 1 to 255 characters: a retry with the same one is not applied
+   * again within the lead's run (not across its continue-as-new). See README, "Idempotency keys".
+   */
+  requestId?: string;
+}
+
+const GRPC_NOT_FOUND = 5;
 
 export interface LeadListing {
   workflowId: string;
@@ -126,12 +161,14 @@ export class LeadClient {
 
   /**
    * Applies a command to the lead, starting the lead's workflow if it does not exist yet
-   * (update-with-start): the same form submitted twice yields one lead.
+   * (update-with-start): the same form submitted twice yields one lead. With `updateId`, a retry
+   * applies the command once too (see WriteOptions).
    */
-  async capture(ref: LeadRef, command: LeadCommandInput): Promise<LeadView> {
+  async capture(ref: LeadRef, command: LeadCommandInput, options?: WriteOptions): Promise<LeadView> {
     const { leadKey, workflowId } = LeadClient.keyOf(ref);
     const parsed = parse(LeadCommandSchema, command);
     checkProfileAddress(ref, parsed);
+    const updateId = updateIdOf(options);
     const input: LeadWorkflowInput = {
       leadKey,
       config: this.config,
@@ -150,22 +187,28 @@ export class LeadClient {
       return await this.temporal.workflow.executeUpdateWithStart(commandUpdate, {
         args: [parsed],
         startWorkflowOperation,
+        ...updateId,
       });
     } catch (err) {
       translate(err, leadKey);
     }
   }
 
-  /** Applies a command to an existing lead. */
-  async send(ref: LeadRef, command: LeadCommandInput): Promise<LeadView> {
+  /** Applies a command to an existing lead; with `updateId`, once however often retried (see WriteOptions). */
+  async send(ref: LeadRef, command: LeadCommandInput, options?: WriteOptions): Promise<LeadView> {
     const parsed = parse(LeadCommandSchema, command);
     checkProfileAddress(ref, parsed);
-    return this.#update(ref, commandUpdate, parsed);
+    return this.#update(ref, commandUpdate, parsed, options);
   }
 
-  #update<C>(ref: LeadRef, update: UpdateDefinition<LeadView, [C]>, command: C): Promise<LeadView> {
+  #update<C>(
+    ref: LeadRef,
+    update: UpdateDefinition<LeadView, [C]>,
+    command: C,
+    options?: WriteOptions,
+  ): Promise<LeadView> {
     const { leadKey, workflowId } = LeadClient.keyOf(ref);
-    return this.#updateById(workflowId, leadKey, update, command);
+    return this.#updateById(workflowId, leadKey, update, command, options);
   }
 
   /** `named` is what a not-found error calls the lead: its key, or only its id where the key is unknown. */
@@ -174,22 +217,56 @@ export class LeadClient {
     named: string,
     update: UpdateDefinition<LeadView, [C]>,
     command: C,
+    options?: WriteOptions,
   ): Promise<LeadView> {
+    const updateId = updateIdOf(options);
     try {
-      return await this.temporal.workflow.getHandle(workflowId).executeUpdate(update, { args: [command] });
+      return await this.temporal.workflow
+        .getHandle(workflowId)
+        .executeUpdate(update, { args: [command], ...updateId });
     } catch (err) {
       translate(err, named);
     }
   }
 
-  /** Records a high-volume fact (page view, email open) as a signal: no answer, no update budget spent. */
-  async track(ref: LeadRef, fact: LeadFact): Promise<void> {
+  /**
+   * Records a high-volume fact (page view, email open) as a signal: no answer, no update budget spent.
+   * With `requestId`, a retry is one signal: Temporal ignores a signal whose request id the lead's
+   * run has seen already (the SDK's own signal call picks a random one each time, hence the raw call).
+   */
+  async track(ref: LeadRef, fact: LeadFact, options?: TrackOptions): Promise<void> {
     const { leadKey, workflowId } = LeadClient.keyOf(ref);
     const parsed = parse(LeadFactSchema, fact);
     checkProfileAddress(ref, parsed);
+    const requestId = options?.requestId;
+    if (
+      requestId !== undefined &&
+      (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 255)
+    ) {
+      throw new LeadValidationError([
+        { path: ['requestId'], message: 'expected a string of 1 to 255 characters' },
+      ]);
+    }
     try {
-      await this.temporal.workflow.getHandle(workflowId).signal(factSignal, parsed);
+      if (requestId === undefined) {
+        await this.temporal.workflow.getHandle(workflowId).signal(factSignal, parsed);
+        return;
+      }
+      const { payloadConverter, payloadCodecs } = this.temporal.options.loadedDataConverter;
+      let payloads = [payloadConverter.toPayload(parsed)];
+      for (const codec of payloadCodecs) payloads = await codec.encode(payloads);
+      await this.temporal.workflowService.signalWorkflowExecution({
+        namespace: this.temporal.options.namespace,
+        identity: this.temporal.options.identity,
+        workflowExecution: { workflowId },
+        signalName: factSignal.name,
+        requestId,
+        input: { payloads },
+      });
     } catch (err) {
+      // The raw call's "no such workflow" is a bare gRPC NOT_FOUND.
+      if (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND)
+        throw new LeadNotFoundError(leadKey, { cause: err });
       translate(err, leadKey);
     }
   }
@@ -283,7 +360,13 @@ export class LeadClient {
    * Applies a command to the lead whose workflow id this is, for doors that know only that id (an
    * unsubscribe link names no one). Validated like `send`; LeadNotFoundError names the id.
    */
-  async sendById(workflowId: string, command: LeadCommandInput): Promise<LeadView> {
-    return this.#updateById(workflowId, workflowId, commandUpdate, parse(LeadCommandSchema, command));
+  async sendById(workflowId: string, command: LeadCommandInput, options?: WriteOptions): Promise<LeadView> {
+    return this.#updateById(
+      workflowId,
+      workflowId,
+      commandUpdate,
+      parse(LeadCommandSchema, command),
+      options,
+    );
   }
 }

@@ -93,7 +93,11 @@ describe('ApiKeys', () => {
     const keys = new ApiKeys(['one', 'two']);
     expect(keys.match('two')).toBe(1);
     expect(keys.match('tw')).toBeNull();
-    expect(keys.authenticate({ 'x-api-key': ' one ' })).toBe('key-0');
+    // The caller's id comes from its key, not from where the key sits in the list.
+    const principal = keys.authenticate({ 'x-api-key': ' one ' });
+    expect(principal).toMatch(/^key-[0-9a-f]{24}$/);
+    expect(new ApiKeys(['zero', 'one']).authenticate({ authorization: 'Bearer one' })).toBe(principal);
+    expect(keys.authenticate({ 'x-api-key': 'two' })).not.toBe(principal);
     expect(() => keys.authenticate({ authorization: 'Bearer' })).toThrow(/invalid API key/);
   });
 });
@@ -117,6 +121,9 @@ describe('apiSettingsFromEnv', () => {
     expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_WEBHOOK_SECRET: 'short' }).issues[0]?.path[0]).toBe(
       'LEADCYCLE_WEBHOOK_SECRET',
     );
+    expect(
+      error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_API_TEMPORAL_TIMEOUT_MS: '2s' }).issues[0]?.path[0],
+    ).toBe('LEADCYCLE_API_TEMPORAL_TIMEOUT_MS');
   });
 
   it('reads keys, port, host, secret and Temporal settings with their defaults', () => {
@@ -127,6 +134,7 @@ describe('apiSettingsFromEnv', () => {
       temporalAddress: '127.0.0.1:7233',
       temporalNamespace: 'default',
       dataDir: expect.stringMatching(/\.leadcycle$/),
+      temporalTimeoutMs: 20_000,
     });
     expect(
       apiSettingsFromEnv({
@@ -138,8 +146,10 @@ describe('apiSettingsFromEnv', () => {
         LEADCYCLE_TASK_QUEUE: 'q',
         LEADCYCLE_UNSUBSCRIBE_SECRET: 'another-long-secret',
         LEADCYCLE_DATA_DIR: '/srv/leadcycle',
+        LEADCYCLE_API_TEMPORAL_TIMEOUT_MS: '1500',
       }),
     ).toMatchObject({
+      temporalTimeoutMs: 1500,
       port: 0,
       host: '0.0.0.0',
       webhookSecret: 'a-long-enough-secret',
