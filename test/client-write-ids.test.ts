@@ -94,4 +94,34 @@ describe('LeadClient write ids', () => {
       ),
     ).rejects.toBeInstanceOf(LeadNotFoundError);
   });
+
+  it('a retry of an updateId applied by an earlier run (across continue-as-new) is not applied again', async () => {
+    const small = await leadHarness(env, { encrypted: true, continueAsNewAt: { updates: 2 } });
+    const ref = { tenant, externalId: 'across-runs' };
+    try {
+      await small.run(async () => {
+        await small.client.capture(ref, { type: 'visit' }, { updateId: 'runs-capture' });
+        const first = await small.client.send(ref, PRICING, { updateId: 'runs-send' });
+        const { workflowId } = LeadClient.keyOf(ref);
+        // Two updates: the run continues as new; wait until the next run answers.
+        await eventually(async () => {
+          const runs = [];
+          for await (const run of small.client.temporal.workflow.list({
+            query: `WorkflowId = '${workflowId}'`,
+          }))
+            runs.push(run.status.name);
+          expect(runs).toContain('CONTINUED_AS_NEW');
+        });
+        const retried = await small.client.send(ref, PRICING, { updateId: 'runs-send' });
+        const recaptured = await small.client.capture(ref, { type: 'visit' }, { updateId: 'runs-capture' });
+        expect(retried.score).toBe(first.score);
+        expect(recaptured.score).toBe(first.score);
+        // A new id is still applied in the new run.
+        const next = await small.client.send(ref, PRICING, { updateId: 'runs-send-2' });
+        expect(Math.round(next.score - first.score)).toBe(10);
+      });
+    } finally {
+      await small.close();
+    }
+  });
 });

@@ -122,6 +122,18 @@ export function parseCommand(input: unknown): LeadCommand {
   return parse(LeadCommandSchema, input);
 }
 
+/**
+ * A retry of an update that an earlier run of the lead applied: the workflow refuses it and hands
+ * back the lead as it is now (the first outcome went with that run).
+ */
+function alreadyApplied(err: unknown): LeadView | undefined {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
+  if (cause instanceof ApplicationFailure && cause.type === FAILURE.alreadyApplied) {
+    return cause.details?.[0] as LeadView;
+  }
+  return undefined;
+}
+
 /** Turns the workflow's ApplicationFailures back into the typed errors apps catch. */
 function translate(err: unknown, leadKey: string): never {
   if (err instanceof WorkflowNotFoundError) throw new LeadNotFoundError(leadKey, { cause: err });
@@ -190,6 +202,8 @@ export class LeadClient {
         ...updateId,
       });
     } catch (err) {
+      const view = alreadyApplied(err);
+      if (view) return view;
       translate(err, leadKey);
     }
   }
@@ -225,6 +239,8 @@ export class LeadClient {
         .getHandle(workflowId)
         .executeUpdate(update, { args: [command], ...updateId });
     } catch (err) {
+      const view = alreadyApplied(err);
+      if (view) return view;
       translate(err, named);
     }
   }

@@ -1,4 +1,11 @@
-import { ApplicationFailure, condition, log, patched, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  currentUpdateInfo,
+  log,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { z } from 'zod';
 import { describeIssues, issuesOf } from '../errors.js';
 import {
@@ -36,6 +43,9 @@ export const CONTINUE_AS_NEW_AT = { historyLength: 4_000, updates: 1_000 };
 export const JOURNAL_BATCH = 100;
 export const JOURNAL_MAX_AGE_DAYS = 30;
 
+/** How many applied update ids continue-as-new carries: a run applies at most CONTINUE_AS_NEW_AT.updates. */
+export const CARRIED_UPDATE_IDS = 1_000;
+
 /**
  * One run of a lead's workflow: the shared lead driver (src/machines/driver.ts) hosted with
  * Temporal's time, durable timer and activities. The workflow function wires messages to it.
@@ -52,6 +62,9 @@ export class LeadRun {
   #stageChanged = false;
   #timersPublished = 0;
   #lastDeferral: string | null = null;
+  /** Update ids applied by earlier runs (carried), then by this one, oldest first. */
+  readonly #updateIds: string[];
+  readonly #carriedUpdateIds: ReadonlySet<string>;
 
   constructor(readonly input: LeadWorkflowInput) {
     // Each patch keeps runs recorded before it replaying the way they were written (test/histories/).
@@ -81,6 +94,8 @@ export class LeadRun {
       : LeadDriver.start(cycle, { leadKey: input.leadKey, at: Date.now() }, options);
     this.#operators = new OperatorView(input.searchAttributes !== false, this.#fewerEventsPerMessage);
     this.#limits = { ...CONTINUE_AS_NEW_AT, ...input.continueAsNewAt };
+    this.#updateIds = [...(input.updateIds ?? [])];
+    this.#carriedUpdateIds = new Set(this.#updateIds);
   }
 
   view(): LeadView {
@@ -92,6 +107,16 @@ export class LeadRun {
    * `schema` is what the update takes from a caller today (never run on replay).
    */
   validate(schema: CommandSchema, command: unknown): void {
+    // A retry of an update an earlier run applied (Temporal answers repeats within a run itself).
+    const updateId = currentUpdateInfo()?.id;
+    if (updateId !== undefined && this.#carriedUpdateIds.has(updateId)) {
+      throw ApplicationFailure.create({
+        type: FAILURE.alreadyApplied,
+        message: 'this update was applied by an earlier run of the lead',
+        details: [this.view()],
+        nonRetryable: true,
+      });
+    }
     const event = this.#commandEvent(schema, command);
     const rejection = this.#addressRejection(event) ?? this.driver.check(event);
     if (rejection) {
@@ -106,6 +131,8 @@ export class LeadRun {
     // The validator ran on this same state, so this only happens if another message got in between.
     if (rejection) throw rejectionFailure(rejection);
     this.#updatesThisRun++;
+    const updateId = currentUpdateInfo()?.id;
+    if (updateId !== undefined) this.#updateIds.push(updateId);
     return this.view();
   }
 
@@ -168,6 +195,17 @@ export class LeadRun {
   /** Whether a timer event was fed since the last publish (handlers feed them too, with atDeadlines). */
   #afterTimer(): boolean {
     return this.driver.timersFed > this.#timersPublished;
+  }
+
+  /** The input of the next run: the lead so far, and (behind its patch) the update ids applied. */
+  nextRunInput(): LeadWorkflowInput {
+    // Decided at continue-as-new, so only runs that continue record the marker.
+    const carryIds = patched('carry-update-ids');
+    return {
+      ...this.input,
+      carried: this.driver.carry(),
+      updateIds: carryIds ? this.#updateIds.slice(-CARRIED_UPDATE_IDS) : undefined,
+    };
   }
 
   mustContinueAsNew(): boolean {

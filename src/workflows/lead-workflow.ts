@@ -3,7 +3,7 @@ import { LeadCommandSchema, MergeCommandSchema, RecordedCommandSchema } from '..
 import { LeadRun } from './lead-run.js';
 import { commandUpdate, factSignal, type LeadWorkflowInput, mergeUpdate, stateQuery } from './messages.js';
 
-export { CONTINUE_AS_NEW_AT, JOURNAL_BATCH, JOURNAL_MAX_AGE_DAYS } from './lead-run.js';
+export { CARRIED_UPDATE_IDS, CONTINUE_AS_NEW_AT, JOURNAL_BATCH, JOURNAL_MAX_AGE_DAYS } from './lead-run.js';
 
 /**
  * One long-running workflow per lead. It holds the machine's snapshot (through the shared lead
@@ -35,7 +35,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     if (lead.mustContinueAsNew()) {
       await condition(allHandlersFinished);
       if (lead.driver.pending.length === 0) {
-        return continueAsNew<typeof leadWorkflow>({ ...input, carried: lead.driver.carry() });
+        return continueAsNew<typeof leadWorkflow>(lead.nextRunInput());
       }
       continue;
     }

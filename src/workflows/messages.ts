@@ -29,6 +29,8 @@ export const LEAD_WORKFLOW_TYPE = 'leadWorkflow';
 export const FAILURE = {
   invalidCommand: 'InvalidCommand',
   rejected: 'CommandRejected',
+  /** An update id the previous run applied already: its details hold the lead as it is now. */
+  alreadyApplied: 'AlreadyApplied',
 } as const;
 
 export interface LeadWorkflowInput {
@@ -43,4 +45,9 @@ export interface LeadWorkflowInput {
   continueAsNewAt?: { historyLength?: number; updates?: number };
   /** Set by continue-as-new: the lead so far, the effects not yet carried out, the journal not yet written. */
   carried?: DriverCarry;
+  /**
+   * Set by continue-as-new: the update ids the last runs applied. Temporal deduplicates update ids
+   * per run only; with these a retry that straddles a run change is not applied twice.
+   */
+  updateIds?: string[];
 }
