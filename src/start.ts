@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { activitiesFromEnv } from './activities/index.js';
 import { Analytics } from './analytics/index.js';
+import { REPLAY_CACHE_FILE } from './api/replay-cache.js';
 import { startApi } from './api/server.js';
 import { LeadClient } from './client/index.js';
 import { loadDataConverter } from './codec/keys.js';
@@ -73,7 +74,8 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const clientConnection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection: clientConnection, namespace: server.namespace, dataConverter });
 
-  // The HTTP API, on the embedded default too: with LEADCYCLE_API_KEYS, or a local key kept in the data dir.
+  // The HTTP API, on the embedded default too: with LEADCYCLE_API_KEYS, or a local key kept in the
+  // data dir (an admin key: no tenant list, every tenant).
   const apiKeys = settings.LEADCYCLE_API_KEYS ?? [await localSecret(dataDir, API_KEY_FILE)];
   const liveConfig = await loadConfigFile(settings.LEADCYCLE_CONFIG);
   const api = await startApi({
@@ -83,7 +85,12 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     apiKeys,
     port: settings.LEADCYCLE_API_PORT,
     host: settings.LEADCYCLE_API_HOST,
-    ...(settings.LEADCYCLE_WEBHOOK_SECRET ? { webhookSecret: settings.LEADCYCLE_WEBHOOK_SECRET } : {}),
+    webhookSecrets: {
+      ...(settings.LEADCYCLE_FORMS_WEBHOOK_SECRET ? { forms: settings.LEADCYCLE_FORMS_WEBHOOK_SECRET } : {}),
+      ...(settings.LEADCYCLE_CRM_COMMAND_SECRET ? { crm: settings.LEADCYCLE_CRM_COMMAND_SECRET } : {}),
+    },
+    webhookReplayFile: join(dataDir, REPLAY_CACHE_FILE),
+    ...(settings.LEADCYCLE_METRICS_KEY ? { metricsKey: settings.LEADCYCLE_METRICS_KEY } : {}),
     unsubscribeSecret,
     // Forget and export read and erase what the worker's activities write.
     privacy: { store: effects.analytics, outbox: effects.outbox },
