@@ -160,6 +160,7 @@ export const SettingsSchema = z
     // ---- end of closed doors ----
   })
   .superRefine((env, ctx) => {
+    // ---- closed doors: one secret per webhook ----
     if (env.LEADCYCLE_WEBHOOK_SECRET) {
       ctx.addIssue({
         code: 'custom',
@@ -181,6 +182,7 @@ export const SettingsSchema = z
           'must differ from LEADCYCLE_FORMS_WEBHOOK_SECRET and LEADCYCLE_CRM_WEBHOOK_SECRET: whoever holds those must not command leads',
       });
     }
+    // ---- end of closed doors ----
     if (env.LEADCYCLE_CRM_WEBHOOK_URL && !env.LEADCYCLE_CRM_WEBHOOK_SECRET) {
       ctx.addIssue({
         code: 'custom',
