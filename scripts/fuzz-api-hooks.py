@@ -2,7 +2,8 @@
 
 Signs every webhook delivery the way a form tool or a CRM would (Leadcycle-Signature, the scheme of
 src/activities/signature.ts), so the fuzzer gets past the signature check into the webhook handlers.
-The secret comes from LEADCYCLE_FUZZ_WEBHOOK_SECRET, set by scripts/fuzz-api.ts for its own API.
+The secrets, one per route, come from LEADCYCLE_FUZZ_FORMS_SECRET and LEADCYCLE_FUZZ_CRM_SECRET, set by
+scripts/fuzz-api.ts for its own API.
 Likewise, every other unsubscribe request gets its lead id's real token (src/activities/unsubscribe-link.ts,
 secret LEADCYCLE_FUZZ_UNSUBSCRIBE_SECRET), so the fuzzer reaches the leads behind the 403 too.
 """
@@ -18,7 +19,10 @@ import zlib
 import schemathesis
 from schemathesis.core import NotSet
 
-SECRET = os.environ.get("LEADCYCLE_FUZZ_WEBHOOK_SECRET", "")
+SECRETS = {
+    "/v1/webhooks/forms": os.environ.get("LEADCYCLE_FUZZ_FORMS_SECRET", ""),
+    "/v1/webhooks/crm": os.environ.get("LEADCYCLE_FUZZ_CRM_SECRET", ""),
+}
 UNSUBSCRIBE_SECRET = os.environ.get("LEADCYCLE_FUZZ_UNSUBSCRIBE_SECRET", "")
 
 
@@ -38,7 +42,8 @@ def before_call(context, case, kwargs):
     if UNSUBSCRIBE_SECRET and case.operation.path.startswith("/v1/unsubscribe/"):
         sign_unsubscribe(case)
         return
-    if not SECRET or not case.operation.path.startswith("/v1/webhooks/"):
+    secret = SECRETS.get(case.operation.path, "")
+    if not secret:
         return
     if isinstance(case.body, NotSet):
         raw = b""
@@ -52,7 +57,7 @@ def before_call(context, case, kwargs):
         # Send exactly the bytes that were signed.
         case.body = raw
     timestamp = int(time.time())
-    digest = hmac.new(SECRET.encode("utf-8"), f"{timestamp}.".encode("ascii") + raw, hashlib.sha256)
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + raw, hashlib.sha256)
     if case.headers is None:
         case.headers = {}
     case.headers["leadcycle-signature"] = f"t={timestamp},v1={digest.hexdigest()}"

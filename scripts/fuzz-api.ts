@@ -93,7 +93,7 @@ async function main(): Promise<number> {
   });
 
   const apiKey = randomBytes(24).toString('hex');
-  const webhookSecret = randomBytes(24).toString('hex');
+  const webhookSecrets = { forms: randomBytes(24).toString('hex'), crm: randomBytes(24).toString('hex') };
   const unsubscribeSecret = randomBytes(24).toString('hex');
   // The analytics over the worker's own store: the fuzzer's leads are what the reports read.
   const store = openAnalyticsStore(runEnv.LEADCYCLE_DATA_DIR);
@@ -102,7 +102,7 @@ async function main(): Promise<number> {
     client,
     analytics: new Analytics(store),
     apiKeys: [apiKey],
-    webhookSecret,
+    webhookSecrets,
     unsubscribeSecret,
     // Forget and export over the worker's own store and outbox.
     privacy: { store, outbox: effects.outbox },
@@ -150,7 +150,8 @@ async function main(): Promise<number> {
     env: {
       ...process.env,
       SCHEMATHESIS_HOOKS: join(dirname(fileURLToPath(import.meta.url)), 'fuzz-api-hooks.py'),
-      LEADCYCLE_FUZZ_WEBHOOK_SECRET: webhookSecret,
+      LEADCYCLE_FUZZ_FORMS_SECRET: webhookSecrets.forms,
+      LEADCYCLE_FUZZ_CRM_SECRET: webhookSecrets.crm,
       LEADCYCLE_FUZZ_UNSUBSCRIBE_SECRET: unsubscribeSecret,
     },
   });

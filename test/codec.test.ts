@@ -198,7 +198,7 @@ describe('the codec server for the Temporal UI', () => {
   });
 
   it('requires the Bearer token when one is configured', async () => {
-    await withServer('s3cret-token', async (url) => {
+    await withServer('s3cret-token-0123456789abcdef0123456789', async (url) => {
       const post = (auth?: string) =>
         fetch(`${url}/encode`, {
           method: 'POST',
@@ -207,7 +207,7 @@ describe('the codec server for the Temporal UI', () => {
         });
       expect((await post()).status).toBe(401);
       expect((await post('Bearer wrong')).status).toBe(401);
-      expect((await post('Bearer s3cret-token')).status).toBe(200);
+      expect((await post('Bearer s3cret-token-0123456789abcdef0123456789')).status).toBe(200);
     });
   });
 });

@@ -19,7 +19,8 @@ const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { 
       build?: string;
       command?: string[] | string;
       environment?: Record<string, string | number>;
-      ports?: string[];
+      ports?: Array<string | { target?: number; published?: string | number; host_ip?: string }>;
+      network_mode?: string;
     }
   >;
 };
@@ -73,13 +74,8 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('wires the ports together: the UI calls the codec server, which admits the UI', () => {
-    const codecPort = String(services.codec?.environment?.LEADCYCLE_CODEC_PORT);
-    expect(services.codec?.ports).toContain(`${codecPort}:${codecPort}`);
-    expect(services['temporal-ui']?.environment?.TEMPORAL_CODEC_ENDPOINT).toBe(
-      `http://localhost:${codecPort}`,
-    );
-    const uiPort = services['temporal-ui']?.ports?.[0]?.split(':')[0];
+  it('wires the ports together: the UI and the codec server agree on the origin; the API listens where published', () => {
+    const uiPort = String(services['temporal-ui']?.ports?.[0]).split(':').at(-1);
     expect(services.codec?.environment?.LEADCYCLE_CODEC_ORIGINS).toBe(`http://localhost:${uiPort}`);
     const apiPort = String(services.api?.environment?.LEADCYCLE_API_PORT);
     expect(services.api?.ports).toContain(`${apiPort}:${apiPort}`);
@@ -90,5 +86,58 @@ describe('docker-compose.yml', () => {
     const script = String(services['temporal-setup']?.command);
     const registered = [...script.matchAll(/(\w+)=(\w+)/g)].map(([, n, t]) => `${n}=${t?.toUpperCase()}`);
     expect(registered.sort()).toEqual(ALL_LEAD_SEARCH_ATTRIBUTES.map((k) => `${k.name}=${k.type}`).sort());
+  });
+});
+
+/** Where a `ports` entry publishes: the host address (`''` for every interface) and the port. */
+function published(entry: string | { published?: string | number; host_ip?: string; target?: number }) {
+  if (typeof entry !== 'string') {
+    return { host: entry.host_ip ?? '', port: String(entry.published ?? entry.target) };
+  }
+  const parts = entry.replace(/\/(tcp|udp)$/, '').split(':');
+  // HOST:PUBLISHED:TARGET, PUBLISHED:TARGET or TARGET (a random host port, on every interface).
+  return parts.length === 3
+    ? { host: parts[0] ?? '', port: parts[1] ?? '' }
+    : { host: '', port: parts[0] ?? '' };
+}
+
+describe('docker-compose.yml publishes nothing but the API and the UI (closed doors)', () => {
+  it('only the API and the Temporal UI have published ports; no service shares the host network', () => {
+    const publishing = Object.entries(services)
+      .filter(([, service]) => (service.ports ?? []).length > 0)
+      .map(([name]) => name)
+      .sort();
+    expect(publishing).toEqual(['api', 'temporal-ui']);
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.network_mode, name).toBeUndefined();
+    }
+    // Temporal has no authentication of its own, the codec server decrypts, PostgreSQL holds it all.
+    for (const name of ['temporal', 'codec', 'postgresql', 'worker']) {
+      expect(services[name]?.ports ?? [], name).toEqual([]);
+    }
+  });
+
+  it("the UI is published on the host's loopback only (it has no login of its own)", () => {
+    const ports = services['temporal-ui']?.ports ?? [];
+    expect(ports.length).toBeGreaterThan(0);
+    for (const entry of ports) expect(published(entry).host).toBe('127.0.0.1');
+  });
+
+  it('the codec server cannot run without authentication: its token is required, with no default', () => {
+    const token = String(services.codec?.environment?.LEADCYCLE_CODEC_TOKEN ?? '');
+    // `${VAR:?message}`: compose refuses to start when VAR is unset or empty.
+    expect(token).toMatch(/^\$\{LEADCYCLE_CODEC_TOKEN:\?[^}]+\}$/);
+    // And the server itself refuses a non-loopback address without one (test/codec-server.test.ts).
+    expect(String(services.codec?.environment?.LEADCYCLE_CODEC_HOST)).toBe('0.0.0.0');
+  });
+
+  it('the published entry parser reads every form compose accepts', () => {
+    expect(published('3000:3000')).toEqual({ host: '', port: '3000' });
+    expect(published('127.0.0.1:8080:8080')).toEqual({ host: '127.0.0.1', port: '8080' });
+    expect(published('8888')).toEqual({ host: '', port: '8888' });
+    expect(published({ target: 8080, published: 8080, host_ip: '127.0.0.1' })).toEqual({
+      host: '127.0.0.1',
+      port: '8080',
+    });
   });
 });

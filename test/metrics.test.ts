@@ -58,10 +58,18 @@ describe('metrics', () => {
     });
     expect(text).toMatch(/leadcycle_stage_changes\{[^}]*from="lead"[^}]*\}/);
 
-    const api = await buildApi({ client: leads, apiKeys: ['metrics-key-0123456789'] });
+    // No cache window: \`eventually\` retries until visibility has caught up.
+    const api = await buildApi({
+      client: leads,
+      apiKeys: ['metrics-key-0123456789'],
+      metricsCacheSeconds: 0,
+    });
     try {
       await eventually(async () => {
-        const res = await api.inject('/metrics');
+        const res = await api.inject({
+          url: '/metrics',
+          headers: { authorization: 'Bearer metrics-key-0123456789' },
+        });
         expect(res.statusCode).toBe(200);
         const mql = Number(/leadcycle_leads\{stage="mql"\} (\d+)/.exec(res.body)?.[1]);
         expect(mql).toBeGreaterThanOrEqual(1);

@@ -1,12 +1,17 @@
 /** The API's settings, from the shared schema (src/settings.ts); each error names the variable at fault. */
 import { dataDirOf } from '../paths.js';
 import { DEFAULT_TEMPORAL_ADDRESS, readSettings, SettingsError } from '../settings.js';
+import { ApiKeyFormatError, parseApiKeyEntry } from './auth.js';
+import type { WebhookSecrets } from './webhooks.js';
 
 export interface ApiSettings {
   apiKeys: string[];
   port: number;
   host: string;
-  webhookSecret?: string;
+  /** One secret per webhook route: a form tool's cannot sign a CRM command. */
+  webhookSecrets: WebhookSecrets;
+  /** A key for GET /metrics alone. */
+  metricsKey?: string;
   temporalAddress: string;
   temporalNamespace: string;
   /** Task queue of the lead workers; undefined means the LeadClient's default ("leadcycle"). */
@@ -20,8 +25,10 @@ export interface ApiSettings {
 }
 
 /**
- * LEADCYCLE_API_KEYS (required, comma-separated), LEADCYCLE_API_PORT (3000), LEADCYCLE_API_HOST
- * (127.0.0.1), LEADCYCLE_WEBHOOK_SECRET (optional: enables /v1/webhooks/*), TEMPORAL_ADDRESS
+ * LEADCYCLE_API_KEYS (required, comma-separated; `<tenant>[|<tenant>…]:<key>` scopes a key),
+ * LEADCYCLE_API_PORT (3000), LEADCYCLE_API_HOST (127.0.0.1), LEADCYCLE_FORMS_WEBHOOK_SECRET and
+ * LEADCYCLE_CRM_COMMAND_SECRET (optional: enable /v1/webhooks/forms, /crm), LEADCYCLE_METRICS_KEY,
+ * TEMPORAL_ADDRESS
  * (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), LEADCYCLE_TASK_QUEUE (the workers' queue),
  * LEADCYCLE_UNSUBSCRIBE_SECRET (optional: enables /v1/unsubscribe/*), LEADCYCLE_DATA_DIR,
  * LEADCYCLE_API_TEMPORAL_TIMEOUT_MS (20000).
@@ -39,11 +46,24 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSet
       },
     ]);
   }
+  const apiKeys = settings.LEADCYCLE_API_KEYS;
+  apiKeys.forEach((entry, i) => {
+    try {
+      parseApiKeyEntry(entry, i);
+    } catch (err) {
+      if (!(err instanceof ApiKeyFormatError)) throw err;
+      throw new SettingsError([{ path: ['LEADCYCLE_API_KEYS'], message: err.message }]);
+    }
+  });
   return {
-    apiKeys: settings.LEADCYCLE_API_KEYS,
+    apiKeys,
     port: settings.LEADCYCLE_API_PORT,
     host: settings.LEADCYCLE_API_HOST,
-    ...(settings.LEADCYCLE_WEBHOOK_SECRET ? { webhookSecret: settings.LEADCYCLE_WEBHOOK_SECRET } : {}),
+    webhookSecrets: {
+      ...(settings.LEADCYCLE_FORMS_WEBHOOK_SECRET ? { forms: settings.LEADCYCLE_FORMS_WEBHOOK_SECRET } : {}),
+      ...(settings.LEADCYCLE_CRM_COMMAND_SECRET ? { crm: settings.LEADCYCLE_CRM_COMMAND_SECRET } : {}),
+    },
+    ...(settings.LEADCYCLE_METRICS_KEY ? { metricsKey: settings.LEADCYCLE_METRICS_KEY } : {}),
     temporalAddress: settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
     temporalNamespace: settings.TEMPORAL_NAMESPACE,
     ...(settings.LEADCYCLE_TASK_QUEUE ? { taskQueue: settings.LEADCYCLE_TASK_QUEUE } : {}),

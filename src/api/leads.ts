@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { LeadClient, type LeadRef, LeadValidationError, type WriteOptions } from '../client/index.js';
 import type { LeadView } from '../machines/index.js';
 import { stateQuery } from '../workflows/messages.js';
-import type { ApiKeys } from './auth.js';
+import { type ApiKeys, leadTenantVia, requireApiKey } from './auth.js';
 import { ApiError } from './errors.js';
 import { fingerprintOf, type IdempotencyStore, updateIdOf } from './idempotency.js';
 import {
@@ -188,9 +188,8 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
   const { client, keys, temporal } = options;
   const { hooks: idempotent, writeOptions } = idempotencyHooks(options.idempotency, keys);
 
-  app.addHook('onRequest', async (request) => {
-    keys.authenticate(request.headers);
-  });
+  // The key, and its tenants: a scoped key reaches only its tenants' leads (src/api/auth.ts).
+  requireApiKey(app, keys, leadTenantVia(client, temporal));
 
   app.post(
     '/capture',

@@ -6,6 +6,7 @@
  * SIGINT/SIGTERM: stop taking requests, finish those in flight, then close the Temporal connection
  * and the analytics store.
  */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Outbox } from '../activities/outbox.js';
 import { Analytics, openAnalyticsStore } from '../analytics/index.js';
@@ -13,6 +14,7 @@ import { connectTemporal, LeadClient } from '../client/index.js';
 import { ConfigFileError, loadConfigFile } from '../config-file.js';
 import { SettingsError } from '../settings.js';
 import { apiSettingsFromEnv } from './env.js';
+import { REPLAY_CACHE_FILE } from './replay-cache.js';
 import { startApi } from './server.js';
 
 /** Runs the API until SIGINT/SIGTERM. */
@@ -34,7 +36,10 @@ export async function runApi(): Promise<void> {
     port: settings.port,
     host: settings.host,
     temporalTimeoutMs: settings.temporalTimeoutMs,
-    ...(settings.webhookSecret ? { webhookSecret: settings.webhookSecret } : {}),
+    webhookSecrets: settings.webhookSecrets,
+    // A replay after a restart is refused too: the deliveries seen are kept in the data dir.
+    webhookReplayFile: join(settings.dataDir, REPLAY_CACHE_FILE),
+    ...(settings.metricsKey ? { metricsKey: settings.metricsKey } : {}),
     ...(settings.unsubscribeSecret ? { unsubscribeSecret: settings.unsubscribeSecret } : {}),
     privacy: { store, outbox },
     // Unsubscribe links carry a token in their query: logged URLs keep the path only.
@@ -53,7 +58,8 @@ export async function runApi(): Promise<void> {
   api.app.log.info(
     `leadcycle API on ${api.url}: Temporal ${temporal.address}, task queue ${client.taskQueue}, ` +
       `analytics ${store.file}, ` +
-      `webhooks ${settings.webhookSecret ? 'on' : 'off (LEADCYCLE_WEBHOOK_SECRET not set)'}`,
+      `webhooks: forms ${settings.webhookSecrets.forms ? 'on' : 'off (LEADCYCLE_FORMS_WEBHOOK_SECRET not set)'}, ` +
+      `crm ${settings.webhookSecrets.crm ? 'on' : 'off (LEADCYCLE_CRM_COMMAND_SECRET not set)'}`,
   );
 
   let stopping = false;

@@ -9,7 +9,7 @@ import { type AnalyticsStore, ConsentChangeRowSchema } from '../analytics/record
 import type { LeadClient } from '../client/lead-client.js';
 import { LeadRefSchema } from '../client/lead-key.js';
 import { exportPerson, forgetPerson } from '../privacy/index.js';
-import type { ApiKeys } from './auth.js';
+import { type ApiKeys, leadTenantVia, requireApiKey } from './auth.js';
 import { errorsFor, json } from './leads.js';
 import { LeadParamsSchema, named } from './schemas.js';
 
@@ -87,9 +87,7 @@ export const privacyRoutes: FastifyPluginAsyncZod<PrivacyRoutesOptions> = async 
   const { client, keys, temporal, store, outbox } = options;
   const deps = { temporal: client.temporal, store, outbox };
 
-  app.addHook('onRequest', async (request) => {
-    keys.authenticate(request.headers);
-  });
+  requireApiKey(app, keys, leadTenantVia(client, temporal));
 
   app.post(
     '/forget',

@@ -22,7 +22,7 @@ import {
   StagesParamsSchema,
 } from '../analytics/index.js';
 import { DriverError, type LeadcycleConfigInput } from '../machines/index.js';
-import type { ApiKeys } from './auth.js';
+import { type ApiKeys, requireApiKey } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { json } from './leads.js';
 import {
@@ -85,9 +85,8 @@ async function answering<T>(compute: () => Promise<T>): Promise<T> {
 export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (app, options) => {
   const { analytics, keys } = options;
 
-  app.addHook('onRequest', async (request) => {
-    keys.authenticate(request.headers);
-  });
+  // Reports span tenants: admin keys only.
+  requireApiKey(app, keys);
 
   const tags = ['analytics'];
   const read = { 400: failures[400], 401: failures[401], 503: failures[503] } as const;

@@ -16,7 +16,7 @@ import type { Analytics } from '../analytics/index.js';
 import type { LeadClient } from '../client/index.js';
 import { STAGES } from '../machines/index.js';
 import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
-import { ApiKeys } from './auth.js';
+import { ApiKeys, requireMetricsKey } from './auth.js';
 import { ApiError, renderError } from './errors.js';
 import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
 import { errors, json, leadRoutes } from './leads.js';
@@ -24,11 +24,12 @@ import { type PrivacyApiDeps, privacyRoutes } from './privacy.js';
 import { reportRoutes } from './reports.js';
 import { apiSchemas, HealthSchema, ReadySchema } from './schemas.js';
 import { unsubscribeRoutes } from './unsubscribe.js';
-import { webhookRoutes } from './webhooks.js';
+import { type WebhookSecrets, webhookRoutes } from './webhooks.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
 export const DEFAULT_TEMPORAL_TIMEOUT_MS = 20_000;
+export const DEFAULT_METRICS_CACHE_SECONDS = 15;
 
 export interface BuildApiOptions {
   client: LeadClient;
@@ -39,10 +40,22 @@ export interface BuildApiOptions {
   analytics?: Analytics;
   /** The worker's store and outbox: with them, /v1/leads/forget and /v1/leads/export exist. */
   privacy?: PrivacyApiDeps;
-  /** Accepted API keys (at least one). */
+  /**
+   * Accepted API keys (at least one): `<key>` (an admin key: every tenant) or
+   * `<tenant>[|<tenant>…]:<key>` (that key reaches those tenants' leads only).
+   */
   apiKeys: string[];
-  /** Shared secret of the signed webhooks; without it /v1/webhooks/* do not exist. */
-  webhookSecret?: string;
+  /**
+   * The signed webhooks' secrets, one per route: `forms` for /v1/webhooks/forms, `crm` for
+   * /v1/webhooks/crm; a route without its secret does not exist.
+   */
+  webhookSecrets?: WebhookSecrets;
+  /** Where webhook deliveries already seen are kept, so a replay after a restart is refused. */
+  webhookReplayFile?: string;
+  /** A key for GET /metrics alone (besides admin API keys). */
+  metricsKey?: string;
+  /** GET /metrics asks Temporal at most once per this many seconds. Default 15. */
+  metricsCacheSeconds?: number;
   /**
    * The secret the worker signs unsubscribe links with (LEADCYCLE_UNSUBSCRIBE_SECRET); without it
    * /v1/unsubscribe/* do not exist.
@@ -189,7 +202,10 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
 
   // Prometheus: leads per stage, counted by Temporal visibility (a second or so behind). The
   // workflows' own counters (stage changes, emails, SLA breaches, refusals) are on the worker's endpoint.
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  // Behind a key, and from a cache: each scrape would otherwise fan out to Temporal once per stage.
+  const cacheMs = (options.metricsCacheSeconds ?? DEFAULT_METRICS_CACHE_SECONDS) * 1000;
+  let metrics: { at: number; text: Promise<string> } | undefined;
+  const countLeads = async (at: number): Promise<string> => {
     const counts = await Promise.all(
       STAGES.map(async (stage) => {
         const query = `WorkflowType = '${LEAD_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND LeadStage = '${stage}'`;
@@ -199,13 +215,31 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         return `leadcycle_leads{stage="${stage}"} ${count}`;
       }),
     );
-    reply.type('text/plain; version=0.0.4');
     return [
       '# HELP leadcycle_leads Open leads per lifecycle stage.',
       '# TYPE leadcycle_leads gauge',
       ...counts,
+      '# HELP leadcycle_leads_counted_at_seconds When Temporal was asked for leadcycle_leads (unix seconds).',
+      '# TYPE leadcycle_leads_counted_at_seconds gauge',
+      `leadcycle_leads_counted_at_seconds ${at / 1000}`,
       '',
     ].join('\n');
+  };
+  await app.register(async (scope) => {
+    requireMetricsKey(scope, keys, options.metricsKey);
+    scope.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      const now = Date.now();
+      // Concurrent scrapes share one count; a failed count is not kept.
+      if (metrics === undefined || now - metrics.at >= cacheMs) {
+        const current = { at: now, text: countLeads(now) };
+        metrics = current;
+        current.text.catch(() => {
+          if (metrics === current) metrics = undefined;
+        });
+      }
+      reply.type('text/plain; version=0.0.4');
+      return metrics.text;
+    });
   });
 
   await app.register(leadRoutes, {
@@ -222,13 +256,15 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   if (options.analytics) {
     await app.register(reportRoutes, { prefix: '/v1', analytics: options.analytics, keys });
   }
-  if (options.webhookSecret) {
+  const secrets = options.webhookSecrets ?? {};
+  if (secrets.forms !== undefined || secrets.crm !== undefined) {
     await app.register(webhookRoutes, {
       prefix: '/v1/webhooks',
       client,
-      secret: options.webhookSecret,
+      secrets,
       toleranceSeconds: options.webhookToleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
       temporal,
+      ...(options.webhookReplayFile ? { replayFile: options.webhookReplayFile } : {}),
     });
   }
   if (options.unsubscribeSecret) {

@@ -1,12 +1,15 @@
 /**
  * `/v1/webhooks/*`: inbound webhooks from form tools and CRMs. No API key: each delivery carries a
  * `Leadcycle-Signature` (the scheme of src/activities/signature.ts), checked against the raw body
- * before the JSON is even parsed, with a timestamp tolerance and a cache of deliveries already seen.
+ * before the JSON is even parsed, with a timestamp tolerance and a cache of deliveries already seen
+ * (kept in a file when one is given, so a restart does not reopen the window). Each route has its
+ * own secret: the form tools' one captures leads and cannot sign a CRM command such as deal.won.
  */
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { verifySignature } from '../activities/signature.js';
 import { LeadClient, type LeadRef } from '../client/index.js';
+import { LeadcycleError } from '../errors.js';
 import type { LeadView } from '../machines/index.js';
 import { ApiError } from './errors.js';
 import { errors, json } from './leads.js';
@@ -19,11 +22,27 @@ import {
   WebhookAckSchema,
 } from './schemas.js';
 
+export interface WebhookSecrets {
+  /** Signs /v1/webhooks/forms (captures); without it the route does not exist. */
+  forms?: string;
+  /** Signs /v1/webhooks/crm (sales commands); without it the route does not exist. */
+  crm?: string;
+}
+
+/** One secret for both routes would let a form tool sign deal.won. */
+export class WebhookSecretsSharedError extends LeadcycleError<'webhook_secrets_shared'> {
+  constructor() {
+    super('webhook_secrets_shared', 'webhookSecrets: forms and crm must be two different secrets');
+  }
+}
+
 export interface WebhookRoutesOptions {
   client: LeadClient;
-  secret: string;
+  secrets: WebhookSecrets;
   toleranceSeconds: number;
   temporal: <T>(call: () => Promise<T>) => Promise<T>;
+  /** Where the deliveries already seen are kept across restarts; unset: in memory only. */
+  replayFile?: string;
 }
 
 const signatureErrors = {
@@ -44,11 +63,20 @@ const ack = (view: LeadView, ref: LeadRef) => ({
 });
 
 export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (app, options) => {
-  const { client, secret, toleranceSeconds, temporal } = options;
-  const replays = new ReplayCache(toleranceSeconds);
+  const { client, secrets, toleranceSeconds, temporal } = options;
+  if (secrets.forms !== undefined && secrets.forms === secrets.crm) {
+    throw new WebhookSecretsSharedError();
+  }
+  const replays = new ReplayCache(toleranceSeconds, undefined, undefined, options.replayFile);
+  app.addHook('onClose', async () => replays.close());
   const verified = new WeakMap<FastifyRequest, string>();
+  // The route decides the secret: only /crm takes the CRM's, only /forms the form tools'.
+  const secretOf = (request: FastifyRequest): string | undefined =>
+    request.routeOptions.url?.endsWith('/crm') ? secrets.crm : secrets.forms;
 
   const check = (request: FastifyRequest, raw: Buffer): void => {
+    const secret = secretOf(request);
+    if (secret === undefined) throw new ApiError(404, 'route_not_found', 'no such webhook');
     const header = request.headers['leadcycle-signature'];
     if (typeof header !== 'string' || header.trim() === '') {
       throw new ApiError(
@@ -108,73 +136,77 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
     if (id !== undefined && reply.statusCode >= 500) replays.forget(id);
   });
 
-  app.post(
-    '/forms',
-    {
-      schema: {
-        operationId: 'formWebhook',
-        tags: ['webhooks'],
-        summary: 'A form submission from a form tool: captures the lead (signed, no API key)',
-        description:
-          'Maps `{ tenant?, email, form, consent, profile?, contentStage? }` to a `form.submitted` capture of ' +
-          'the lead (tenant, email). The same form submitted twice is one lead.',
-        security: [],
-        headers: SignatureHeadersSchema,
-        body: FormWebhookSchema,
-        response: {
-          200: json('The lead was captured', WebhookAckSchema),
-          400: errors[400],
-          401: signatureErrors[401],
-          409: signatureErrors[409],
-          413: errors[413],
-          415: errors[415],
-          503: errors[503],
+  if (secrets.forms !== undefined) {
+    app.post(
+      '/forms',
+      {
+        schema: {
+          operationId: 'formWebhook',
+          tags: ['webhooks'],
+          summary: 'A form submission from a form tool: captures the lead (signed, no API key)',
+          description:
+            'Maps `{ tenant?, email, form, consent, profile?, contentStage? }` to a `form.submitted` capture of ' +
+            'the lead (tenant, email). The same form submitted twice is one lead.',
+          security: [],
+          headers: SignatureHeadersSchema,
+          body: FormWebhookSchema,
+          response: {
+            200: json('The lead was captured', WebhookAckSchema),
+            400: errors[400],
+            401: signatureErrors[401],
+            409: signatureErrors[409],
+            413: errors[413],
+            415: errors[415],
+            503: errors[503],
+          },
         },
       },
-    },
-    async (request) => {
-      const { tenant, email, form, consent, profile, contentStage } = request.body;
-      const ref = { ...(tenant ? { tenant } : {}), email };
-      const view = await temporal(() =>
-        client.capture(ref, {
-          type: 'form.submitted',
-          form,
-          consent,
-          profile: { ...profile, email },
-          ...(contentStage ? { contentStage } : {}),
-        }),
-      );
-      return ack(view, ref);
-    },
-  );
+      async (request) => {
+        const { tenant, email, form, consent, profile, contentStage } = request.body;
+        const ref = { ...(tenant ? { tenant } : {}), email };
+        const view = await temporal(() =>
+          client.capture(ref, {
+            type: 'form.submitted',
+            form,
+            consent,
+            profile: { ...profile, email },
+            ...(contentStage ? { contentStage } : {}),
+          }),
+        );
+        return ack(view, ref);
+      },
+    );
+  }
 
-  app.post(
-    '/crm',
-    {
-      schema: {
-        operationId: 'crmWebhook',
-        tags: ['webhooks'],
-        summary: 'A sales decision from the CRM: applies it to an existing lead (signed, no API key)',
-        description:
-          '`{ lead, command }` where command is one of bant.updated, sales.accepted, sales.rejected, ' +
-          'proposal.sent, deal.won, deal.lost, disqualify. The lead must use the same reference it was ' +
-          'captured with (tenant + email, or tenant + external id).',
-        security: [],
-        headers: SignatureHeadersSchema,
-        body: CrmWebhookSchema,
-        response: {
-          200: json('The command was applied', WebhookAckSchema),
-          400: errors[400],
-          401: signatureErrors[401],
-          404: errors[404],
-          409: signatureErrors[409],
-          413: errors[413],
-          415: errors[415],
-          503: errors[503],
+  if (secrets.crm !== undefined) {
+    app.post(
+      '/crm',
+      {
+        schema: {
+          operationId: 'crmWebhook',
+          tags: ['webhooks'],
+          summary: 'A sales decision from the CRM: applies it to an existing lead (signed, no API key)',
+          description:
+            '`{ lead, command }` where command is one of bant.updated, sales.accepted, sales.rejected, ' +
+            'proposal.sent, deal.won, deal.lost, disqualify. The lead must use the same reference it was ' +
+            'captured with (tenant + email, or tenant + external id).',
+          security: [],
+          headers: SignatureHeadersSchema,
+          body: CrmWebhookSchema,
+          response: {
+            200: json('The command was applied', WebhookAckSchema),
+            400: errors[400],
+            401: signatureErrors[401],
+            404: errors[404],
+            409: signatureErrors[409],
+            413: errors[413],
+            415: errors[415],
+            503: errors[503],
+          },
         },
       },
-    },
-    async (request) =>
-      ack(await temporal(() => client.send(request.body.lead, request.body.command)), request.body.lead),
-  );
+      async (request) =>
+        ack(await temporal(() => client.send(request.body.lead, request.body.command)), request.body.lead),
+    );
+  }
 };

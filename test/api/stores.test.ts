@@ -1,5 +1,8 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ApiKeys } from '../../src/api/auth.js';
+import { ApiKeyFormatError, ApiKeys } from '../../src/api/auth.js';
 import { apiSettingsFromEnv } from '../../src/api/env.js';
 import { fingerprintOf, IdempotencyStore } from '../../src/api/idempotency.js';
 import { ReplayCache } from '../../src/api/replay-cache.js';
@@ -87,6 +90,33 @@ describe('ReplayCache', () => {
   });
 });
 
+describe('ReplayCache in a file', () => {
+  const body = Buffer.from('{"x":1}');
+
+  it('a new cache on the same file still refuses what the old one saw; forgotten and stale entries are pruned', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'leadcycle-replays-'));
+    const file = join(dir, 'nested', 'replays.log');
+    let now = 1_000_000;
+    const t = now / 1000;
+    const first = new ReplayCache(300, 100, () => now, file);
+    expect(first.remember(t, body).result).toBe('new');
+    const failed = first.remember(t, Buffer.from('failed on our side'));
+    first.forget(failed.id);
+    first.close();
+
+    const second = new ReplayCache(300, 100, () => now, file);
+    expect(second.remember(t, body).result).toBe('replayed');
+    expect(second.remember(t, Buffer.from('failed on our side')).result).toBe('new');
+    second.close();
+
+    now += 302_000; // both stale now: the next open keeps nothing
+    const third = new ReplayCache(300, 100, () => now, file);
+    expect(third.size).toBe(0);
+    third.close();
+    expect(await readFile(file, 'utf8')).toBe('');
+  });
+});
+
 describe('ApiKeys', () => {
   it('needs at least one non-empty key and names the matching one', () => {
     expect(() => new ApiKeys([' ', ''])).toThrow(/at least one/);
@@ -99,6 +129,23 @@ describe('ApiKeys', () => {
     expect(new ApiKeys(['zero', 'one']).authenticate({ authorization: 'Bearer one' })).toBe(principal);
     expect(keys.authenticate({ 'x-api-key': 'two' })).not.toBe(principal);
     expect(() => keys.authenticate({ authorization: 'Bearer' })).toThrow(/invalid API key/);
+  });
+
+  it('reads tenant lists: `<tenant>[|<tenant>…]:<key>`; a key without one is an admin key', () => {
+    const keys = new ApiKeys(['admin-key', 'acme|globex:scoped-key']);
+    expect(keys.principal({ 'x-api-key': 'admin-key' })).toEqual({
+      id: expect.stringMatching(/^key-/),
+      tenants: null,
+    });
+    expect(keys.principal({ 'x-api-key': 'scoped-key' })).toEqual({
+      id: expect.stringMatching(/^key-/),
+      tenants: new Set(['acme', 'globex']),
+    });
+    // The whole entry is not a key: only what follows the tenants is.
+    expect(() => keys.principal({ 'x-api-key': 'acme|globex:scoped-key' })).toThrow(/invalid API key/);
+    expect(() => new ApiKeys(['bad tenant:key'])).toThrow(ApiKeyFormatError);
+    expect(() => new ApiKeys(['acme:'])).toThrow(/no key after its tenants/);
+    expect(() => new ApiKeys(['k', 'acme:k'])).toThrow(/twice/);
   });
 });
 
@@ -118,19 +165,37 @@ describe('apiSettingsFromEnv', () => {
     expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_API_PORT: '70000' }).issues[0]?.path[0]).toBe(
       'LEADCYCLE_API_PORT',
     );
-    expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_WEBHOOK_SECRET: 'short' }).issues[0]?.path[0]).toBe(
-      'LEADCYCLE_WEBHOOK_SECRET',
-    );
     expect(
       error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_API_TEMPORAL_TIMEOUT_MS: '2s' }).issues[0]?.path[0],
     ).toBe('LEADCYCLE_API_TEMPORAL_TIMEOUT_MS');
+    expect(
+      error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_FORMS_WEBHOOK_SECRET: 'short' }).issues[0]?.path[0],
+    ).toBe('LEADCYCLE_FORMS_WEBHOOK_SECRET');
+    // The one secret of both webhooks is refused, saying what replaces it.
+    const shared = error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_WEBHOOK_SECRET: 'a-long-enough-secret' });
+    expect(shared.issues[0]?.path[0]).toBe('LEADCYCLE_WEBHOOK_SECRET');
+    expect(shared.message).toContain('LEADCYCLE_CRM_COMMAND_SECRET');
+    const same = 'the-same-secret-for-both';
+    expect(
+      error({
+        LEADCYCLE_API_KEYS: 'k',
+        LEADCYCLE_FORMS_WEBHOOK_SECRET: same,
+        LEADCYCLE_CRM_COMMAND_SECRET: same,
+      }).issues[0]?.path[0],
+    ).toBe('LEADCYCLE_CRM_COMMAND_SECRET');
+    // A scoped key's tenants are checked; the message never quotes the key.
+    const scoped = error({ LEADCYCLE_API_KEYS: 'admin-key,not a tenant:secret-key' });
+    expect(scoped.issues[0]?.path[0]).toBe('LEADCYCLE_API_KEYS');
+    expect(scoped.message).toContain('API key 2');
+    expect(scoped.message).not.toContain('secret-key');
   });
 
   it('reads keys, port, host, secret and Temporal settings with their defaults', () => {
-    expect(apiSettingsFromEnv({ LEADCYCLE_API_KEYS: ' a, b ,,' })).toEqual({
-      apiKeys: ['a', 'b'],
+    expect(apiSettingsFromEnv({ LEADCYCLE_API_KEYS: ' a, b ,,acme|globex:c' })).toEqual({
+      apiKeys: ['a', 'b', 'acme|globex:c'],
       port: 3000,
       host: '127.0.0.1',
+      webhookSecrets: {},
       temporalAddress: '127.0.0.1:7233',
       temporalNamespace: 'default',
       dataDir: expect.stringMatching(/\.leadcycle$/),
@@ -141,7 +206,9 @@ describe('apiSettingsFromEnv', () => {
         LEADCYCLE_API_KEYS: 'a',
         LEADCYCLE_API_PORT: '0',
         LEADCYCLE_API_HOST: '0.0.0.0',
-        LEADCYCLE_WEBHOOK_SECRET: 'a-long-enough-secret',
+        LEADCYCLE_FORMS_WEBHOOK_SECRET: 'a-long-enough-secret',
+        LEADCYCLE_CRM_COMMAND_SECRET: 'another-crm-secret',
+        LEADCYCLE_METRICS_KEY: 'a-long-metrics-key',
         TEMPORAL_ADDRESS: 'temporal:7233',
         LEADCYCLE_TASK_QUEUE: 'q',
         LEADCYCLE_UNSUBSCRIBE_SECRET: 'another-long-secret',
@@ -152,7 +219,8 @@ describe('apiSettingsFromEnv', () => {
       temporalTimeoutMs: 1500,
       port: 0,
       host: '0.0.0.0',
-      webhookSecret: 'a-long-enough-secret',
+      webhookSecrets: { forms: 'a-long-enough-secret', crm: 'another-crm-secret' },
+      metricsKey: 'a-long-metrics-key',
       taskQueue: 'q',
       unsubscribeSecret: 'another-long-secret',
       dataDir: '/srv/leadcycle',

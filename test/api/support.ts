@@ -10,6 +10,8 @@ import { type LeadHarness, leadHarness } from '../support/workflow.js';
 export const API_KEY = 'test-key-0123456789abcdef';
 export const SECOND_KEY = 'second-key-fedcba9876543210';
 export const WEBHOOK_SECRET = 'whsec-test-0123456789abcdef';
+/** The CRM's own secret: the form tools' one cannot sign its commands. */
+export const CRM_SECRET = 'whsec-crm-test-fedcba9876543210';
 
 /** What a stack trace looks like in a response body: `at fn (file.ts:1:2)` frames or source paths. */
 const STACK_TRACE = /\n\s+at |node_modules|\.ts:\d+|\.js:\d+:\d+/;
@@ -32,7 +34,7 @@ export interface ApiStack {
     path: string,
     options?: { body?: unknown; raw?: string | Uint8Array; headers?: Record<string, string>; auth?: boolean },
   ): Promise<ApiResponse>;
-  /** POSTs a signed webhook; `sign` overrides the signature header. */
+  /** POSTs a signed webhook (with its route's secret unless `secret`); `header` overrides the signature. */
   webhook(
     path: string,
     body: unknown,
@@ -47,7 +49,7 @@ export async function startApiStack(options: Partial<BuildApiOptions> = {}): Pro
   const app = await buildApi({
     client: h.client,
     apiKeys: [API_KEY, SECOND_KEY],
-    webhookSecret: WEBHOOK_SECRET,
+    webhookSecrets: { forms: WEBHOOK_SECRET, crm: CRM_SECRET },
     ...options,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -94,7 +96,8 @@ export async function startApiStack(options: Partial<BuildApiOptions> = {}): Pro
         },
         raw ?? (body === undefined ? undefined : JSON.stringify(body)),
       ),
-    webhook: async (path, body, { timestamp, secret = WEBHOOK_SECRET, header, raw } = {}) => {
+    webhook: async (path, body, { timestamp, secret, header, raw } = {}) => {
+      secret ??= path.endsWith('/crm') ? CRM_SECRET : WEBHOOK_SECRET;
       const text = raw ?? JSON.stringify(body);
       const signature = header ?? signPayload(secret, text, timestamp);
       const response = await send(

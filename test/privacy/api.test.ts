@@ -9,11 +9,18 @@ import { devServerLeads, eventually } from '../support/workflow.js';
 import { outboxText, privacyDeps, SMALL_RUNS, seedLead } from './support.js';
 
 const t = devServerLeads(SMALL_RUNS);
+/** A key scoped to one tenant (src/api/auth.ts): it must not export, forget nor read another's. */
+const SCOPED_TENANT = `scoped${Date.now()}`;
+const SCOPED_KEY = 'privacy-scoped-key-0123456789';
 let app: FastifyInstance;
 let deps: ReturnType<typeof privacyDeps>;
 beforeAll(async () => {
   deps = privacyDeps(t.h);
-  app = await buildApi({ client: t.h.client, apiKeys: [API_KEY], privacy: deps });
+  app = await buildApi({
+    client: t.h.client,
+    apiKeys: [API_KEY, `${SCOPED_TENANT}:${SCOPED_KEY}`],
+    privacy: deps,
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -32,6 +39,36 @@ const post = (url: string, body: unknown, auth = true) =>
       },
     }),
   );
+
+describe('a tenant-scoped key and personal data', () => {
+  it("cannot export, forget nor read the consent of another tenant's person: 404, and nothing is erased", async () => {
+    const lead = { tenant: unique(), email: 'grace@other.example' };
+    const { workflowId } = await seedLead(t.h, lead);
+    const as = (method: 'GET' | 'POST', url: string, body?: unknown) =>
+      t.h.run(() =>
+        app.inject({
+          method,
+          url,
+          ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+          headers: {
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            authorization: `Bearer ${SCOPED_KEY}`,
+          },
+        }),
+      );
+    for (const res of [
+      await as('POST', '/v1/leads/export', { lead }),
+      await as('POST', '/v1/leads/forget', { lead }),
+      await as('GET', `/v1/leads/${workflowId}/consent`),
+    ]) {
+      expect(res.statusCode, res.body).toBe(404);
+      expect(res.json()).toMatchObject({ error: { code: 'not_found' } });
+    }
+    // Still there for the admin key.
+    const exported = await post('/v1/leads/export', { lead });
+    expect(exported.json().leads).toHaveLength(1);
+  });
+});
 
 describe('POST /v1/leads/export and /v1/leads/forget', () => {
   it('exports a lead, then forgets it', async () => {
