@@ -136,6 +136,16 @@ export const SettingsSchema = z
     LEADCYCLE_CODEC_ORIGINS: orDefault(commaList('holds no origin, only commas'), 'http://localhost:8233'),
     LEADCYCLE_CODEC_HOST: orDefault(text, '127.0.0.1'),
     LEADCYCLE_CODEC_PORT: orDefault(port, '8888'),
+
+    // The analytics store's fault isolation (src/analytics/sqlite/resilient.ts).
+    /**
+     * Longest a write waits for another process's lock on leadcycle.db: better-sqlite3 blocks the
+     * whole process meanwhile, so short; a stage change or journal batch that meets a longer lock is
+     * spooled and written later.
+     */
+    LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: z.preprocess(blankAsUnset, milliseconds.default(100)),
+    /** How often a degraded store is reopened and the spool drained into it. */
+    LEADCYCLE_ANALYTICS_RETRY_MS: z.preprocess(blankAsUnset, milliseconds.default(2_000)),
   })
   .superRefine((env, ctx) => {
     if (env.LEADCYCLE_CRM_WEBHOOK_URL && !env.LEADCYCLE_CRM_WEBHOOK_SECRET) {
