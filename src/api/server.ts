@@ -12,7 +12,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Analytics } from '../analytics/index.js';
+import type { Analytics, StoreHealth } from '../analytics/index.js';
 import type { LeadClient } from '../client/index.js';
 import { STAGES } from '../machines/index.js';
 import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
@@ -37,6 +37,11 @@ export interface BuildApiOptions {
    * and /v1/backtests do not exist. The caller owns its store.
    */
   analytics?: Analytics;
+  /**
+   * Probes the analytics store (opening it if it is not): /readyz and /metrics report it. A degraded
+   * store leaves the API ready: only the analytics need it.
+   */
+  analyticsHealth?: () => Promise<StoreHealth>;
   /** The worker's store and outbox: with them, /v1/leads/forget and /v1/leads/export exist. */
   privacy?: PrivacyApiDeps;
   /** Accepted API keys (at least one). */
@@ -166,7 +171,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       schema: {
         operationId: 'readyz',
         tags: ['operations'],
-        summary: 'Readiness: Temporal answers',
+        summary: 'Readiness: Temporal answers (and how the analytics store is)',
         security: [],
         response: { 200: json('Ready', ReadySchema), 503: errors[503] },
       },
@@ -181,7 +186,11 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           headers: { 'retry-after': '5' },
         });
       }
-      return { status: 'ready' as const, temporal: 'reachable' as const };
+      return {
+        status: 'ready' as const,
+        temporal: 'reachable' as const,
+        ...(options.analyticsHealth ? { analytics: analyticsView(await options.analyticsHealth()) } : {}),
+      };
     },
   );
 
@@ -190,6 +199,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   // Prometheus: leads per stage, counted by Temporal visibility (a second or so behind). The
   // workflows' own counters (stage changes, emails, SLA breaches, refusals) are on the worker's endpoint.
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const store = options.analyticsHealth ? await options.analyticsHealth() : null;
     const counts = await Promise.all(
       STAGES.map(async (stage) => {
         const query = `WorkflowType = '${LEAD_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND LeadStage = '${stage}'`;
@@ -204,6 +214,13 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       '# HELP leadcycle_leads Open leads per lifecycle stage.',
       '# TYPE leadcycle_leads gauge',
       ...counts,
+      ...(store
+        ? [
+            '# HELP leadcycle_analytics_store_up 1 when the analytics store answers, 0 when degraded (see /readyz).',
+            '# TYPE leadcycle_analytics_store_up gauge',
+            `leadcycle_analytics_store_up ${store.status === 'up' ? 1 : 0}`,
+          ]
+        : []),
       '',
     ].join('\n');
   });
@@ -241,6 +258,12 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     });
   }
   return app;
+}
+
+function analyticsView(health: StoreHealth) {
+  return health.status === 'up'
+    ? { status: 'up' as const }
+    : { status: 'degraded' as const, code: health.code, message: health.message };
 }
 
 /**
