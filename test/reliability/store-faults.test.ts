@@ -36,6 +36,7 @@ interface Stack {
   dataDir: string;
   worker: WorkerProcess;
   api: { url: string; output: () => string };
+  // biome-ignore lint/suspicious/noExplicitAny: test code reads arbitrary JSON answers
   call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; ms: number }>;
 }
 
@@ -99,10 +100,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let failure: unknown;
   for (;;) {
-    const value = await probe();
+    // A probe may meet the file mid-recreation (another process's migration holds its lock): retried.
+    const value = await probe().catch((err: unknown) => {
+      failure = err;
+      return undefined;
+    });
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: failure });
     await sleep(250);
   }
 }
@@ -147,8 +153,14 @@ describe('store faults', () => {
   it('a corrupt analytics file: the worker and the API start, /readyz and the metric say degraded, reports 503; commands answer; the email and handoff leave once the file is restored, the stage changes follow', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'leadcycle-corrupt-db-'));
     await writeFile(join(dataDir, 'leadcycle.db'), 'this is not a SQLite database\n'.repeat(200));
-    const stack = await startStack(dataDir);
+    const metricsAddress = `127.0.0.1:${await getFreePort()}`;
+    const stack = await startStack(dataDir, { LEADCYCLE_METRICS_ADDRESS: metricsAddress });
     expect(stack.worker.output()).toContain('analytics store degraded (corrupt)');
+    const workerGauge = async () =>
+      /^leadcycle_analytics_store_up(\{[^}]*\})? (\d)$/m.exec(
+        await (await fetch(`http://${metricsAddress}/metrics`)).text(),
+      )?.[2];
+    expect(await workerGauge()).toBe('0');
 
     const ready = await stack.call('GET', '/readyz');
     expect(ready.status).toBe(200);
@@ -158,7 +170,7 @@ describe('store faults', () => {
       analytics: { status: 'degraded', code: 'corrupt' },
     });
     const metrics = await stack.call('GET', '/metrics');
-    expect(metrics.json).toContain('leadcycle_analytics_store_up 0');
+    expect(metrics.json).toMatch(/^leadcycle_analytics_store_up 0$/m);
     const report = await stack.call('GET', '/v1/reports/stages');
     expect(report.status).toBe(503);
     expect(report.json.error.code).toBe('analytics_store_corrupt');
@@ -186,7 +198,8 @@ describe('store faults', () => {
       const again = await stack.call('GET', '/readyz');
       return again.json?.analytics?.status === 'up' ? true : undefined;
     });
-    expect((await stack.call('GET', '/metrics')).json).toContain('leadcycle_analytics_store_up 1');
+    expect((await stack.call('GET', '/metrics')).json).toMatch(/^leadcycle_analytics_store_up 1$/m);
+    await until('the worker gauge up', async () => ((await workerGauge()) === '1' ? true : undefined));
     expect((await stack.call('GET', '/v1/reports/stages')).status).toBe(200);
   }, 400_000);
 
