@@ -164,6 +164,15 @@ export const SettingsSchema = z
     /** A key for GET /metrics alone (a Prometheus scraper); an admin API key works too. */
     LEADCYCLE_METRICS_KEY: optional(z.string().min(16, 'too short: use at least 16 characters')),
     // ---- end of closed doors ----
+    // The analytics store's fault isolation (src/analytics/sqlite/resilient.ts).
+    /**
+     * Longest a write waits for another process's lock on leadcycle.db: better-sqlite3 blocks the
+     * whole process meanwhile, so short; a stage change or journal batch that meets a longer lock is
+     * spooled and written later.
+     */
+    LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: z.preprocess(blankAsUnset, milliseconds.default(100)),
+    /** How often a degraded store is reopened and the spool drained into it. */
+    LEADCYCLE_ANALYTICS_RETRY_MS: z.preprocess(blankAsUnset, milliseconds.default(2_000)),
   })
   .superRefine((env, ctx) => {
     // ---- closed doors: one secret per webhook ----

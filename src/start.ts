@@ -22,7 +22,12 @@ import { DEMO_CONFIG, runDemo } from './demo.js';
 import { dataDirOf } from './paths.js';
 import { readSettings } from './settings.js';
 import { connectOrStart } from './temporal/server.js';
-import { createLeadWorker, defaultMaxCachedWorkflows, installRuntime } from './worker.js';
+import {
+  createLeadWorker,
+  defaultMaxCachedWorkflows,
+  installRuntime,
+  watchAnalyticsStore,
+} from './worker.js';
 import { LEAD_WORKFLOW_TYPE } from './workflows/messages.js';
 
 export interface StackOptions {
@@ -58,6 +63,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const unsubscribeSecret =
     settings.LEADCYCLE_UNSUBSCRIBE_SECRET ?? (await localSecret(dataDir, UNSUBSCRIBE_SECRET_FILE));
   const effects = activitiesFromEnv({ ...process.env, LEADCYCLE_UNSUBSCRIBE_SECRET: unsubscribeSecret });
+  watchAnalyticsStore(effects.analytics);
   log('worker: bundling the workflow code…');
   const worker = await createLeadWorker({
     connection,
@@ -82,6 +88,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     client: new LeadClient(temporal, { config: liveConfig }),
     // The reports read the store the worker's activities write.
     analytics: new Analytics(effects.analytics, Date.now, liveConfig),
+    analyticsHealth: () => effects.analytics.probe(),
     apiKeys,
     port: settings.LEADCYCLE_API_PORT,
     host: settings.LEADCYCLE_API_HOST,

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { activitiesFromEnv, type LeadActivities } from './activities/index.js';
+import type { ResilientAnalyticsStore } from './analytics/sqlite/index.js';
 import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
 import { loadDataConverter } from './codec/keys.js';
 import { DEFAULT_TEMPORAL_ADDRESS, readSettings, type Settings } from './settings.js';
@@ -69,6 +70,20 @@ export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
   });
 }
 
+/**
+ * `leadcycle_analytics_store_up` on the worker's metrics: 0 while the store is degraded (its writes
+ * are spooled, reports are behind), 1 once it is up again.
+ */
+export function watchAnalyticsStore(store: ResilientAnalyticsStore): void {
+  const gauge = Runtime.instance().metricMeter.createGauge(
+    'leadcycle_analytics_store_up',
+    'int',
+    '',
+    '1 when the analytics store takes writes, 0 when degraded',
+  );
+  store.watch((health) => gauge.set(health.status === 'up' ? 1 : 0));
+}
+
 /** Runs a worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM. */
 export async function runWorker(settings: Settings = readSettings()): Promise<void> {
   const metricsAddress = settings.LEADCYCLE_METRICS_ADDRESS;
@@ -77,6 +92,7 @@ export async function runWorker(settings: Settings = readSettings()): Promise<vo
   const namespace = settings.TEMPORAL_NAMESPACE;
   const connection = await NativeConnection.connect({ address });
   const effects = activitiesFromEnv();
+  watchAnalyticsStore(effects.analytics);
   const { dataConverter, source } = await loadDataConverter();
   const worker = await createLeadWorker({
     connection,

@@ -54,6 +54,8 @@ describe('metrics', () => {
       expect(body).toMatch(/leadcycle_stage_changes\{[^}]*to="mql"[^}]*\} 1/);
       expect(body).toMatch(/leadcycle_emails_sent\{[^}]*kind="nurture"[^}]*\} 1/);
       expect(body).toMatch(/leadcycle_commands_rejected\{[^}]*event="deal.won"[^}]*\} 1/);
+      // The analytics store's health (src/worker.ts, watchAnalyticsStore).
+      expect(body).toMatch(/^leadcycle_analytics_store_up(\{[^}]*\})? 1$/m);
       return body;
     });
     expect(text).toMatch(/leadcycle_stage_changes\{[^}]*from="lead"[^}]*\}/);

@@ -14,6 +14,8 @@ export interface ActivityConfig {
   smtp: SmtpSettings | null;
   /** null: handoffs go to the outbox. */
   crmWebhook: WebhookSettings | null;
+  /** LEADCYCLE_ANALYTICS_*: the analytics store's busy timeout and retry interval. */
+  analytics: Pick<Settings, 'LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS' | 'LEADCYCLE_ANALYTICS_RETRY_MS'>;
 }
 
 export { projectRoot, resolveDataDir } from '../paths.js';
@@ -59,5 +61,9 @@ export function loadActivityConfig(env: NodeJS.ProcessEnv = process.env): Activi
             timeoutMs: e.LEADCYCLE_CRM_TIMEOUT_MS,
           }
         : null,
+    analytics: {
+      LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: e.LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS,
+      LEADCYCLE_ANALYTICS_RETRY_MS: e.LEADCYCLE_ANALYTICS_RETRY_MS,
+    },
   };
 }

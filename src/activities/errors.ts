@@ -61,8 +61,8 @@ export class CrmUnavailableError extends RetryableActivityError<'crm_unavailable
 }
 
 /**
- * A JSON Lines store with a broken line that is not the last one: something other than a crash
- * mid-append wrote it, so we refuse to guess (skipping it could forget an idempotency key).
+ * A JSON Lines store with a broken line that is not the last one. The logs now skip such a line
+ * (src/activities/jsonl.ts); kept for callers that refuse one.
  */
 export class CorruptStoreError extends LeadcycleError<'store_corrupt'> {
   constructor(

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { AnalyticsStore } from '../analytics/records.js';
 import { redactEvent } from '../analytics/redact.js';
-import { openAnalyticsStore } from '../analytics/sqlite/index.js';
+import { openResilientStore, type ResilientAnalyticsStore } from '../analytics/sqlite/index.js';
 import { addressHash, tenantOfLeadKey } from '../analytics/suppression.js';
 import { type ConsentState, type Effect, keyAddressOf, type LeadEvent } from '../machines/index.js';
 import { loadActivityConfig } from './config.js';
@@ -213,8 +213,11 @@ export type LeadActivities = ReturnType<typeof createActivities>;
  */
 export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
   activities: LeadActivities;
-  /** The store the activities write to: a process that also reports (npm start) reads it too. */
-  analytics: AnalyticsStore;
+  /**
+   * The store the activities write to: a process that also reports (npm start) reads it too. A
+   * fault of it degrades the analytics (its health says which), never the deliveries' start.
+   */
+  analytics: ResilientAnalyticsStore;
   /** The outbox they write to: the API's forget erases from this same instance. */
   outbox: Outbox;
   describe(): string;
@@ -226,7 +229,8 @@ export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
     ? new SmtpSender(outbox, config.mail, config.smtp)
     : new OutboxSender(outbox, config.mail);
   const crm = config.crmWebhook ? new WebhookCrm(outbox, config.crmWebhook) : new OutboxCrm(outbox);
-  const analytics = openAnalyticsStore(config.dataDir);
+  // Drained by the worker: it is the one process that spools (see resilient.ts).
+  const analytics = openResilientStore(config.dataDir, config.analytics, { drain: true });
 
   return {
     activities: createActivities({ outbox, sender, crm, analytics }),

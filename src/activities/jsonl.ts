@@ -6,6 +6,9 @@
  *   so a record that was acknowledged survives a crash.
  * - A crash mid-append leaves at most one torn, unterminated last line: readers skip it, and the next
  *   writer to open the file cuts it off (it was never acknowledged, so its activity will retry).
+ * - A broken line elsewhere (a disk fault, a hand edit) is skipped too, counted and logged by file and
+ *   line number without its content: one bad line must not stop every delivery. Its key is lost, so
+ *   that one delivery may repeat on retry; the Message-ID and Idempotency-Key let the far side drop it.
  * - Idempotent by key within one process: keys are loaded when the file is opened. Several processes
  *   writing one file would each miss the others' keys, so run one worker per data dir.
  * - `rewrite` (an erasure) replaces the file by a temp file and a rename. Every append first checks
@@ -17,7 +20,6 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
-import { CorruptStoreError } from './errors.js';
 import { KeyedLock } from './keyed-lock.js';
 
 const NEWLINE = 0x0a;
@@ -25,9 +27,27 @@ const NEWLINE = 0x0a;
 /** What a scan found after the last newline: nothing, a whole record missing its newline, or a torn one. */
 export type JsonlTail = { offset: number; valid: boolean } | null;
 
+/** Broken lines skipped so far in this process, by file: what an operator (or a test) can check. */
+const skippedLines = new Map<string, number>();
+
+export function skippedJsonlLines(file: string): number {
+  return skippedLines.get(resolve(file)) ?? 0;
+}
+
+/** Logged once per file and line: the content may hold personal data, so only where it is. */
+const reported = new Set<string>();
+function skipLine(file: string, lineNo: number, bytes: number, reason: string): void {
+  const path = resolve(file);
+  skippedLines.set(path, (skippedLines.get(path) ?? 0) + 1);
+  const at = `${path}:${lineNo}`;
+  if (reported.has(at)) return;
+  reported.add(at);
+  console.warn(`leadcycle: skipped a broken line in ${at} (${bytes} bytes, ${reason})`);
+}
+
 /**
  * Streams a JSON Lines file through `visit`, checking every record against `schema`. A missing file is
- * empty. A bad line before the last one throws CorruptStoreError; a bad unterminated last line is
+ * empty. A bad line before the last one is skipped (see the header); a bad unterminated last line is
  * reported as a torn tail instead.
  */
 export async function scanJsonl<T>(
@@ -41,25 +61,22 @@ export async function scanJsonl<T>(
   let pending: Buffer[] = [];
   let pendingStart = 0;
   const parse = (bytes: Buffer): T => {
-    let value: unknown;
-    try {
-      value = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      // Not V8's message: it quotes the line, and the lines hold addresses.
-      throw new Error('not valid JSON');
-    }
-    const result = schema.safeParse(value);
-    if (!result.success) throw new Error(result.error.issues.map((i) => i.message).join('; '));
+    const result = schema.safeParse(JSON.parse(bytes.toString('utf8')));
+    if (!result.success) throw new SchemaMismatch();
     return result.data;
   };
   const lineDone = (bytes: Buffer) => {
     lineNo += 1;
     if (bytes.length === 0) return;
+    let record: T;
     try {
-      visit(parse(bytes));
+      record = parse(bytes);
     } catch (err) {
-      throw new CorruptStoreError(file, lineNo, err instanceof Error ? err.message : String(err));
+      // Not the parser's message: JSON.parse quotes the line.
+      skipLine(file, lineNo, bytes.length, err instanceof SchemaMismatch ? 'not a record' : 'not JSON');
+      return;
     }
+    visit(record);
   };
 
   try {
@@ -91,6 +108,8 @@ export async function scanJsonl<T>(
     return { offset: pendingStart, valid: false };
   }
 }
+
+class SchemaMismatch extends Error {}
 
 /** Serializes writes per file across every JsonlLog of the process, so lines never interleave. */
 const fileWrites = new KeyedLock();

@@ -13,6 +13,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AnalyticsStoreError } from '../analytics/sqlite/errors.js';
 import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from '../client/errors.js';
 import { type FieldIssue, LeadcycleError } from '../errors.js';
 import type { Rejection } from '../machines/index.js';
@@ -180,6 +181,14 @@ function asValidationError(err: unknown): ApiError | undefined {
   return undefined;
 }
 
+const STORE_FAULT_TEXT: Partial<Record<AnalyticsStoreError['code'], string>> = {
+  busy: 'locked by another process',
+  corrupt: 'damaged',
+  unavailable: 'unavailable',
+  schema_too_new: 'newer than this leadcycle',
+};
+const STORE_FAULTS: ReadonlySet<string> = new Set(Object.keys(STORE_FAULT_TEXT));
+
 /** Turns anything thrown while serving a request into its JSON answer. */
 export function renderError(err: unknown, bodyLimit: number): RenderedError {
   const rendered = (status: number, code: string, message: string, extra: ApiError['extra'] = {}) => ({
@@ -203,6 +212,17 @@ export function renderError(err: unknown, bodyLimit: number): RenderedError {
   }
   if (err instanceof LeadNotFoundError || err instanceof WorkflowNotFoundError) {
     return rendered(404, 'not_found', 'no such lead: capture it first (POST /v1/leads/capture)');
+  }
+  // A store fault is the store's, not the request's: a 503 naming it (`analytics_store_corrupt`…).
+  if (err instanceof AnalyticsStoreError && STORE_FAULTS.has(err.code)) {
+    return rendered(
+      503,
+      `analytics_store_${err.code}`,
+      `the analytics store is ${STORE_FAULT_TEXT[err.code]}: ${err.message}`,
+      {
+        headers: { 'retry-after': '5' },
+      },
+    );
   }
   if (isTemporalUnavailable(err)) {
     return rendered(503, 'temporal_unavailable', 'Temporal did not answer in time; retry later', {

@@ -9,10 +9,10 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Outbox } from '../activities/outbox.js';
-import { Analytics, openAnalyticsStore } from '../analytics/index.js';
+import { Analytics, openResilientStore } from '../analytics/index.js';
 import { connectTemporal, LeadClient } from '../client/index.js';
 import { ConfigFileError, loadConfigFile } from '../config-file.js';
-import { SettingsError } from '../settings.js';
+import { readSettings, SettingsError } from '../settings.js';
 import { apiSettingsFromEnv } from './env.js';
 import { REPLAY_CACHE_FILE } from './replay-cache.js';
 import { startApi } from './server.js';
@@ -27,11 +27,13 @@ export async function runApi(): Promise<void> {
     config,
     ...(settings.taskQueue ? { taskQueue: settings.taskQueue } : {}),
   });
-  const store = openAnalyticsStore(settings.dataDir);
+  // A damaged or locked store degrades the reports (503, and /readyz says why), not the API.
+  const store = openResilientStore(settings.dataDir, readSettings(), { drain: false });
   const outbox = new Outbox(settings.dataDir);
   const api = await startApi({
     client,
     analytics: new Analytics(store, Date.now, config),
+    analyticsHealth: () => store.probe(),
     apiKeys: settings.apiKeys,
     port: settings.port,
     host: settings.host,

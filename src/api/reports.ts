@@ -49,7 +49,10 @@ const failures = {
   413: json('The body is larger than the limit (64 KiB by default)', ErrorSchema),
   415: json('The body is not application/json', ErrorSchema),
   422: json('The config makes the replay loop on its timers (`timer_loop`)', ErrorSchema),
-  503: json('The analytics store is closed (the API is stopping); retry later', ErrorSchema),
+  503: json(
+    'The analytics store is closed (the API is stopping), or degraded (`analytics_store_corrupt`, `analytics_store_busy`, `analytics_store_unavailable`, `analytics_store_schema_too_new`); retry later',
+    ErrorSchema,
+  ),
 } as const;
 
 // ---------------------------------------------------------------------------

@@ -267,4 +267,17 @@ export const WebhookAckSchema = named(
 );
 
 export const HealthSchema = z.object({ status: z.literal('ok') });
-export const ReadySchema = z.object({ status: z.literal('ready'), temporal: z.literal('reachable') });
+/**
+ * The analytics store as the API sees it: `degraded` (with the store's error code: `corrupt`, `busy`,
+ * `unavailable`, `schema_too_new`…) leaves commands, emails and handoffs running; reports answer 503.
+ */
+export const AnalyticsHealthSchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('up') }),
+  z.object({ status: z.literal('degraded'), code: z.string(), message: z.string() }),
+]);
+export const ReadySchema = z.object({
+  status: z.literal('ready'),
+  temporal: z.literal('reachable'),
+  /** Present when the API serves analytics. */
+  analytics: AnalyticsHealthSchema.optional(),
+});

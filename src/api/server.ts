@@ -12,7 +12,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Analytics } from '../analytics/index.js';
+import type { Analytics, StoreHealth } from '../analytics/index.js';
 import type { LeadClient } from '../client/index.js';
 import { STAGES } from '../machines/index.js';
 import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
@@ -38,6 +38,11 @@ export interface BuildApiOptions {
    * and /v1/backtests do not exist. The caller owns its store.
    */
   analytics?: Analytics;
+  /**
+   * Probes the analytics store (opening it if it is not): /readyz and /metrics report it. A degraded
+   * store leaves the API ready: only the analytics need it.
+   */
+  analyticsHealth?: () => Promise<StoreHealth>;
   /** The worker's store and outbox: with them, /v1/leads/forget and /v1/leads/export exist. */
   privacy?: PrivacyApiDeps;
   /**
@@ -179,7 +184,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       schema: {
         operationId: 'readyz',
         tags: ['operations'],
-        summary: 'Readiness: Temporal answers',
+        summary: 'Readiness: Temporal answers (and how the analytics store is)',
         security: [],
         response: { 200: json('Ready', ReadySchema), 503: errors[503] },
       },
@@ -194,7 +199,11 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           headers: { 'retry-after': '5' },
         });
       }
-      return { status: 'ready' as const, temporal: 'reachable' as const };
+      return {
+        status: 'ready' as const,
+        temporal: 'reachable' as const,
+        ...(options.analyticsHealth ? { analytics: analyticsView(await options.analyticsHealth()) } : {}),
+      };
     },
   );
 
@@ -206,6 +215,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   const cacheMs = (options.metricsCacheSeconds ?? DEFAULT_METRICS_CACHE_SECONDS) * 1000;
   let metrics: { at: number; text: Promise<string> } | undefined;
   const countLeads = async (at: number): Promise<string> => {
+    const store = options.analyticsHealth ? await options.analyticsHealth() : null;
     const counts = await Promise.all(
       STAGES.map(async (stage) => {
         const query = `WorkflowType = '${LEAD_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND LeadStage = '${stage}'`;
@@ -222,6 +232,13 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       '# HELP leadcycle_leads_counted_at_seconds When Temporal was asked for leadcycle_leads (unix seconds).',
       '# TYPE leadcycle_leads_counted_at_seconds gauge',
       `leadcycle_leads_counted_at_seconds ${at / 1000}`,
+      ...(store
+        ? [
+            '# HELP leadcycle_analytics_store_up 1 when the analytics store answers, 0 when degraded (see /readyz).',
+            '# TYPE leadcycle_analytics_store_up gauge',
+            `leadcycle_analytics_store_up ${store.status === 'up' ? 1 : 0}`,
+          ]
+        : []),
       '',
     ].join('\n');
   };
@@ -277,6 +294,12 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     });
   }
   return app;
+}
+
+function analyticsView(health: StoreHealth) {
+  return health.status === 'up'
+    ? { status: 'up' as const }
+    : { status: 'degraded' as const, code: health.code, message: health.message };
 }
 
 /**

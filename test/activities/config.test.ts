@@ -29,7 +29,18 @@ describe('configuration from the environment', () => {
       mail: { from: DEFAULT_MAIL_FROM, unsubscribeUrl: null, unsubscribeLink: null },
       smtp: null,
       crmWebhook: null,
+      analytics: { LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: 100, LEADCYCLE_ANALYTICS_RETRY_MS: 2_000 },
     });
+  });
+
+  it("reads the analytics store's busy timeout and retry interval, naming a bad one", () => {
+    expect(
+      loadActivityConfig({ LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: '50', LEADCYCLE_ANALYTICS_RETRY_MS: ' ' })
+        .analytics,
+    ).toEqual({ LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: 50, LEADCYCLE_ANALYTICS_RETRY_MS: 2_000 });
+    expect(configError({ LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: 'soon' }).issues).toEqual([
+      { path: ['LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS'], message: expect.any(String) },
+    ]);
   });
 
   it('treats empty variables as unset', () => {
@@ -47,6 +58,7 @@ describe('configuration from the environment', () => {
       LEADCYCLE_CRM_WEBHOOK_URL: 'https://crm.example/hooks/lead?token=abc',
       LEADCYCLE_CRM_WEBHOOK_SECRET: 'whsec_0123456789abcdef',
       LEADCYCLE_CRM_TIMEOUT_MS: '5000',
+      LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: '250',
     });
     expect(config).toEqual({
       dataDir: '/tmp/lc',
@@ -61,6 +73,7 @@ describe('configuration from the environment', () => {
         secret: 'whsec_0123456789abcdef',
         timeoutMs: 5000,
       },
+      analytics: { LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: 250, LEADCYCLE_ANALYTICS_RETRY_MS: 2_000 },
     });
   });
 

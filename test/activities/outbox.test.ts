@@ -1,14 +1,8 @@
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CorruptStoreError,
-  OUTBOX_FILE,
-  Outbox,
-  type OutboxRecord,
-  readOutbox,
-} from '../../src/activities/index.js';
-import { JsonlLog } from '../../src/activities/jsonl.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { OUTBOX_FILE, Outbox, type OutboxRecord, readOutbox } from '../../src/activities/index.js';
+import { JsonlLog, skippedJsonlLines } from '../../src/activities/jsonl.js';
 import { OutboxRecordSchema } from '../../src/activities/outbox.js';
 import { tempDir } from './helpers.js';
 
@@ -131,21 +125,32 @@ describe('outbox', () => {
     expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['a', 'b', 'c']);
   });
 
-  it('refuses a broken line that is not the last one, naming file and line', async () => {
+  it('skips a broken line that is not the last one, counted and logged by line without its content', async () => {
     const file = join(dir, OUTBOX_FILE);
+    const secret = 'ada@acme.example';
     await writeFile(
       file,
-      `${JSON.stringify(record('a'))}\nnoise ada@x.example\n${JSON.stringify(record('b'))}\n`,
+      `${JSON.stringify(record('a'))}\n{"key":"${secret}" not json\n{"key":"x"}\n${JSON.stringify(record('b'))}\n`,
     );
-    const error = await readOutbox(dir).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CorruptStoreError);
-    expect(error).toMatchObject({ code: 'store_corrupt', line: 2, file });
-    // Not the parser's message, which quotes the line: the error may reach an activity's failure.
-    expect((error as Error).message).toBe(`${file}:2: not valid JSON`);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const before = skippedJsonlLines(file);
+      expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['a', 'b']);
+      expect(skippedJsonlLines(file) - before).toBe(2);
+      const logged = warn.mock.calls.map((c) => String(c[0])).join('\n');
+      expect(logged).toContain(`${file}:2`);
+      expect(logged).toContain(`${file}:3`);
+      expect(logged).not.toContain(secret);
 
-    const outbox = new Outbox(dir);
-    await expect(outbox.has('a')).rejects.toBeInstanceOf(CorruptStoreError);
-    await outbox.close();
+      const outbox = new Outbox(dir);
+      expect(await outbox.has('a')).toBe(true);
+      expect(await outbox.deliverOnce(meta('b'), async () => ({}))).toEqual({ delivered: false });
+      expect(await outbox.deliverOnce(meta('c'), async () => ({}))).toEqual({ delivered: true });
+      await outbox.close();
+      expect((await readOutbox(dir)).map((r) => r.key)).toEqual(['a', 'b', 'c']);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('filters by kind and lead, and keeps the newest `limit` records', async () => {

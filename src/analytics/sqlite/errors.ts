@@ -10,6 +10,12 @@ export type AnalyticsStoreErrorCode =
   | 'lead_mismatch'
   /** A broken line before the last one of the legacy JSON Lines file. */
   | 'legacy_corrupt'
-  | 'closed';
+  | 'closed'
+  /** Another process holds the write lock longer than the busy timeout: retry later. */
+  | 'busy'
+  /** The file is not a database, or a page of it is damaged: restore it (see README, "Operating"). */
+  | 'corrupt'
+  /** The file cannot be opened or written (missing permissions, disk full, I/O error). */
+  | 'unavailable';
 
 export class AnalyticsStoreError extends LeadcycleError<AnalyticsStoreErrorCode> {}

@@ -29,8 +29,16 @@ import { STAGE_CHANGE_COLUMNS, type StageChangeColumns, toColumns, toStageChange
 
 export const ANALYTICS_DB_FILE = 'leadcycle.db';
 
-/** How long a write waits for another process's write to finish before failing with SQLITE_BUSY. */
+/**
+ * How long a write waits for another process's write to finish before failing with SQLITE_BUSY, by
+ * default: the CLI and the API can wait. The worker opens with a much shorter one (resilient.ts).
+ */
 const BUSY_TIMEOUT_MS = 5_000;
+
+export interface OpenStoreOptions {
+  /** SQLite's busy timeout: the longest a statement blocks the process on another's lock. */
+  busyTimeoutMs?: number;
+}
 /** Leads per query when streaming the journal: bounds memory without a cursor held across awaits. */
 const JOURNAL_PAGE_LEADS = 1_000;
 
@@ -113,11 +121,11 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
   }
 
   /** Opens (creating it and its folder when missing) and migrates the database file. */
-  static open(file: string): SqliteAnalyticsStore {
+  static open(file: string, options: OpenStoreOptions = {}): SqliteAnalyticsStore {
     const path = resolve(file);
     mkdirSync(dirname(path), { recursive: true });
     // `timeout` is SQLite's busy timeout, set before anything below can meet another process's lock.
-    const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    const db = new Database(path, { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
@@ -272,6 +280,12 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
     return importLegacyFile(this.#db, (rows) => this.#insertChanges.immediate(rows), dataDir, options);
   }
 
+  /** Reads the schema table: throws when the file is not a database or its first pages are damaged. */
+  probe(): void {
+    this.#live();
+    this.#db.prepare('SELECT count(*) FROM schema_migrations').get();
+  }
+
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
@@ -282,8 +296,8 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
 }
 
 /** Opens `<dataDir>/leadcycle.db`, importing the legacy JSON Lines stage changes when there are new ones. */
-export function openAnalyticsStore(dataDir: string): SqliteAnalyticsStore {
-  const store = SqliteAnalyticsStore.open(join(dataDir, ANALYTICS_DB_FILE));
+export function openAnalyticsStore(dataDir: string, options: OpenStoreOptions = {}): SqliteAnalyticsStore {
+  const store = SqliteAnalyticsStore.open(join(dataDir, ANALYTICS_DB_FILE), options);
   try {
     store.importLegacyStageChanges(dataDir, { ifChanged: true });
   } catch (err) {
