@@ -215,7 +215,6 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   const cacheMs = (options.metricsCacheSeconds ?? DEFAULT_METRICS_CACHE_SECONDS) * 1000;
   let metrics: { at: number; text: Promise<string> } | undefined;
   const countLeads = async (at: number): Promise<string> => {
-    const store = options.analyticsHealth ? await options.analyticsHealth() : null;
     const counts = await Promise.all(
       STAGES.map(async (stage) => {
         const query = `WorkflowType = '${LEAD_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND LeadStage = '${stage}'`;
@@ -232,13 +231,17 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       '# HELP leadcycle_leads_counted_at_seconds When Temporal was asked for leadcycle_leads (unix seconds).',
       '# TYPE leadcycle_leads_counted_at_seconds gauge',
       `leadcycle_leads_counted_at_seconds ${at / 1000}`,
-      ...(store
-        ? [
-            '# HELP leadcycle_analytics_store_up 1 when the analytics store answers, 0 when degraded (see /readyz).',
-            '# TYPE leadcycle_analytics_store_up gauge',
-            `leadcycle_analytics_store_up ${store.status === 'up' ? 1 : 0}`,
-          ]
-        : []),
+      '',
+    ].join('\n');
+  };
+  // The store's gauge is local and cheap: read on every scrape, not cached with Temporal's counts.
+  const storeGauge = async (): Promise<string> => {
+    if (!options.analyticsHealth) return '';
+    const store = await options.analyticsHealth();
+    return [
+      '# HELP leadcycle_analytics_store_up 1 when the analytics store answers, 0 when degraded (see /readyz).',
+      '# TYPE leadcycle_analytics_store_up gauge',
+      `leadcycle_analytics_store_up ${store.status === 'up' ? 1 : 0}`,
       '',
     ].join('\n');
   };
@@ -255,7 +258,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         });
       }
       reply.type('text/plain; version=0.0.4');
-      return metrics.text;
+      const [leads, store] = await Promise.all([metrics.text, storeGauge()]);
+      return leads + store;
     });
   });
 
