@@ -142,7 +142,8 @@ describe('SmtpSender on a real SMTP server', () => {
     });
     const error = await sender.send(delivery('wf#4')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SmtpUnavailableError);
-    expect(error).not.toBeInstanceOf(ApplicationFailure);
+    // Retryable: an ApplicationFailure Temporal retries (it could carry a nextRetryDelay).
+    expect(error).toMatchObject({ type: 'SmtpUnavailableError', nonRetryable: false });
     expect(await sender.send(delivery('wf#4'))).toMatchObject({ delivered: true });
     expect(attempts).toBe(2);
   });
