@@ -101,6 +101,8 @@ export interface HandOffToSalesInput extends EffectInput {
 const EmailSchema = z.email();
 
 const DAY_MS = 24 * 3600_000;
+/** An activity attempt's longest run (startToCloseTimeout in src/workflows/effects.ts). */
+const ONE_ATTEMPT_MS = 60_000;
 
 /** The running activity's context, or null outside one (`leadcycle deliveries retry`). */
 function activityContext(): Context | null {
@@ -264,11 +266,11 @@ export function createActivities(deps: ActivityDeps) {
           if (await outbox.has(delivery.key)) return sender.send(delivery);
           // The machine's clock may run ahead of the wall (a test server's); never behind it in production.
           const now = Math.max(Date.now(), input.content.at);
-          const sent = await outbox.emailsSentSince(
-            input.leadKey,
-            input.to.email,
-            now - cap.windowDays * DAY_MS,
-          );
+          // The machine defers a capped send to the very moment the oldest one leaves the window, and
+          // that one really left a little after it was decided: an email late by no more than one
+          // attempt does not count at the window's edge. Late by an outage, it does.
+          const since = now - cap.windowDays * DAY_MS + ONE_ATTEMPT_MS;
+          const sent = await outbox.emailsSentSince(input.leadKey, input.to.email, since);
           return sent.length >= cap.max ? sender.skip(delivery, 'email_cap') : sender.send(delivery);
         });
       });
