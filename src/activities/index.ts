@@ -13,6 +13,7 @@ import { redactEvent } from '../analytics/redact.js';
 import { openAnalyticsStore } from '../analytics/sqlite/index.js';
 import { addressHash, tenantOfLeadKey } from '../analytics/suppression.js';
 import { type ConsentState, type Effect, keyAddressOf, type LeadEvent } from '../machines/index.js';
+import { stateQuery } from '../workflows/messages.js';
 import { loadActivityConfig } from './config.js';
 import { type ContentSender, OutboxSender, type SendResult, SmtpSender } from './content-sender.js';
 import {
@@ -109,6 +110,29 @@ function activityContext(): Context | null {
   try {
     return Context.current();
   } catch {
+    return null;
+  }
+}
+
+/**
+ * The lead's consent as its workflow holds it now, asked on a retry: an effect stuck behind an outage
+ * was queued with the consent of then, and the consent change that came meanwhile (its suppression
+ * entry too) waits behind it in the workflow's queue. Null on a first attempt (the input is fresh:
+ * the workflow took it when it carried the effect out), outside Temporal, or when the workflow cannot
+ * answer (then the input's consent and the suppression list decide, as before).
+ */
+async function consentNow(
+  workflowId: string,
+): Promise<{ state: ConsentState; doNotContact: boolean } | null> {
+  const context = activityContext();
+  if (!context || context.info.attempt <= 1) return null;
+  try {
+    const view = await context.client.workflow.getHandle(workflowId).query(stateQuery);
+    return { state: view.state.value.consent, doNotContact: view.state.context.consent.doNotContact };
+  } catch (err) {
+    context.log.warn('could not ask the lead for its consent now; using the consent it was queued with', {
+      error: err instanceof Error ? err.message : String(err),
+    });
     return null;
   }
 }
@@ -254,8 +278,9 @@ export function createActivities(deps: ActivityDeps) {
         // Looked up where the message leaves, by address: whichever record of the person (another
         // email lead, a CRM id, one whose consent the machine still thinks granted) asks, a suppressed
         // address gets nothing.
-        if (input.consent?.doNotContact) return sender.skip(delivery, 'do_not_contact');
-        if (input.consent && input.consent.state !== 'granted') return sender.skip(delivery, 'unsubscribed');
+        const consent = (await consentNow(input.workflowId)) ?? input.consent;
+        if (consent?.doNotContact) return sender.skip(delivery, 'do_not_contact');
+        if (consent && consent.state !== 'granted') return sender.skip(delivery, 'unsubscribed');
         const tenant = tenantOfLeadKey(input.leadKey);
         const suppressed = await analytics.suppression(tenant, addressHash(tenant, input.to.email));
         if (suppressed) return sender.skip(delivery, suppressed.reason);
@@ -282,7 +307,8 @@ export function createActivities(deps: ActivityDeps) {
      */
     async handOffToSales(input: HandOffToSalesInput): Promise<{ delivered: boolean }> {
       if (input.handoff.type === 'sales.handoff') {
-        if (input.lead.doNotContact) return { delivered: false };
+        if (input.lead.doNotContact || (await consentNow(input.workflowId))?.doNotContact)
+          return { delivered: false };
         // Another record of the person may have said no: sales must not call an address on the list.
         const address = keyAddressOf(input.leadKey) ?? input.lead.profile.email;
         const tenant = tenantOfLeadKey(input.leadKey);
