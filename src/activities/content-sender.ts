@@ -15,10 +15,11 @@ import type { Outbox } from './outbox.js';
 import { smtpReplyOf, summariseReply } from './remote-reply.js';
 
 /**
- * Why an email was not sent: the address is on its tenant's suppression list, or the lead's own
- * consent was withdrawn after the email was queued (`unsubscribed`).
+ * Why an email was not sent: the address is on its tenant's suppression list, the lead's own
+ * consent was withdrawn after the email was queued (`unsubscribed`), or the recipient already got the
+ * cap's worth of emails in the window on real send times (`email_cap`: late deliveries after an outage).
  */
-export type SkipReason = Suppression['reason'] | 'unsubscribed';
+export type SkipReason = Suppression['reason'] | 'unsubscribed' | 'email_cap';
 
 export interface SendResult {
   /** false when this key was done before, or when nothing was sent (`skipped`). */

@@ -121,12 +121,33 @@ export class WebhookCrm implements CrmHandoff {
     const { status } = response;
     if (response.ok) return status;
     const detail = `CRM webhook ${where} ${summariseReply({ status })}`;
-    // 408 and 429 say "later", other 4xx say "never for this request".
-    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    if (!retryableStatus(status)) {
+      // The status alone: the body (and the reason phrase) may echo the lead's data.
       throw new PermanentFailure('crm_rejected', detail, { status });
     }
-    throw new CrmUnavailableError(detail, status);
+    const retryAfterMs = retryAfterOf(response.headers.get('retry-after'));
+    throw new CrmUnavailableError(detail, status, retryAfterMs === undefined ? {} : { retryAfterMs });
   }
+}
+
+/**
+ * 401/403 say the secret or the CRM's settings are wrong (an operator fixes them, then the retry goes
+ * through), 408/429 and 5xx say "later"; any other 4xx says "never for this request".
+ */
+export function retryableStatus(status: number): boolean {
+  return status < 400 || status >= 500 || [401, 403, 408, 429].includes(status);
+}
+
+/** The longest wait a Retry-After may impose: a day, so a wrong header cannot park a handoff for ever. */
+const MAX_RETRY_AFTER_MS = 24 * 3600_000;
+
+/** A Retry-After header (delay-seconds or an HTTP date) as milliseconds from now; undefined if absent or bad. */
+export function retryAfterOf(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const value = header.trim();
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }
 
 /** Origin and path only: a query string or user info may carry a token. */

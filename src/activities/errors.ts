@@ -31,19 +31,29 @@ export class PermanentFailure extends ApplicationFailure {
   }
 }
 
-export type RetryableErrorCode = 'smtp_unavailable' | 'crm_unavailable';
+export type RetryableErrorCode = 'smtp_unavailable' | 'crm_unavailable' | 'dead_letter_unwritable';
 
 /**
- * A failure worth retrying. Temporal records the class name as the failure type, hence one subclass
- * per code rather than a generic class.
+ * A failure worth retrying: an ApplicationFailure that is not non-retryable, so it can carry the
+ * delay the far side asked for (`Retry-After`) as `nextRetryDelay`. Its `type` is the class name
+ * (what Temporal showed before these were ApplicationFailures), its `code` the snake_case code.
  */
-export abstract class RetryableActivityError<Code extends RetryableErrorCode> extends LeadcycleError<Code> {}
+export abstract class RetryableActivityError<Code extends RetryableErrorCode> extends ApplicationFailure {
+  constructor(
+    readonly code: Code,
+    message: string,
+    options: { cause?: unknown; retryAfterMs?: number } = {},
+  ) {
+    const cause = options.cause instanceof Error ? options.cause : undefined;
+    super(message, new.target.name, false, undefined, cause, options.retryAfterMs);
+  }
+}
 
 export class SmtpUnavailableError extends RetryableActivityError<'smtp_unavailable'> {
   constructor(
     message: string,
     readonly smtpCode: string | undefined,
-    options?: ErrorOptions,
+    options?: { cause?: unknown },
   ) {
     super('smtp_unavailable', message, options);
   }
@@ -54,9 +64,19 @@ export class CrmUnavailableError extends RetryableActivityError<'crm_unavailable
     message: string,
     /** HTTP status, or null when no response came back (network error, timeout). */
     readonly status: number | null,
-    options?: ErrorOptions,
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super('crm_unavailable', message, options);
+  }
+}
+
+/**
+ * A delivery failed for good but its dead letter could not be written (a full or read-only disk):
+ * retried rather than dropped, so the delivery is attempted again and recorded once the disk is back.
+ */
+export class DeadLetterUnwritableError extends RetryableActivityError<'dead_letter_unwritable'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('dead_letter_unwritable', message, options);
   }
 }
 

@@ -6,12 +6,14 @@
  * Permanent failures are non-retryable `PermanentFailure`s (an ApplicationFailure whose type is the
  * code); anything else thrown is retried by Temporal.
  */
+import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { AnalyticsStore } from '../analytics/records.js';
 import { redactEvent } from '../analytics/redact.js';
 import { openResilientStore, type ResilientAnalyticsStore } from '../analytics/sqlite/index.js';
 import { addressHash, tenantOfLeadKey } from '../analytics/suppression.js';
 import { type ConsentState, type Effect, keyAddressOf, type LeadEvent } from '../machines/index.js';
+import { stateQuery } from '../workflows/messages.js';
 import { loadActivityConfig } from './config.js';
 import { type ContentSender, OutboxSender, type SendResult, SmtpSender } from './content-sender.js';
 import {
@@ -22,16 +24,25 @@ import {
   redactUrl,
   WebhookCrm,
 } from './crm.js';
+import { type DeadLetter, type DeadLetterKind, replySummary } from './dead-letters.js';
 import { mailboxAddress, type Recipient } from './email.js';
-import { PermanentFailure } from './errors.js';
+import {
+  CrmUnavailableError,
+  DeadLetterUnwritableError,
+  PermanentFailure,
+  SmtpUnavailableError,
+} from './errors.js';
+import { KeyedLock } from './keyed-lock.js';
 import { Outbox } from './outbox.js';
 
 export * from './config.js';
 export * from './content-sender.js';
 export * from './crm.js';
+export * from './dead-letters.js';
 export * from './email.js';
 export * from './errors.js';
 export * from './outbox.js';
+export * from './retry.js';
 export * from './signature.js';
 export * from './unsubscribe-link.js';
 
@@ -75,6 +86,12 @@ export interface SendContentInput extends EffectInput {
    * queued behind a slow effect is not sent after an unsubscribe or a do-not-contact.
    */
   consent?: { state: ConsentState; doNotContact: boolean };
+  /**
+   * The lead's email cap (its config's `emailCap`), checked again against the times emails really
+   * left: after an outage, late deliveries must not put more than `max` in any window. Absent in
+   * activities scheduled before it was passed: then only the machine's check applies.
+   */
+  emailCap?: { max: number; windowDays: number };
 }
 
 export interface HandOffToSalesInput extends EffectInput {
@@ -84,8 +101,107 @@ export interface HandOffToSalesInput extends EffectInput {
 
 const EmailSchema = z.email();
 
+const DAY_MS = 24 * 3600_000;
+/** An activity attempt's longest run (startToCloseTimeout in src/workflows/effects.ts). */
+const ONE_ATTEMPT_MS = 60_000;
+
+/** The running activity's context, or null outside one (`leadcycle deliveries retry`). */
+function activityContext(): Context | null {
+  try {
+    return Context.current();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The lead's consent as its workflow holds it now, asked on a retry: an effect stuck behind an outage
+ * was queued with the consent of then, and the consent change that came meanwhile (its suppression
+ * entry too) waits behind it in the workflow's queue. Null on a first attempt (the input is fresh:
+ * the workflow took it when it carried the effect out), outside Temporal, or when the workflow cannot
+ * answer (then the input's consent and the suppression list decide, as before).
+ */
+async function consentNow(
+  workflowId: string,
+): Promise<{ state: ConsentState; doNotContact: boolean } | null> {
+  const context = activityContext();
+  if (!context || context.info.attempt <= 1) return null;
+  try {
+    const view = await context.client.workflow.getHandle(workflowId).query(stateQuery);
+    return { state: view.state.value.consent, doNotContact: view.state.context.consent.doNotContact };
+  } catch (err) {
+    context.log.warn('could not ask the lead for its consent now; using the consent it was queued with', {
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return null;
+  }
+}
+
+/** A summary of a retryable failure for a dead letter (no reply body, no address). */
+function retryableSummary(err: Error): string {
+  if (err instanceof CrmUnavailableError)
+    return err.status === null ? 'CRM unreachable' : `HTTP ${err.status}`;
+  if (err instanceof SmtpUnavailableError)
+    return `SMTP unavailable${err.smtpCode ? ` (${err.smtpCode})` : ''}`;
+  return err.name;
+}
+
 export function createActivities(deps: ActivityDeps) {
-  const { sender, crm, analytics } = deps;
+  const { sender, crm, analytics, outbox } = deps;
+  // Check-and-send of the email cap, one at a time per recipient.
+  const recipients = new KeyedLock();
+
+  /**
+   * Runs a delivery; one that fails for good (a non-retryable answer, or the last attempt a retry
+   * policy allows) leaves a dead letter and a metric before the failure goes back to Temporal.
+   */
+  async function orDeadLetter<T>(
+    kind: DeadLetterKind,
+    input: EffectInput & object,
+    deliver: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await deliver();
+    } catch (err) {
+      const context = activityContext();
+      const attempts = context?.info.attempt ?? 0;
+      const max = context?.info.retryPolicy?.maximumAttempts ?? 0;
+      let code: string;
+      let reason: string;
+      if (err instanceof PermanentFailure) {
+        code = err.code;
+        reason = replySummary(err);
+      } else if (max > 0 && attempts >= max && err instanceof Error) {
+        code = 'retries_exhausted';
+        reason = retryableSummary(err);
+      } else throw err;
+      const letter: DeadLetter = {
+        key: input.idempotencyKey,
+        kind,
+        at: new Date().toISOString(),
+        workflowId: input.workflowId,
+        leadKey: input.leadKey,
+        code,
+        reason,
+        attempts,
+        input: { ...input },
+      };
+      try {
+        if (await outbox.deadLetter(letter)) {
+          context?.metricMeter
+            .createCounter('leadcycle_dead_letters', 'deliveries', 'deliveries that failed for good')
+            .add(1, { kind, code });
+        }
+      } catch (writeErr) {
+        throw new DeadLetterUnwritableError(
+          `delivery ${input.idempotencyKey} failed for good (${reason}) and its dead letter could not be written: ${writeErr instanceof Error ? writeErr.message : String(writeErr)}`,
+          { cause: writeErr },
+        );
+      }
+      throw err;
+    }
+  }
+
   return {
     /** recorded=false when the key was already there. */
     async recordStageChange(input: RecordStageChangeInput): Promise<{ recorded: boolean }> {
@@ -144,29 +260,46 @@ export function createActivities(deps: ActivityDeps) {
      * its tenant (then `skipped` says why); the Message-ID is the same either way.
      */
     async sendContent(input: SendContentInput): Promise<SendResult> {
-      // Checked here too (the machine's schemas already check form input): no retry can fix a bad address.
-      if (!EmailSchema.safeParse(input.to.email).success) {
-        throw new PermanentFailure(
-          'recipient_invalid',
-          // Without the value: it is personal data, and the message goes to Temporal and the log.
-          'to.email is not an email address',
-        );
-      }
-      const delivery = {
-        key: input.idempotencyKey,
-        workflowId: input.workflowId,
-        leadKey: input.leadKey,
-        to: input.to,
-        content: input.content,
-      };
-      // Looked up where the message leaves, by address: whichever record of the person (another
-      // email lead, a CRM id, one whose consent the machine still thinks granted) asks, a suppressed
-      // address gets nothing.
-      if (input.consent?.doNotContact) return sender.skip(delivery, 'do_not_contact');
-      if (input.consent && input.consent.state !== 'granted') return sender.skip(delivery, 'unsubscribed');
-      const tenant = tenantOfLeadKey(input.leadKey);
-      const suppressed = await analytics.suppression(tenant, addressHash(tenant, input.to.email));
-      return suppressed ? sender.skip(delivery, suppressed.reason) : sender.send(delivery);
+      return orDeadLetter('email', input, async () => {
+        // Checked here too (the machine's schemas already check form input): no retry can fix a bad address.
+        if (!EmailSchema.safeParse(input.to.email).success) {
+          throw new PermanentFailure(
+            'recipient_invalid',
+            // Without the value: it is personal data, and the message goes to Temporal and the log.
+            'to.email is not an email address',
+          );
+        }
+        const delivery = {
+          key: input.idempotencyKey,
+          workflowId: input.workflowId,
+          leadKey: input.leadKey,
+          to: input.to,
+          content: input.content,
+        };
+        // Looked up where the message leaves, by address: whichever record of the person (another
+        // email lead, a CRM id, one whose consent the machine still thinks granted) asks, a suppressed
+        // address gets nothing.
+        const consent = (await consentNow(input.workflowId)) ?? input.consent;
+        if (consent?.doNotContact) return sender.skip(delivery, 'do_not_contact');
+        if (consent && consent.state !== 'granted') return sender.skip(delivery, 'unsubscribed');
+        const tenant = tenantOfLeadKey(input.leadKey);
+        const suppressed = await analytics.suppression(tenant, addressHash(tenant, input.to.email));
+        if (suppressed) return sender.skip(delivery, suppressed.reason);
+        const cap = input.emailCap;
+        if (!cap) return sender.send(delivery);
+        return recipients.run(`${tenant}\n${input.to.email.toLowerCase()}`, async () => {
+          // Done before under this key: send() answers delivered=false without counting it again.
+          if (await outbox.has(delivery.key)) return sender.send(delivery);
+          // The machine's clock may run ahead of the wall (a test server's); never behind it in production.
+          const now = Math.max(Date.now(), input.content.at);
+          // The machine defers a capped send to the very moment the oldest one leaves the window, and
+          // that one really left a little after it was decided: an email late by no more than one
+          // attempt does not count at the window's edge. Late by an outage, it does.
+          const since = now - cap.windowDays * DAY_MS + ONE_ATTEMPT_MS;
+          const sent = await outbox.emailsSentSince(input.leadKey, input.to.email, since);
+          return sent.length >= cap.max ? sender.skip(delivery, 'email_cap') : sender.send(delivery);
+        });
+      });
     },
 
     /**
@@ -175,20 +308,23 @@ export function createActivities(deps: ActivityDeps) {
      */
     async handOffToSales(input: HandOffToSalesInput): Promise<{ delivered: boolean }> {
       if (input.handoff.type === 'sales.handoff') {
-        if (input.lead.doNotContact) return { delivered: false };
+        if (input.lead.doNotContact || (await consentNow(input.workflowId))?.doNotContact)
+          return { delivered: false };
         // Another record of the person may have said no: sales must not call an address on the list.
         const address = keyAddressOf(input.leadKey) ?? input.lead.profile.email;
         const tenant = tenantOfLeadKey(input.leadKey);
         if (address && (await analytics.suppression(tenant, addressHash(tenant, address))))
           return { delivered: false };
       }
-      return crm.handOff({
-        key: input.idempotencyKey,
-        workflowId: input.workflowId,
-        leadKey: input.leadKey,
-        lead: input.lead,
-        handoff: input.handoff,
-      });
+      return orDeadLetter('crm', input, () =>
+        crm.handOff({
+          key: input.idempotencyKey,
+          workflowId: input.workflowId,
+          leadKey: input.leadKey,
+          lead: input.lead,
+          handoff: input.handoff,
+        }),
+      );
     },
   };
 }

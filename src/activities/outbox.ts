@@ -5,12 +5,17 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { tenantOfLeadKey } from '../analytics/suppression.js';
+import { DEAD_LETTERS_FILE, type DeadLetter, DeadLetterSchema } from './dead-letters.js';
 import { JsonlLog, readJsonl } from './jsonl.js';
 import { KeyedLock } from './keyed-lock.js';
 
 export const OUTBOX_FILE = 'outbox.jsonl';
 
-/** `email.skipped`: a content email not sent because its address is suppressed (no address kept). */
+/**
+ * `email.skipped`: a content email not sent because its address is suppressed, the lead's consent
+ * was withdrawn, or the email cap was reached on real send times (no address kept).
+ */
 export const OUTBOX_KINDS = ['email', 'email.skipped', 'crm'] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 
@@ -28,12 +33,35 @@ export type OutboxRecord = z.infer<typeof OutboxRecordSchema>;
 
 export type DeliveryMeta = Pick<OutboxRecord, 'key' | 'kind' | 'workflowId' | 'leadKey'>;
 
+/** Whom an email went to: its tenant and address (lower-cased), so every record of a person counts. */
+const recipientOf = (leadKey: string, address: string) =>
+  `${tenantOfLeadKey(leadKey)}\n${address.toLowerCase()}`;
+
+/**
+ * When an email record was really sent, in the machine's clock: the wall time it was recorded, or the
+ * time the machine decided it if that is later (a test server's skipped clock runs ahead of the wall).
+ */
+function sentAtOf(record: OutboxRecord): number {
+  const decided = (record.payload as { content?: { at?: unknown } } | null)?.content?.at;
+  const at = Date.parse(record.at);
+  return typeof decided === 'number' ? Math.max(at, decided) : at;
+}
+
+const addressOf = (record: OutboxRecord): string | null => {
+  const to = (record.payload as { to?: { address?: unknown } } | null)?.to?.address;
+  return typeof to === 'string' ? to : null;
+};
+
 export class Outbox {
   readonly #log: JsonlLog<OutboxRecord>;
+  readonly #deadLetters: JsonlLog<DeadLetter>;
   readonly #deliveries = new KeyedLock();
+  /** Real send times of emails by recipient, loaded on first use; null after an erasure (reloaded). */
+  #sent: Promise<Map<string, Map<string, number>>> | null = null;
 
   constructor(readonly dataDir: string) {
     this.#log = new JsonlLog(join(dataDir, OUTBOX_FILE), OutboxRecordSchema);
+    this.#deadLetters = new JsonlLog(join(dataDir, DEAD_LETTERS_FILE), DeadLetterSchema);
   }
 
   get file(): string {
@@ -53,9 +81,48 @@ export class Outbox {
     return this.#deliveries.run(meta.key, async () => {
       if (await this.#log.has(meta.key)) return { delivered: false };
       const payload = await deliver();
-      await this.#log.append({ ...meta, at: new Date().toISOString(), payload });
+      const record = { ...meta, at: new Date().toISOString(), payload };
+      await this.#log.append(record);
+      if (record.kind === 'email' && this.#sent) {
+        const address = addressOf(record);
+        if (address) note(await this.#sent, recipientOf(record.leadKey, address), record);
+      }
       return { delivered: true };
     });
+  }
+
+  /**
+   * The real send times of the emails this data dir delivered to `address` (in the lead key's tenant)
+   * after `since`: the email cap checked where the message leaves, not where it was decided.
+   */
+  async emailsSentSince(leadKey: string, address: string, since: number): Promise<number[]> {
+    if (!this.#sent) {
+      const loading = readOutbox(this.dataDir, { kind: 'email' }).then((records) => {
+        const sent = new Map<string, Map<string, number>>();
+        for (const r of records) {
+          const to = addressOf(r);
+          if (to) note(sent, recipientOf(r.leadKey, to), r);
+        }
+        return sent;
+      });
+      this.#sent = loading;
+      loading.catch(() => {
+        if (this.#sent === loading) this.#sent = null;
+      });
+    }
+    const times = (await this.#sent).get(recipientOf(leadKey, address))?.values() ?? [];
+    return [...times].filter((t) => t > since).sort((a, b) => a - b);
+  }
+
+  /** Records a delivery that failed for good; false when its key already has one. */
+  deadLetter(record: DeadLetter): Promise<boolean> {
+    return this.#deadLetters.append(DeadLetterSchema.parse(record));
+  }
+
+  /** Removes the dead letter of `key` (once it was delivered after all). */
+  async resolveDeadLetter(key: string): Promise<boolean> {
+    const { removed } = await this.#deadLetters.rewrite((r) => r.key !== key);
+    return removed > 0;
   }
 
   /**
@@ -63,13 +130,25 @@ export class Outbox {
    * rewritten atomically beside this process's deliveries (see `JsonlLog.rewrite`). Terminate the
    * lead's workflow first: an activity attempt already running for it could otherwise record again.
    */
-  forget(leadKey: string): Promise<{ removed: number }> {
-    return this.#log.rewrite((r) => r.leadKey !== leadKey);
+  async forget(leadKey: string): Promise<{ removed: number }> {
+    const [records, deadLetters] = await Promise.all([
+      this.#log.rewrite((r) => r.leadKey !== leadKey),
+      this.#deadLetters.rewrite((r) => r.leadKey !== leadKey),
+    ]);
+    this.#sent = null;
+    return { removed: records.removed + deadLetters.removed };
   }
 
-  close(): Promise<void> {
-    return this.#log.close();
+  async close(): Promise<void> {
+    await Promise.all([this.#log.close(), this.#deadLetters.close()]);
   }
+}
+
+/** By key: a record read from the file and noted on append counts once. */
+function note(map: Map<string, Map<string, number>>, recipient: string, record: OutboxRecord): void {
+  const times = map.get(recipient) ?? new Map<string, number>();
+  times.set(record.key, sentAtOf(record));
+  map.set(recipient, times);
 }
 
 export interface OutboxQuery {

@@ -1,8 +1,10 @@
 /**
  * Access (GDPR art. 15): everything leadcycle holds on a person, as JSON. The lead's state (from its
  * workflow), its Temporal runs, its stage changes, consent changes and journal (analytics store), its
- * outbox records (emails and CRM handoffs, with their addresses), and the suppression of its addresses.
+ * outbox records (emails and CRM handoffs, with their addresses), its dead letters, and the suppression
+ * of its addresses.
  */
+import { type DeadLetter, readDeadLetters } from '../activities/dead-letters.js';
 import type { OutboxRecord } from '../activities/outbox.js';
 import { readOutbox } from '../activities/outbox.js';
 import type { ConsentChangeRow, JournalEntry, StageChangeRow, Suppression } from '../analytics/records.js';
@@ -23,6 +25,8 @@ export interface ExportedLead {
   /** The events the lead accepted, as journaled (without the personal data the journal drops). */
   journal: JournalEntry['event'][];
   outbox: OutboxRecord[];
+  /** Deliveries that failed for good and wait for a retry (they hold what the outbox would have). */
+  deadLetters: DeadLetter[];
 }
 
 export interface PersonExport {
@@ -50,6 +54,7 @@ export async function exportPerson(deps: PrivacyDeps, ref: LeadRef): Promise<Per
       consentChanges: await store.consentChanges(lead.leadId),
       journal: journals.get(lead.leadId) ?? [],
       outbox: await readOutbox(outbox.dataDir, { leadKey: lead.leadKey }),
+      deadLetters: await readDeadLetters(outbox.dataDir, { leadKey: lead.leadKey }),
     });
     for (const address of lead.addresses) {
       const entry = await store.suppression(lead.tenant, addressHash(lead.tenant, address));

@@ -22,6 +22,8 @@ export function effectCall(
   { key, effect }: PendingEffect,
   snapshot: LeadSnapshot,
   workflowId: string,
+  /** The lead's email cap, for the activity to check again on real send times. */
+  emailCap?: SendContentInput['emailCap'],
 ): EffectCall | null {
   const { context } = snapshot;
   const base = { idempotencyKey: key, workflowId, leadKey: context.leadKey };
@@ -38,7 +40,13 @@ export function effectCall(
       const consent = { state: snapshot.value.consent, doNotContact: context.consent.doNotContact };
       return {
         activity: 'sendContent',
-        input: { ...base, to: { email: address, firstName, lastName }, content: effect, consent },
+        input: {
+          ...base,
+          to: { email: address, firstName, lastName },
+          content: effect,
+          consent,
+          ...(emailCap ? { emailCap } : {}),
+        },
       };
     }
     case 'sales.handoff':

@@ -20,8 +20,9 @@ export async function carryOut(
   pending: PendingEffect,
   snapshot: LeadSnapshot,
   workflowId: string,
+  emailCap?: { max: number; windowDays: number },
 ): Promise<boolean> {
-  const call = effectCall(pending, snapshot, workflowId);
+  const call = effectCall(pending, snapshot, workflowId, emailCap);
   if (!call) {
     log.error('effect failed permanently', {
       effect: pending.effect.type,

@@ -162,7 +162,9 @@ export class LeadRun {
 
   /** Carries out one effect, then feeds what fell due meanwhile. */
   async carryOut(effect: PendingEffect): Promise<void> {
-    if (await carryOut(effect, this.driver.snapshot, this.#workflowId)) this.#stageChanged = true;
+    // The cap rides along as data on the same activity (inputs are not compared on replay).
+    const { emailCap } = this.driver.cycle.config;
+    if (await carryOut(effect, this.driver.snapshot, this.#workflowId, emailCap)) this.#stageChanged = true;
     this.driver.effectDone(effect);
     this.feedDue();
   }

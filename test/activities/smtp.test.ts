@@ -154,7 +154,8 @@ describe('SmtpSender on a real SMTP server', () => {
     });
     const error = await sender.send(delivery('wf#4')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SmtpUnavailableError);
-    expect(error).not.toBeInstanceOf(ApplicationFailure);
+    // Retryable: an ApplicationFailure Temporal retries (it could carry a nextRetryDelay).
+    expect(error).toMatchObject({ type: 'SmtpUnavailableError', nonRetryable: false });
     expect((error as Error).message).toBe('sending through SMTP failed: 451 4.3.0 at DATA');
     // No `cause`: nodemailer's error holds the server's text and the recipients.
     expect((error as Error).cause).toBeUndefined();

@@ -10,6 +10,7 @@ import {
   Outbox,
   PermanentFailure,
   readOutbox,
+  retryAfterOf,
   verifySignature,
   WebhookCrm,
 } from '../../src/activities/index.js';
@@ -107,18 +108,49 @@ describe('WebhookCrm on a real HTTP server', () => {
     expect(await readOutbox(dir)).toEqual([]);
   });
 
-  it('408 and 429 are retryable', async () => {
-    const statuses = [408, 429];
-    http = await startHttpServer((_req, res) => res.writeHead(statuses.shift() ?? 200).end());
-    await expect(crm().handOff(handoff('wf#12'))).rejects.toMatchObject({
-      status: 408,
-      code: 'crm_unavailable',
+  it('401, 403, 408, 429 and 503 are retryable (a wrong secret is fixed by an operator); Retry-After sets the next delay', async () => {
+    const answers: Array<[number, Record<string, string>]> = [
+      [401, {}],
+      [403, {}],
+      [408, {}],
+      [429, { 'Retry-After': '120' }],
+      [503, { 'Retry-After': new Date(Date.now() + 30_000).toUTCString() }],
+    ];
+    http = await startHttpServer((_req, res) => {
+      const [status, headers] = answers.shift() ?? [200, {}];
+      res.writeHead(status, headers).end('{"error":"no"}');
     });
-    await expect(crm().handOff(handoff('wf#12'))).rejects.toMatchObject({
-      status: 429,
-      code: 'crm_unavailable',
-    });
+    const errors: unknown[] = [];
+    for (let i = 0; i < 5; i++)
+      errors.push(
+        await crm()
+          .handOff(handoff('wf#12'))
+          .catch((e: unknown) => e),
+      );
+    expect(errors.map((e) => (e as CrmUnavailableError).status)).toEqual([401, 403, 408, 429, 503]);
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(CrmUnavailableError);
+      expect(failureInfo(error)).toMatchObject({ type: 'CrmUnavailableError', nonRetryable: false });
+    }
+    expect(failureInfo(errors[0])?.nextRetryDelay).toBeFalsy();
+    expect(failureInfo(errors[3])?.nextRetryDelay).toMatchObject({ seconds: expect.anything() });
+    expect(Number(failureInfo(errors[3])?.nextRetryDelay?.seconds)).toBe(120);
+    const httpDate = Number(failureInfo(errors[4])?.nextRetryDelay?.seconds);
+    expect(httpDate).toBeGreaterThan(20);
+    expect(httpDate).toBeLessThanOrEqual(30);
+    expect(await readOutbox(dir)).toEqual([]);
     expect(await crm().handOff(handoff('wf#12'))).toEqual({ delivered: true });
+    expect(http.received).toHaveLength(6);
+  });
+
+  it('retryAfterOf reads delay-seconds and HTTP dates, and ignores what it cannot read', () => {
+    const now = Date.UTC(2025, 0, 1);
+    expect(retryAfterOf(null, now)).toBeUndefined();
+    expect(retryAfterOf('soon', now)).toBeUndefined();
+    expect(retryAfterOf('7', now)).toBe(7000);
+    expect(retryAfterOf(new Date(now + 90_000).toUTCString(), now)).toBe(90_000);
+    expect(retryAfterOf(new Date(now - 90_000).toUTCString(), now)).toBe(0);
+    expect(retryAfterOf('99999999', now)).toBe(24 * 3600_000);
   });
 
   it('a CRM that does not answer in time is retryable', async () => {

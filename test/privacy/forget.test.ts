@@ -86,6 +86,7 @@ describe('forgetting and exporting a person', () => {
           consentChanges: [],
           journal: [],
           outbox: [],
+          deadLetters: [],
         },
       ]);
       expect(after.suppressions).toMatchObject([{ address: ref.email, reason: 'erased' }]);

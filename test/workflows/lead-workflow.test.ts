@@ -1,3 +1,4 @@
+import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { readOutbox } from '../../src/activities/index.js';
 import { openAnalyticsStore, readStageChanges } from '../../src/analytics/index.js';
@@ -107,6 +108,28 @@ describe('lead workflow on the dev server', () => {
       const updates = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
       expect(updates).toHaveLength(1); // only the capture: the refused update never reached history
       await recordHistories(t.env.client, workflowId, 'refused-command');
+    });
+  });
+
+  it("passes the lead's email cap to the email activity, to be checked again on real send times", async () => {
+    const ref = { tenant: unique(), email: 'cap@acme.example' };
+    const capped = new LeadClient(t.env.client, {
+      taskQueue: t.h.taskQueue,
+      config: { emailCap: { max: 2, windowDays: 10 } },
+    });
+    await t.h.run(async () => {
+      await capped.capture(ref, form(ref.email));
+      const { workflowId } = LeadClient.keyOf(ref);
+      const scheduled = await eventually(async () => {
+        const history = await t.env.client.workflow.getHandle(workflowId).fetchHistory();
+        const found = (history.events ?? [])
+          .map((e) => e.activityTaskScheduledEventAttributes)
+          .find((a) => a?.activityType?.name === 'sendContent');
+        expect(found).toBeDefined();
+        return found;
+      });
+      const [input] = (scheduled?.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p));
+      expect(input).toMatchObject({ to: { email: ref.email }, emailCap: { max: 2, windowDays: 10 } });
     });
   });
 
