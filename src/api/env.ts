@@ -15,13 +15,16 @@ export interface ApiSettings {
   unsubscribeSecret?: string;
   /** The data dir whose analytics store and outbox forget and export read. */
   dataDir: string;
+  /** LEADCYCLE_BACKTEST_TIMEOUT_MS and LEADCYCLE_BACKTEST_CONCURRENCY. */
+  backtests: { timeoutMs: number; concurrency: number };
 }
 
 /**
  * LEADCYCLE_API_KEYS (required, comma-separated), LEADCYCLE_API_PORT (3000), LEADCYCLE_API_HOST
  * (127.0.0.1), LEADCYCLE_WEBHOOK_SECRET (optional: enables /v1/webhooks/*), TEMPORAL_ADDRESS
  * (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), LEADCYCLE_TASK_QUEUE (the workers' queue),
- * LEADCYCLE_UNSUBSCRIBE_SECRET (optional: enables /v1/unsubscribe/*), LEADCYCLE_DATA_DIR.
+ * LEADCYCLE_UNSUBSCRIBE_SECRET (optional: enables /v1/unsubscribe/*), LEADCYCLE_DATA_DIR,
+ * LEADCYCLE_BACKTEST_TIMEOUT_MS (60000), LEADCYCLE_BACKTEST_CONCURRENCY (1).
  * Throws SettingsError.
  */
 export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSettings {
@@ -48,5 +51,9 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSet
       ? { unsubscribeSecret: settings.LEADCYCLE_UNSUBSCRIBE_SECRET }
       : {}),
     dataDir: dataDirOf(settings),
+    backtests: {
+      timeoutMs: settings.LEADCYCLE_BACKTEST_TIMEOUT_MS,
+      concurrency: settings.LEADCYCLE_BACKTEST_CONCURRENCY,
+    },
   };
 }

@@ -30,6 +30,7 @@ export async function runApi(): Promise<void> {
   const api = await startApi({
     client,
     analytics: new Analytics(store, Date.now, config),
+    backtests: settings.backtests,
     apiKeys: settings.apiKeys,
     port: settings.port,
     host: settings.host,

@@ -117,6 +117,12 @@ describe('apiSettingsFromEnv', () => {
     expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_WEBHOOK_SECRET: 'short' }).issues[0]?.path[0]).toBe(
       'LEADCYCLE_WEBHOOK_SECRET',
     );
+    expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_BACKTEST_TIMEOUT_MS: '1.5' }).message).toBe(
+      'LEADCYCLE_BACKTEST_TIMEOUT_MS: must be a whole number of milliseconds',
+    );
+    expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_BACKTEST_CONCURRENCY: '0' }).message).toBe(
+      'LEADCYCLE_BACKTEST_CONCURRENCY: must be positive',
+    );
   });
 
   it('reads keys, port, host, secret and Temporal settings with their defaults', () => {
@@ -127,6 +133,7 @@ describe('apiSettingsFromEnv', () => {
       temporalAddress: '127.0.0.1:7233',
       temporalNamespace: 'default',
       dataDir: expect.stringMatching(/\.leadcycle$/),
+      backtests: { timeoutMs: 60_000, concurrency: 1 },
     });
     expect(
       apiSettingsFromEnv({
@@ -138,8 +145,11 @@ describe('apiSettingsFromEnv', () => {
         LEADCYCLE_TASK_QUEUE: 'q',
         LEADCYCLE_UNSUBSCRIBE_SECRET: 'another-long-secret',
         LEADCYCLE_DATA_DIR: '/srv/leadcycle',
+        LEADCYCLE_BACKTEST_TIMEOUT_MS: '5000',
+        LEADCYCLE_BACKTEST_CONCURRENCY: '2',
       }),
     ).toMatchObject({
+      backtests: { timeoutMs: 5000, concurrency: 2 },
       port: 0,
       host: '0.0.0.0',
       webhookSecret: 'a-long-enough-secret',
