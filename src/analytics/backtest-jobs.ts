@@ -217,6 +217,12 @@ export class BacktestJobs {
     return view;
   }
 
+  /** Every job kept, oldest first. */
+  list(): BacktestJobView[] {
+    this.#sweep();
+    return [...this.#jobs.values()].map((job) => job.view);
+  }
+
   get(id: string): BacktestJobView | null {
     this.#sweep();
     return this.#jobs.get(id)?.view ?? null;

@@ -133,9 +133,12 @@ export function backtestTimerIssues(config: LeadcycleConfig): FieldIssue[] {
     if (value * unit < floor) {
       const min = floor / unit;
       const inWords = floor === DAY_MS ? '1 day' : '1 hour';
+      // In the field's own unit too, unless that is the same words: "1 hour (0.0417 days)".
+      const inUnit =
+        min === 1 ? '' : ` (${Number(min.toPrecision(3))} ${unit === DAY_MS ? 'days' : 'hours'})`;
       issues.push({
         path: field.split('.'),
-        message: `must be at least ${inWords} (${Number(min.toPrecision(3))} ${unit === DAY_MS ? 'days' : 'hours'}) in a backtest, which replays every lead's timers over its history`,
+        message: `must be at least ${inWords}${inUnit} in a backtest, which replays every lead's timers over its history`,
       });
     }
   }
