@@ -128,6 +128,21 @@ export const SettingsSchema = z
     /** Replaced by LEADCYCLE_FORMS_WEBHOOK_SECRET and LEADCYCLE_CRM_COMMAND_SECRET: set, it is an error. */
     LEADCYCLE_WEBHOOK_SECRET: optional(z.string()),
 
+    // Backtests over HTTP (src/analytics/backtest-jobs.ts): each in a thread of its own.
+    /** The time box of one backtest; past it the thread is stopped (`backtest_timeout`). */
+    LEADCYCLE_BACKTEST_TIMEOUT_MS: orDefault(
+      z.coerce.number<string>().int('must be a whole number of milliseconds').positive('must be positive'),
+      '60000',
+    ),
+    /** Backtests running at once; one more is a 429 with Retry-After. */
+    LEADCYCLE_BACKTEST_CONCURRENCY: orDefault(
+      z.coerce
+        .number<string>('must be a whole number')
+        .int('must be a whole number')
+        .positive('must be positive'),
+      '1',
+    ),
+
     // The codec and its server.
     /** `<id>:<base64 key>[,…]`, parsed by src/codec/keys.ts; unset: the data dir's key file. */
     LEADCYCLE_CODEC_KEYS: optional(text),

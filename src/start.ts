@@ -89,6 +89,10 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     // The reports read the store the worker's activities write.
     analytics: new Analytics(effects.analytics, Date.now, liveConfig),
     analyticsHealth: () => effects.analytics.probe(),
+    backtests: {
+      timeoutMs: settings.LEADCYCLE_BACKTEST_TIMEOUT_MS,
+      concurrency: settings.LEADCYCLE_BACKTEST_CONCURRENCY,
+    },
     apiKeys,
     port: settings.LEADCYCLE_API_PORT,
     host: settings.LEADCYCLE_API_HOST,

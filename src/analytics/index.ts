@@ -25,6 +25,7 @@ import {
 import { openAnalyticsStore } from './sqlite/index.js';
 
 export * from './backtest.js';
+export * from './backtest-jobs.js';
 export * from './charts.js';
 export * from './forecast.js';
 export * from './params.js';
@@ -95,11 +96,19 @@ export class Analytics {
     whatIf: LeadcycleConfigInput,
     options: { label?: string; until?: number } = {},
   ): Promise<BacktestReport> {
-    const config = { ...this.liveConfig, ...whatIf };
-    return backtest(this.store.journal(), [{ label: options.label ?? 'what-if', config }], {
-      until: options.until ?? this.now(),
-      recorded: await this.#leads(),
-    });
+    return backtest(
+      this.store.journal(),
+      [{ label: options.label ?? 'what-if', config: this.whatIf(whatIf) }],
+      {
+        until: options.until ?? this.now(),
+        recorded: await this.#leads(),
+      },
+    );
+  }
+
+  /** The config a backtest of `whatIf` replays: the live config with the what-if's top-level fields. */
+  whatIf(whatIf: LeadcycleConfigInput): LeadcycleConfigInput {
+    return { ...this.liveConfig, ...whatIf };
   }
 
   async funnelSvg(period?: Period, asOf = this.now()): Promise<string> {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { describeIssues, type FieldIssue, issuesOf, LeadcycleError } from '../errors.js';
-import { DAY_MS } from '../machines/index.js';
+import { DAY_MS, HOUR_MS, type LeadcycleConfig, LeadcycleConfigSchema } from '../machines/index.js';
 import type { Period } from './reports.js';
 
 /** The default report period: the 90 days before `asOf`. */
@@ -107,6 +107,48 @@ export const BacktestLabelSchema = z
 export const BacktestUntilSchema = InstantSchema.optional().describe(
   'Replay the journal until this instant; default now',
 );
+
+/**
+ * The shortest timers a backtest replays, stricter than a live config's one second: a backtest
+ * feeds every timer of every lead over months of history, so each floor bounds its timer count
+ * (leads × span ÷ floor). The decay tick only refreshes the displayed score, never a stage, so a
+ * finer one would cost without changing the funnel.
+ */
+export const BACKTEST_TIMER_FLOORS_MS = {
+  decayTickDays: DAY_MS,
+  nurtureCadenceDays: HOUR_MS,
+  newsletterCadenceDays: HOUR_MS,
+  'emailCap.windowDays': HOUR_MS,
+  salesSlaHours: HOUR_MS,
+  renurtureCooldownDays: HOUR_MS,
+} as const;
+
+/** The timer settings of a config below a backtest's floors, each named with its minimum. */
+export function backtestTimerIssues(config: LeadcycleConfig): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const [field, floor] of Object.entries(BACKTEST_TIMER_FLOORS_MS)) {
+    const unit = field.endsWith('Hours') ? HOUR_MS : DAY_MS;
+    const value =
+      field === 'emailCap.windowDays' ? config.emailCap.windowDays : config[field as 'decayTickDays'];
+    if (value * unit < floor) {
+      const min = floor / unit;
+      const inWords = floor === DAY_MS ? '1 day' : '1 hour';
+      // In the field's own unit too, unless that is the same words: "1 hour (0.0417 days)".
+      const inUnit =
+        min === 1 ? '' : ` (${Number(min.toPrecision(3))} ${unit === DAY_MS ? 'days' : 'hours'})`;
+      issues.push({
+        path: field.split('.'),
+        message: `must be at least ${inWords}${inUnit} in a backtest, which replays every lead's timers over its history`,
+      });
+    }
+  }
+  return issues;
+}
+
+/** A what-if config: a config, with timers no shorter than a backtest's floors. */
+export const BacktestConfigSchema = LeadcycleConfigSchema.superRefine((config, ctx) => {
+  for (const issue of backtestTimerIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+});
 
 /** A parameter that does not match its schema, or is well-formed on its own but not with the others. */
 export class ReportParamsError extends LeadcycleError<'invalid_params'> {

@@ -22,6 +22,8 @@ export interface ApiSettings {
   dataDir: string;
   /** Deadline of each Temporal call a request makes (LEADCYCLE_API_TEMPORAL_TIMEOUT_MS). */
   temporalTimeoutMs: number;
+  /** LEADCYCLE_BACKTEST_TIMEOUT_MS and LEADCYCLE_BACKTEST_CONCURRENCY. */
+  backtests: { timeoutMs: number; concurrency: number };
 }
 
 /**
@@ -32,6 +34,7 @@ export interface ApiSettings {
  * (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), LEADCYCLE_TASK_QUEUE (the workers' queue),
  * LEADCYCLE_UNSUBSCRIBE_SECRET (optional: enables /v1/unsubscribe/*), LEADCYCLE_DATA_DIR,
  * LEADCYCLE_API_TEMPORAL_TIMEOUT_MS (20000).
+ * LEADCYCLE_BACKTEST_TIMEOUT_MS (60000), LEADCYCLE_BACKTEST_CONCURRENCY (1).
  * Throws SettingsError.
  */
 export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSettings {
@@ -72,5 +75,9 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSet
       : {}),
     dataDir: dataDirOf(settings),
     temporalTimeoutMs: settings.LEADCYCLE_API_TEMPORAL_TIMEOUT_MS,
+    backtests: {
+      timeoutMs: settings.LEADCYCLE_BACKTEST_TIMEOUT_MS,
+      concurrency: settings.LEADCYCLE_BACKTEST_CONCURRENCY,
+    },
   };
 }

@@ -34,6 +34,7 @@ export async function runApi(): Promise<void> {
     client,
     analytics: new Analytics(store, Date.now, config),
     analyticsHealth: () => store.probe(),
+    backtests: settings.backtests,
     apiKeys: settings.apiKeys,
     port: settings.port,
     host: settings.host,

@@ -3,15 +3,20 @@
  * the report types as JSON. The query parameters are the analytics' own (src/analytics/params.ts).
  */
 import { z } from 'zod';
-import { BacktestLabelSchema, BacktestUntilSchema, OPEN_STAGES } from '../analytics/index.js';
-import { FUNNEL_STAGES, LeadcycleConfigSchema } from '../machines/index.js';
+import {
+  BacktestConfigSchema,
+  BacktestLabelSchema,
+  BacktestUntilSchema,
+  OPEN_STAGES,
+} from '../analytics/index.js';
+import { FUNNEL_STAGES } from '../machines/index.js';
 import { named, StageSchema } from './schemas.js';
 
 export const BacktestRequestSchema = named(
   'BacktestRequest',
   z
     .object({
-      config: named('LeadcycleConfig', LeadcycleConfigSchema),
+      config: named('LeadcycleConfig', BacktestConfigSchema),
       label: BacktestLabelSchema.optional(),
       until: BacktestUntilSchema,
     })
@@ -182,3 +187,30 @@ export const BacktestReportSchema = named(
       .describe('"actual" (what was recorded), then the replayed config'),
   }),
 );
+
+export const BACKTEST_JOB_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+
+export const BacktestJobSchema = named(
+  'BacktestJob',
+  z.object({
+    id: z.string().describe('The job id: GET or DELETE /v1/backtests/{id}'),
+    status: z
+      .enum(BACKTEST_JOB_STATUSES)
+      .describe('running until its thread has exited; then succeeded (see result), failed or cancelled'),
+    label: z.string(),
+    until: EpochMs,
+    createdAt: EpochMs,
+    finishedAt: EpochMs.nullable().describe('When its thread exited; null while running'),
+    result: BacktestReportSchema.nullable().describe('The report, once succeeded'),
+    error: z
+      .object({ code: z.string(), message: z.string() })
+      .nullable()
+      .describe(
+        'Why it failed or was cancelled: no_leads, timer_loop, backtest_timeout, backtest_cancelled, backtest_failed',
+      ),
+  }),
+);
+
+export const BacktestJobParamsSchema = z
+  .object({ id: z.uuid().describe('The job id POST answered') })
+  .strict();

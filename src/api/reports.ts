@@ -9,7 +9,10 @@ import { z } from 'zod';
 import {
   type Analytics,
   AnalyticsStoreError,
-  BacktestError,
+  BacktestJobError,
+  BacktestJobs,
+  type BacktestJobView,
+  type BacktestLimits,
   ChartError,
   CohortsParamsSchema,
   ConversionParamsSchema,
@@ -21,11 +24,13 @@ import {
   SlaParamsSchema,
   StagesParamsSchema,
 } from '../analytics/index.js';
-import { DriverError, type LeadcycleConfigInput } from '../machines/index.js';
+import type { LeadcycleConfigInput } from '../machines/index.js';
 import { type ApiKeys, requireApiKey } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { json } from './leads.js';
 import {
+  BacktestJobParamsSchema,
+  BacktestJobSchema,
   BacktestReportSchema,
   BacktestRequestSchema,
   CohortReportSchema,
@@ -62,6 +67,8 @@ const failures = {
 export interface ReportRoutesOptions {
   analytics: Analytics;
   keys: ApiKeys;
+  /** Where backtests run: given, or threads over the analytics store with these limits. */
+  backtests?: BacktestJobs | BacktestLimits;
 }
 
 /** The analytics' typed errors as answers; anything else is left to the API's error handler. */
@@ -72,8 +79,6 @@ async function answering<T>(compute: () => Promise<T>): Promise<T> {
     if (err instanceof ReportParamsError) {
       throw validationError(err.issues, 'querystring');
     }
-    if (err instanceof BacktestError) throw new ApiError(409, 'no_leads', err.message);
-    if (err instanceof DriverError) throw new ApiError(422, 'timer_loop', err.message);
     // Only an empty chart is expected; any other refusal to draw is a bug, a 500.
     if (err instanceof ChartError && err.code === 'no_data') throw new ApiError(409, 'no_data', err.message);
     if (err instanceof AnalyticsStoreError && err.code === 'closed') {
@@ -234,8 +239,30 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     },
   );
 
+  // Each backtest runs in a thread of its own (src/analytics/backtest-jobs.ts): a replay is
+  // synchronous CPU work that would otherwise stall every other request.
+  const jobs =
+    options.backtests instanceof BacktestJobs
+      ? options.backtests
+      : BacktestJobs.over(analytics.store, {
+          ...options.backtests,
+          onBug: (err, id) => app.log.error({ err, backtest: id }, 'backtest thread failed'),
+        });
+  app.addHook('onClose', async () => jobs.close());
+  const jobFailures = {
+    409: json('The journal is empty (`no_leads`), or the job was cancelled meanwhile', ErrorSchema),
+    422: json(
+      'The config makes the replay loop on its timers (`timer_loop`), or the replay ran past the time box (`backtest_timeout`)',
+      ErrorSchema,
+    ),
+    429: json(
+      'As many backtests as the API runs at once are running (`too_many_backtests`); retry after Retry-After seconds',
+      ErrorSchema,
+    ),
+  } as const;
+
   // The what-if as sent, before validation fills in every default: it replaces only the fields it
-  // names in the live config (Analytics.backtest).
+  // names in the live config (Analytics.whatIf).
   const sentConfig = new WeakMap<object, LeadcycleConfigInput>();
   app.post(
     '/backtests',
@@ -251,27 +278,130 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         tags,
         summary: 'Replay the journaled leads under another config and compare the funnels',
         description:
-          'Nothing is stored or changed: the journal is replayed in memory. `config` lists what changes: its ' +
-          'top-level fields replace those of the config the leads run with (LEADCYCLE_CONFIG). 409 `no_leads` ' +
-          'while the journal is empty.',
+          'Nothing is stored or changed: the journal is replayed in memory, in a thread of its own. `config` ' +
+          'lists what changes: its top-level fields replace those of the config the leads run with ' +
+          '(LEADCYCLE_CONFIG); no timer under 1 hour (decayTickDays: 1 day). By default the answer waits for ' +
+          'the report (200) and the backtest stops if the client leaves; with `Prefer: respond-async` it is a ' +
+          '202 job at once (Location: /v1/backtests/{id}). Each backtest has a time box ' +
+          '(LEADCYCLE_BACKTEST_TIMEOUT_MS, 60 s by default) and at most LEADCYCLE_BACKTEST_CONCURRENCY (1) ' +
+          'run at once: beyond, 429 with Retry-After.',
+        // Loose: the other headers (the API key's among them) stay as they are.
+        headers: z.looseObject({
+          prefer: z
+            .string()
+            .optional()
+            .describe('`respond-async`: answer 202 with the job at once, not the report when done'),
+        }),
         body: BacktestRequestSchema,
         response: {
           200: json('The recorded funnel, then the replayed one', BacktestReportSchema),
+          202: json('The job, running: poll its Location', BacktestJobSchema),
           ...read,
-          409: failures[409],
+          409: jobFailures[409],
           413: failures[413],
           415: failures[415],
-          422: failures[422],
+          422: jobFailures[422],
+          429: jobFailures[429],
         },
       },
     },
-    (request) =>
-      answering(() => {
-        const { config, label, until } = request.body;
-        return analytics.backtest(sentConfig.get(request) ?? config, {
-          ...(label === undefined ? {} : { label }),
-          ...(until === undefined ? {} : { until }),
-        });
-      }),
+    async (request, reply) => {
+      const { config, label = 'what-if', until = analytics.now() } = request.body;
+      const job = starting(() =>
+        jobs.start(analytics.whatIf(sentConfig.get(request) ?? config), { label, until }),
+      );
+      if (respondAsync(request.headers.prefer)) {
+        return reply
+          .code(202)
+          .headers({
+            location: `${request.url.split('?')[0]}/${job.id}`,
+            'preference-applied': 'respond-async',
+          })
+          .send(apiView(job));
+      }
+      // Waiting for the report: a client that leaves takes its backtest with it.
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) void jobs.cancel(job.id, 'the client left before the report');
+      });
+      const done = apiView((await jobs.wait(job.id)) ?? job);
+      if (done.status === 'succeeded' && done.result) return done.result;
+      throw jobError(done);
+    },
+  );
+
+  const jobRoute = (summary: string, operationId: string) => ({
+    schema: {
+      operationId,
+      tags,
+      summary,
+      params: BacktestJobParamsSchema,
+      response: {
+        200: json('The job', BacktestJobSchema),
+        400: failures[400],
+        401: failures[401],
+        404: json('No such job (or it finished more than the TTL ago)', ErrorSchema),
+      },
+    },
+  });
+
+  app.get(
+    '/backtests/:id',
+    jobRoute('A backtest job: running, or its report or error', 'getBacktest'),
+    async (request) => apiView(jobs.get(request.params.id) ?? notFound(request.params.id)),
+  );
+
+  app.delete(
+    '/backtests/:id',
+    jobRoute(
+      'Cancel a backtest: answers once its thread has stopped (a finished job stays as it is)',
+      'cancelBacktest',
+    ),
+    async (request) => apiView((await jobs.cancel(request.params.id)) ?? notFound(request.params.id)),
   );
 };
+
+/** RFC 7240: `Prefer: respond-async` (among other preferences, with or without parameters). */
+function respondAsync(prefer: string | undefined): boolean {
+  return (prefer ?? '').split(',').some((p) => p.split(';')[0]?.trim().toLowerCase() === 'respond-async');
+}
+
+function starting<T>(start: () => T): T {
+  try {
+    return start();
+  } catch (err) {
+    if (err instanceof BacktestJobError && err.code === 'too_many_backtests') {
+      throw new ApiError(429, err.code, err.message, {
+        headers: { 'retry-after': String(err.retryAfterSeconds ?? 5) },
+      });
+    }
+    if (err instanceof BacktestJobError) throw new ApiError(503, err.code, err.message);
+    throw err;
+  }
+}
+
+function notFound(id: string): never {
+  throw new ApiError(
+    404,
+    'backtest_not_found',
+    `no backtest ${id} (finished ones are kept for a while only)`,
+  );
+}
+
+/** The thread's error codes as the API names them (a timer loop was `timer_loop` before jobs). */
+function apiView(view: BacktestJobView): BacktestJobView {
+  if (view.error?.code !== 'deadlines_do_not_advance') return view;
+  return { ...view, error: { ...view.error, code: 'timer_loop' } };
+}
+
+const STATUS_OF_ERROR: Record<string, number> = {
+  no_leads: 409,
+  backtest_cancelled: 409,
+  timer_loop: 422,
+  backtest_timeout: 422,
+};
+
+/** A finished job that has no report, as the answer a waiting client gets. */
+function jobError(view: BacktestJobView): ApiError {
+  const error = view.error ?? { code: 'backtest_failed', message: 'the backtest ended without a report' };
+  return new ApiError(STATUS_OF_ERROR[error.code] ?? 500, error.code, error.message);
+}

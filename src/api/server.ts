@@ -12,7 +12,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Analytics, StoreHealth } from '../analytics/index.js';
+import type { Analytics, BacktestJobs, BacktestLimits, StoreHealth } from '../analytics/index.js';
 import type { LeadClient } from '../client/index.js';
 import { STAGES } from '../machines/index.js';
 import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
@@ -43,6 +43,11 @@ export interface BuildApiOptions {
    * store leaves the API ready: only the analytics need it.
    */
   analyticsHealth?: () => Promise<StoreHealth>;
+  /**
+   * Where /v1/backtests run (src/analytics/backtest-jobs.ts): given jobs, or threads over the analytics
+   * store with these limits (default: 60 s, 1 at once). The API stops them when it closes.
+   */
+  backtests?: BacktestJobs | BacktestLimits;
   /** The worker's store and outbox: with them, /v1/leads/forget and /v1/leads/export exist. */
   privacy?: PrivacyApiDeps;
   /**
@@ -275,7 +280,12 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     await app.register(privacyRoutes, { prefix: '/v1/leads', client, keys, temporal, store, outbox });
   }
   if (options.analytics) {
-    await app.register(reportRoutes, { prefix: '/v1', analytics: options.analytics, keys });
+    await app.register(reportRoutes, {
+      prefix: '/v1',
+      analytics: options.analytics,
+      keys,
+      ...(options.backtests ? { backtests: options.backtests } : {}),
+    });
   }
   const secrets = options.webhookSecrets ?? {};
   if (secrets.forms !== undefined || secrets.crm !== undefined) {

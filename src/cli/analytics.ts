@@ -8,6 +8,7 @@ import {
   Analytics,
   BacktestLabelSchema,
   BacktestUntilSchema,
+  backtestTimerIssues,
   CohortsParamsSchema,
   ConversionParamsSchema,
   DEFAULT_PERIOD_DAYS,
@@ -20,7 +21,8 @@ import {
   SlaParamsSchema,
   StagesParamsSchema,
 } from '../analytics/index.js';
-import { loadConfigFile, readConfigOverrides } from '../config-file.js';
+import { ConfigFileError, loadConfigFile, readConfigOverrides } from '../config-file.js';
+import { LeadcycleConfigSchema } from '../machines/index.js';
 import { resolveDataDir } from '../paths.js';
 import type { Output } from './output.js';
 import {
@@ -218,6 +220,9 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
     .action(async (options: unknown) => {
       const { dataDir, config: file, chart, label, until } = parseParams(BacktestOptionsSchema, options);
       const config = await readConfigOverrides(file);
+      // A backtest replays every timer of every lead: the file's own timers meet the API's floors too.
+      const tooFast = backtestTimerIssues(LeadcycleConfigSchema.parse(config));
+      if (tooFast.length > 0) throw new ConfigFileError(file, tooFast);
       const r = await withAnalytics(dataDir, async (a) => {
         const result = await a.backtest(config, {
           ...(label === undefined ? {} : { label }),

@@ -110,6 +110,24 @@ const DEFAULT_CONTENT = {
 
 const positive = z.number().positive();
 
+export const DAY_MS = 24 * 60 * 60 * 1000;
+export const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * The shortest timer any config may set: one second. Fast-clock demos (src/demo.ts) count in
+ * seconds; below that a lead's timers would fire faster than its workflow (or a backtest) runs them.
+ * Backtests ask for more (src/analytics/params.ts).
+ */
+export const MIN_TIMER_MS = 1_000;
+
+/** A duration in `unit` (days or hours), at least MIN_TIMER_MS: the error names the minimum. */
+const timerSetting = (unit: 'days' | 'hours') => {
+  const min = MIN_TIMER_MS / (unit === 'days' ? DAY_MS : HOUR_MS);
+  return z.number().min(min, `must be at least 1 second (${min.toPrecision(3)} ${unit})`);
+};
+const days = timerSetting('days');
+const hours = timerSetting('hours');
+
 /**
  * Everything a marketing-ops team tunes. Every field has a default, so `{}` is a valid config.
  * Durations are in the unit their name says; the machine converts to milliseconds.
@@ -127,20 +145,20 @@ export const LeadcycleConfigSchema = z
     /** Engagement points lose half their value after this many days without new engagement. */
     decayHalfLifeDays: positive.default(30),
     /** How often the workflow refreshes the decayed score (for search attributes and temperature). */
-    decayTickDays: positive.default(7),
+    decayTickDays: days.default(7),
     /** "3 mailings a month are enough" (docs/domain.md: "Nurture rules"): a hard cap over a rolling window. */
     emailCap: z
-      .object({ max: z.number().int().positive().default(3), windowDays: positive.default(30) })
+      .object({ max: z.number().int().positive().default(3), windowDays: days.default(30) })
       .strict()
       .default({ max: 3, windowDays: 30 }),
     /** Days between two nurture emails, when the cap allows. */
-    nurtureCadenceDays: positive.default(7),
+    nurtureCadenceDays: days.default(7),
     /** Days between two newsletters to customers. */
-    newsletterCadenceDays: positive.default(30),
+    newsletterCadenceDays: days.default(30),
     /** Sales must accept an MQL within this many hours; then escalate once; then back to nurture. */
-    salesSlaHours: positive.default(48),
+    salesSlaHours: hours.default(48),
     /** Re-nurture cooldown after a premature offer, a sales rejection or an SLA that ran out twice. */
-    renurtureCooldownDays: positive.default(90),
+    renurtureCooldownDays: days.default(90),
     /** A timeline further out than this is not a validated BANT timeline (medium/long-term intent). */
     bantMaxTimelineMonths: z.number().int().nonnegative().default(6),
     personas: z.array(PersonaSchema).min(1).default(DEFAULT_PERSONAS),
@@ -160,6 +178,3 @@ export type LeadcycleConfigInput = z.input<typeof LeadcycleConfigSchema>;
 export type LeadcycleConfig = z.output<typeof LeadcycleConfigSchema>;
 
 export const DEFAULT_CONFIG: LeadcycleConfig = LeadcycleConfigSchema.parse({});
-
-export const DAY_MS = 24 * 60 * 60 * 1000;
-export const HOUR_MS = 60 * 60 * 1000;

@@ -65,6 +65,7 @@ beforeAll(async () => {
   await writeFile(join(root, 'what-if.json'), JSON.stringify({ mqlThreshold: 30 }));
   await writeFile(join(root, 'wrong-type.json'), JSON.stringify({ mqlThreshold: 'high' }));
   await writeFile(join(root, 'unknown-field.json'), JSON.stringify({ mqlTreshold: 30 }));
+  await writeFile(join(root, 'fast-tick.json'), JSON.stringify({ decayTickDays: 0.01 }));
   await writeFile(
     join(root, 'marketing-only.json'),
     JSON.stringify({ personas: [{ id: 'm', name: 'Marketing', jobFunctions: ['marketing'] }] }),
@@ -315,11 +316,12 @@ describe('bad input exits 2 naming the option or the field; missing data exits 1
   });
 
   it('refuses a what-if config with a wrong field, naming the field', async () => {
-    const [wrongType, unknown, asJson, label] = await Promise.all([
+    const [wrongType, unknown, asJson, label, fastTick] = await Promise.all([
       cli(['backtest', '--config', 'wrong-type.json', '--data-dir', journalDir]),
       cli(['backtest', '--config', 'unknown-field.json', '--data-dir', journalDir]),
       cli(['--json', 'backtest', '--config', 'wrong-type.json', '--data-dir', journalDir]),
       cli(['backtest', '--config', 'what-if.json', '--label', 'actual', '--data-dir', journalDir]),
+      cli(['backtest', '--config', 'fast-tick.json', '--data-dir', journalDir]),
     ]);
     expect(wrongType.code).toBe(2);
     expect(wrongType.stderr).toMatch(/^error: wrong-type\.json: mqlThreshold: .*expected number/);
@@ -332,6 +334,11 @@ describe('bad input exits 2 naming the option or the field; missing data exits 1
     });
     expect(label.code).toBe(2);
     expect(label.stderr).toMatch(/^error: --label: "actual" names the recorded series/);
+    // A decay tick every 14.4 minutes would replay ~100 timers per lead and day: refused, naming the minimum.
+    expect(fastTick.code).toBe(2);
+    expect(fastTick.stderr).toMatch(
+      /^error: fast-tick\.json: decayTickDays: must be at least 1 day in a backtest/,
+    );
   });
 
   it('says so when the store holds nothing to backtest or to draw', async () => {

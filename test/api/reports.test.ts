@@ -342,6 +342,18 @@ describe('the OpenAPI document', () => {
     }
     expect(doc.paths['/v1/charts/velocity.svg'].get.responses).toHaveProperty('409');
     expect(doc.paths['/v1/backtests'].post.responses).toHaveProperty('409');
+    // Backtests as jobs: 202 with the job on Prefer: respond-async, 429 beyond the concurrency, and the job's routes.
+    expect(doc.paths['/v1/backtests'].post.responses['202'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/BacktestJob',
+    });
+    expect(doc.paths['/v1/backtests'].post.responses).toHaveProperty('429');
+    for (const method of ['get', 'delete']) {
+      const job = doc.paths['/v1/backtests/{id}'][method];
+      expect(job.responses['200'].content['application/json'].schema, method).toEqual({
+        $ref: '#/components/schemas/BacktestJob',
+      });
+      expect(Object.keys(job.responses), method).toEqual(expect.arrayContaining(['400', '401', '404']));
+    }
     expect(doc.paths['/v1/backtests'].post.requestBody.content['application/json'].schema).toEqual({
       $ref: '#/components/schemas/BacktestRequestInput',
     });

@@ -188,6 +188,12 @@ describe('apiSettingsFromEnv', () => {
     expect(scoped.issues[0]?.path[0]).toBe('LEADCYCLE_API_KEYS');
     expect(scoped.message).toContain('API key 2');
     expect(scoped.message).not.toContain('secret-key');
+    expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_BACKTEST_TIMEOUT_MS: '1.5' }).message).toBe(
+      'LEADCYCLE_BACKTEST_TIMEOUT_MS: must be a whole number of milliseconds',
+    );
+    expect(error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_BACKTEST_CONCURRENCY: '0' }).message).toBe(
+      'LEADCYCLE_BACKTEST_CONCURRENCY: must be positive',
+    );
   });
 
   it('reads keys, port, host, secret and Temporal settings with their defaults', () => {
@@ -200,6 +206,7 @@ describe('apiSettingsFromEnv', () => {
       temporalNamespace: 'default',
       dataDir: expect.stringMatching(/\.leadcycle$/),
       temporalTimeoutMs: 20_000,
+      backtests: { timeoutMs: 60_000, concurrency: 1 },
     });
     expect(
       apiSettingsFromEnv({
@@ -214,9 +221,12 @@ describe('apiSettingsFromEnv', () => {
         LEADCYCLE_UNSUBSCRIBE_SECRET: 'another-long-secret',
         LEADCYCLE_DATA_DIR: '/srv/leadcycle',
         LEADCYCLE_API_TEMPORAL_TIMEOUT_MS: '1500',
+        LEADCYCLE_BACKTEST_TIMEOUT_MS: '5000',
+        LEADCYCLE_BACKTEST_CONCURRENCY: '2',
       }),
     ).toMatchObject({
       temporalTimeoutMs: 1500,
+      backtests: { timeoutMs: 5000, concurrency: 2 },
       port: 0,
       host: '0.0.0.0',
       webhookSecrets: { forms: 'a-long-enough-secret', crm: 'another-crm-secret' },

@@ -1,0 +1,42 @@
+/**
+ * The body of one backtest thread (src/analytics/backtest-jobs.ts starts it with `node:worker_threads`):
+ * opens the SQLite store by its file, replays the journal, posts the report or the error, and ends.
+ * A plain module with no host state, so it runs the same from TypeScript (tsx) and once built.
+ * The replay is CPU-bound and synchronous: only here does it leave the API's event loop free.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { LeadcycleError } from '../errors.js';
+import type { LeadcycleConfigInput } from '../machines/index.js';
+import { type BacktestReport, backtest } from './backtest.js';
+import { byLead } from './reports.js';
+import { SqliteAnalyticsStore } from './sqlite/store.js';
+
+export interface BacktestThreadInput {
+  /** The analytics store's SQLite file. */
+  file: string;
+  /** The whole config to replay (the live config with the what-if's fields). */
+  config: LeadcycleConfigInput;
+  label: string;
+  until: number;
+}
+
+export type BacktestThreadMessage =
+  | { ok: true; report: BacktestReport }
+  /** `code` is a LeadcycleError's; null for anything else (a bug: its message stays in the log). */
+  | { ok: false; error: { name: string; code: string | null; message: string } };
+
+async function run({ file, config, label, until }: BacktestThreadInput): Promise<BacktestThreadMessage> {
+  const store = SqliteAnalyticsStore.open(file);
+  try {
+    const recorded = byLead(await store.stageChanges());
+    const report = await backtest(store.journal(), [{ label, config }], { until, recorded });
+    return { ok: true, report };
+  } catch (err) {
+    const { name, message } = err instanceof Error ? err : new Error(String(err));
+    return { ok: false, error: { name, code: err instanceof LeadcycleError ? err.code : null, message } };
+  } finally {
+    await store.close();
+  }
+}
+
+if (parentPort) parentPort.postMessage(await run(workerData as BacktestThreadInput));
