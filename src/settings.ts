@@ -136,6 +136,20 @@ export const SettingsSchema = z
     LEADCYCLE_CODEC_ORIGINS: orDefault(commaList('holds no origin, only commas'), 'http://localhost:8233'),
     LEADCYCLE_CODEC_HOST: orDefault(text, '127.0.0.1'),
     LEADCYCLE_CODEC_PORT: orDefault(port, '8888'),
+
+    // Lead ids (src/client/lead-ids.ts): every process that names leads must share both.
+    /** Keys the workflow ids and the suppression list's address hashes; unset: the data dir's lead-id-secret. */
+    LEADCYCLE_LEAD_ID_SECRET: optional(
+      // Whoever holds it can test a guessed address against an id: it must not be guessable itself.
+      z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)'),
+    ),
+    /** `legacy`: also find leads started under the unkeyed ids of before (README: Personal data). */
+    LEADCYCLE_LEAD_IDS: optional(
+      z.enum(
+        ['keyed', 'legacy'],
+        'must be "keyed" (new deployments) or "legacy" (leads from before keyed ids)',
+      ),
+    ),
   })
   .superRefine((env, ctx) => {
     if (env.LEADCYCLE_CRM_WEBHOOK_URL && !env.LEADCYCLE_CRM_WEBHOOK_SECRET) {

@@ -10,7 +10,8 @@ import { z } from 'zod';
 import type { AnalyticsStore } from '../analytics/records.js';
 import { redactEvent } from '../analytics/redact.js';
 import { openAnalyticsStore } from '../analytics/sqlite/index.js';
-import { addressHash, tenantOfLeadKey } from '../analytics/suppression.js';
+import { suppressionOf, tenantOfLeadKey } from '../analytics/suppression.js';
+import { type LeadIds, leadIds } from '../client/lead-key.js';
 import { type ConsentState, type Effect, keyAddressOf, type LeadEvent } from '../machines/index.js';
 import { loadActivityConfig } from './config.js';
 import { type ContentSender, OutboxSender, type SendResult, SmtpSender } from './content-sender.js';
@@ -41,6 +42,8 @@ export interface ActivityDeps {
   crm: CrmHandoff;
   /** Stage changes and the journal, for the analytics (src/analytics/). */
   analytics: AnalyticsStore;
+  /** Names other leads in the journal and hashes suppressed addresses; default: the process's (leadIds()). */
+  leadIds?: LeadIds;
 }
 
 interface EffectInput {
@@ -86,6 +89,8 @@ const EmailSchema = z.email();
 
 export function createActivities(deps: ActivityDeps) {
   const { sender, crm, analytics } = deps;
+  // Resolved now: a worker without a lead id secret fails at start, not at its first lead.
+  const ids = deps.leadIds ?? leadIds();
   return {
     /** recorded=false when the key was already there. */
     async recordStageChange(input: RecordStageChangeInput): Promise<{ recorded: boolean }> {
@@ -122,7 +127,7 @@ export function createActivities(deps: ActivityDeps) {
         const tenant = tenantOfLeadKey(input.leadKey);
         await analytics.suppress({
           tenant,
-          addressHash: addressHash(tenant, input.address),
+          addressHash: ids.addressHash(tenant, input.address),
           reason: 'do_not_contact',
           at,
         });
@@ -135,7 +140,7 @@ export function createActivities(deps: ActivityDeps) {
       const leadId = input.workflowId;
       return analytics.recordJournal(
         { leadId, createdAt: input.createdAt },
-        input.entries.map(({ seq, event }) => ({ leadId, seq, event: redactEvent(event) })),
+        input.entries.map(({ seq, event }) => ({ leadId, seq, event: redactEvent(event, ids) })),
       );
     },
 
@@ -164,7 +169,7 @@ export function createActivities(deps: ActivityDeps) {
       if (input.consent?.doNotContact) return sender.skip(delivery, 'do_not_contact');
       if (input.consent && input.consent.state !== 'granted') return sender.skip(delivery, 'unsubscribed');
       const tenant = tenantOfLeadKey(input.leadKey);
-      const suppressed = await analytics.suppression(tenant, addressHash(tenant, input.to.email));
+      const suppressed = await suppressionOf(analytics, tenant, input.to.email, ids);
       return suppressed ? sender.skip(delivery, suppressed.reason) : sender.send(delivery);
     },
 
@@ -178,8 +183,7 @@ export function createActivities(deps: ActivityDeps) {
         // Another record of the person may have said no: sales must not call an address on the list.
         const address = keyAddressOf(input.leadKey) ?? input.lead.profile.email;
         const tenant = tenantOfLeadKey(input.leadKey);
-        if (address && (await analytics.suppression(tenant, addressHash(tenant, address))))
-          return { delivered: false };
+        if (address && (await suppressionOf(analytics, tenant, address, ids))) return { delivered: false };
       }
       return crm.handOff({
         key: input.idempotencyKey,
