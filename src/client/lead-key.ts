@@ -76,6 +76,11 @@ export class LeadIds {
     this.#secret = Buffer.from(secret, 'utf8');
   }
 
+  /** The same secret, with or without the fallback to legacy ids. */
+  withLegacy(legacy: boolean): LeadIds {
+    return new LeadIds(this.#secret.toString('utf8'), legacy);
+  }
+
   workflowIdOf(leadKey: string): string {
     // A label per use: the id and the address hash never coincide although they share the secret.
     return `lead-${this.#mac(`lead-id\n${leadKey}`).slice(0, 32)}`;
