@@ -44,7 +44,7 @@ const GUESSES = Array.from({ length: 1002 }, (_, i) => {
   const last = LAST[Math.floor(i / FIRST.length) % LAST.length];
   return `${first}.${last}${Math.floor(i / (FIRST.length * LAST.length))}@acme.example`;
 });
-// 358 of them are real leads (every third guess, say).
+// A third of them (334) are real leads.
 const PEOPLE = GUESSES.filter((_, i) => i % 3 === 0).slice(0, 358);
 
 const form = (email: string) =>
