@@ -260,6 +260,15 @@ describe('loading the secret', () => {
     const elsewhere = await loadLeadIds({ LEADCYCLE_DATA_DIR: await dir() });
     expect(elsewhere.ids.workflowIdOf(leadKey)).not.toBe(first.ids.workflowIdOf(leadKey));
     expect(first.ids.legacy).toBe(false);
+    // The CLI reads the secret and never makes one of its own.
+    const cli = await loadLeadIds(env, { create: false });
+    expect(cli.ids.workflowIdOf(leadKey)).toBe(first.ids.workflowIdOf(leadKey));
+    const fresh = await dir();
+    await expect(loadLeadIds({ LEADCYCLE_DATA_DIR: fresh }, { create: false })).rejects.toMatchObject({
+      code: 'lead_id_secret_missing',
+      message: expect.stringMatching(/^LEADCYCLE_LEAD_ID_SECRET: /),
+    });
+    await expect(stat(join(fresh, LEAD_ID_SECRET_FILE))).rejects.toThrow();
   });
 
   it('takes LEADCYCLE_LEAD_ID_SECRET first, and refuses a short one naming the variable', async () => {

@@ -30,7 +30,7 @@ import { type Output, table } from './output.js';
 
 async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Promise<T> {
   // The deployment's lead ids: the CLI names leads as the API and the worker do.
-  useLeadIds((await loadLeadIds()).ids);
+  useLeadIds((await loadLeadIds(process.env, { create: false })).ids);
   const temporal = await connectTemporal().catch((err: Error) => {
     throw new Error(`${err.message} (start it with \`leadcycle start\`)`);
   });

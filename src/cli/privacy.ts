@@ -14,7 +14,7 @@ const PrivacyOptionsSchema = z.object({ tenant: z.string() }).strict();
 
 async function withDeps<T>(fn: (deps: PrivacyDeps) => Promise<T>): Promise<T> {
   // The deployment's lead ids and address hashes: the person is found as the API would find them.
-  const leadIds = useLeadIds((await loadLeadIds()).ids);
+  const leadIds = useLeadIds((await loadLeadIds(process.env, { create: false })).ids);
   const temporal = await connectTemporal();
   const dataDir = resolveDataDir();
   const store = openAnalyticsStore(dataDir);

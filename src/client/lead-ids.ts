@@ -1,7 +1,8 @@
 /**
  * Where a process's LeadIds come from: `LEADCYCLE_LEAD_ID_SECRET`, else `<data dir>/lead-id-secret`,
  * made on first start (mode 0600, like the API key and the codec key). The worker, the API, the CLI
- * and `npm start` each load it once at start-up and install it (useLeadIds) before naming a lead.
+ * and `npm start` each load it once at start-up and install it (useLeadIds) before naming a lead;
+ * the CLI only reads it.
  */
 import { randomBytes } from 'node:crypto';
 import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -16,8 +17,13 @@ export const LEAD_ID_SECRET_FILE = 'lead-id-secret';
 /** Files only a deployment from before keyed lead ids, or one whose secret was lost, has without the secret. */
 const EARLIER_DATA = ['leadcycle.db', 'outbox.jsonl', 'temporal.sqlite'];
 
+/**
+ * `create: false` (the CLI, a one-off next to a deployment): a missing secret is an error, not a new
+ * one, which would name every lead differently from the worker and the API.
+ */
 export async function loadLeadIds(
   env: NodeJS.ProcessEnv = process.env,
+  { create = true }: { create?: boolean } = {},
 ): Promise<{ ids: LeadIds; source: string }> {
   const settings = readSettings(env);
   const legacy = settings.LEADCYCLE_LEAD_IDS === 'legacy';
@@ -30,6 +36,13 @@ export async function loadLeadIds(
   const dataDir = dataDirOf(settings);
   const file = join(dataDir, LEAD_ID_SECRET_FILE);
   let secret = await readSecret(file);
+  if (secret === null && !create) {
+    throw new LeadIdsError(
+      'lead_id_secret_missing',
+      `LEADCYCLE_LEAD_ID_SECRET: not set, and no ${file}: give the deployment's secret ` +
+        '(the one its worker and API use), or start the stack once to make it',
+    );
+  }
   if (secret === null) {
     // Data but no secret: leads from before keyed ids (or a lost secret). A new secret would quietly
     // make every one of them a stranger (a capture would start a second lead), so the operator says.
