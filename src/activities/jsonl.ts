@@ -17,9 +17,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../private-fs.js';
 import { KeyedLock } from './keyed-lock.js';
 
 const NEWLINE = 0x0a;
@@ -179,7 +180,7 @@ export class JsonlLog<T extends { key: string }> {
         };
         const { size } = await old.stat();
         const tail = size > 0 ? await scanJsonl(this.file, this.#schema, visit, { end: size }) : null;
-        const out = await open(temp, 'wx');
+        const out = await open(temp, 'wx', PRIVATE_FILE_MODE);
         try {
           await out.writeFile(kept.join(''), 'utf8');
           // Lines another process appended to the old file since the scan: carried over.
@@ -251,15 +252,18 @@ export class JsonlLog<T extends { key: string }> {
   }
 
   async #load(): Promise<{ handle: FileHandle; keys: Set<string> }> {
-    await mkdir(dirname(this.file), { recursive: true });
+    // The records name people: the folder and the file are the owner's only.
+    await ensurePrivateDir(dirname(this.file));
     return fileWrites.run(this.file, () => this.#loadUnlocked());
   }
 
   async #loadUnlocked(): Promise<{ handle: FileHandle; keys: Set<string> }> {
     const keys = new Set<string>();
     const tail = await scanJsonl(this.file, this.#schema, (r) => keys.add(r.key));
-    const handle = await open(this.file, 'a');
+    const handle = await open(this.file, 'a', PRIVATE_FILE_MODE);
     try {
+      // A file an older version made 0644 is tightened too.
+      if (((await handle.stat()).mode & 0o777) !== PRIVATE_FILE_MODE) await handle.chmod(PRIVATE_FILE_MODE);
       // Repair before the first append, or the new line would be glued to the torn one.
       if (tail?.valid) await handle.appendFile('\n');
       else if (tail) await handle.truncate(tail.offset);

@@ -1,4 +1,4 @@
-import { workflowIdOf } from '../client/lead-key.js';
+import { type LeadIds, leadIds } from '../client/lead-key.js';
 import type { LeadEvent, Profile } from '../machines/index.js';
 
 /**
@@ -21,7 +21,7 @@ function redactProfile(profile: Profile): Profile {
   };
 }
 
-export function redactEvent(event: LeadEvent): LeadEvent {
+export function redactEvent(event: LeadEvent, ids: LeadIds = leadIds()): LeadEvent {
   switch (event.type) {
     case 'form.submitted':
       return { ...event, profile: { ...redactProfile(event.profile), email: REDACTED_EMAIL } };
@@ -31,11 +31,11 @@ export function redactEvent(event: LeadEvent): LeadEvent {
     case 'lead.absorbed':
       return {
         ...event,
-        from: workflowIdOf(event.from),
+        from: ids.workflowIdOf(event.from),
         facts: { ...event.facts, profile: redactProfile(event.facts.profile) },
       };
     case 'lead.merged':
-      return { ...event, into: workflowIdOf(event.into) };
+      return { ...event, into: ids.workflowIdOf(event.into) };
     case 'sales.accepted':
       return { ...event, owner: 'redacted' };
     case 'visit': {

@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { LeadClient, type LeadRef, LeadValidationError, type WriteOptions } from '../client/index.js';
+import { type LeadClient, type LeadRef, LeadValidationError, type WriteOptions } from '../client/index.js';
 import type { LeadView } from '../machines/index.js';
 import { stateQuery } from '../workflows/messages.js';
 import { type ApiKeys, leadTenantVia, requireApiKey } from './auth.js';
@@ -79,11 +79,9 @@ export function viewBody(view: LeadView, leadId: string): LeadViewBody {
   };
 }
 
-const idOf = (ref: LeadRef): string => LeadClient.keyOf(ref).workflowId;
-
 /** A write's answer: the lead after it, and where to find it. */
-function written(reply: FastifyReply, lead: LeadRef, view: LeadView): LeadViewBody {
-  const body = viewBody(view, idOf(lead));
+function written(reply: FastifyReply, leadId: string, view: LeadView): LeadViewBody {
+  const body = viewBody(view, leadId);
   reply.header('location', `/v1/leads/${body.leadId}`);
   return body;
 }
@@ -187,6 +185,8 @@ function idempotencyHooks(store: IdempotencyStore, keys: ApiKeys) {
 export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, options) => {
   const { client, keys, temporal } = options;
   const { hooks: idempotent, writeOptions } = idempotencyHooks(options.idempotency, keys);
+  // The id the lead runs under: with legacy ids, maybe the unkeyed one of before (a call to Temporal).
+  const idOf = (ref: LeadRef): Promise<string> => temporal(async () => (await client.locate(ref)).workflowId);
 
   // The key, and its tenants: a scoped key reaches only its tenants' leads (src/api/auth.ts).
   requireApiKey(app, keys, leadTenantVia(client, temporal));
@@ -212,11 +212,10 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
     },
     async (request, reply) => {
       const { lead, command } = request.body;
-      return written(
-        reply,
-        lead,
-        await temporal(() => under('command', () => client.capture(lead, command, writeOptions(request)))),
+      const view = await temporal(() =>
+        under('command', () => client.capture(lead, command, writeOptions(request))),
       );
+      return written(reply, await idOf(lead), view);
     },
   );
 
@@ -239,11 +238,10 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
     },
     async (request, reply) => {
       const { lead, command } = request.body;
-      return written(
-        reply,
-        lead,
-        await temporal(() => under('command', () => client.send(lead, command, writeOptions(request)))),
+      const view = await temporal(() =>
+        under('command', () => client.send(lead, command, writeOptions(request))),
       );
+      return written(reply, await idOf(lead), view);
     },
   );
 
@@ -275,7 +273,7 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
         ),
       );
       reply.code(202);
-      return { accepted: true as const, leadId: idOf(request.body.lead) };
+      return { accepted: true as const, leadId: await idOf(request.body.lead) };
     },
   );
 
@@ -295,7 +293,8 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
         },
       },
     },
-    async (request) => viewBody(await temporal(() => client.get(request.body.lead)), idOf(request.body.lead)),
+    async (request) =>
+      viewBody(await temporal(() => client.get(request.body.lead)), await idOf(request.body.lead)),
   );
 
   app.get(

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Outbox } from '../activities/outbox.js';
 import { Analytics, openResilientStore } from '../analytics/index.js';
-import { connectTemporal, LeadClient } from '../client/index.js';
+import { connectTemporal, LeadClient, loadLeadIds, useLeadIds } from '../client/index.js';
 import { ConfigFileError, loadConfigFile } from '../config-file.js';
 import { readSettings, SettingsError } from '../settings.js';
 import { apiSettingsFromEnv } from './env.js';
@@ -21,6 +21,8 @@ import { startApi } from './server.js';
 export async function runApi(): Promise<void> {
   const settings = apiSettingsFromEnv();
   const config = await loadConfigFile(); // LEADCYCLE_CONFIG, else the defaults
+  // Before the store opens: lead ids and the suppression hashes agree with the worker's.
+  useLeadIds((await loadLeadIds()).ids);
   // TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the payload codec, as every entry point.
   const temporal = await connectTemporal();
   const client = new LeadClient(temporal.client, {

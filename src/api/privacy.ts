@@ -85,7 +85,7 @@ export const ConsentHistorySchema = named(
 
 export const privacyRoutes: FastifyPluginAsyncZod<PrivacyRoutesOptions> = async (app, options) => {
   const { client, keys, temporal, store, outbox } = options;
-  const deps = { temporal: client.temporal, store, outbox };
+  const deps = { temporal: client.temporal, store, outbox, leadIds: client.ids };
 
   requireApiKey(app, keys, leadTenantVia(client, temporal));
 

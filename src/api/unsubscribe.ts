@@ -10,7 +10,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { verifyUnsubscribeToken } from '../activities/unsubscribe-link.js';
 import type { LeadClient } from '../client/index.js';
-import { workflowIdOf } from '../client/lead-key.js';
 import { ApiError } from './errors.js';
 import { errorsFor, json } from './leads.js';
 import { ErrorSchema, LeadIdSchema } from './schemas.js';
@@ -152,7 +151,8 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRoutesOptions> 
       const view = await temporal(() => client.sendById(leadId, unsubscribe));
       // A link from before a merge reaches the closed record: the survivor carries the person on.
       const survivor = view.state.context.mergedInto;
-      if (survivor) await temporal(() => client.sendById(workflowIdOf(survivor), unsubscribe));
+      if (survivor)
+        await temporal(async () => client.sendById(await client.workflowIdFor(survivor), unsubscribe));
       return sendPage(
         reply,
         page(

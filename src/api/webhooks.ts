@@ -8,7 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { verifySignature } from '../activities/signature.js';
-import { LeadClient, type LeadRef } from '../client/index.js';
+import type { LeadClient, LeadRef } from '../client/index.js';
 import { LeadcycleError } from '../errors.js';
 import type { LeadView } from '../machines/index.js';
 import { ApiError } from './errors.js';
@@ -56,17 +56,15 @@ const signatureErrors = {
   ),
 };
 
-const ack = (view: LeadView, ref: LeadRef) => ({
-  leadId: LeadClient.keyOf(ref).workflowId,
-  stage: view.stage,
-  consent: view.consent,
-});
+const ack = (view: LeadView, leadId: string) => ({ leadId, stage: view.stage, consent: view.consent });
 
 export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (app, options) => {
   const { client, secrets, toleranceSeconds, temporal } = options;
   if (secrets.forms !== undefined && secrets.forms === secrets.crm) {
     throw new WebhookSecretsSharedError();
   }
+  // The id the lead runs under: with legacy ids, maybe the unkeyed one of before (a call to Temporal).
+  const idOf = (ref: LeadRef): Promise<string> => temporal(async () => (await client.locate(ref)).workflowId);
   const replays = new ReplayCache(toleranceSeconds, undefined, undefined, options.replayFile);
   app.addHook('onClose', async () => replays.close());
   const verified = new WeakMap<FastifyRequest, string>();
@@ -173,7 +171,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
             ...(contentStage ? { contentStage } : {}),
           }),
         );
-        return ack(view, ref);
+        return ack(view, await idOf(ref));
       },
     );
   }
@@ -205,8 +203,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
           },
         },
       },
-      async (request) =>
-        ack(await temporal(() => client.send(request.body.lead, request.body.command)), request.body.lead),
+      async (request) => {
+        const view = await temporal(() => client.send(request.body.lead, request.body.command));
+        return ack(view, await idOf(request.body.lead));
+      },
     );
   }
 };

@@ -10,7 +10,7 @@ import {
   readDeadLetters,
   retryDeadLetter,
 } from '../activities/index.js';
-import { connectTemporal } from '../client/index.js';
+import { connectTemporal, loadLeadIds, useLeadIds } from '../client/index.js';
 import { LeadcycleError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
 import { stateQuery } from '../workflows/messages.js';
@@ -97,6 +97,8 @@ export function addDeliveryCommands(program: Command, out: Output): void {
       if (unknown.length) throw new InvalidArgumentError(`no dead letter under ${unknown.join(', ')}`);
       const letters = all ? open : open.filter((l) => keys.includes(l.key));
       const consents = await consentsOf(letters);
+      // The deployment's lead ids: the suppression check hashes addresses as the worker does.
+      useLeadIds((await loadLeadIds(process.env, { create: false })).ids);
       const effects = activitiesFromEnv();
       const outcomes: RetryOutcome[] = [];
       try {

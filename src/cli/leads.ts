@@ -1,7 +1,14 @@
 /** `capture`, `send`, `track`, `show`, `merge`, `list`: driving leads through the LeadClient. */
 import { Argument, type Command, Option } from 'commander';
 import { z } from 'zod';
-import { connectTemporal, LeadClient, type LeadRef, parseCommand } from '../client/index.js';
+import {
+  connectTemporal,
+  LeadClient,
+  type LeadRef,
+  loadLeadIds,
+  parseCommand,
+  useLeadIds,
+} from '../client/index.js';
 import { loadConfigFile } from '../config-file.js';
 import {
   BUYING_STAGES,
@@ -22,6 +29,8 @@ import { integer, parseJson, parseOptions, tenantOption } from './options.js';
 import { type Output, table } from './output.js';
 
 async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Promise<T> {
+  // The deployment's lead ids: the CLI names leads as the API and the worker do.
+  useLeadIds((await loadLeadIds(process.env, { create: false })).ids);
   const temporal = await connectTemporal().catch((err: Error) => {
     throw new Error(`${err.message} (start it with \`leadcycle start\`)`);
   });

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { Outbox } from '../activities/outbox.js';
 import { openAnalyticsStore } from '../analytics/index.js';
-import { connectTemporal } from '../client/index.js';
+import { connectTemporal, loadLeadIds, useLeadIds } from '../client/index.js';
 import { resolveDataDir } from '../paths.js';
 import { exportPerson, forgetPerson, type PrivacyDeps } from '../privacy/index.js';
 import { leadRef } from './leads.js';
@@ -13,12 +13,14 @@ import type { Output } from './output.js';
 const PrivacyOptionsSchema = z.object({ tenant: z.string() }).strict();
 
 async function withDeps<T>(fn: (deps: PrivacyDeps) => Promise<T>): Promise<T> {
+  // The deployment's lead ids and address hashes: the person is found as the API would find them.
+  const leadIds = useLeadIds((await loadLeadIds(process.env, { create: false })).ids);
   const temporal = await connectTemporal();
   const dataDir = resolveDataDir();
   const store = openAnalyticsStore(dataDir);
   const outbox = new Outbox(dataDir);
   try {
-    return await fn({ temporal: temporal.client, store, outbox });
+    return await fn({ temporal: temporal.client, store, outbox, leadIds });
   } finally {
     await outbox.close();
     await store.close();

@@ -1,4 +1,5 @@
 export * from './connect.js';
 export * from './errors.js';
 export * from './lead-client.js';
+export * from './lead-ids.js';
 export * from './lead-key.js';

@@ -40,7 +40,7 @@ import {
   LeadValidationError,
   type ValidationIssue,
 } from './errors.js';
-import { type LeadRef, LeadRefSchema, leadKeyOf, workflowIdOf } from './lead-key.js';
+import { type LeadIds, type LeadRef, LeadRefSchema, leadIds, leadKeyOf } from './lead-key.js';
 
 export const DEFAULT_TASK_QUEUE = 'leadcycle';
 
@@ -52,6 +52,8 @@ export interface LeadClientOptions {
   searchAttributes?: boolean;
   /** See LeadWorkflowInput.continueAsNewAt. */
   continueAsNewAt?: LeadWorkflowInput['continueAsNewAt'];
+  /** How leads are named (their secret, legacy ids); default: the process's (leadIds()). */
+  leadIds?: LeadIds;
 }
 
 /**
@@ -153,6 +155,7 @@ export class LeadClient {
   private readonly config: LeadcycleConfigInput;
   private readonly searchAttributes: boolean;
   private readonly continueAsNewAt: LeadWorkflowInput['continueAsNewAt'];
+  readonly ids: LeadIds;
 
   constructor(
     readonly temporal: Client,
@@ -163,12 +166,40 @@ export class LeadClient {
     this.config = options.config ?? {};
     this.searchAttributes = options.searchAttributes ?? true;
     this.continueAsNewAt = options.continueAsNewAt;
+    this.ids = options.leadIds ?? leadIds();
     parse(LeadcycleConfigSchema, this.config);
   }
 
-  static keyOf(ref: LeadRef): { leadKey: string; workflowId: string } {
+  /** The lead's key and its keyed workflow id (under the process's LeadIds unless given). */
+  static keyOf(ref: LeadRef, ids: LeadIds = leadIds()): { leadKey: string; workflowId: string } {
     const leadKey = leadKeyOf(parse(LeadRefSchema, ref));
-    return { leadKey, workflowId: workflowIdOf(leadKey) };
+    return { leadKey, workflowId: ids.workflowIdOf(leadKey) };
+  }
+
+  /**
+   * The lead's key and the workflow id it runs under: the keyed one, or with legacy ids the unkeyed
+   * one of before when the lead exists only there. A lead that exists under neither gets the keyed
+   * one (a capture starts it there). Throws LeadValidationError for a bad ref, before any call.
+   */
+  async locate(ref: LeadRef): Promise<{ leadKey: string; workflowId: string }> {
+    const { leadKey } = LeadClient.keyOf(ref, this.ids);
+    return { leadKey, workflowId: await this.workflowIdFor(leadKey) };
+  }
+
+  /** The workflow id the lead of this key runs under (see locate). */
+  async workflowIdFor(leadKey: string): Promise<string> {
+    const [keyed, ...legacy] = this.ids.candidatesOf(leadKey) as [string, ...string[]];
+    // Without legacy ids, no call: the keyed id is the only one.
+    if (legacy.length === 0) return keyed;
+    for (const workflowId of [keyed, ...legacy]) {
+      try {
+        await this.temporal.workflow.getHandle(workflowId).describe();
+        return workflowId;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    }
+    return keyed;
   }
 
   /**
@@ -177,10 +208,11 @@ export class LeadClient {
    * applies the command once too (see WriteOptions).
    */
   async capture(ref: LeadRef, command: LeadCommandInput, options?: WriteOptions): Promise<LeadView> {
-    const { leadKey, workflowId } = LeadClient.keyOf(ref);
+    LeadClient.keyOf(ref, this.ids);
     const parsed = parse(LeadCommandSchema, command);
     checkProfileAddress(ref, parsed);
     const updateId = updateIdOf(options);
+    const { leadKey, workflowId } = await this.locate(ref);
     const input: LeadWorkflowInput = {
       leadKey,
       config: this.config,
@@ -215,13 +247,13 @@ export class LeadClient {
     return this.#update(ref, commandUpdate, parsed, options);
   }
 
-  #update<C>(
+  async #update<C>(
     ref: LeadRef,
     update: UpdateDefinition<LeadView, [C]>,
     command: C,
     options?: WriteOptions,
   ): Promise<LeadView> {
-    const { leadKey, workflowId } = LeadClient.keyOf(ref);
+    const { leadKey, workflowId } = await this.locate(ref);
     return this.#updateById(workflowId, leadKey, update, command, options);
   }
 
@@ -251,7 +283,7 @@ export class LeadClient {
    * run has seen already (the SDK's own signal call picks a random one each time, hence the raw call).
    */
   async track(ref: LeadRef, fact: LeadFact, options?: TrackOptions): Promise<void> {
-    const { leadKey, workflowId } = LeadClient.keyOf(ref);
+    LeadClient.keyOf(ref, this.ids);
     const parsed = parse(LeadFactSchema, fact);
     checkProfileAddress(ref, parsed);
     const requestId = options?.requestId;
@@ -263,6 +295,7 @@ export class LeadClient {
         { path: ['requestId'], message: 'expected a string of 1 to 255 characters' },
       ]);
     }
+    const { leadKey, workflowId } = await this.locate(ref);
     try {
       if (requestId === undefined) {
         await this.temporal.workflow.getHandle(workflowId).signal(factSignal, parsed);
@@ -288,7 +321,7 @@ export class LeadClient {
   }
 
   async get(ref: LeadRef): Promise<LeadView> {
-    const { leadKey, workflowId } = LeadClient.keyOf(ref);
+    const { leadKey, workflowId } = await this.locate(ref);
     try {
       return await this.temporal.workflow.getHandle(workflowId).query(stateQuery);
     } catch (err) {
@@ -302,8 +335,8 @@ export class LeadClient {
    * carries over), then the other closes as `merged`. Safe to retry: a record is absorbed once.
    */
   async merge(survivor: LeadRef, absorbed: LeadRef): Promise<LeadView> {
-    const into = LeadClient.keyOf(survivor);
-    const from = LeadClient.keyOf(absorbed);
+    const into = LeadClient.keyOf(survivor, this.ids);
+    const from = LeadClient.keyOf(absorbed, this.ids);
     if (into.leadKey === from.leadKey) {
       throw new LeadValidationError([{ path: ['absorbed'], message: 'a lead cannot be merged into itself' }]);
     }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { resolveDataDir } from '../paths.js';
+import { ensurePrivateDir } from '../private-fs.js';
 import { readSettings } from '../settings.js';
 import { AesGcmCodec, CodecError, type CodecKey } from './aes-gcm.js';
 
@@ -49,7 +50,7 @@ export async function loadCodecKeys(
     id: `local-${new Date().toISOString().slice(0, 10)}`,
     key: randomBytes(32).toString('base64'),
   };
-  await mkdir(dataDir, { recursive: true });
+  await ensurePrivateDir(dataDir);
   // `wx`: two processes starting at once must not overwrite each other's key.
   await writeFile(file, `${JSON.stringify({ keys: [generated] }, null, 2)}\n`, {
     mode: 0o600,

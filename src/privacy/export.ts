@@ -8,8 +8,8 @@ import { type DeadLetter, readDeadLetters } from '../activities/dead-letters.js'
 import type { OutboxRecord } from '../activities/outbox.js';
 import { readOutbox } from '../activities/outbox.js';
 import type { ConsentChangeRow, JournalEntry, StageChangeRow, Suppression } from '../analytics/records.js';
-import { addressHash } from '../analytics/suppression.js';
-import type { LeadRef } from '../client/lead-key.js';
+import { suppressionOf } from '../analytics/suppression.js';
+import { type LeadRef, leadIds } from '../client/lead-key.js';
 import type { LeadView } from '../machines/index.js';
 import { type PrivacyDeps, personOf } from './person.js';
 import { type RunInfo, runsOf } from './runs.js';
@@ -39,7 +39,8 @@ export interface PersonExport {
 export async function exportPerson(deps: PrivacyDeps, ref: LeadRef): Promise<PersonExport> {
   const { temporal, store, outbox } = deps;
   const now = deps.now ?? Date.now;
-  const person = await personOf(temporal, [ref]);
+  const ids = deps.leadIds ?? leadIds();
+  const person = await personOf(temporal, [ref], ids);
   const journals = await journalsOf(deps, new Set(person.map((l) => l.leadId)));
 
   const leads: ExportedLead[] = [];
@@ -57,7 +58,7 @@ export async function exportPerson(deps: PrivacyDeps, ref: LeadRef): Promise<Per
       deadLetters: await readDeadLetters(outbox.dataDir, { leadKey: lead.leadKey }),
     });
     for (const address of lead.addresses) {
-      const entry = await store.suppression(lead.tenant, addressHash(lead.tenant, address));
+      const entry = await suppressionOf(store, lead.tenant, address, ids);
       if (entry) suppressions.push({ ...entry, address });
     }
   }

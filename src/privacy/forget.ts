@@ -11,8 +11,7 @@
  * running when its workflow is terminated can still write its record after the deletion; forgetting
  * again removes it.
  */
-import { addressHash } from '../analytics/suppression.js';
-import type { LeadRef } from '../client/lead-key.js';
+import { type LeadRef, leadIds } from '../client/lead-key.js';
 import { type PrivacyDeps, personOf } from './person.js';
 import { deleteRuns, runsOf } from './runs.js';
 
@@ -42,14 +41,15 @@ export async function forgetPerson(
 ): Promise<ForgetReport> {
   const { temporal, store, outbox } = deps;
   const now = deps.now ?? Date.now;
-  const person = await personOf(temporal, [ref, ...others]);
+  const ids = deps.leadIds ?? leadIds();
+  const person = await personOf(temporal, [ref, ...others], ids);
 
   let addressesSuppressed = 0;
   for (const lead of person) {
     for (const address of lead.addresses) {
       const { recorded } = await store.suppress({
         tenant: lead.tenant,
-        addressHash: addressHash(lead.tenant, address),
+        addressHash: ids.addressHash(lead.tenant, address),
         reason: 'erased',
         at: now(),
       });

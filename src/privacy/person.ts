@@ -8,7 +8,7 @@ import type { Outbox } from '../activities/outbox.js';
 import type { AnalyticsStore } from '../analytics/records.js';
 import { tenantOfLeadKey } from '../analytics/suppression.js';
 import { LeadClient } from '../client/lead-client.js';
-import { type LeadRef, workflowIdOf } from '../client/lead-key.js';
+import { type LeadIds, type LeadRef, leadIds } from '../client/lead-key.js';
 import type { LeadView } from '../machines/index.js';
 import { keyAddressOf } from '../machines/index.js';
 import { stateQuery } from '../workflows/messages.js';
@@ -22,6 +22,8 @@ export interface PrivacyDeps {
   outbox: Outbox;
   /** Time of the suppression entries (epoch ms). */
   now?: () => number;
+  /** The lead ids and address hashes to find the person under; default: the process's (leadIds()). */
+  leadIds?: LeadIds;
 }
 
 export interface PersonLead {
@@ -42,22 +44,43 @@ const MAX_LINKED_LEADS = 100;
  * a malformed ref, and Temporal's errors when a lead's state cannot be read (its worker is down):
  * better to refuse than to erase without knowing which address to suppress.
  */
-export async function personOf(temporal: Client, refs: LeadRef[]): Promise<PersonLead[]> {
-  const queue = refs.map((ref) => LeadClient.keyOf(ref).leadKey);
-  const leads = new Map<string, PersonLead>();
-  while (queue.length > 0 && leads.size < MAX_LINKED_LEADS) {
+export async function personOf(
+  temporal: Client,
+  refs: LeadRef[],
+  ids: LeadIds = leadIds(),
+): Promise<PersonLead[]> {
+  const queue = refs.map((ref) => LeadClient.keyOf(ref, ids).leadKey);
+  const seen = new Set<string>();
+  const leads: PersonLead[] = [];
+  while (queue.length > 0 && leads.length < MAX_LINKED_LEADS) {
     const leadKey = queue.shift() as string;
-    if (leads.has(leadKey)) continue;
-    const lead = await leadOf(temporal, leadKey);
-    leads.set(leadKey, lead);
-    const context = lead.view?.state.context;
-    if (context) queue.push(...context.absorbed, ...(context.mergedInto ? [context.mergedInto] : []));
+    if (seen.has(leadKey)) continue;
+    seen.add(leadKey);
+    for (const lead of await leadsOf(temporal, leadKey, ids)) {
+      leads.push(lead);
+      const context = lead.view?.state.context;
+      if (context) queue.push(...context.absorbed, ...(context.mergedInto ? [context.mergedInto] : []));
+    }
   }
-  return [...leads.values()];
+  return leads;
 }
 
-async function leadOf(temporal: Client, leadKey: string): Promise<PersonLead> {
-  const leadId = workflowIdOf(leadKey);
+/**
+ * The lead of this key under each id it may run under: with legacy ids a person may have both a
+ * lead from before keyed ids and a new one, and forgetting them must erase both. One entry (the
+ * keyed id, no state) when Temporal holds neither.
+ */
+async function leadsOf(temporal: Client, leadKey: string, ids: LeadIds): Promise<PersonLead[]> {
+  const found: PersonLead[] = [];
+  const [keyed, ...legacy] = ids.candidatesOf(leadKey) as [string, ...string[]];
+  for (const leadId of [keyed, ...legacy]) {
+    const lead = await leadOf(temporal, leadKey, leadId);
+    if (lead.view !== null) found.push(lead);
+  }
+  return found.length > 0 ? found : [await leadOf(temporal, leadKey, keyed)];
+}
+
+async function leadOf(temporal: Client, leadKey: string, leadId: string): Promise<PersonLead> {
   let view: LeadView | null = null;
   try {
     view = await temporal.workflow.getHandle(leadId).query(stateQuery);

@@ -2,10 +2,10 @@
  * The two local servers: `temporal server start-dev` backed by a sqlite file so leads survive
  * restarts, and the Java SDK's time-skipping test server for tests.
  */
-import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { resolveDataDir } from '../paths.js';
+import { ensurePrivateDir, tightenFileSync } from '../private-fs.js';
 import { findTemporalBinary } from './install.js';
 import { assertPortFree, getFreePort, HOST } from './ports.js';
 import { type ProcessOptions, type RunningServer, spawnServer } from './process.js';
@@ -42,7 +42,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Ru
 
   await assertPortFree(port);
   if (uiPort !== null) await assertPortFree(uiPort);
-  await mkdir(dirname(dbFile), { recursive: true });
+  // Temporal's database holds every lead's history: its folder is the owner's only.
+  await ensurePrivateDir(dirname(dbFile));
 
   const args = [
     'server',
@@ -73,6 +74,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Ru
     await connection.workflowService.describeNamespace({ namespace });
     await registerSearchAttributes(connection, namespace);
   });
+  // The server makes its files with its own mode; the folder guards them, and they are tightened too.
+  for (const file of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) tightenFileSync(file);
   log(`leadcycle: Temporal dev server ${server.handle.address} (pid ${server.handle.pid}, db ${dbFile})`);
   return { ...server.handle, uiUrl: uiPort === null ? undefined : `http://${HOST}:${uiPort}` };
 }

@@ -7,10 +7,10 @@
  *   which the activities redo, since every write is idempotent by its key.
  * - better-sqlite3 is synchronous: the async methods only match the `AnalyticsStore` interface.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LeadEvent } from '../../machines/index.js';
+import { ensurePrivateDirSync, ensurePrivateFileSync, tightenFileSync } from '../../private-fs.js';
 import {
   type AnalyticsStore,
   type ConsentChangeRow,
@@ -123,7 +123,11 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
   /** Opens (creating it and its folder when missing) and migrates the database file. */
   static open(file: string, options: OpenStoreOptions = {}): SqliteAnalyticsStore {
     const path = resolve(file);
-    mkdirSync(dirname(path), { recursive: true });
+    // The rows name leads and hash addresses: the folder and the files are the owner's only. SQLite
+    // gives its -wal and -shm files the database file's mode, so the file is made 0600 first.
+    ensurePrivateDirSync(dirname(path));
+    ensurePrivateFileSync(path);
+    for (const companion of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) tightenFileSync(companion);
     // `timeout` is SQLite's busy timeout, set before anything below can meet another process's lock.
     const db = new Database(path, { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
     try {
