@@ -13,7 +13,6 @@ import { createHash } from 'node:crypto';
 import {
   closeSync,
   fdatasyncSync,
-  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
@@ -21,6 +20,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from '../private-fs.js';
 
 /** The file the API keeps the deliveries it has seen in, under its data dir. */
 export const REPLAY_CACHE_FILE = 'webhook-replays.log';
@@ -74,7 +74,7 @@ export class ReplayCache {
   }
 
   private load(file: string): void {
-    mkdirSync(dirname(file), { recursive: true });
+    ensurePrivateDirSync(dirname(file));
     let text = '';
     try {
       text = readFileSync(file, 'utf8');
@@ -102,10 +102,12 @@ export class ReplayCache {
     const now = this.now();
     const live = [...this.seen].filter(([, expiresAt]) => expiresAt > now);
     const tmp = `${file}.tmp`;
-    writeFileSync(tmp, live.map(([id, expiresAt]) => `${id} ${expiresAt}\n`).join(''));
+    writeFileSync(tmp, live.map(([id, expiresAt]) => `${id} ${expiresAt}\n`).join(''), {
+      mode: PRIVATE_FILE_MODE,
+    });
     renameSync(tmp, file);
     this.lines = live.length;
-    this.fd = openSync(file, 'a');
+    this.fd = openSync(file, 'a', PRIVATE_FILE_MODE);
   }
 
   /** Written and synced before the delivery is processed: a crash right after still refuses its replay. */
