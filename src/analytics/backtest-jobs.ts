@@ -14,6 +14,7 @@ import { LeadcycleError } from '../errors.js';
 import type { LeadcycleConfigInput } from '../machines/index.js';
 import type { BacktestReport } from './backtest.js';
 import type { BacktestThreadInput, BacktestThreadMessage } from './backtest-thread.js';
+import { ResilientAnalyticsStore } from './sqlite/resilient.js';
 import { SqliteAnalyticsStore } from './sqlite/store.js';
 
 export const DEFAULT_BACKTEST_TIMEOUT_MS = 60_000;
@@ -126,9 +127,9 @@ export class BacktestJobs {
     this.#onBug = options.onBug ?? (() => {});
   }
 
-  /** Jobs over an analytics store: only SQLite's file can be opened again by a thread. */
+  /** Jobs over an analytics store: only SQLite's file (plain or behind the resilient store) can be opened again by a thread. */
   static over(store: unknown, options: Omit<BacktestJobsOptions, 'file'> = {}): BacktestJobs {
-    if (!(store instanceof SqliteAnalyticsStore)) {
+    if (!(store instanceof SqliteAnalyticsStore || store instanceof ResilientAnalyticsStore)) {
       throw new TypeError('backtest jobs need the SQLite analytics store: each thread opens its file');
     }
     return new BacktestJobs({ ...options, file: store.file });
