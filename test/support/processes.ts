@@ -11,14 +11,17 @@ export interface WorkerProcess {
 }
 
 /**
- * The real worker entry point (`src/worker.ts`) as a separate process, so a test can kill it the
- * way production loses a worker: SIGKILL, mid-flight.
+ * Runs one of the real entry points as a separate process and waits until `ready` finds what it
+ * logs once it serves; `name` says which one failed to start.
  */
-export async function startWorkerProcess(
+async function startEntryPoint<T>(
+  name: string,
+  script: string,
   env: Record<string, string>,
-  readyTimeoutMs = 60_000,
-): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  readyTimeoutMs: number,
+  ready: (output: string) => T | undefined,
+): Promise<WorkerProcess & { ready: T }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -32,15 +35,34 @@ export async function startWorkerProcess(
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + readyTimeoutMs;
-  while (!output.includes('leadcycle worker on')) {
-    if (child.exitCode !== null) throw new Error(`worker exited early:\n${output}`);
+  for (;;) {
+    const found = ready(output);
+    if (found !== undefined) return { child, output: () => output, exited, ready: found };
+    if (child.exitCode !== null) throw new Error(`${name} exited early:\n${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`worker not ready after ${readyTimeoutMs} ms:\n${output}`);
+      throw new Error(`${name} not ready after ${readyTimeoutMs} ms:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { child, output: () => output, exited };
+}
+
+/**
+ * The real worker entry point (`src/worker.ts`) as a separate process, so a test can kill it the
+ * way production loses a worker: SIGKILL, mid-flight.
+ */
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  readyTimeoutMs = 60_000,
+): Promise<WorkerProcess> {
+  const { ready: _, ...worker } = await startEntryPoint(
+    'worker',
+    'src/worker.ts',
+    env,
+    readyTimeoutMs,
+    (o) => (o.includes('leadcycle worker on') ? true : undefined),
+  );
+  return worker;
 }
 
 export interface ApiProcess extends WorkerProcess {
@@ -56,28 +78,12 @@ export async function startApiProcess(
   env: Record<string, string>,
   readyTimeoutMs = 60_000,
 ): Promise<ApiProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, LEADCYCLE_API_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + readyTimeoutMs;
-  for (;;) {
-    const url = /leadcycle API on (http:\/\/[^\s]+?:\d+)/.exec(output)?.[1];
-    if (url) return { child, output: () => output, exited, url };
-    if (child.exitCode !== null) throw new Error(`API exited early:\n${output}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`API not ready after ${readyTimeoutMs} ms:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { ready: url, ...api } = await startEntryPoint(
+    'API',
+    'src/api/main.ts',
+    { LEADCYCLE_API_PORT: '0', ...env },
+    readyTimeoutMs,
+    (o) => /leadcycle API on (http:\/\/[^\s]+?:\d+)/.exec(o)?.[1],
+  );
+  return { ...api, url };
 }
