@@ -95,7 +95,8 @@ function viewMismatches(histories: RecordedHistory[], replayed: Replayed[]): str
     const got = byId.get(workflowId)?.final;
     if (got === undefined) return [`${workflowId}: no view captured on replay`];
     if (final === undefined) return [`${workflowId}: no ${workflowId}.final.json beside the history`];
-    const paths = differences(final, got);
+    // Additive, as for activity inputs: a field the view gained since the recording has nothing to compare with.
+    const paths = differences(final, got, '$', { additive: true });
     return paths.length ? [`${workflowId}: ${paths.slice(0, 5).join(', ')}`] : [];
   });
 }
