@@ -223,6 +223,12 @@ export const LeadViewSchema = named(
     buyingStage: BuyingStageSchema,
     owner: z.string().nullable(),
     stageEnteredAt: z.string().describe('ISO time'),
+    reason: z
+      .string()
+      .nullable()
+      .describe(
+        'Why the lead is in its stage: the disqualify, loss, recycle or merge reason, else the cause of its last stage change',
+      ),
     next: z
       .array(
         z.object({
