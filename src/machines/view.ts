@@ -17,7 +17,7 @@ export interface LeadView {
   /**
    * Why the lead is in its stage, at a glance: the disqualify, loss or merge reason of a closed lead,
    * the recycle reason of a recycled one, else the cause of its last stage change (its reason when
-   * the event gave one, else the event type). Null for a lead carried from a run that did not keep it.
+   * the event gave one, else the event type; `created` for the first stage). Null for a lead carried from a run that did not keep it.
    */
   reason: string | null;
   /** Upcoming timer deadlines, soonest first (ISO times). */
@@ -62,5 +62,7 @@ export function reasonOfStage(state: LeadState): string | null {
       break;
   }
   const cause = context.stageCause;
-  return cause ? (cause.reason ?? cause.cause) : null;
+  if (!cause) return null;
+  // The machine's own start (a lead's first stage) is no event of anyone's.
+  return cause.reason ?? (cause.cause === 'xstate.init' ? 'created' : cause.cause);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LeadcycleConfigSchema, viewOf } from '../../src/machines/index.js';
-import { capturedLead, mqlLead, opportunityLead, sqlLead, testLead } from '../support/lead.js';
+import { capturedLead, mqlLead, opportunityLead, sqlLead, type testLead } from '../support/lead.js';
 
 /** "Why, at a glance" (issue #14): the view says why the lead is in its stage. */
 const config = LeadcycleConfigSchema.parse({});
