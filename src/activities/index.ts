@@ -222,6 +222,7 @@ export function createActivities(deps: ActivityDeps) {
         cause,
         reason,
         amount: amount ?? null,
+        tenant: tenantOfLeadKey(input.leadKey),
       });
     },
 
@@ -255,7 +256,7 @@ export function createActivities(deps: ActivityDeps) {
     async recordJournal(input: RecordJournalInput): Promise<{ recorded: number }> {
       const leadId = input.workflowId;
       return analytics.recordJournal(
-        { leadId, createdAt: input.createdAt },
+        { leadId, createdAt: input.createdAt, tenant: tenantOfLeadKey(input.leadKey) },
         input.entries.map(({ seq, event }) => ({ leadId, seq, event: redactEvent(event, ids) })),
       );
     },
