@@ -40,7 +40,8 @@ export function toStageChangeRow(c: StageChangeColumns): StageChangeRow {
     cause: c.cause,
     reason: c.reason,
     amount: c.amount,
-    tenant: c.tenant,
+    // Only when known: rows of before migration 5 read as they did.
+    ...(c.tenant === null ? {} : { tenant: c.tenant }),
   };
 }
 

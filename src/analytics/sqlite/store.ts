@@ -225,7 +225,11 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
         let current = leads.at(-1);
         if (current?.lead.leadId !== row.lead_id) {
           current = {
-            lead: { leadId: row.lead_id, createdAt: row.created_at, tenant: row.tenant },
+            lead: {
+              leadId: row.lead_id,
+              createdAt: row.created_at,
+              ...(row.tenant === null ? {} : { tenant: row.tenant }),
+            },
             events: [],
           };
           leads.push(current);
