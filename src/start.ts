@@ -4,8 +4,6 @@
  * the UI (:8888), and demo leads on a fast clock.
  * `npm start` runs it; Ctrl-C drains the worker and stops the server.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -19,6 +17,7 @@ import { loadDataConverter } from './codec/keys.js';
 import { startCodecServer } from './codec/server.js';
 import { loadConfigFile } from './config-file.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
+import { API_KEY_FILE, localSecret, localWebhookSecrets, UNSUBSCRIBE_SECRET_FILE } from './local-secrets.js';
 import { dataDirOf } from './paths.js';
 import { ensurePrivateDir } from './private-fs.js';
 import { readSettings } from './settings.js';
@@ -91,6 +90,9 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   // The HTTP API, on the embedded default too: with LEADCYCLE_API_KEYS, or a local key kept in the
   // data dir (an admin key: no tenant list, every tenant).
   const apiKeys = settings.LEADCYCLE_API_KEYS ?? [await localSecret(dataDir, API_KEY_FILE)];
+  // The form and CRM webhooks are on, as README's walk-through needs: with the env's secrets, or
+  // local ones kept beside the API key.
+  const webhooks = await localWebhookSecrets(settings, dataDir);
   const liveConfig = await loadConfigFile(settings.LEADCYCLE_CONFIG);
   const api = await startApi({
     client: new LeadClient(temporal, { config: liveConfig }),
@@ -104,10 +106,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     apiKeys,
     port: settings.LEADCYCLE_API_PORT,
     host: settings.LEADCYCLE_API_HOST,
-    webhookSecrets: {
-      ...(settings.LEADCYCLE_FORMS_WEBHOOK_SECRET ? { forms: settings.LEADCYCLE_FORMS_WEBHOOK_SECRET } : {}),
-      ...(settings.LEADCYCLE_CRM_COMMAND_SECRET ? { crm: settings.LEADCYCLE_CRM_COMMAND_SECRET } : {}),
-    },
+    webhookSecrets: webhooks.secrets,
     webhookReplayFile: join(dataDir, REPLAY_CACHE_FILE),
     ...(settings.LEADCYCLE_METRICS_KEY ? { metricsKey: settings.LEADCYCLE_METRICS_KEY } : {}),
     unsubscribeSecret,
@@ -124,6 +123,10 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
           ? 'LEADCYCLE_UNSUBSCRIBE_SECRET'
           : join(dataDir, UNSUBSCRIBE_SECRET_FILE)
       }`,
+  );
+  log(
+    `webhooks: ${api.url}/v1/webhooks/forms signed with ${webhooks.sources.forms}; ` +
+      `${api.url}/v1/webhooks/crm with ${webhooks.sources.crm}`,
   );
 
   if (demo) {
@@ -144,24 +147,6 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   await server.stop();
   await codecServer.close();
   log('stopped');
-}
-
-const API_KEY_FILE = 'api-key';
-const UNSUBSCRIBE_SECRET_FILE = 'unsubscribe-secret';
-
-/**
- * A secret of the local stack (its API key, the unsubscribe links' signing secret): made once, kept
- * in the data dir (mode 0600), never in the repo.
- */
-async function localSecret(dataDir: string, name: string): Promise<string> {
-  const file = join(dataDir, name);
-  await ensurePrivateDir(dataDir);
-  await writeFile(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' }).catch(
-    (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    },
-  );
-  return (await readFile(file, 'utf8')).trim();
 }
 
 export const timestamped = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);

@@ -78,6 +78,37 @@ describe('the leadcycle CLI', () => {
     expect(sent.code).toBe(0);
     expect(sent.stdout).toMatch(/^stage\s+mql$/m);
     expect(sent.stdout).toMatch(/sla\.expired/);
+    expect(sent.stdout).toMatch(/^reason\s+engagement$/m);
+  });
+
+  it('show --timeline lists what happened to the lead, in order, as text and as JSON', async () => {
+    await cli('capture', 'tim@cli.example', '--tenant', tenant, '--form', 'demo_request', '--consent');
+    await cli('send', 'tim@cli.example', '{"type":"disqualify","reason":"student"}', '--tenant', tenant);
+    const shown = await eventually(async () => {
+      const r = await cli('show', 'tim@cli.example', '--tenant', tenant, '--timeline');
+      expect(r.stdout).toMatch(/stage\s+lead -> disqualified\s+\(disqualify: student\)/);
+      return r;
+    });
+    expect(shown.stdout).toMatch(/^reason\s+student$/m);
+    const lines = shown.stdout.split('\n').filter((l) => /^ {2}\d{4}-/.test(l));
+    expect(lines.map((l) => l.trim().split(/\s+/)[1])).toEqual([
+      'stage',
+      'consent',
+      'stage',
+      'email',
+      'stage',
+    ]);
+    const asJson = JSON.parse(
+      (await cli('--json', 'show', 'tim@cli.example', '--tenant', tenant, '--timeline')).stdout,
+    );
+    expect(asJson.reason).toBe('student');
+    expect(asJson.timeline.entries.map((e: { kind: string }) => e.kind)).toEqual([
+      'stage',
+      'consent',
+      'stage',
+      'email',
+      'stage',
+    ]);
   });
 
   it('exits 3 with the machine reason when the lead refuses a command', async () => {

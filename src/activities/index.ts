@@ -57,6 +57,10 @@ export interface ActivityDeps {
   leadIds?: LeadIds;
 }
 
+/** The tenant of a lead key (`<tenant>:…`), for the analytics' per-tenant figures; null for a key without one. */
+const tenantOfKey = (leadKey: string): string | null =>
+  leadKey.includes(':') ? tenantOfLeadKey(leadKey) : null;
+
 interface EffectInput {
   idempotencyKey: string;
   workflowId: string;
@@ -222,6 +226,7 @@ export function createActivities(deps: ActivityDeps) {
         cause,
         reason,
         amount: amount ?? null,
+        tenant: tenantOfKey(input.leadKey),
       });
     },
 
@@ -255,7 +260,7 @@ export function createActivities(deps: ActivityDeps) {
     async recordJournal(input: RecordJournalInput): Promise<{ recorded: number }> {
       const leadId = input.workflowId;
       return analytics.recordJournal(
-        { leadId, createdAt: input.createdAt },
+        { leadId, createdAt: input.createdAt, tenant: tenantOfKey(input.leadKey) },
         input.entries.map(({ seq, event }) => ({ leadId, seq, event: redactEvent(event, ids) })),
       );
     },

@@ -146,7 +146,10 @@ export class BacktestJobs {
    * Starts a backtest of `config` (the whole config: live fields and the what-if's) in a thread.
    * Throws too_many_backtests when `concurrency` already run.
    */
-  start(config: LeadcycleConfigInput, options: { label: string; until: number }): BacktestJobView {
+  start(
+    config: LeadcycleConfigInput,
+    options: { label: string; until: number; tenant?: string | null },
+  ): BacktestJobView {
     this.#sweep();
     if (this.#closed) throw new BacktestJobError('backtest_cancelled', 'the API is stopping');
     if (this.running >= this.concurrency) {
@@ -169,7 +172,13 @@ export class BacktestJobs {
       result: null,
       error: null,
     };
-    const worker = startThread({ file: this.file, config, label: options.label, until: options.until });
+    const worker = startThread({
+      file: this.file,
+      config,
+      label: options.label,
+      until: options.until,
+      ...(options.tenant ? { tenant: options.tenant } : {}),
+    });
     const job: Job = { view, worker, deadline: now + this.timeoutMs, stopping: null, done: null as never };
     job.done = new Promise((resolve) => {
       let outcome: BacktestThreadMessage | null = null;

@@ -18,6 +18,8 @@ export interface BacktestThreadInput {
   config: LeadcycleConfigInput;
   label: string;
   until: number;
+  /** Only this tenant's leads; absent: every tenant. */
+  tenant?: string;
 }
 
 export type BacktestThreadMessage =
@@ -25,11 +27,18 @@ export type BacktestThreadMessage =
   /** `code` is a LeadcycleError's; null for anything else (a bug: its message stays in the log). */
   | { ok: false; error: { name: string; code: string | null; message: string } };
 
-async function run({ file, config, label, until }: BacktestThreadInput): Promise<BacktestThreadMessage> {
+async function run({
+  file,
+  config,
+  label,
+  until,
+  tenant,
+}: BacktestThreadInput): Promise<BacktestThreadMessage> {
   const store = SqliteAnalyticsStore.open(file);
   try {
-    const recorded = byLead(await store.stageChanges());
-    const report = await backtest(store.journal(), [{ label, config }], { until, recorded });
+    const scope = tenant === undefined ? {} : { tenant };
+    const recorded = byLead(await store.stageChanges(scope));
+    const report = await backtest(store.journal(scope), [{ label, config }], { until, recorded });
     return { ok: true, report };
   } catch (err) {
     const { name, message } = err instanceof Error ? err : new Error(String(err));

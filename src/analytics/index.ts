@@ -45,12 +45,23 @@ export class Analytics {
     readonly now: () => number = Date.now,
     /** The config the leads run with (LEADCYCLE_CONFIG): a what-if changes only what it names. */
     readonly liveConfig: LeadcycleConfigInput = {},
+    /** Only this tenant's leads in every report, chart and backtest; null: every tenant. */
+    readonly tenant: string | null = null,
   ) {
     this.#slaHours = LeadcycleConfigSchema.parse(liveConfig).salesSlaHours;
   }
 
+  /** The same analytics over one tenant's leads only (null: every tenant). */
+  forTenant(tenant: string | null): Analytics {
+    return tenant === this.tenant ? this : new Analytics(this.store, this.now, this.liveConfig, tenant);
+  }
+
+  #scope(): { tenant?: string } {
+    return this.tenant === null ? {} : { tenant: this.tenant };
+  }
+
   async #leads() {
-    return byLead(await this.store.stageChanges());
+    return byLead(await this.store.stageChanges(this.#scope()));
   }
 
   async stages(at = this.now()): Promise<StageCountsReport> {
@@ -97,7 +108,7 @@ export class Analytics {
     options: { label?: string; until?: number } = {},
   ): Promise<BacktestReport> {
     return backtest(
-      this.store.journal(),
+      this.store.journal(this.#scope()),
       [{ label: options.label ?? 'what-if', config: this.whatIf(whatIf) }],
       {
         until: options.until ?? this.now(),

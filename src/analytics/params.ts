@@ -4,6 +4,7 @@
  * refuse one. Times come in as ISO 8601 and leave as epoch milliseconds, as the analytics compute them.
  */
 import { z } from 'zod';
+import { TenantSchema } from '../client/lead-key.js';
 import { describeIssues, type FieldIssue, issuesOf, LeadcycleError } from '../errors.js';
 import { DAY_MS, HOUR_MS, type LeadcycleConfig, LeadcycleConfigSchema } from '../machines/index.js';
 import type { Period } from './reports.js';
@@ -41,11 +42,17 @@ const MAX_DAYS = 10 * 365;
 const number = (what: string) =>
   z.coerce.number({ error: (issue) => (issue.code === 'invalid_type' ? `expected ${what}` : undefined) });
 
+/** Every report, chart and backtest takes one: only that tenant's leads (default: every tenant). */
+export const TenantFilterSchema = TenantSchema.optional().describe(
+  "Only this tenant's leads; default every tenant (a tenant-scoped key: its own tenant)",
+);
+const tenant = TenantFilterSchema;
+
 const from = InstantSchema.optional().describe('Start of the period (inclusive)');
 const to = InstantSchema.optional().describe('End of the period (exclusive); default now');
 
 export const StagesParamsSchema = z
-  .object({ at: InstantSchema.optional().describe('Count the stages at this instant; default now') })
+  .object({ at: InstantSchema.optional().describe('Count the stages at this instant; default now'), tenant })
   .strict();
 
 export const ConversionParamsSchema = z
@@ -55,6 +62,7 @@ export const ConversionParamsSchema = z
     ),
     to: to.describe('End of the period of lead creation (exclusive); default `asOf`'),
     asOf: InstantSchema.optional().describe('Follow the leads until this instant; default now'),
+    tenant,
   })
   .strict();
 
@@ -63,6 +71,7 @@ export const PeriodParamsSchema = z
   .object({
     from: from.describe('Start of the period; default the beginning of the records'),
     to,
+    tenant,
   })
   .strict();
 
@@ -74,7 +83,7 @@ export const SlaParamsSchema = PeriodParamsSchema.extend({
     .describe("Hours sales have to accept an MQL; default the live config's salesSlaHours (48 built in)"),
 }).strict();
 
-export const CohortsParamsSchema = z.object({}).strict();
+export const CohortsParamsSchema = z.object({ tenant }).strict();
 
 export const ForecastParamsSchema = z
   .object({
@@ -88,6 +97,7 @@ export const ForecastParamsSchema = z
       .max(Number.MAX_SAFE_INTEGER)
       .optional()
       .describe('Value of one won deal; default the mean amount of the deals won so far'),
+    tenant,
   })
   .strict();
 

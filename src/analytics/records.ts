@@ -25,6 +25,11 @@ export const StageChangeRowSchema = z.object({
   reason: z.string().nullable(),
   /** Into an opportunity or a customer: the deal's amount, when one was given (migration 2). */
   amount: z.number().nonnegative().nullable(),
+  /**
+   * The lead's tenant (the part of its key before the first `:`), for reports per tenant (migration
+   * 5). Null for rows written before it whose lead has recorded nothing since.
+   */
+  tenant: z.string().min(1).nullable().optional(),
 });
 export type StageChangeRow = z.infer<typeof StageChangeRowSchema>;
 
@@ -44,6 +49,8 @@ export type JournalEntry = z.infer<typeof JournalEntrySchema>;
 export const JournaledLeadSchema = z.object({
   leadId: z.string().min(1),
   createdAt: z.number().int().nonnegative(),
+  /** The lead's tenant (migration 5); null for leads journaled before it and silent since. */
+  tenant: z.string().min(1).nullable().optional(),
 });
 export type JournaledLead = z.infer<typeof JournaledLeadSchema>;
 
@@ -75,10 +82,17 @@ export type ConsentChangeRow = z.infer<typeof ConsentChangeRowSchema>;
 
 export interface StageChangeQuery {
   leadId?: string;
+  /** Only this tenant's leads (rows of unknown tenant are never a tenant's). */
+  tenant?: string;
   /** Changes at or after this instant (epoch ms). */
   since?: number;
   /** Changes before this instant (epoch ms). */
   until?: number;
+}
+
+export interface JournalQuery {
+  /** Only this tenant's leads. */
+  tenant?: string;
 }
 
 /**
@@ -93,8 +107,8 @@ export interface AnalyticsStore {
   recordJournal(lead: JournaledLead, entries: JournalEntry[]): Promise<{ recorded: number }>;
   /** Stage changes ordered by lead, then seq. */
   stageChanges(query?: StageChangeQuery): Promise<StageChangeRow[]>;
-  /** Every journaled lead with its events in order, one lead at a time (100,000 leads fit). */
-  journal(): AsyncIterable<{ lead: JournaledLead; events: JournalEntry['event'][] }>;
+  /** Every journaled lead (of `tenant`, when given) with its events in order, one lead at a time (100,000 leads fit). */
+  journal(query?: JournalQuery): AsyncIterable<{ lead: JournaledLead; events: JournalEntry['event'][] }>;
   /** Adds an address to its tenant's suppression list; recorded=false when it was there already. */
   suppress(entry: Suppression): Promise<{ recorded: boolean }>;
   /** The suppression of an address in its tenant, or null: checked at every marketing send. */

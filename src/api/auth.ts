@@ -161,6 +161,55 @@ export function requireApiKey(app: FastifyInstance, keys: ApiKeys, leadTenantOf?
   });
 }
 
+/** What a request of the analytics routes may see: one tenant's figures, or (null) every tenant's. */
+export interface TenantFilter {
+  /** The tenant the request's figures are of: `?tenant=`, else a scoped key's only tenant; null: all. */
+  of(request: FastifyRequest): string | null;
+  /** Whether the request's key reaches a tenant's things (null: of every tenant, admin keys only). */
+  reaches(request: FastifyRequest, tenant: string | null): boolean;
+}
+
+/**
+ * The API key check of the analytics routes: an admin key sees every tenant, or the one named by
+ * `?tenant=`; a scoped key sees only its tenants' figures: `?tenant=` one of them (another is a
+ * 403), or, without one, its only tenant (a key of several tenants must name one: a 403 otherwise).
+ */
+export function requireTenantFilter(app: FastifyInstance, keys: ApiKeys): TenantFilter {
+  const principals = new WeakMap<FastifyRequest, ApiPrincipal>();
+  const tenants = new WeakMap<FastifyRequest, string | null>();
+  app.addHook('onRequest', async (request) => {
+    principals.set(request, keys.principal(request.headers));
+  });
+  // After validation: `?tenant=` is a well-formed tenant.
+  app.addHook('preHandler', async (request) => {
+    const scope = principals.get(request)?.tenants ?? null;
+    const asked = (request.query as { tenant?: string } | undefined)?.tenant;
+    if (scope === null) {
+      tenants.set(request, asked ?? null);
+      return;
+    }
+    if (asked !== undefined) {
+      if (!scope.has(asked)) throw tenantForbidden('this API key does not reach that tenant');
+      tenants.set(request, asked);
+      return;
+    }
+    if (scope.size === 1) {
+      tenants.set(request, [...scope][0] as string);
+      return;
+    }
+    throw tenantForbidden('this API key reaches several tenants: name one with ?tenant=');
+  });
+  return {
+    of: (request) => tenants.get(request) ?? null,
+    reaches: (request, tenant) => {
+      const scope = principals.get(request)?.tenants ?? null;
+      return scope === null || (tenant !== null && scope.has(tenant));
+    },
+  };
+}
+
+const tenantForbidden = (message: string) => new ApiError(403, 'tenant_scope', message);
+
 /**
  * GET /metrics: the metrics key (LEADCYCLE_METRICS_KEY) or an admin API key; the counts span
  * tenants, so a scoped key is a 403.

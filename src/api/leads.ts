@@ -2,7 +2,13 @@
 import type { FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { type LeadClient, type LeadRef, LeadValidationError, type WriteOptions } from '../client/index.js';
+import {
+  type LeadClient,
+  type LeadRef,
+  LeadValidationError,
+  leadTimeline,
+  type WriteOptions,
+} from '../client/index.js';
 import type { LeadView } from '../machines/index.js';
 import { stateQuery } from '../workflows/messages.js';
 import { type ApiKeys, leadTenantVia, requireApiKey } from './auth.js';
@@ -19,6 +25,7 @@ import {
   LeadViewSchema,
   ListQuerySchema,
   LookupRequestSchema,
+  TimelineSchema,
   WriteHeadersSchema,
 } from './schemas.js';
 
@@ -316,6 +323,27 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
         await temporal(() => client.temporal.workflow.getHandle(request.params.leadId).query(stateQuery)),
         request.params.leadId,
       ),
+  );
+
+  app.get(
+    '/:leadId/timeline',
+    {
+      schema: {
+        operationId: 'getLeadTimeline',
+        tags: ['leads'],
+        summary:
+          'What happened to a lead, in order: stage changes, emails, handoffs, consent, config versions',
+        description:
+          'Read from the lead’s workflow histories (every run of its continue-as-new chain). Scoped like ' +
+          'GET /v1/leads/{leadId}; entries name no address (an email its content and outcome only).',
+        params: LeadParamsSchema,
+        response: {
+          200: json('The timeline', TimelineSchema),
+          ...errorsFor(400, 401, 404, 503),
+        },
+      },
+    },
+    async (request) => temporal(() => leadTimeline(client.temporal, request.params.leadId)),
   );
 
   app.get(

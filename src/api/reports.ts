@@ -23,9 +23,10 @@ import {
   ReportParamsError,
   SlaParamsSchema,
   StagesParamsSchema,
+  TenantFilterSchema,
 } from '../analytics/index.js';
 import type { LeadcycleConfigInput } from '../machines/index.js';
-import { type ApiKeys, requireApiKey } from './auth.js';
+import { type ApiKeys, requireTenantFilter } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { json } from './leads.js';
 import {
@@ -91,10 +92,13 @@ async function answering<T>(compute: () => Promise<T>): Promise<T> {
 }
 
 export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (app, options) => {
-  const { analytics, keys } = options;
+  const { keys } = options;
 
-  // Reports span tenants: admin keys only.
-  requireApiKey(app, keys);
+  // Every tenant's figures for an admin key (or the one of `?tenant=`); a scoped key, its own only.
+  const tenants = requireTenantFilter(app, keys);
+  const scoped = (request: Parameters<typeof tenants.of>[0]) =>
+    options.analytics.forTenant(tenants.of(request));
+  const analytics = options.analytics;
 
   const tags = ['analytics'];
   const read = { 400: failures[400], 401: failures[401], 503: failures[503] } as const;
@@ -110,7 +114,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         response: { 200: json('Leads per stage', StageCountsReportSchema), ...read },
       },
     },
-    (request) => answering(() => analytics.stages(request.query.at)),
+    (request) => answering(() => scoped(request).stages(request.query.at)),
   );
 
   app.get(
@@ -126,8 +130,8 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     },
     (request) =>
       answering(() => {
-        const { asOf = analytics.now(), ...period } = request.query;
-        return analytics.conversion(periodOf(period, asOf, DEFAULT_PERIOD_DAYS) ?? undefined, asOf);
+        const { asOf = analytics.now(), tenant: _tenant, ...period } = request.query;
+        return scoped(request).conversion(periodOf(period, asOf, DEFAULT_PERIOD_DAYS) ?? undefined, asOf);
       }),
   );
 
@@ -142,7 +146,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         response: { 200: json('Time in stage', VelocityReportSchema), ...read },
       },
     },
-    (request) => answering(() => analytics.velocity(periodOf(request.query, analytics.now(), null))),
+    (request) => answering(() => scoped(request).velocity(periodOf(request.query, analytics.now(), null))),
   );
 
   app.get(
@@ -158,8 +162,8 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     },
     (request) =>
       answering(() => {
-        const { slaHours, ...period } = request.query;
-        return analytics.sla({
+        const { slaHours, tenant: _tenant, ...period } = request.query;
+        return scoped(request).sla({
           period: periodOf(period, analytics.now(), null),
           ...(slaHours === undefined ? {} : { slaHours }),
         });
@@ -177,7 +181,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         response: { 200: json('Monthly cohorts', CohortReportSchema), ...read },
       },
     },
-    () => answering(() => analytics.cohorts()),
+    (request) => answering(() => scoped(request).cohorts()),
   );
 
   app.get(
@@ -193,7 +197,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     },
     (request) =>
       answering(() =>
-        analytics.forecast({
+        scoped(request).forecast({
           horizonDays: request.query.horizonDays,
           ...(request.query.dealValue === undefined ? {} : { dealValue: request.query.dealValue }),
         }),
@@ -214,7 +218,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     async (request, reply) => {
       const now = analytics.now();
       const body = await answering(async () =>
-        analytics.funnelSvg(periodOf(request.query, now, DEFAULT_PERIOD_DAYS) ?? undefined, now),
+        scoped(request).funnelSvg(periodOf(request.query, now, DEFAULT_PERIOD_DAYS) ?? undefined, now),
       );
       return reply.type('image/svg+xml; charset=utf-8').send(body);
     },
@@ -233,7 +237,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     },
     async (request, reply) => {
       const body = await answering(async () =>
-        analytics.velocitySvg(periodOf(request.query, analytics.now(), null)),
+        scoped(request).velocitySvg(periodOf(request.query, analytics.now(), null)),
       );
       return reply.type('image/svg+xml; charset=utf-8').send(body);
     },
@@ -264,6 +268,12 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
   // The what-if as sent, before validation fills in every default: it replaces only the fields it
   // names in the live config (Analytics.whatIf).
   const sentConfig = new WeakMap<object, LeadcycleConfigInput>();
+  // Whose figures each job replays: another tenant's key finds no such job.
+  const jobTenants = new Map<string, string | null>();
+  const jobOf = (request: Parameters<typeof tenants.of>[0], id: string): string => {
+    if (!tenants.reaches(request, jobTenants.get(id) ?? null)) notFound(id);
+    return id;
+  };
   app.post(
     '/backtests',
     {
@@ -292,6 +302,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
             .optional()
             .describe('`respond-async`: answer 202 with the job at once, not the report when done'),
         }),
+        querystring: z.object({ tenant: TenantFilterSchema }).strict(),
         body: BacktestRequestSchema,
         response: {
           200: json('The recorded funnel, then the replayed one', BacktestReportSchema),
@@ -307,9 +318,11 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     },
     async (request, reply) => {
       const { config, label = 'what-if', until = analytics.now() } = request.body;
+      const tenant = tenants.of(request);
       const job = starting(() =>
-        jobs.start(analytics.whatIf(sentConfig.get(request) ?? config), { label, until }),
+        jobs.start(analytics.whatIf(sentConfig.get(request) ?? config), { label, until, tenant }),
       );
+      jobTenants.set(job.id, tenant);
       if (respondAsync(request.headers.prefer)) {
         return reply
           .code(202)
@@ -347,7 +360,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
   app.get(
     '/backtests/:id',
     jobRoute('A backtest job: running, or its report or error', 'getBacktest'),
-    async (request) => apiView(jobs.get(request.params.id) ?? notFound(request.params.id)),
+    async (request) => apiView(jobs.get(jobOf(request, request.params.id)) ?? notFound(request.params.id)),
   );
 
   app.delete(
@@ -356,7 +369,8 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       'Cancel a backtest: answers once its thread has stopped (a finished job stays as it is)',
       'cancelBacktest',
     ),
-    async (request) => apiView((await jobs.cancel(request.params.id)) ?? notFound(request.params.id)),
+    async (request) =>
+      apiView((await jobs.cancel(jobOf(request, request.params.id))) ?? notFound(request.params.id)),
   );
 };
 

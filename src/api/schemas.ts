@@ -223,6 +223,12 @@ export const LeadViewSchema = named(
     buyingStage: BuyingStageSchema,
     owner: z.string().nullable(),
     stageEnteredAt: z.string().describe('ISO time'),
+    reason: z
+      .string()
+      .nullable()
+      .describe(
+        'Why the lead is in its stage: the disqualify, loss, recycle or merge reason, else the cause of its last stage change',
+      ),
     next: z
       .array(
         z.object({
@@ -241,6 +247,59 @@ export const LeadViewSchema = named(
   }),
 );
 export type LeadViewBody = z.output<typeof LeadViewSchema>;
+
+const at = z.string().describe('ISO time');
+export const TimelineEntrySchema = named(
+  'TimelineEntry',
+  z.discriminatedUnion('kind', [
+    z.object({
+      kind: z.literal('stage'),
+      at,
+      from: StageSchema.nullable(),
+      to: StageSchema,
+      cause: z.string().describe('The event type that caused the change'),
+      reason: z.string().nullable(),
+      amount: z.number().optional(),
+    }),
+    z.object({
+      kind: z.literal('email'),
+      at,
+      email: z.string().describe('nurture or newsletter'),
+      family: z.string(),
+      buyingStage: BuyingStageSchema,
+      item: z.object({ id: z.string(), title: z.string() }),
+      outcome: z.enum(['sent', 'skipped', 'failed', 'pending']),
+      skipped: z.string().optional().describe('Why nothing was sent (suppressed, unsubscribed, email_cap…)'),
+    }),
+    z.object({
+      kind: z.literal('handoff'),
+      at,
+      type: z.string().describe('sales.handoff or sales.do_not_contact'),
+      escalation: z.boolean().optional(),
+      slaDeadline: z.string().optional(),
+      score: z.number().optional(),
+      temperature: z.string().optional(),
+    }),
+    z.object({
+      kind: z.literal('consent'),
+      at,
+      consent: ConsentSchema,
+      doNotContact: z.boolean(),
+      source: z.string(),
+    }),
+    z.object({ kind: z.literal('config'), at, version: z.unknown() }),
+  ]),
+);
+
+export const TimelineSchema = named(
+  'LeadTimeline',
+  z.object({
+    leadId: LeadIdSchema,
+    runs: z.number().int().describe('Runs of the continue-as-new chain read'),
+    complete: z.boolean().describe('False when the oldest runs are past retention: the start is missing'),
+    entries: z.array(TimelineEntrySchema).describe('In the order they happened'),
+  }),
+);
 
 export const AcceptedSchema = named(
   'Accepted',

@@ -20,6 +20,7 @@ import {
   ReportParamsError,
   SlaParamsSchema,
   StagesParamsSchema,
+  TenantFilterSchema,
 } from '../analytics/index.js';
 import { ConfigFileError, loadConfigFile, readConfigOverrides } from '../config-file.js';
 import { LeadcycleConfigSchema } from '../machines/index.js';
@@ -46,9 +47,14 @@ const dataDirOption = () =>
 
 const dateHelp = 'ISO date (midnight UTC) or date-time';
 
+/** `--tenant`: only that tenant's leads (default: every tenant). */
+const tenantFilterOption = () =>
+  new Option('--tenant <tenant>', "only this tenant's leads (default: every tenant)");
+
 async function withAnalytics<T>(
   dataDir: string | undefined,
   fn: (analytics: Analytics) => Promise<T>,
+  tenant?: string,
 ): Promise<T> {
   const dir = dataDir === undefined ? resolveDataDir() : resolve(dataDir);
   // Opening creates the database: a mistyped directory would only show an empty report.
@@ -58,7 +64,7 @@ async function withAnalytics<T>(
   }
   const store = openAnalyticsStore(dir);
   try {
-    return await fn(new Analytics(store, Date.now, await loadConfigFile()));
+    return await fn(new Analytics(store, Date.now, await loadConfigFile(), tenant ?? null));
   } finally {
     await store.close();
   }
@@ -84,6 +90,7 @@ const CHARTS = ['funnel', 'velocity'] as const;
 const ChartSchema = z.enum(CHARTS);
 const ChartOptionsSchema = PeriodParamsSchema.extend({ ...DataDirSchema.shape, out: z.string().min(1) });
 const BacktestOptionsSchema = DataDirSchema.extend({
+  tenant: TenantFilterSchema,
   config: z.string().min(1),
   label: BacktestLabelSchema.optional(),
   until: BacktestUntilSchema,
@@ -101,9 +108,10 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
     .description('leads per stage, now or at a past instant')
     .option('--at <date>', `count at this instant (${dateHelp}; default now)`)
     .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
     .action(async (options: unknown) => {
-      const { dataDir, at } = parseParams(StagesOptionsSchema, options);
-      const r = await withAnalytics(dataDir, (a) => a.stages(at));
+      const { dataDir, at, tenant } = parseParams(StagesOptionsSchema, options);
+      const r = await withAnalytics(dataDir, (a) => a.stages(at), tenant);
       out.print(r, () => describeStages(r));
     });
 
@@ -116,10 +124,11 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
     .option('--to <date>', 'end of the period, exclusive (default: --as-of)')
     .option('--as-of <date>', 'follow the leads until this instant (default now)')
     .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
     .action(async (options: unknown) => {
-      const { dataDir, asOf = Date.now(), ...given } = parseParams(ConversionOptionsSchema, options);
+      const { dataDir, asOf = Date.now(), tenant, ...given } = parseParams(ConversionOptionsSchema, options);
       const period = periodOf(given, asOf, DEFAULT_PERIOD_DAYS) ?? undefined;
-      const r = await withAnalytics(dataDir, (a) => a.conversion(period, asOf));
+      const r = await withAnalytics(dataDir, (a) => a.conversion(period, asOf), tenant);
       out.print(r, () => describeConversion(r));
     });
 
@@ -129,10 +138,11 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
     .option('--from <date>', `only stays that ended from then (${dateHelp})`)
     .option('--to <date>', 'only stays that ended before then (default now)')
     .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
     .action(async (options: unknown) => {
-      const { dataDir, ...given } = parseParams(VelocityOptionsSchema, options);
+      const { dataDir, tenant, ...given } = parseParams(VelocityOptionsSchema, options);
       const period = periodOf(given, Date.now(), null);
-      const r = await withAnalytics(dataDir, (a) => a.velocity(period));
+      const r = await withAnalytics(dataDir, (a) => a.velocity(period), tenant);
       out.print(r, () => describeVelocity(r));
     });
 
@@ -146,11 +156,14 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
     .option('--from <date>', `only MQL stays that started from then (${dateHelp})`)
     .option('--to <date>', 'only MQL stays that started before then (default now)')
     .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
     .action(async (options: unknown) => {
-      const { dataDir, slaHours, ...given } = parseParams(SlaOptionsSchema, options);
+      const { dataDir, slaHours, tenant, ...given } = parseParams(SlaOptionsSchema, options);
       const period = periodOf(given, Date.now(), null);
-      const r = await withAnalytics(dataDir, (a) =>
-        a.sla({ period, ...(slaHours === undefined ? {} : { slaHours }) }),
+      const r = await withAnalytics(
+        dataDir,
+        (a) => a.sla({ period, ...(slaHours === undefined ? {} : { slaHours }) }),
+        tenant,
       );
       out.print(r, () => describeSla(r));
     });
@@ -159,9 +172,10 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
     .command('cohorts')
     .description('leads by capture month, and how far each month has come')
     .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
     .action(async (options: unknown) => {
-      const { dataDir } = parseParams(CohortsOptionsSchema, options);
-      const r = await withAnalytics(dataDir, (a) => a.cohorts());
+      const { dataDir, tenant } = parseParams(CohortsOptionsSchema, options);
+      const r = await withAnalytics(dataDir, (a) => a.cohorts(), tenant);
       out.print(r, () => describeCohorts(r));
     });
 
@@ -171,10 +185,13 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
     .option('--horizon-days <n>', `within this many days (default ${DEFAULT_PERIOD_DAYS})`)
     .option('--deal-value <n>', 'value of one won deal (default: the mean of the deals won so far)')
     .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
     .action(async (options: unknown) => {
-      const { dataDir, horizonDays, dealValue } = parseParams(ForecastOptionsSchema, options);
-      const r = await withAnalytics(dataDir, (a) =>
-        a.forecast({ horizonDays, ...(dealValue === undefined ? {} : { dealValue }) }),
+      const { dataDir, horizonDays, dealValue, tenant } = parseParams(ForecastOptionsSchema, options);
+      const r = await withAnalytics(
+        dataDir,
+        (a) => a.forecast({ horizonDays, ...(dealValue === undefined ? {} : { dealValue }) }),
+        tenant,
       );
       out.print(r, () => describeForecast(r));
     });
@@ -190,14 +207,18 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
     )
     .option('--to <date>', 'end of the period, exclusive (default now)')
     .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
     .action(async (chartArgument: string, options: unknown) => {
       const chart = parseParams(ChartSchema, chartArgument);
-      const { dataDir, out: path, ...given } = parseParams(ChartOptionsSchema, options);
+      const { dataDir, out: path, tenant, ...given } = parseParams(ChartOptionsSchema, options);
       const now = Date.now();
-      const svg = await withAnalytics(dataDir, (a) =>
-        chart === 'funnel'
-          ? a.funnelSvg(periodOf(given, now, DEFAULT_PERIOD_DAYS) ?? undefined, now)
-          : a.velocitySvg(periodOf(given, now, null), now),
+      const svg = await withAnalytics(
+        dataDir,
+        (a) =>
+          chart === 'funnel'
+            ? a.funnelSvg(periodOf(given, now, DEFAULT_PERIOD_DAYS) ?? undefined, now)
+            : a.velocitySvg(periodOf(given, now, null), now),
+        tenant,
       );
       const file = await writeSvg(path, svg, 'out');
       out.print(
@@ -217,19 +238,31 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
     .option('--until <date>', `replay until this instant (${dateHelp}; default now)`)
     .option('--chart <file.svg>', 'also draw both funnels to this SVG file')
     .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
     .action(async (options: unknown) => {
-      const { dataDir, config: file, chart, label, until } = parseParams(BacktestOptionsSchema, options);
+      const {
+        dataDir,
+        config: file,
+        chart,
+        label,
+        until,
+        tenant,
+      } = parseParams(BacktestOptionsSchema, options);
       const config = await readConfigOverrides(file);
       // A backtest replays every timer of every lead: the file's own timers meet the API's floors too.
       const tooFast = backtestTimerIssues(LeadcycleConfigSchema.parse(config));
       if (tooFast.length > 0) throw new ConfigFileError(file, tooFast);
-      const r = await withAnalytics(dataDir, async (a) => {
-        const result = await a.backtest(config, {
-          ...(label === undefined ? {} : { label }),
-          ...(until === undefined ? {} : { until }),
-        });
-        return { result, svg: chart ? await a.backtestSvg(result) : null };
-      });
+      const r = await withAnalytics(
+        dataDir,
+        async (a) => {
+          const result = await a.backtest(config, {
+            ...(label === undefined ? {} : { label }),
+            ...(until === undefined ? {} : { until }),
+          });
+          return { result, svg: chart ? await a.backtestSvg(result) : null };
+        },
+        tenant,
+      );
       const written = chart && r.svg !== null ? await writeSvg(chart, r.svg, 'chart') : null;
       out.print(r.result, () =>
         [describeBacktest(r.result), ...(written ? [`wrote the chart to ${written}`] : [])].join('\n'),

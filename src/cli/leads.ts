@@ -5,6 +5,7 @@ import {
   connectTemporal,
   LeadClient,
   type LeadRef,
+  type LeadTimeline,
   loadLeadIds,
   parseCommand,
   useLeadIds,
@@ -59,6 +60,7 @@ function describeLead(view: LeadView): string {
     'buying stage': view.buyingStage,
     owner: view.owner ?? 'marketing',
     'in stage since': view.stageEnteredAt,
+    reason: view.reason ?? '-',
   };
   const width = Math.max(...Object.keys(fields).map((k) => k.length));
   const lines = Object.entries(fields).map(([k, v]) => `${k.padEnd(width)}  ${v}`);
@@ -70,6 +72,31 @@ function describeLead(view: LeadView): string {
   );
 }
 
+/** One line per entry: when, what, and its details. */
+export function describeTimeline(timeline: LeadTimeline): string {
+  const lines = timeline.entries.map((e) => {
+    const what = (() => {
+      switch (e.kind) {
+        case 'stage':
+          return `${e.from ?? '(new)'} -> ${e.to}  (${e.cause}${e.reason ? `: ${e.reason}` : ''})`;
+        case 'email':
+          return `${e.email} ${e.item.id} (${e.family})  ${e.outcome}${e.skipped ? `: ${e.skipped}` : ''}`;
+        case 'handoff':
+          return e.type === 'sales.do_not_contact'
+            ? 'do not contact, told to the CRM'
+            : `${e.escalation ? 'escalated' : 'to sales'}, score ${e.score}, ${e.temperature}, SLA until ${e.slaDeadline}`;
+        case 'consent':
+          return `${e.consent}${e.doNotContact ? ', do not contact' : ''}  (${e.source})`;
+        case 'config':
+          return `version ${JSON.stringify(e.version)}`;
+      }
+    })();
+    return `  ${e.at}  ${e.kind.padEnd(7)}  ${what}`;
+  });
+  const head = timeline.complete ? 'timeline' : 'timeline (its oldest runs are past retention)';
+  return [head, ...(lines.length ? lines : ['  (nothing yet)'])].join('\n');
+}
+
 const TenantSchema = z.object({ tenant: z.string() });
 
 const CaptureOptionsSchema = TenantSchema.extend({
@@ -79,6 +106,7 @@ const CaptureOptionsSchema = TenantSchema.extend({
 }).strict();
 /** `--profile`: more profile fields, as a JSON object (the command's schema checks the fields). */
 const ProfileFieldsSchema = z.object({ profile: z.record(z.string(), z.unknown()) });
+const ShowOptionsSchema = TenantSchema.extend({ timeline: z.boolean().optional() }).strict();
 const SendOptionsSchema = TenantSchema.extend({ start: z.boolean().optional() }).strict();
 const TrackOptionsSchema = TenantSchema.extend({ contentStage: BuyingStageSchema.optional() }).strict();
 const ListOptionsSchema = z
@@ -144,12 +172,18 @@ export function addLeadCommands(program: Command, out: Output): void {
 
   program
     .command('show')
-    .description("show a lead's stage, scores and what it waits for")
+    .description("show a lead's stage, why, its scores and what it waits for")
     .argument('<lead>', 'email or external id')
     .addOption(tenantOption())
+    .option('--timeline', 'also list its stage changes, emails, handoffs, consent and config versions')
     .action(async (lead: string, options: unknown) => {
-      const { tenant } = parseOptions(TenantSchema.strict(), options);
-      printLead(await withClient((c) => c.get(leadRef(lead, tenant))));
+      const { tenant, timeline } = parseOptions(ShowOptionsSchema, options);
+      const ref = leadRef(lead, tenant);
+      if (!timeline) return printLead(await withClient((c) => c.get(ref)));
+      const [view, events] = await withClient(
+        async (c) => [await c.get(ref), await c.timeline(ref)] as const,
+      );
+      out.print({ ...view, timeline: events }, () => `${describeLead(view)}\n${describeTimeline(events)}`);
     });
 
   program

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './lead-client.js';
 export * from './lead-ids.js';
 export * from './lead-key.js';
+export * from './timeline.js';

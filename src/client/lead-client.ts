@@ -41,6 +41,7 @@ import {
   type ValidationIssue,
 } from './errors.js';
 import { type LeadIds, type LeadRef, LeadRefSchema, leadIds, leadKeyOf } from './lead-key.js';
+import { type LeadTimeline, leadTimeline } from './timeline.js';
 
 export const DEFAULT_TASK_QUEUE = 'leadcycle';
 
@@ -324,6 +325,19 @@ export class LeadClient {
     const { leadKey, workflowId } = await this.locate(ref);
     try {
       return await this.temporal.workflow.getHandle(workflowId).query(stateQuery);
+    } catch (err) {
+      translate(err, leadKey);
+    }
+  }
+
+  /**
+   * The lead's stage changes, emails, handoffs, consent changes and config versions, in order, from
+   * its workflow histories (src/client/timeline.ts). LeadNotFoundError when there is no such lead.
+   */
+  async timeline(ref: LeadRef): Promise<LeadTimeline> {
+    const { leadKey, workflowId } = await this.locate(ref);
+    try {
+      return await leadTimeline(this.temporal, workflowId);
     } catch (err) {
       translate(err, leadKey);
     }

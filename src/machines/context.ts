@@ -21,6 +21,11 @@ export interface LeadContext {
   /** The lifecycle stage last entered; mirrors the state value so effects can name where a lead came from. */
   stage: Stage | null;
   stageEnteredAt: number;
+  /**
+   * What caused the last stage change (the event type, and its reason when it carries one): the
+   * view's `reason`. Absent in leads carried from runs before it and until the first change.
+   */
+  stageCause?: { cause: string; reason: string | null };
   profile: Profile;
   bant: Bant;
   engagement: Engagement;

@@ -163,7 +163,11 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
           reason: reasonOf(event),
           ...(amount !== null ? { amount } : {}),
         });
-        enqueue.assign({ stage, stageEnteredAt: at });
+        enqueue.assign({
+          stage,
+          stageEnteredAt: at,
+          stageCause: { cause: event.type, reason: reasonOf(event) },
+        });
       }),
 
       /** An engagement of `kind` scores; a form also tells who the lead is. */

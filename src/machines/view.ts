@@ -14,6 +14,12 @@ export interface LeadView {
   buyingStage: LeadState['context']['buyingStage'];
   owner: string | null;
   stageEnteredAt: string;
+  /**
+   * Why the lead is in its stage, at a glance: the disqualify, loss or merge reason of a closed lead,
+   * the recycle reason of a recycled one, else the cause of its last stage change (its reason when
+   * the event gave one, else the event type; `created` for the first stage). Null for a lead carried from a run that did not keep it.
+   */
+  reason: string | null;
   /** Upcoming timer deadlines, soonest first (ISO times). */
   next: Array<{ event: Deadline['event']; at: string; deferredByCap?: boolean }>;
   state: LeadState;
@@ -32,9 +38,31 @@ export function viewOf(state: LeadState, config: LeadcycleConfig): LeadView {
     buyingStage: context.buyingStage,
     owner: context.sales.owner,
     stageEnteredAt: new Date(context.stageEnteredAt).toISOString(),
+    reason: reasonOfStage(state),
     next: deadlines(state, config)
       .sort((a, b) => a.at - b.at)
       .map((d) => ({ ...d, at: new Date(d.at).toISOString() })),
     state,
   };
+}
+
+/** See LeadView.reason. */
+export function reasonOfStage(state: LeadState): string | null {
+  const { context } = state;
+  switch (state.value.lifecycle) {
+    case 'disqualified':
+    case 'lost':
+    case 'merged':
+      if (context.closed) return context.closed.reason;
+      break;
+    case 'recycled':
+      if (context.recycle) return context.recycle.reason;
+      break;
+    default:
+      break;
+  }
+  const cause = context.stageCause;
+  if (!cause) return null;
+  // The machine's own start (a lead's first stage) is no event of anyone's.
+  return cause.reason ?? (cause.cause === 'xstate.init' ? 'created' : cause.cause);
 }

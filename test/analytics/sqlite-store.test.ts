@@ -319,7 +319,7 @@ describe('two connections to one file (the worker writes, the API reads)', () =>
         '-e',
         `const db = new (require('better-sqlite3'))(process.argv[1]);
          db.exec('BEGIN IMMEDIATE');
-         db.prepare("INSERT INTO leads VALUES ('other-process', 0)").run();
+         db.prepare("INSERT INTO leads (lead_id, created_at) VALUES ('other-process', 0)").run();
          process.stdout.write('locked\\n');
          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 700);
          db.exec('COMMIT');`,

@@ -363,7 +363,7 @@ describe('the OpenAPI document', () => {
     const forecastParams = doc.paths['/v1/reports/forecast'].get.parameters.map(
       (p: { name: string }) => p.name,
     );
-    expect(forecastParams).toEqual(['horizonDays', 'dealValue']);
+    expect(forecastParams).toEqual(['horizonDays', 'dealValue', 'tenant']);
     for (const ref of JSON.stringify(doc).match(/#\/components\/schemas\/[A-Za-z]+/g) ?? []) {
       expect(doc.components.schemas, ref).toHaveProperty(ref.split('/').pop() as string);
     }

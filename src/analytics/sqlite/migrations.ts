@@ -81,6 +81,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX consent_changes_lead ON consent_changes (lead_id, at);
     `,
   },
+  {
+    version: 5,
+    name: 'tenant of stage changes and journaled leads',
+    // Lead ids are keyed hashes: nothing stored says a lead's tenant. The activities write it from
+    // now on, and each write fills the lead's older rows (see SqliteAnalyticsStore): a lead that
+    // records anything again is whole; one silent since stays of no tenant (in the all-tenant
+    // figures only).
+    sql: `
+      ALTER TABLE stage_changes ADD COLUMN tenant TEXT;
+      ALTER TABLE leads ADD COLUMN tenant TEXT;
+      CREATE INDEX stage_changes_tenant ON stage_changes (tenant, lead_id, seq);
+      CREATE INDEX leads_tenant ON leads (tenant, lead_id);
+    `,
+  },
 ];
 
 const SCHEMA_MIGRATIONS_DDL = `

@@ -25,6 +25,7 @@ import {
   type JournalEntry,
   type JournaledLead,
   JournaledLeadSchema,
+  type JournalQuery,
   type StageChangeQuery,
   type StageChangeRow,
   StageChangeRowSchema,
@@ -197,10 +198,10 @@ export class ResilientAnalyticsStore implements AnalyticsStore {
     return this.#use((store) => store.stageChanges(query), false);
   }
 
-  async *journal(): AsyncGenerator<{ lead: JournaledLead; events: LeadEvent[] }> {
+  async *journal(query?: JournalQuery): AsyncGenerator<{ lead: JournaledLead; events: LeadEvent[] }> {
     const store = this.#open();
     try {
-      yield* store.journal();
+      yield* store.journal(query);
     } catch (err) {
       throw this.#fault(err);
     }

@@ -13,6 +13,7 @@ export interface StageChangeColumns {
   cause: string;
   reason: string | null;
   amount: number | null;
+  tenant: string | null;
 }
 
 const KNOWN_STAGES: ReadonlySet<string> = new Set(STAGES);
@@ -39,6 +40,8 @@ export function toStageChangeRow(c: StageChangeColumns): StageChangeRow {
     cause: c.cause,
     reason: c.reason,
     amount: c.amount,
+    // Only when known: rows of before migration 5 read as they did.
+    ...(c.tenant === null ? {} : { tenant: c.tenant }),
   };
 }
 
@@ -54,7 +57,9 @@ export function toColumns(row: StageChangeRow): StageChangeColumns {
     cause: row.cause,
     reason: row.reason ?? null,
     amount: row.amount ?? null,
+    tenant: row.tenant ?? null,
   };
 }
 
-export const STAGE_CHANGE_COLUMNS = 'key, lead_id, seq, from_stage, to_stage, at, cause, reason, amount';
+export const STAGE_CHANGE_COLUMNS =
+  'key, lead_id, seq, from_stage, to_stage, at, cause, reason, amount, tenant';

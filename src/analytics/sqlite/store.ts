@@ -17,6 +17,7 @@ import {
   ConsentChangeRowSchema,
   type JournalEntry,
   type JournaledLead,
+  type JournalQuery,
   type StageChangeQuery,
   type StageChangeRow,
   type Suppression,
@@ -57,6 +58,7 @@ interface ConsentChangeColumns {
 interface JournalPageRow {
   lead_id: string;
   created_at: number;
+  tenant: string | null;
   event: string | null;
 }
 
@@ -65,8 +67,10 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
   readonly #insertChange: Database.Statement<StageChangeColumns>;
   readonly #insertChanges: Database.Transaction<(rows: StageChangeRow[]) => number>;
   readonly #recordJournal: Database.Transaction<(lead: JournaledLead, entries: JournalEntry[]) => number>;
-  readonly #firstJournalPage: Database.Statement<{ limit: number }, JournalPageRow>;
-  readonly #nextJournalPage: Database.Statement<{ after: string; limit: number }, JournalPageRow>;
+  readonly #journalPages: Map<string, Database.Statement<Record<string, string | number>, JournalPageRow>> =
+    new Map();
+  /** Fills in the tenant of a lead's rows written before migration 5. */
+  readonly #fillTenant: (leadId: string, tenant: string) => void;
   /** One statement per combination of filters, so each can use its index. */
   readonly #stageQueries = new Map<
     string,
@@ -80,22 +84,33 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
     this.#db = db;
     this.#insertChange = db.prepare(
       `INSERT OR IGNORE INTO stage_changes (${STAGE_CHANGE_COLUMNS})
-       VALUES (@key, @lead_id, @seq, @from_stage, @to_stage, @at, @cause, @reason, @amount)`,
+       VALUES (@key, @lead_id, @seq, @from_stage, @to_stage, @at, @cause, @reason, @amount, @tenant)`,
     );
     this.#insertChanges = db.transaction((rows: StageChangeRow[]) => {
       let recorded = 0;
       for (const row of rows) recorded += this.#insertChange.run(toColumns(row)).changes;
       return recorded;
     });
+    const fillChanges = db.prepare<[string, string]>(
+      'UPDATE stage_changes SET tenant = ? WHERE lead_id = ? AND tenant IS NULL',
+    );
+    const fillLead = db.prepare<[string, string]>(
+      'UPDATE leads SET tenant = ? WHERE lead_id = ? AND tenant IS NULL',
+    );
+    this.#fillTenant = (leadId, tenant) => {
+      fillChanges.run(tenant, leadId);
+      fillLead.run(tenant, leadId);
+    };
 
-    const insertLead = db.prepare<[string, number]>(
-      'INSERT OR IGNORE INTO leads (lead_id, created_at) VALUES (?, ?)',
+    const insertLead = db.prepare<[string, number, string | null]>(
+      'INSERT OR IGNORE INTO leads (lead_id, created_at, tenant) VALUES (?, ?, ?)',
     );
     const insertEntry = db.prepare<[string, number, number, string, string]>(
       'INSERT OR IGNORE INTO journal (lead_id, seq, at, type, event) VALUES (?, ?, ?, ?, ?)',
     );
     this.#recordJournal = db.transaction((lead: JournaledLead, entries: JournalEntry[]) => {
-      insertLead.run(lead.leadId, lead.createdAt);
+      insertLead.run(lead.leadId, lead.createdAt, lead.tenant ?? null);
+      if (lead.tenant) this.#fillTenant(lead.leadId, lead.tenant);
       let recorded = 0;
       for (const { leadId, seq, event } of entries) {
         if (leadId !== lead.leadId) {
@@ -108,16 +123,26 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
       }
       return recorded;
     });
+  }
 
-    // A page of leads, each with its events: one statement, so each lead is read consistently, and
-    // no cursor stays open while the consumer awaits (better-sqlite3 forbids other statements meanwhile).
-    const page = (where: string) => `
-      SELECT l.lead_id, l.created_at, j.event
-      FROM (SELECT lead_id, created_at FROM leads ${where} ORDER BY lead_id LIMIT @limit) AS l
-      LEFT JOIN journal AS j ON j.lead_id = l.lead_id
-      ORDER BY l.lead_id, j.seq`;
-    this.#firstJournalPage = db.prepare(page(''));
-    this.#nextJournalPage = db.prepare(page('WHERE lead_id > @after'));
+  /**
+   * A page of leads, each with its events: one statement, so each lead is read consistently, and
+   * no cursor stays open while the consumer awaits (better-sqlite3 forbids other statements meanwhile).
+   */
+  #journalPage(after: boolean, tenant: boolean) {
+    const key = `${after}/${tenant}`;
+    let statement = this.#journalPages.get(key);
+    if (!statement) {
+      const where = [after ? 'lead_id > @after' : null, tenant ? 'tenant = @tenant' : null].filter(Boolean);
+      statement = this.#db.prepare(`
+        SELECT l.lead_id, l.created_at, l.tenant, j.event
+        FROM (SELECT lead_id, created_at, tenant FROM leads ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+              ORDER BY lead_id LIMIT @limit) AS l
+        LEFT JOIN journal AS j ON j.lead_id = l.lead_id
+        ORDER BY l.lead_id, j.seq`);
+      this.#journalPages.set(key, statement);
+    }
+    return statement;
   }
 
   /** Opens (creating it and its folder when missing) and migrates the database file. */
@@ -143,7 +168,9 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
 
   async recordStageChange(change: StageChangeRow): Promise<{ recorded: boolean }> {
     this.#live();
-    return { recorded: this.#insertChange.run(toColumns(change)).changes === 1 };
+    const recorded = this.#insertChange.run(toColumns(change)).changes === 1;
+    if (change.tenant) this.#fillTenant(change.leadId, change.tenant);
+    return { recorded };
   }
 
   async recordJournal(lead: JournaledLead, entries: JournalEntry[]): Promise<{ recorded: number }> {
@@ -158,6 +185,10 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
     if (query.leadId !== undefined) {
       where.push('lead_id = @leadId');
       params.leadId = query.leadId;
+    }
+    if (query.tenant !== undefined) {
+      where.push('tenant = @tenant');
+      params.tenant = query.tenant;
     }
     if (query.since !== undefined) {
       where.push('at >= @since');
@@ -179,19 +210,28 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
     return statement.all(params).map(toStageChangeRow);
   }
 
-  async *journal(): AsyncGenerator<{ lead: JournaledLead; events: LeadEvent[] }> {
+  async *journal(query: JournalQuery = {}): AsyncGenerator<{ lead: JournaledLead; events: LeadEvent[] }> {
     let after: string | null = null;
     for (;;) {
       this.#live();
-      const rows: JournalPageRow[] =
-        after === null
-          ? this.#firstJournalPage.all({ limit: JOURNAL_PAGE_LEADS })
-          : this.#nextJournalPage.all({ after, limit: JOURNAL_PAGE_LEADS });
+      const params: Record<string, string | number> = { limit: JOURNAL_PAGE_LEADS };
+      if (after !== null) params.after = after;
+      if (query.tenant !== undefined) params.tenant = query.tenant;
+      const rows: JournalPageRow[] = this.#journalPage(after !== null, query.tenant !== undefined).all(
+        params,
+      );
       const leads: { lead: JournaledLead; events: LeadEvent[] }[] = [];
       for (const row of rows) {
         let current = leads.at(-1);
         if (current?.lead.leadId !== row.lead_id) {
-          current = { lead: { leadId: row.lead_id, createdAt: row.created_at }, events: [] };
+          current = {
+            lead: {
+              leadId: row.lead_id,
+              createdAt: row.created_at,
+              ...(row.tenant === null ? {} : { tenant: row.tenant }),
+            },
+            events: [],
+          };
           leads.push(current);
         }
         // Our own redacted events, written as validated: parsing them again would dominate a backtest.

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { LeadcycleConfigSchema, viewOf } from '../../src/machines/index.js';
+import { capturedLead, mqlLead, opportunityLead, sqlLead, type testLead } from '../support/lead.js';
+
+/** "Why, at a glance" (issue #14): the view says why the lead is in its stage. */
+const config = LeadcycleConfigSchema.parse({});
+const reasonOf = (lead: ReturnType<typeof testLead>) =>
+  viewOf(lead.cycle.stateOf(lead.snapshot), config).reason;
+
+describe('view reason: why the lead is in its stage', () => {
+  it('a disqualified lead names the disqualify reason', () => {
+    const lead = capturedLead();
+    lead.send({ type: 'disqualify', reason: 'student', note: 'a thesis' });
+    expect(lead.stage).toBe('disqualified');
+    expect(reasonOf(lead)).toBe('student');
+  });
+
+  it('a recycled lead names the recycle reason (the sales rejection)', () => {
+    const lead = sqlLead();
+    lead.send({ type: 'sales.rejected', reason: 'no_budget' });
+    expect(lead.stage).toBe('recycled');
+    expect(reasonOf(lead)).toBe('no_budget');
+  });
+
+  it('a lost deal names the loss reason', () => {
+    const lead = opportunityLead();
+    lead.send({ type: 'deal.lost', reason: 'competitor' });
+    expect(lead.stage).toBe('lost');
+    expect(reasonOf(lead)).toBe('competitor');
+  });
+
+  it('a merged lead says merged', () => {
+    const lead = capturedLead();
+    lead.send({ type: 'lead.merged', into: 'test:ext:crm-1' });
+    expect(lead.stage).toBe('merged');
+    expect(reasonOf(lead)).toBe('merged');
+  });
+
+  it('any other stage names the cause of its last stage change', () => {
+    expect(reasonOf(capturedLead())).toBe('form.submitted');
+    const mql = mqlLead();
+    expect(mql.stage).toBe('mql');
+    expect(reasonOf(mql)).toBe('engagement');
+    expect(reasonOf(sqlLead())).toBe('sales.accepted');
+  });
+
+  it('a lead carried from a run that kept no cause has no reason', () => {
+    const lead = capturedLead();
+    const { stageCause: _gone, ...context } = lead.snapshot.context;
+    const state = lead.cycle.stateOf({ ...lead.snapshot, context } as typeof lead.snapshot);
+    expect(viewOf(state, config).reason).toBeNull();
+  });
+});
