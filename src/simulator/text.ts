@@ -7,20 +7,13 @@ const fmtDay = (day: number) => (Number.isInteger(day) ? String(day) : day.toFix
 /** One row per journey event and per effect, in time order (journey events first on a tie). */
 export function describeSimulation(r: SimulationResult): string {
   const rows: Array<{ day: number; order: number; row: Record<string, string> }> = [];
-  r.events.forEach((e, i) =>
-    rows.push({
-      day: e.day,
-      order: i,
-      row: {
-        day: fmtDay(e.day),
-        what: `${e.kind} ${e.type}`,
-        detail:
-          e.outcome === 'refused'
-            ? `refused: ${e.refusal}`
-            : [e.stage ? `→ ${e.stage}` : e.outcome, e.note].filter(Boolean).join('  '),
-      },
-    }),
-  );
+  r.events.forEach((e, i) => {
+    const detail =
+      e.outcome === 'refused'
+        ? `refused: ${e.refusal}`
+        : [e.stage ? `→ ${e.stage}` : e.outcome, e.note].filter(Boolean).join('  ');
+    rows.push({ day: e.day, order: i, row: { day: fmtDay(e.day), what: `${e.kind} ${e.type}`, detail } });
+  });
   r.effects.forEach((e, i) => {
     rows.push({
       day: e.day,
