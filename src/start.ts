@@ -99,6 +99,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     // The reports read the store the worker's activities write.
     analytics: new Analytics(effects.analytics, Date.now, liveConfig),
     analyticsHealth: () => effects.analytics.probe(),
+    simulations: {}, // POST /v1/simulations: its own time-skipping server, one at a time
     backtests: {
       timeoutMs: settings.LEADCYCLE_BACKTEST_TIMEOUT_MS,
       concurrency: settings.LEADCYCLE_BACKTEST_CONCURRENCY,

@@ -37,6 +37,7 @@ export async function runApi(): Promise<void> {
     analytics: new Analytics(store, Date.now, config),
     analyticsHealth: () => store.probe(),
     backtests: settings.backtests,
+    simulations: {}, // POST /v1/simulations: its own time-skipping server, one at a time
     apiKeys: settings.apiKeys,
     port: settings.port,
     host: settings.host,

@@ -23,6 +23,7 @@ import { errors, json, leadRoutes } from './leads.js';
 import { type PrivacyApiDeps, privacyRoutes } from './privacy.js';
 import { reportRoutes } from './reports.js';
 import { apiSchemas, HealthSchema, ReadySchema } from './schemas.js';
+import { type SimulationRoutesOptions, simulationRoutes } from './simulations.js';
 import { unsubscribeRoutes } from './unsubscribe.js';
 import { type WebhookSecrets, webhookRoutes } from './webhooks.js';
 
@@ -48,6 +49,8 @@ export interface BuildApiOptions {
    * store with these limits (default: 60 s, 1 at once). The API stops them when it closes.
    */
   backtests?: BacktestJobs | BacktestLimits;
+  /** POST /v1/simulations (src/api/simulations.ts), one at a time; absent: the route does not exist. */
+  simulations?: Omit<SimulationRoutesOptions, 'keys'>;
   /** The worker's store and outbox: with them, /v1/leads/forget and /v1/leads/export exist. */
   privacy?: PrivacyApiDeps;
   /**
@@ -287,6 +290,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       ...(options.backtests ? { backtests: options.backtests } : {}),
     });
   }
+  if (options.simulations)
+    await app.register(simulationRoutes, { prefix: '/v1', keys, ...options.simulations });
   const secrets = options.webhookSecrets ?? {};
   if (secrets.forms !== undefined || secrets.crm !== undefined) {
     await app.register(webhookRoutes, {

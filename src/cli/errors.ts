@@ -9,6 +9,7 @@ import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from
 import { ConfigFileError } from '../config-file.js';
 import { InvalidInputError, LeadcycleError } from '../errors.js';
 import { SettingsError } from '../settings.js';
+import { JourneyError } from '../simulator/journey.js';
 import { flag } from './options.js';
 
 export interface Failure {
@@ -29,6 +30,7 @@ function exitCodeOf(err: unknown): number {
     err instanceof InvalidInputError ||
     err instanceof ReportParamsError ||
     err instanceof ConfigFileError ||
+    err instanceof JourneyError ||
     err instanceof SettingsError
   )
     return 2;
@@ -51,7 +53,7 @@ export function failureOf(err: unknown): Failure {
   const error: Failure['body']['error'] = { code: codeOf(err), message };
   if (options) error.issues = options;
   if (err instanceof LeadValidationError) error.issues = err.issues;
-  if (err instanceof ConfigFileError || err instanceof SettingsError)
+  if (err instanceof ConfigFileError || err instanceof JourneyError || err instanceof SettingsError)
     error.issues = err.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
   if (err instanceof LeadCommandRejectedError) error.rejection = err.rejection;
   return { exitCode: exitCodeOf(err), message, body: { error } };

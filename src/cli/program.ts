@@ -6,6 +6,7 @@ import { addLeadCommands } from './leads.js';
 import { addOutboxCommand } from './outbox.js';
 import type { Output } from './output.js';
 import { addPrivacyCommands } from './privacy.js';
+import { addSimulateCommand } from './simulate.js';
 import { addStackCommands } from './stack.js';
 
 export function createProgram(out: Output): Command {
@@ -35,5 +36,6 @@ Exit codes: 0 ok, 1 error, 2 invalid input, 3 refused by the lead's stage, 4 lea
   addDeliveryCommands(program, out);
   addPrivacyCommands(program, out);
   addAnalyticsCommands(program, out);
+  addSimulateCommand(program, out);
   return program;
 }
