@@ -3,13 +3,12 @@ import { describeIssues, issuesOf } from '../../src/errors.js';
 import {
   createChecks,
   createLeadCycle,
-  DAY_MS,
   LATEST_RULES,
   type LeadcycleConfigInput,
   LeadcycleConfigSchema,
   type LeadEvent,
 } from '../../src/machines/index.js';
-import { BANT_COMPLETE, FIT, sqlLead, T0, testLead } from '../support/lead.js';
+import { FIT, sqlLead, T0, testLead } from '../support/lead.js';
 
 /** Rules marketing-ops keep in config (README, "Configuration"), one test per rule, through the machine. */
 
