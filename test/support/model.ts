@@ -118,6 +118,10 @@ const withoutTime = (event: LeadEvent) => JSON.stringify({ ...event, at: undefin
 export function abstractState(snapshot: LeadSnapshot): string {
   const c = snapshot.context;
   const { config } = modelCycle;
+  // A closed lead's facts decide nothing but a merge (consent, absorbed): fewer states, same transitions.
+  const stage = snapshot.value.lifecycle;
+  if (stage === 'disqualified' || stage === 'lost' || stage === 'merged')
+    return JSON.stringify({ value: snapshot.value, absorbed: c.absorbed.length });
   return JSON.stringify({
     value: snapshot.value,
     qualifies: c.score >= config.mqlThreshold,
