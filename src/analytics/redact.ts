@@ -1,18 +1,26 @@
 import { type LeadIds, leadIds } from '../client/lead-key.js';
-import type { LeadEvent, Profile } from '../machines/index.js';
+import { emailDomain, type LeadEvent, type Profile, pagePath } from '../machines/index.js';
 
 /**
  * The journal keeps what the machine's guards read and nothing that names a person: names, job
- * title, company name, free-text notes and the sales owner go; the email becomes a placeholder
- * (a form still needs one); other leads are named by workflow id. Persona fields (size, revenue, sector, job function, country), BANT,
- * engagement kinds, consent and amounts stay, so a backtest decides as the live machine did.
+ * title, company name, free-text notes and the sales owner go; the email becomes a placeholder at
+ * its own domain (a form still needs one, and the profile rules read competitor and free-mail
+ * domains); other leads are named by workflow id. Persona fields (size, revenue, sector, job
+ * function, country), BANT, engagement kinds, a visit's path (the page rules read it), consent and
+ * amounts stay, so a backtest decides as the live machine did.
  */
 export const REDACTED_EMAIL = 'lead@redacted.invalid';
+
+/** `lead@` the address's domain: the local part names the person, the domain the company. */
+const redactEmail = (email: string) => {
+  const domain = emailDomain(email);
+  return domain ? `lead@${domain}` : REDACTED_EMAIL;
+};
 
 function redactProfile(profile: Profile): Profile {
   const { companySize, annualRevenue, sector, jobFunction, country, email } = profile;
   return {
-    ...(email !== undefined ? { email: REDACTED_EMAIL } : {}),
+    ...(email !== undefined ? { email: redactEmail(email) } : {}),
     ...(companySize !== undefined ? { companySize } : {}),
     ...(annualRevenue !== undefined ? { annualRevenue } : {}),
     ...(sector !== undefined ? { sector } : {}),
@@ -24,7 +32,10 @@ function redactProfile(profile: Profile): Profile {
 export function redactEvent(event: LeadEvent, ids: LeadIds = leadIds()): LeadEvent {
   switch (event.type) {
     case 'form.submitted':
-      return { ...event, profile: { ...redactProfile(event.profile), email: REDACTED_EMAIL } };
+      return {
+        ...event,
+        profile: { ...redactProfile(event.profile), email: redactEmail(event.profile.email) },
+      };
     case 'profile.updated':
       return { ...event, profile: redactProfile(event.profile) };
     // Lead keys hold email addresses: the journal names the other lead by its workflow id.
@@ -39,9 +50,9 @@ export function redactEvent(event: LeadEvent, ids: LeadIds = leadIds()): LeadEve
     case 'sales.accepted':
       return { ...event, owner: 'redacted' };
     case 'visit': {
-      // A page address can carry personal data in its query string.
-      const { page: _page, ...rest } = event;
-      return rest;
+      // A page address can carry personal data in its query string: only the path stays.
+      const { page, ...rest } = event;
+      return page === undefined ? rest : { ...rest, page: pagePath(page) };
     }
     case 'sales.rejected':
     case 'deal.lost':

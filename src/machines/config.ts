@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROFILE_RULE_ACTIONS } from './marketing-rules.js';
 import type { BuyingStage } from './vocabulary.js';
 
 export const CONTENT_FAMILY_FOR_STAGE = {
@@ -108,6 +109,113 @@ const DEFAULT_CONTENT = {
   newsletter: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => example('newsletter', n)),
 };
 
+/** A domain such as `rival.com`, compared lower-cased; it covers its subdomains too. */
+const DomainSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((d) => d.replace(/^@/, ''))
+  .pipe(
+    z
+      .string()
+      .regex(/^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9-]{2,}$/, 'must be a domain such as rival.com'),
+  );
+
+const ProfileRuleActionSchema = z.enum(PROFILE_RULE_ACTIONS);
+
+/** A bare list is taken as the rule's `key` list with its default action: `"competitorDomains": ["rival.com"]`. */
+const listShorthand = (key: string) => (value: unknown) => (Array.isArray(value) ? { [key]: value } : value);
+
+/** A domain rule: addresses at these domains (or their subdomains), and what a match does. */
+const domainRule = (domains: string[], action: (typeof PROFILE_RULE_ACTIONS)[number]) =>
+  z.preprocess(
+    listShorthand('domains'),
+    z
+      .object({
+        domains: z.array(DomainSchema).max(10_000).default(domains),
+        action: ProfileRuleActionSchema.default(action),
+      })
+      .strict()
+      .prefault({}),
+  );
+
+/**
+ * Consumer mailboxes: a short list of the big ones (and the French ones the source articles' readers
+ * use). A team adds its market's own.
+ */
+export const DEFAULT_FREE_MAIL_DOMAINS = [
+  'gmail.com',
+  'googlemail.com',
+  'yahoo.com',
+  'hotmail.com',
+  'outlook.com',
+  'live.com',
+  'msn.com',
+  'aol.com',
+  'icloud.com',
+  'me.com',
+  'proton.me',
+  'protonmail.com',
+  'gmx.com',
+  'gmx.de',
+  'web.de',
+  'yandex.ru',
+  'mail.ru',
+  'orange.fr',
+  'free.fr',
+  'laposte.net',
+];
+
+/**
+ * Profiles that marketing-ops keep out of the funnel (README, "Configuration"), tried when a profile
+ * becomes known: a form, a profile update, a merged-in record.
+ * - `competitorDomains` (default none: every company has its own rivals): `disqualify` closes the lead
+ *   as `competitor` from visitor, lead, MQL or recycled, so a rival is never handed to sales.
+ * - `disqualifyingJobFunctions` (default none: the default personas already keep a student from MQL,
+ *   and closing leads by default would end the nurture teams run today): `disqualify` with the reason
+ *   `student` or `job_seeker` when the job function is one, else `not_a_persona`.
+ * - `freeMailDomains` (default the big consumer mailboxes, `never_mql`): a free-mail address is weak
+ *   evidence, not proof. A consultant or a buyer writing from home may still buy, so the lead stays
+ *   nurtured, but it is not made an MQL nor handed to sales on marketing's score alone.
+ */
+const ProfileRulesSchema = z
+  .object({
+    competitorDomains: domainRule([], 'disqualify'),
+    disqualifyingJobFunctions: z.preprocess(
+      listShorthand('jobFunctions'),
+      z
+        .object({
+          jobFunctions: z.array(z.string().trim().toLowerCase().min(1).max(100)).max(10_000).default([]),
+          action: ProfileRuleActionSchema.default('disqualify'),
+        })
+        .strict()
+        .prefault({}),
+    ),
+    freeMailDomains: domainRule(DEFAULT_FREE_MAIL_DOMAINS, 'never_mql'),
+  })
+  .strict();
+
+/**
+ * A page pattern: a path from `/`, with `*` for any run of characters (`/pricing*`, `/de/pricing*`),
+ * matched case-insensitively against the visit's path without its query string or fragment.
+ */
+const PagePatternSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(500)
+  .regex(/^\//, 'must be a path starting with / (for example /pricing*)')
+  .regex(/^[^?#\s]*$/, 'must be a path without a query string, fragment or spaces; * is the only wildcard');
+
+export const PageRuleSchema = z.object({ pattern: PagePatternSchema, kind: EngagementKindSchema }).strict();
+export type PageRule = z.infer<typeof PageRuleSchema>;
+
+/** The pricing page is the decision signal the points table already prices; careers pages are job seekers. */
+const DEFAULT_PAGE_RULES: PageRule[] = [
+  { pattern: '/pricing*', kind: 'pricing_page' },
+  { pattern: '/careers*', kind: 'careers_page' },
+];
+
 const positive = z.number().positive();
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -162,6 +270,13 @@ export const LeadcycleConfigSchema = z
     /** A timeline further out than this is not a validated BANT timeline (medium/long-term intent). */
     bantMaxTimelineMonths: z.number().int().nonnegative().default(6),
     personas: z.array(PersonaSchema).min(1).default(DEFAULT_PERSONAS),
+    /** Competitor and free-mail domains, disqualifying job functions: see ProfileRulesSchema. */
+    profileRules: ProfileRulesSchema.prefault({}),
+    /**
+     * A visit to a page that matches scores as that kind instead of a page view; the first match wins.
+     * Defaults: `/pricing*` is the pricing page, `/careers*` a careers page.
+     */
+    pageRules: z.array(PageRuleSchema).max(1_000).default(DEFAULT_PAGE_RULES),
     content: z
       .object({
         discovery: z.array(ContentItemSchema),

@@ -1,6 +1,7 @@
 import { CONTENT_FAMILY_FOR_STAGE, DAY_MS, HOUR_MS, type LeadcycleConfig } from './config.js';
 import type { LeadContext } from './context.js';
-import type { LeadEvent } from './events.js';
+import type { LeadEvent, Profile } from './events.js';
+import { disqualifyingRule, profileRuleHits } from './marketing-rules.js';
 import { bantGaps, decayedPoints, roundScore } from './scoring.js';
 
 /**
@@ -56,6 +57,14 @@ export function cooldownOverAt(context: LeadContext, config: LeadcycleConfig): n
   return context.recycle === null ? null : context.recycle.since + config.renurtureCooldownDays * DAY_MS;
 }
 
+/** The profile as it is once `event` is taken in: a form's or an update's wins, a merged-in record fills gaps. */
+export function profileAfter({ context, event }: CheckArgs): Profile {
+  if (event.type === 'form.submitted' || event.type === 'profile.updated')
+    return { ...context.profile, ...event.profile };
+  if (event.type === 'lead.absorbed') return { ...event.facts.profile, ...context.profile };
+  return context.profile;
+}
+
 export const createChecks = (config: LeadcycleConfig) => ({
   scoreAtLeast({ context, event }: CheckArgs, { threshold }: { threshold: number }): Verdict {
     const score = engagementScoreAt(context, atOf(event), config);
@@ -75,6 +84,22 @@ export const createChecks = (config: LeadcycleConfig) => ({
     return context.consent.doNotContact
       ? { ok: false, why: 'the person asked not to be contacted (do-not-contact): no contact of any kind' }
       : { ok: true, why: 'contact allowed' };
+  },
+
+  /** A profile rule with the action `disqualify` matches the profile this event makes known. */
+  breaksDisqualifyingRule(args: CheckArgs): Verdict {
+    const hit = disqualifyingRule(profileAfter(args), config);
+    return hit
+      ? { ok: true, why: `${hit.why}: disqualified as ${hit.reason}` }
+      : { ok: false, why: 'no disqualifying profile rule matches' };
+  },
+
+  /** No profile rule holds the lead back from sales: neither a disqualifying one nor a never-MQL one. */
+  clearsProfileRules({ context }: CheckArgs): Verdict {
+    const hit = profileRuleHits(context.profile, config)[0];
+    return hit
+      ? { ok: false, why: `${hit.why}: never an MQL` }
+      : { ok: true, why: 'no profile rule holds the lead back' };
   },
 
   bantComplete({ context }: CheckArgs): Verdict {

@@ -9,6 +9,7 @@ export * from './events.js';
 export * from './guards.js';
 export * from './lead-key.js';
 export * from './lead-machine.js';
+export * from './marketing-rules.js';
 export * from './scoring.js';
 export * from './view.js';
 export * from './vocabulary.js';

@@ -4,6 +4,7 @@ import { derive, initialContext, type LeadContext, type LeadInput } from './cont
 import type { Effect } from './effects.js';
 import type { LeadEvent, Profile } from './events.js';
 import { type CheckArgs, createChecks, nextContent, type Verdict } from './guards.js';
+import { disqualifyingRule, pageKinds } from './marketing-rules.js';
 import { decayTo, engage, fillBant, furthestStage, mergeBant, NO_ENGAGEMENT } from './scoring.js';
 import type { BuyingStage, ConsentSource, ConsentState, Stage } from './vocabulary.js';
 
@@ -65,10 +66,16 @@ export interface LeadRules {
    * told once. And every consent change comes out as a `consent.changed` effect (proof of consent).
    */
   doNotContact: boolean;
+  /**
+   * Marketing rules from the config: a profile that breaks a disqualifying rule (a competitor's
+   * domain, a job function) closes the lead, one that breaks any rule is never made an MQL, and a
+   * visit to a page that matches `pageRules` scores as that kind (`/pricing*` is the pricing page).
+   */
+  marketingRules: boolean;
 }
 
 /** What new leads, the backtest and the simulator run. */
-export const LATEST_RULES: LeadRules = { doNotContact: true };
+export const LATEST_RULES: LeadRules = { doNotContact: true, marketingRules: true };
 
 /**
  * The lead-cycle machine for one config. Config values are guard and action parameters, so the
@@ -84,6 +91,20 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
   // Runs recorded before do-not-contact meant no contact replay without the check.
   const contactAllowed: typeof checks.contactAllowed = (args) =>
     rules.doNotContact ? checks.contactAllowed(args) : { ok: true, why: 'contact allowed' };
+  // Runs recorded before the marketing rules take every profile and score every visit as a page view.
+  const breaksDisqualifyingRule: typeof checks.breaksDisqualifyingRule = (args) =>
+    rules.marketingRules ? checks.breaksDisqualifyingRule(args) : { ok: false, why: 'no marketing rules' };
+  const clearsProfileRules: typeof checks.clearsProfileRules = (args) =>
+    rules.marketingRules ? checks.clearsProfileRules(args) : { ok: true, why: 'no marketing rules' };
+  const pageKind = pageKinds(rules.marketingRules ? config.pageRules : []);
+  /** Why a lead closes: the command's reason and note, else the disqualifying profile rule it broke. */
+  const closingOf = (event: LeadEvent, context: LeadContext) => {
+    const reason = reasonOf(event);
+    const note = 'note' in event && event.note !== undefined ? event.note : null;
+    const hit =
+      reason === null && rules.marketingRules ? disqualifyingRule(context.profile, config) : undefined;
+    return hit ? { reason: hit.reason, note: hit.note } : { reason, note };
+  };
   /** Wraps a check as an xstate guard; the parallel consent region is read through `stateIn` instead. */
   const guard =
     <P>(check: (args: CheckArgs, params: P) => Verdict) =>
@@ -116,6 +137,26 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
   } as const;
   /** The stages where sales qualifies a lead take BANT updates too. */
   const qualifyingStage = { ...openStage, 'bant.updated': { actions: 'updateBant' } } as const;
+  /**
+   * The stages marketing owns close a lead whose newly known profile breaks a disqualifying rule
+   * (a form, a profile update, a merged-in record), taking the facts in as they go. Not `sql` or
+   * `opportunity`: sales owns those and disqualifies by command.
+   */
+  const byRule = <A>(actions: A) =>
+    ({ guard: 'breaksDisqualifyingRule', target: 'disqualified', actions }) as const;
+  const formByRule = byRule(['restateDoNotContact', formEngagement] as const);
+  const ruledStage = {
+    'form.submitted': [formByRule, openStage['form.submitted']],
+    'profile.updated': byRule(['restateDoNotContact', 'updateProfile'] as const),
+    'lead.absorbed': [
+      {
+        guard: and(['notYetAbsorbed', 'breaksDisqualifyingRule']),
+        target: 'disqualified',
+        actions: 'absorbFacts',
+      },
+      absorb,
+    ],
+  } as const;
   /** The other half of a merge: this record closes, the survivor carries on. */
   const mergeAway = { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' } as const;
 
@@ -141,6 +182,9 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       cooldownElapsed: guard(checks.cooldownElapsed),
       dealLostFor: guard(checks.dealLostFor),
       formGivesConsent: guard(checks.formGivesConsent),
+      // Both off for runs recorded before the marketing rules.
+      breaksDisqualifyingRule: guard(breaksDisqualifyingRule),
+      clearsProfileRules: guard(clearsProfileRules),
       // Off for runs recorded before do-not-contact meant no contact.
       contactAllowed: guard(contactAllowed),
       notYetAbsorbed: guard(checks.notYetAbsorbed),
@@ -160,7 +204,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
           to: stage,
           at,
           cause: event.type,
-          reason: reasonOf(event),
+          reason: stage === 'disqualified' ? closingOf(event, context).reason : reasonOf(event),
           ...(amount !== null ? { amount } : {}),
         });
         enqueue.assign({
@@ -254,13 +298,10 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
 
       endCooldown: assign({ recycle: null }),
 
-      closeLead: assign(({ event }) => ({
-        closed: {
-          reason: reasonOf(event) ?? event.type,
-          note: 'note' in event && event.note !== undefined ? event.note : null,
-          at: event.at,
-        },
-      })),
+      closeLead: assign(({ context, event }) => {
+        const { reason, note } = closingOf(event, context);
+        return { closed: { reason: reason ?? event.type, note, at: event.at } };
+      }),
 
       sendContent: enqueueActions(
         ({ context, event, enqueue }, { kind }: { kind: 'nurture' | 'newsletter' }) => {
@@ -364,7 +405,13 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
     // Facts any stage takes in. Only events no region handles live here, so none runs twice.
     on: {
       visit: {
-        actions: { type: 'recordEngagement', params: { kind: 'page_view', contentStage: undefined } },
+        actions: {
+          type: 'recordEngagement',
+          params: ({ event }) => ({
+            kind: pageKind(event.type === 'visit' ? event.page : undefined),
+            contentStage: undefined,
+          }),
+        },
       },
       engagement: {
         actions: {
@@ -384,8 +431,12 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             entry: { type: 'enterStage', params: { stage: 'visitor' } },
             on: {
               ...openStage,
+              ...ruledStage,
               'lead.merged': mergeAway,
-              'form.submitted': { target: 'lead', actions: ['restateDoNotContact', formEngagement] },
+              'form.submitted': [
+                formByRule,
+                { target: 'lead', actions: ['restateDoNotContact', formEngagement] },
+              ],
               disqualify: { target: 'disqualified' },
             },
           },
@@ -397,11 +448,13 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
                 { type: 'scoreAtLeast', params: { threshold: config.mqlThreshold } },
                 { type: 'fitsPersona', params: { minFit: config.personaFitThreshold } },
                 'contactAllowed',
+                'clearsProfileRules',
               ]),
               target: 'mql',
             },
             on: {
               ...qualifyingStage,
+              ...ruledStage,
               'lead.merged': mergeAway,
               'tick.nurture': nurture,
               disqualify: { target: 'disqualified' },
@@ -415,6 +468,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             ],
             on: {
               ...qualifyingStage,
+              ...ruledStage,
               'lead.merged': mergeAway,
               'tick.nurture': nurture,
               'sales.accepted': {
@@ -471,6 +525,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             exit: 'endCooldown',
             on: {
               ...qualifyingStage,
+              ...ruledStage,
               'lead.merged': mergeAway,
               'tick.nurture': nurture,
               'cooldown.over': { guard: 'cooldownElapsed', target: 'lead' },

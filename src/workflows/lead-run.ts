@@ -78,7 +78,8 @@ export class LeadRun {
     const atDeadlines = patched('lead-driver-at-deadlines');
     // Do-not-contact means no contact (no handoff, escalation or acceptance), and every consent
     // change is recorded with its source: the proof of consent.
-    this.#rules = { doNotContact: patched('do-not-contact') };
+    // Marketing rules from the config: profiles that disqualify or never qualify, page rules for visits.
+    this.#rules = { doNotContact: patched('do-not-contact'), marketingRules: patched('marketing-rules') };
     const cycle = createLeadCycle(input.config ?? {}, this.#rules);
     const options = {
       id: this.#workflowId,

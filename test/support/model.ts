@@ -11,8 +11,12 @@ import {
 /**
  * The model the graph tests walk: the real machine under a config with a one-item catalog, so that
  * "all content sent" is reachable in a few steps. The graph's shape does not depend on the config.
+ * Its one persona reads company size only, so a job function learnt in any stage (a form, a profile
+ * update, a merged-in record) can break the disqualifying profile rule: students.
  */
 export const modelCycle: LeadCycle = createLeadCycle({
+  personas: [{ id: 'model-buyer', name: 'Model buyer', companySize: { min: 50 } }],
+  profileRules: { disqualifyingJobFunctions: ['student'] },
   content: {
     discovery: [{ id: 'd1', title: 'Discovery', url: 'https://example.com/d1' }],
     evaluation: [{ id: 'e1', title: 'Evaluation', url: 'https://example.com/e1' }],
@@ -23,7 +27,7 @@ export const modelCycle: LeadCycle = createLeadCycle({
 
 export const LEAD_INPUT = { leadKey: 'model:lead@example.com', at: Date.UTC(2026, 0, 1) };
 
-const FIT_PROFILE = { email: 'lead@example.com', companySize: 200, sector: 'software', jobFunction: 'it' };
+const FIT_PROFILE = { email: 'lead@example.com', companySize: 200 };
 
 /** Facts of another record of the same person, for merges. */
 const TWIN = {
@@ -72,6 +76,21 @@ export function modelEvents(snapshot: LeadSnapshot): LeadEvent[] {
     { type: 'engagement', at, kind: 'demo_request' },
     { type: 'engagement', at, kind: 'careers_page' },
     { type: 'profile.updated', at, profile: { companySize: 3 } },
+    // Marketing rules: a student is disqualified wherever marketing owns the lead.
+    {
+      type: 'form.submitted',
+      at,
+      form: 'content_download',
+      consent: false,
+      profile: { email: 'lead@example.com', jobFunction: 'student' },
+    },
+    { type: 'profile.updated', at, profile: { jobFunction: 'student' } },
+    {
+      type: 'lead.absorbed',
+      at,
+      from: 'model:student@example.com',
+      facts: { ...TWIN, profile: { jobFunction: 'student' }, consent: 'unknown' },
+    },
     { type: 'bant.updated', at, bant: { budget: true, authority: true, need: true, timelineMonths: 3 } },
     { type: 'bant.updated', at, bant: { budget: null } },
     { type: 'sales.accepted', at, owner: 'rep-1' },
@@ -99,6 +118,10 @@ const withoutTime = (event: LeadEvent) => JSON.stringify({ ...event, at: undefin
 export function abstractState(snapshot: LeadSnapshot): string {
   const c = snapshot.context;
   const { config } = modelCycle;
+  // A closed lead's facts decide nothing but a merge (consent, absorbed): fewer states, same transitions.
+  const stage = snapshot.value.lifecycle;
+  if (stage === 'disqualified' || stage === 'lost' || stage === 'merged')
+    return JSON.stringify({ value: snapshot.value, absorbed: c.absorbed.length });
   return JSON.stringify({
     value: snapshot.value,
     qualifies: c.score >= config.mqlThreshold,
