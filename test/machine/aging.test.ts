@@ -10,7 +10,10 @@ const staleReminders = (lead: ReturnType<typeof sqlLead>) =>
 describe('time ages BANT and temperature', () => {
   it('a BANT timeline counts from when it was given: once passed, it no longer validates BANT', () => {
     const lead = mqlLead();
-    lead.send({ type: 'bant.updated', bant: { budget: true, authority: true, need: true, timelineMonths: 2 } });
+    lead.send({
+      type: 'bant.updated',
+      bant: { budget: true, authority: true, need: true, timelineMonths: 2 },
+    });
     expect(lead.context.aging?.timelineGivenAt).toBe(lead.now);
     expect(lead.context.temperature).toBe('hot');
     lead.advance(3 * MONTH_MS + DAY_MS);
@@ -21,7 +24,10 @@ describe('time ages BANT and temperature', () => {
 
   it('a timeline further out than the maximum becomes short-term as it comes closer', () => {
     const lead = mqlLead({ coolAfterSilentDays: 3650, salesSlaHours: 24 * 3650 });
-    lead.send({ type: 'bant.updated', bant: { budget: true, authority: true, need: true, timelineMonths: 9 } });
+    lead.send({
+      type: 'bant.updated',
+      bant: { budget: true, authority: true, need: true, timelineMonths: 9 },
+    });
     expect(lead.context.temperature).toBe('cold');
     lead.runTimersUntil(lead.now + 3 * MONTH_MS + DAY_MS);
     expect(lead.context.temperature).toBe('hot');
