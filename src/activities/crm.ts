@@ -21,8 +21,14 @@ export interface HandoffLead {
   doNotContact: boolean;
 }
 
-/** What the CRM is told: a lead to work (or an SLA escalation), or that the person must not be contacted. */
-export type CrmEffect = Extract<Effect, { type: 'sales.handoff' | 'sales.do_not_contact' }>;
+/**
+ * What the CRM is told: a lead to work (or an SLA escalation), that the person must not be
+ * contacted, or that an SQL or opportunity went untouched (a reminder to its owner).
+ */
+export type CrmEffect = Extract<
+  Effect,
+  { type: 'sales.handoff' | 'sales.do_not_contact' | 'sales.stale_reminder' }
+>;
 
 export interface Handoff {
   key: string;

@@ -106,6 +106,12 @@ export interface HandOffToSalesInput extends EffectInput {
   handoff: CrmEffect;
 }
 
+export interface RemindSalesInput extends EffectInput {
+  lead: HandoffLead;
+  /** Named as a handoff's: a dead letter of either is delivered again the same way. */
+  handoff: Extract<Effect, { type: 'sales.stale_reminder' }>;
+}
+
 const EmailSchema = z.email();
 
 const DAY_MS = 24 * 3600_000;
@@ -325,6 +331,24 @@ export function createActivities(deps: ActivityDeps) {
         const tenant = tenantOfLeadKey(input.leadKey);
         if (address && (await suppressionOf(analytics, tenant, address, ids))) return { delivered: false };
       }
+      return orDeadLetter('crm', input, () =>
+        crm.handOff({
+          key: input.idempotencyKey,
+          workflowId: input.workflowId,
+          leadKey: input.leadKey,
+          lead: input.lead,
+          handoff: input.handoff,
+        }),
+      );
+    },
+
+    /**
+     * The owner of a stale SQL or opportunity is reminded through the CRM port, once per key
+     * (delivered=false when done before, or when the person asked for no contact since).
+     */
+    async remindSales(input: RemindSalesInput): Promise<{ delivered: boolean }> {
+      if (input.lead.doNotContact || (await consentNow(input.workflowId))?.doNotContact)
+        return { delivered: false };
       return orDeadLetter('crm', input, () =>
         crm.handOff({
           key: input.idempotencyKey,

@@ -6,7 +6,7 @@
 import type { ConsentState } from '../machines/index.js';
 import { type DeadLetter, replySummary } from './dead-letters.js';
 import { PermanentFailure } from './errors.js';
-import type { HandOffToSalesInput, LeadActivities, SendContentInput } from './index.js';
+import type { HandOffToSalesInput, LeadActivities, RemindSalesInput, SendContentInput } from './index.js';
 import type { Outbox } from './outbox.js';
 
 /** The lead's consent now, from its workflow; null when it could not be asked. */
@@ -37,13 +37,21 @@ export async function retryDeadLetter(
       result = await activities.sendContent({ ...input, consent });
     } else {
       const input = letter.input as unknown as HandOffToSalesInput;
-      // Telling the CRM not to call is always right; a handoff needs the lead's word that it still may.
-      if (!consent && input.handoff.type === 'sales.handoff')
+      const { type } = input.handoff;
+      // Telling the CRM not to call is always right; a handoff or a reminder to call needs the lead's word that it still may.
+      if (!consent && type !== 'sales.do_not_contact')
         return failed('the lead could not be asked whether it may be contacted: not retried');
       const lead = consent
         ? { ...input.lead, consent: consent.state, doNotContact: consent.doNotContact }
         : input.lead;
-      result = await activities.handOffToSales({ ...input, lead });
+      result =
+        type === 'sales.stale_reminder'
+          ? await activities.remindSales({
+              ...input,
+              lead,
+              handoff: input.handoff as RemindSalesInput['handoff'],
+            })
+          : await activities.handOffToSales({ ...input, lead });
     }
   } catch (err) {
     return failed(

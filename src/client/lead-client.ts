@@ -381,6 +381,8 @@ export class LeadClient {
           doNotContact: context.consent.doNotContact,
           sentIds: context.nurture.sentIds,
           sentAt: context.nurture.sentAt,
+          // When its BANT timeline was given: it keeps counting down in the survivor.
+          ...(context.aging ? { timelineGivenAt: context.aging.timelineGivenAt } : {}),
         },
       });
     } catch (err) {

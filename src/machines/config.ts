@@ -269,6 +269,16 @@ export const LeadcycleConfigSchema = z
     renurtureCooldownDays: days.default(90),
     /** A timeline further out than this is not a validated BANT timeline (medium/long-term intent). */
     bantMaxTimelineMonths: z.number().int().nonnegative().default(6),
+    /**
+     * Time cools a lead (docs/domain.md: "Temperature"): with no engagement and no sales activity for
+     * this many days, a hot lead turns cold. Two months of silence is no short-term intent.
+     */
+    coolAfterSilentDays: days.default(60),
+    /**
+     * An SQL or opportunity with no sales activity for this many days is stale: the owner is reminded
+     * once through the CRM, and the lead is flagged (`LeadStale`). Two weeks: a sales cadence.
+     */
+    staleAfterDays: days.default(14),
     personas: z.array(PersonaSchema).min(1).default(DEFAULT_PERSONAS),
     /** Competitor and free-mail domains, disqualifying job functions: see ProfileRulesSchema. */
     profileRules: ProfileRulesSchema.prefault({}),

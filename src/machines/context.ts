@@ -1,3 +1,4 @@
+import { ageFacts } from './aging.js';
 import type { LeadcycleConfig } from './config.js';
 import type { Profile } from './events.js';
 import {
@@ -45,12 +46,28 @@ export interface LeadContext {
   absorbed: string[];
   /** The survivor this lead was merged into. */
   mergedInto: string | null;
+  /** What time ages (LeadRules.timeAges): absent in leads recorded before it. */
+  aging?: LeadAging;
 
   // Derived, recomputed by `derive` whenever a fact changes.
   fit: PersonaMatch;
   score: number;
   temperature: Temperature;
   buyingStage: BuyingStage;
+  /** An SQL or opportunity sales left untouched: its owner was reminded, no sales activity since (time ageing only). */
+  stale?: boolean;
+}
+
+/** The facts time ages (src/machines/aging.ts). */
+export interface LeadAging {
+  /** When sales gave the BANT timeline: its months count down from then. Null when none is known. */
+  timelineGivenAt: number | null;
+  /** The last sales activity (`isSalesActivity`). */
+  salesActivityAt: number | null;
+  /** When the owner was last reminded of this stale SQL or opportunity. */
+  remindedAt: number | null;
+  /** The time the derived facts were aged to: the next `tick.cool` is the next change after it. */
+  asOf: number;
 }
 
 export interface LeadInput {
@@ -58,9 +75,15 @@ export interface LeadInput {
   at: number;
 }
 
-export function derive(context: LeadContext, at: number, config: LeadcycleConfig): LeadContext {
+/** The derived facts as of `at`; with `timeAges`, as time ages them too (src/machines/aging.ts). */
+export function derive(
+  context: LeadContext,
+  at: number,
+  config: LeadcycleConfig,
+  timeAges = false,
+): LeadContext {
   const engagement = decayTo(context.engagement, at, config);
-  return {
+  const derived = {
     ...context,
     engagement,
     fit: bestPersona(context.profile, config.personas),
@@ -68,9 +91,14 @@ export function derive(context: LeadContext, at: number, config: LeadcycleConfig
     temperature: temperatureOf(context.bant, config),
     buyingStage: buyingStageOf(context.bant, engagement, config),
   };
+  return timeAges ? { ...derived, ...ageFacts(derived, at, config) } : derived;
 }
 
-export function initialContext({ leadKey, at }: LeadInput, config: LeadcycleConfig): LeadContext {
+export function initialContext(
+  { leadKey, at }: LeadInput,
+  config: LeadcycleConfig,
+  timeAges = false,
+): LeadContext {
   return derive(
     {
       leadKey,
@@ -95,5 +123,6 @@ export function initialContext({ leadKey, at }: LeadInput, config: LeadcycleConf
     },
     at,
     config,
+    timeAges,
   );
 }

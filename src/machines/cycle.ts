@@ -20,9 +20,12 @@ export function createLeadCycle(
     apply: (snapshot: LeadSnapshot, event: LeadEvent) => applyEvent(machine, config, snapshot, event),
     restore: (state: LeadState) => restore(machine, state),
     stateOf,
-    deadlines: (state: LeadState, options?: DeadlineOptions) => deadlines(state, config, options),
-    nextDeadline: (state: LeadState, options?: DeadlineOptions) => nextDeadline(state, config, options),
-    view: (state: LeadState) => viewOf(state, config),
+    // The rules' deadlines unless the caller says otherwise (a workflow recorded before one).
+    deadlines: (state: LeadState, options?: DeadlineOptions) =>
+      deadlines(state, config, { timeAges: rules.timeAges, ...options }),
+    nextDeadline: (state: LeadState, options?: DeadlineOptions) =>
+      nextDeadline(state, config, { timeAges: rules.timeAges, ...options }),
+    view: (state: LeadState) => viewOf(state, config, { timeAges: rules.timeAges }),
   };
 }
 export type LeadCycle = ReturnType<typeof createLeadCycle>;

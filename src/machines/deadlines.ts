@@ -1,3 +1,4 @@
+import { coolDueAt, staleDueAt } from './aging.js';
 import { DAY_MS, type LeadcycleConfig } from './config.js';
 import type { LeadState } from './decide.js';
 import type { TimerEventType } from './events.js';
@@ -38,6 +39,8 @@ export function nurtureDeadline({ value, context }: LeadState, config: Leadcycle
 export interface DeadlineOptions {
   /** Decay ticks on a fixed grid from the lead's creation (default); false: a tick after the last engagement. */
   decayGrid?: boolean;
+  /** Time ages leads (LeadRules.timeAges): `tick.cool` when time changes the temperature, `tick.stale` for an untouched SQL. */
+  timeAges?: boolean;
 }
 
 export function deadlines(
@@ -64,6 +67,13 @@ export function deadlines(
   if (sla !== null) found.push({ event: 'sla.expired', at: sla });
   const cooldown = value.lifecycle === 'recycled' ? cooldownOverAt(context, config) : null;
   if (cooldown !== null) found.push({ event: 'cooldown.over', at: cooldown });
+  if (options.timeAges) {
+    const cool = coolDueAt(context, config);
+    if (cool !== null) found.push({ event: 'tick.cool', at: cool });
+    // No reminder to call a person who asked for no contact: sales must not work the lead at all.
+    const stale = context.consent.doNotContact ? null : staleDueAt(context, config);
+    if (stale !== null) found.push({ event: 'tick.stale', at: stale });
+  }
   return found;
 }
 

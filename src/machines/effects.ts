@@ -41,6 +41,19 @@ export type Effect =
       at: number;
     }
   | {
+      /**
+       * An SQL or opportunity sales left untouched for `staleAfterDays`: its owner is reminded once
+       * through the CRM, and the lead is flagged stale until the next sales activity.
+       */
+      type: 'sales.stale_reminder';
+      owner: string | null;
+      stage: Stage;
+      /** The last sales activity, and how many days ago it was. */
+      lastSalesActivityAt: number;
+      quietDays: number;
+      at: number;
+    }
+  | {
       /** The proof of consent: every grant, withdrawal, do-not-contact and resubscribe, with its source. */
       type: 'consent.changed';
       consent: ConsentState;

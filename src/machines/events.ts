@@ -176,6 +176,8 @@ export const LeadAbsorbedSchema = z
         doNotContact: z.boolean(),
         sentIds: z.array(z.string().max(200)).max(10_000),
         sentAt: z.array(z.number().int().nonnegative()).max(10_000),
+        /** When the merged lead's BANT timeline was given (leads that age time; else counted from the merge). */
+        timelineGivenAt: z.number().int().nonnegative().nullable().optional(),
       })
       .strict(),
   })
@@ -194,6 +196,10 @@ export const DecayTickSchema = z.object({ type: z.literal('tick.decay'), at }).s
 export const NurtureTickSchema = z.object({ type: z.literal('tick.nurture'), at }).strict();
 export const SlaExpiredSchema = z.object({ type: z.literal('sla.expired'), at }).strict();
 export const CooldownOverSchema = z.object({ type: z.literal('cooldown.over'), at }).strict();
+/** Time changed what the lead's facts mean (a BANT timeline reached or passed, a long silence): temperature is refreshed. */
+export const CoolTickSchema = z.object({ type: z.literal('tick.cool'), at }).strict();
+/** An SQL or opportunity went `staleAfterDays` without sales activity. */
+export const StaleTickSchema = z.object({ type: z.literal('tick.stale'), at }).strict();
 
 export const LeadEventSchema = z.discriminatedUnion('type', [
   VisitSchema,
@@ -215,13 +221,22 @@ export const LeadEventSchema = z.discriminatedUnion('type', [
   NurtureTickSchema,
   SlaExpiredSchema,
   CooldownOverSchema,
+  CoolTickSchema,
+  StaleTickSchema,
 ]);
 export type LeadEvent = z.infer<typeof LeadEventSchema>;
 export type LeadEventInput = z.input<typeof LeadEventSchema>;
 export type LeadEventType = LeadEvent['type'];
 export type EventOf<T extends LeadEventType> = Extract<LeadEvent, { type: T }>;
 
-export const TIMER_EVENT_TYPES = ['tick.decay', 'tick.nurture', 'sla.expired', 'cooldown.over'] as const;
+export const TIMER_EVENT_TYPES = [
+  'tick.decay',
+  'tick.nurture',
+  'sla.expired',
+  'cooldown.over',
+  'tick.cool',
+  'tick.stale',
+] as const;
 export type TimerEventType = (typeof TIMER_EVENT_TYPES)[number];
 
 /**
@@ -241,6 +256,16 @@ export const SalesCommandSchema = z.discriminatedUnion('type', [
   DisqualifySchema.omit(noAt),
 ]);
 export type SalesCommand = z.infer<typeof SalesCommandSchema>;
+
+/**
+ * Sales activity, defined once: any sales command the lead takes (qualification, acceptance,
+ * rejection, the proposal, the deal, disqualification). It keeps an SQL or opportunity fresh and a
+ * lead warm (src/machines/aging.ts).
+ */
+export const SALES_ACTIVITY_TYPES: ReadonlySet<string> = new Set(
+  SalesCommandSchema.options.map((option) => option.shape.type.value),
+);
+export const isSalesActivity = (event: { type: string }): boolean => SALES_ACTIVITY_TYPES.has(event.type);
 
 export const LeadCommandSchema = z.discriminatedUnion('type', [
   VisitSchema.omit(noAt),

@@ -1,3 +1,4 @@
+import { bantAt, isStale, lastSalesActivityAt, staleDueAt, timelinePassesAt } from './aging.js';
 import { CONTENT_FAMILY_FOR_STAGE, DAY_MS, HOUR_MS, type LeadcycleConfig } from './config.js';
 import type { LeadContext } from './context.js';
 import type { LeadEvent, Profile } from './events.js';
@@ -102,11 +103,27 @@ export const createChecks = (config: LeadcycleConfig) => ({
       : { ok: true, why: 'no profile rule holds the lead back' };
   },
 
-  bantComplete({ context }: CheckArgs): Verdict {
-    const gaps = bantGaps(context.bant, config);
-    return gaps.length === 0
-      ? { ok: true, why: 'BANT complete' }
-      : { ok: false, why: `needs BANT complete: ${list(gaps)} missing` };
+  bantComplete({ context, event }: CheckArgs): Verdict {
+    // The timeline as it stands now: it counts down from the day it was given (src/machines/aging.ts).
+    const gaps = bantGaps(bantAt(context, atOf(event)), config);
+    if (gaps.length === 0) return { ok: true, why: 'BANT complete' };
+    const passed = timelinePassesAt(context);
+    const when =
+      gaps.includes('timeline') && passed !== null && passed <= atOf(event)
+        ? ` (the ${context.bant.timelineMonths}-month timeline passed on ${iso(passed)})`
+        : '';
+    return { ok: false, why: `needs BANT complete: ${list(gaps)} missing${when}` };
+  },
+
+  salesQuiet({ context, event }: CheckArgs): Verdict {
+    const days = config.staleAfterDays;
+    if (isStale(context)) return { ok: false, why: 'already stale: the owner was reminded once' };
+    const due = staleDueAt(context, config);
+    if (due === null) return { ok: false, why: 'needs an SQL or opportunity that sales works' };
+    const last = iso(lastSalesActivityAt(context) ?? due);
+    return atOf(event) >= due
+      ? { ok: true, why: `no sales activity for ${days} days (the last on ${last})` }
+      : { ok: false, why: `needs ${days} days without sales activity: the last was on ${last}` };
   },
 
   withinEmailCap(

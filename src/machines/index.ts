@@ -1,3 +1,4 @@
+export * from './aging.js';
 export * from './config.js';
 export * from './context.js';
 export * from './cycle.js';

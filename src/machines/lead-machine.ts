@@ -1,6 +1,7 @@
 import { and, assertEvent, assign, enqueueActions, not, setup, stateIn } from 'xstate';
+import { isStale, lastSalesActivityAt, noteActivity } from './aging.js';
 import { type EngagementKind, HOUR_MS, type LeadcycleConfig } from './config.js';
-import { derive, initialContext, type LeadContext, type LeadInput } from './context.js';
+import { derive as deriveFacts, initialContext, type LeadContext, type LeadInput } from './context.js';
 import type { Effect } from './effects.js';
 import type { LeadEvent, Profile } from './events.js';
 import { type CheckArgs, createChecks, nextContent, type Verdict } from './guards.js';
@@ -72,10 +73,16 @@ export interface LeadRules {
    * visit to a page that matches `pageRules` scores as that kind (`/pricing*` is the pricing page).
    */
   marketingRules: boolean;
+  /**
+   * Time ages a lead (src/machines/aging.ts): a BANT timeline counts down from the day it was given,
+   * a silent, recycled or lost lead turns cold, and an SQL or opportunity sales leaves untouched is
+   * reminded once (`sales.stale_reminder`) and flagged stale. Its deadlines: `tick.cool`, `tick.stale`.
+   */
+  timeAges: boolean;
 }
 
 /** What new leads, the backtest and the simulator run. */
-export const LATEST_RULES: LeadRules = { doNotContact: true, marketingRules: true };
+export const LATEST_RULES: LeadRules = { doNotContact: true, marketingRules: true, timeAges: true };
 
 /**
  * The lead-cycle machine for one config. Config values are guard and action parameters, so the
@@ -84,9 +91,12 @@ export const LATEST_RULES: LeadRules = { doNotContact: true, marketingRules: tru
 export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LATEST_RULES) {
   let inert: LeadContext | undefined;
   const placeholder = () => {
-    inert ??= initialContext({ leadKey: 'placeholder', at: 0 }, config);
+    inert ??= initialContext({ leadKey: 'placeholder', at: 0 }, config, rules.timeAges);
     return inert;
   };
+  /** The derived facts under this machine's rules: aged by time when time ages leads. */
+  const derive = (context: LeadContext, at: number, config: LeadcycleConfig) =>
+    deriveFacts(context, at, config, rules.timeAges);
   const checks = createChecks(config);
   // Runs recorded before do-not-contact meant no contact replay without the check.
   const contactAllowed: typeof checks.contactAllowed = (args) =>
@@ -180,6 +190,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       slaElapsed: guard(checks.slaElapsed),
       slaEscalated: guard(checks.slaEscalated),
       cooldownElapsed: guard(checks.cooldownElapsed),
+      salesQuiet: guard(checks.salesQuiet),
       dealLostFor: guard(checks.dealLostFor),
       formGivesConsent: guard(checks.formGivesConsent),
       // Both off for runs recorded before the marketing rules.
@@ -198,20 +209,26 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
         const at = timeOf(event, context);
         // The deal's amount goes with the change into an opportunity or a customer: revenue forecasts read it.
         const amount = stage === 'opportunity' || stage === 'customer' ? context.deal.amount : null;
+        const reason = stage === 'disqualified' ? closingOf(event, context).reason : reasonOf(event);
         enqueue.emit({
           type: 'stage.changed',
           from: context.stage,
           to: stage,
           at,
           cause: event.type,
-          reason: stage === 'disqualified' ? closingOf(event, context).reason : reasonOf(event),
+          reason,
           ...(amount !== null ? { amount } : {}),
         });
         enqueue.assign({
           stage,
           stageEnteredAt: at,
-          stageCause: { cause: event.type, reason: reasonOf(event) },
+          stageCause: { cause: event.type, reason },
         });
+        // A stage entered by sales is a sales activity; time's facts are refreshed for the new stage.
+        if (rules.timeAges)
+          enqueue.assign(({ context }) =>
+            derive({ ...context, aging: noteActivity(context, { ...event, at } as LeadEvent) }, at, config),
+          );
       }),
 
       /** An engagement of `kind` scores; a form also tells who the lead is. */
@@ -252,7 +269,9 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
 
       updateBant: assign(({ context, event }) => {
         assertEvent(event, 'bant.updated');
-        return derive({ ...context, bant: mergeBant(context.bant, event.bant) }, event.at, config);
+        // With time ageing, a sales activity, and the timeline counts from now.
+        const aging = rules.timeAges ? { aging: noteActivity(context, event) } : {};
+        return derive({ ...context, bant: mergeBant(context.bant, event.bant), ...aging }, event.at, config);
       }),
 
       decayScore: assign(({ context, event }) => derive(context, event.at, config)),
@@ -297,6 +316,21 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       ),
 
       endCooldown: assign({ recycle: null }),
+
+      /** An SQL or opportunity sales left untouched: its owner is reminded once, and it is flagged stale. */
+      remindStale: enqueueActions(({ context, event, enqueue }) => {
+        const last = lastSalesActivityAt(context) ?? event.at;
+        enqueue.emit({
+          type: 'sales.stale_reminder',
+          owner: context.sales.owner,
+          stage: context.stage ?? 'sql',
+          lastSalesActivityAt: last,
+          quietDays: Math.floor((event.at - last) / (24 * HOUR_MS)),
+          at: event.at,
+        });
+        const aging = { ...context.aging, remindedAt: event.at } as NonNullable<LeadContext['aging']>;
+        enqueue.assign({ aging, stale: isStale({ ...context, aging }) });
+      }),
 
       closeLead: assign(({ context, event }) => {
         const { reason, note } = closingOf(event, context);
@@ -361,6 +395,15 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
               lastSentAt: latest([context.nurture.lastSentAt, ...facts.sentAt]),
             },
             absorbed: [...context.absorbed, event.from],
+            // A timeline taken from the merged record keeps its date (or counts from the merge).
+            ...(rules.timeAges && context.bant.timelineMonths === null && facts.bant.timelineMonths != null
+              ? {
+                  aging: {
+                    ...noteActivity(context, event),
+                    timelineGivenAt: facts.timelineGivenAt ?? event.at,
+                  },
+                }
+              : {}),
           },
           event.at,
           config,
@@ -401,7 +444,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
     // xstate's pure transition() builds a throwaway actor per call, which runs this factory without
     // input: answer it with one placeholder instead of a TypeError per transition (a third of the
     // machine's time went to building and dropping those errors).
-    context: ({ input }) => (input ? initialContext(input, config) : placeholder()),
+    context: ({ input }) => (input ? initialContext(input, config, rules.timeAges) : placeholder()),
     // Facts any stage takes in. Only events no region handles live here, so none runs twice.
     on: {
       visit: {
@@ -421,6 +464,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       },
       'profile.updated': { actions: ['restateDoNotContact', 'updateProfile'] },
       'tick.decay': { actions: 'decayScore' },
+      // Time changed what the facts mean (a timeline reached or passed, a long silence).
+      'tick.cool': { actions: 'decayScore' },
     },
     states: {
       lifecycle: {
@@ -493,6 +538,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             on: {
               ...qualifyingStage,
               'proposal.sent': { target: 'opportunity', actions: 'recordDeal' },
+              'tick.stale': { guard: 'salesQuiet', actions: 'remindStale' },
               'sales.rejected': { target: 'recycled' },
               disqualify: { target: 'disqualified' },
             },
@@ -503,6 +549,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             on: {
               ...qualifyingStage,
               'deal.won': { target: 'customer', actions: 'recordDeal' },
+              'tick.stale': { guard: 'salesQuiet', actions: 'remindStale' },
               'deal.lost': [
                 // A proposal that came too early sends the prospect back to nurture (docs/domain.md: "Re-nurture").
                 { guard: { type: 'dealLostFor', params: { reason: 'timing' } }, target: 'recycled' },

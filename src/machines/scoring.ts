@@ -32,8 +32,9 @@ export function bantGaps(
   if (bant.budget !== true) gaps.push('budget');
   if (bant.authority !== true) gaps.push('authority');
   if (bant.need !== true) gaps.push('need');
-  if (bant.timelineMonths === null || bant.timelineMonths > config.bantMaxTimelineMonths)
-    gaps.push('timeline');
+  // A negative timeline has passed (src/machines/aging.ts counts it down): no short-term deadline.
+  const months = bant.timelineMonths;
+  if (months === null || months < 0 || months > config.bantMaxTimelineMonths) gaps.push('timeline');
   return gaps;
 }
 

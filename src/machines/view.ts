@@ -1,5 +1,5 @@
 import type { LeadcycleConfig } from './config.js';
-import { type Deadline, deadlines } from './deadlines.js';
+import { type Deadline, type DeadlineOptions, deadlines } from './deadlines.js';
 import type { LeadState } from './decide.js';
 
 /** What callers see of a lead: its stage and the numbers that explain it, and what it waits for. */
@@ -20,12 +20,14 @@ export interface LeadView {
    * the event gave one, else the event type; `created` for the first stage). Null for a lead carried from a run that did not keep it.
    */
   reason: string | null;
+  /** An SQL or opportunity sales left untouched (reminded, no sales activity since); absent before time aged leads. */
+  stale?: boolean;
   /** Upcoming timer deadlines, soonest first (ISO times). */
   next: Array<{ event: Deadline['event']; at: string; deferredByCap?: boolean }>;
   state: LeadState;
 }
 
-export function viewOf(state: LeadState, config: LeadcycleConfig): LeadView {
+export function viewOf(state: LeadState, config: LeadcycleConfig, options: DeadlineOptions = {}): LeadView {
   const { context } = state;
   return {
     leadKey: context.leadKey,
@@ -39,7 +41,8 @@ export function viewOf(state: LeadState, config: LeadcycleConfig): LeadView {
     owner: context.sales.owner,
     stageEnteredAt: new Date(context.stageEnteredAt).toISOString(),
     reason: reasonOfStage(state),
-    next: deadlines(state, config)
+    ...(context.stale !== undefined ? { stale: context.stale } : {}),
+    next: deadlines(state, config, options)
       .sort((a, b) => a.at - b.at)
       .map((d) => ({ ...d, at: new Date(d.at).toISOString() })),
     state,

@@ -13,6 +13,8 @@ export const LeadSearchAttributes = {
   temperature: defineSearchAttributeKey('LeadTemperature', SearchAttributeType.KEYWORD),
   buyingStage: defineSearchAttributeKey('LeadBuyingStage', SearchAttributeType.KEYWORD),
   owner: defineSearchAttributeKey('LeadOwner', SearchAttributeType.KEYWORD),
+  /** An SQL or opportunity sales left untouched (time ageing): `LeadStale = true`. */
+  stale: defineSearchAttributeKey('LeadStale', SearchAttributeType.BOOL),
 } as const;
 
 /** Every key above, in registration order. */

@@ -2,6 +2,7 @@ import type {
   HandOffToSalesInput,
   RecordConsentChangeInput,
   RecordStageChangeInput,
+  RemindSalesInput,
   SendContentInput,
 } from '../activities/index.js';
 import { keyAddressOf, type LeadSnapshot, type PendingEffect } from '../machines/index.js';
@@ -11,7 +12,8 @@ export type EffectCall =
   | { activity: 'recordStageChange'; input: RecordStageChangeInput }
   | { activity: 'recordConsentChange'; input: RecordConsentChangeInput }
   | { activity: 'sendContent'; input: SendContentInput }
-  | { activity: 'handOffToSales'; input: HandOffToSalesInput };
+  | { activity: 'handOffToSales'; input: HandOffToSalesInput }
+  | { activity: 'remindSales'; input: RemindSalesInput };
 
 /**
  * What the workflow asks of its activities for an effect, from the lead as it is now: pure, so the
@@ -51,27 +53,27 @@ export function effectCall(
     }
     case 'sales.handoff':
     case 'sales.do_not_contact':
-      return {
-        activity: 'handOffToSales',
-        input: {
-          ...base,
-          lead: {
-            profile: context.profile,
-            score: context.score,
-            fitScore: context.fit.score,
-            persona: context.fit.persona,
-            temperature: context.temperature,
-            buyingStage: context.buyingStage,
-            stage: snapshot.value.lifecycle,
-            consent: snapshot.value.consent,
-            doNotContact: context.consent.doNotContact,
-          },
-          handoff: effect,
-        },
-      };
+      return { activity: 'handOffToSales', input: { ...base, lead: crmLead(snapshot), handoff: effect } };
+    case 'sales.stale_reminder':
+      return { activity: 'remindSales', input: { ...base, lead: crmLead(snapshot), handoff: effect } };
     default:
       return unreachable(effect);
   }
+}
+
+/** The lead as the CRM is told about it, now. */
+function crmLead({ context, value }: LeadSnapshot): HandOffToSalesInput['lead'] {
+  return {
+    profile: context.profile,
+    score: context.score,
+    fitScore: context.fit.score,
+    persona: context.fit.persona,
+    temperature: context.temperature,
+    buyingStage: context.buyingStage,
+    stage: value.lifecycle,
+    consent: value.consent,
+    doNotContact: context.consent.doNotContact,
+  };
 }
 
 /** A new kind of effect must get its own activity here, not fall through to another one. */

@@ -3,7 +3,7 @@ import type { LeadActivities } from '../activities/index.js';
 import type { JournalItem, LeadSnapshot, PendingEffect } from '../machines/index.js';
 import { type EffectCall, effectCall } from './effect-calls.js';
 
-const { recordStageChange, recordConsentChange, recordJournal, sendContent, handOffToSales } =
+const { recordStageChange, recordConsentChange, recordJournal, sendContent, handOffToSales, remindSales } =
   proxyActivities<LeadActivities>({
     startToCloseTimeout: '1 minute',
     // Effects must happen: retry transient failures for as long as it takes; permanent ones are
@@ -55,6 +55,8 @@ function run(call: EffectCall): Promise<unknown> {
       return sendContent(call.input);
     case 'handOffToSales':
       return handOffToSales(call.input);
+    case 'remindSales':
+      return remindSales(call.input);
   }
 }
 

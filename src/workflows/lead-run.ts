@@ -79,13 +79,19 @@ export class LeadRun {
     // Do-not-contact means no contact (no handoff, escalation or acceptance), and every consent
     // change is recorded with its source: the proof of consent.
     // Marketing rules from the config: profiles that disqualify or never qualify, page rules for visits.
-    this.#rules = { doNotContact: patched('do-not-contact'), marketingRules: patched('marketing-rules') };
+    // Time ages leads: BANT timelines count down, silence cools, an untouched SQL turns stale
+    // (new deadlines: tick.cool, tick.stale).
+    this.#rules = {
+      doNotContact: patched('do-not-contact'),
+      marketingRules: patched('marketing-rules'),
+      timeAges: patched('time-ages-leads'),
+    };
     const cycle = createLeadCycle(input.config ?? {}, this.#rules);
     const options = {
       id: this.#workflowId,
       journal,
       atDeadlines,
-      deadlines: { decayGrid: this.#fewerEventsPerMessage },
+      deadlines: { decayGrid: this.#fewerEventsPerMessage, timeAges: this.#rules.timeAges },
       onEffects: countEffects,
       onRefusedDeadline: (rejection: Rejection) =>
         log.error('timer refused by the machine', { reason: rejection.message }),

@@ -28,6 +28,8 @@ export class OperatorView {
       { key: LeadSearchAttributes.temperature, value: view.temperature },
       { key: LeadSearchAttributes.buyingStage, value: view.buyingStage },
       { key: LeadSearchAttributes.owner, value: view.owner ?? 'marketing' },
+      // Only leads that time ages have it: runs recorded before upsert what they did.
+      ...(view.stale !== undefined ? [{ key: LeadSearchAttributes.stale, value: view.stale }] : []),
     ];
     const tracked = this.scoreAfterTimersOnly
       ? attributes.filter((a) => a.key !== LeadSearchAttributes.score)

@@ -1,5 +1,6 @@
 import { type AdjacencyValue, createTestModel } from 'xstate/graph';
 import {
+  bantAt,
   bantGaps,
   createLeadCycle,
   type LeadCycle,
@@ -53,6 +54,9 @@ function clock(snapshot: LeadSnapshot): number {
       c.recycle?.since ?? 0,
       c.sales.slaStartedAt ?? 0,
       c.closed?.at ?? 0,
+      // Time ageing: the last aged instant, the last reminder.
+      c.aging?.asOf ?? 0,
+      c.aging?.remindedAt ?? 0,
     ) + 60_000
   );
 }
@@ -61,8 +65,8 @@ function clock(snapshot: LeadSnapshot): number {
 export function modelEvents(snapshot: LeadSnapshot): LeadEvent[] {
   const at = clock(snapshot);
   const state = modelCycle.stateOf(snapshot);
-  const due = (event: LeadEvent['type']) =>
-    modelCycle.deadlines(state).find((d) => d.event === event)?.at ?? at;
+  const deadlines = modelCycle.deadlines(state);
+  const due = (event: LeadEvent['type']) => deadlines.find((d) => d.event === event)?.at ?? at;
   return [
     { type: 'visit', at, channel: 'web' },
     { type: 'form.submitted', at, form: 'demo_request', consent: true, profile: FIT_PROFILE },
@@ -109,6 +113,8 @@ export function modelEvents(snapshot: LeadSnapshot): LeadEvent[] {
     { type: 'tick.nurture', at: due('tick.nurture') },
     { type: 'sla.expired', at: due('sla.expired') },
     { type: 'cooldown.over', at: due('cooldown.over') },
+    { type: 'tick.cool', at: due('tick.cool') },
+    { type: 'tick.stale', at: due('tick.stale') },
   ];
 }
 
@@ -126,7 +132,8 @@ export function abstractState(snapshot: LeadSnapshot): string {
     value: snapshot.value,
     qualifies: c.score >= config.mqlThreshold,
     fits: c.fit.score >= config.personaFitThreshold,
-    bant: bantGaps(c.bant, config).length === 0,
+    // As it stands at the lead's last aged instant: a timeline counts down (src/machines/aging.ts).
+    bant: bantGaps(bantAt(c, c.aging?.asOf ?? c.createdAt), config).length === 0,
     escalated: c.sales.escalated,
     sent: c.nurture.sentIds.length,
     nurtureLeft: nextContent(c, 'nurture', config).item !== undefined,

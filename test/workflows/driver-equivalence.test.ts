@@ -70,6 +70,10 @@ class Recorder {
         keep(input.workflowId, input.idempotencyKey, input.handoff);
         return { delivered: true };
       },
+      remindSales: async (input) => {
+        keep(input.workflowId, input.idempotencyKey, input.handoff);
+        return { delivered: true };
+      },
       recordJournal: async (input) => {
         const journal = this.journals.get(input.workflowId) ?? { createdAt: input.createdAt, entries: [] };
         for (const entry of input.entries) {
