@@ -195,6 +195,18 @@ export const NurtureTickSchema = z.object({ type: z.literal('tick.nurture'), at 
 export const SlaExpiredSchema = z.object({ type: z.literal('sla.expired'), at }).strict();
 export const CooldownOverSchema = z.object({ type: z.literal('cooldown.over'), at }).strict();
 
+/**
+ * A new config version reached the lead (the workflow's `config` update): the score is refreshed
+ * under it and the stage rules look again, so a lowered MQL threshold takes effect at once.
+ */
+export const ConfigChangedSchema = z
+  .object({
+    type: z.literal('config.changed'),
+    at,
+    version: z.number().int().positive().describe('The config version the lead runs from now on'),
+  })
+  .strict();
+
 export const LeadEventSchema = z.discriminatedUnion('type', [
   VisitSchema,
   FormSubmittedSchema,
@@ -215,6 +227,7 @@ export const LeadEventSchema = z.discriminatedUnion('type', [
   NurtureTickSchema,
   SlaExpiredSchema,
   CooldownOverSchema,
+  ConfigChangedSchema,
 ]);
 export type LeadEvent = z.infer<typeof LeadEventSchema>;
 export type LeadEventInput = z.input<typeof LeadEventSchema>;

@@ -370,6 +370,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       },
       'profile.updated': { actions: ['restateDoNotContact', 'updateProfile'] },
       'tick.decay': { actions: 'decayScore' },
+      // Only the workflow's `config` update sends it; the machine it reaches is built from the new config.
+      'config.changed': { actions: 'decayScore' },
     },
     states: {
       lifecycle: {

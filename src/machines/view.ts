@@ -16,6 +16,11 @@ export interface LeadView {
   stageEnteredAt: string;
   /** Upcoming timer deadlines, soonest first (ISO times). */
   next: Array<{ event: Deadline['event']; at: string; deferredByCap?: boolean }>;
+  /**
+   * The config version the lead runs (src/config-versions.ts); null when it started from
+   * LEADCYCLE_CONFIG and never got a version. Set by the workflow (absent in backtests).
+   */
+  configVersion?: number | null;
   state: LeadState;
 }
 

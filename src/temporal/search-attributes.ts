@@ -13,6 +13,8 @@ export const LeadSearchAttributes = {
   temperature: defineSearchAttributeKey('LeadTemperature', SearchAttributeType.KEYWORD),
   buyingStage: defineSearchAttributeKey('LeadBuyingStage', SearchAttributeType.KEYWORD),
   owner: defineSearchAttributeKey('LeadOwner', SearchAttributeType.KEYWORD),
+  /** The config version the lead runs (no personal data): `leadcycle config status` counts by it. */
+  configVersion: defineSearchAttributeKey('LeadConfigVersion', SearchAttributeType.INT),
 } as const;
 
 /** Every key above, in registration order. */

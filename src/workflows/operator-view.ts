@@ -28,6 +28,10 @@ export class OperatorView {
       { key: LeadSearchAttributes.temperature, value: view.temperature },
       { key: LeadSearchAttributes.buyingStage, value: view.buyingStage },
       { key: LeadSearchAttributes.owner, value: view.owner ?? 'marketing' },
+      // Only leads that run a stored version have one: runs recorded before it upsert as they did.
+      ...(typeof view.configVersion === 'number'
+        ? [{ key: LeadSearchAttributes.configVersion, value: view.configVersion }]
+        : []),
     ];
     const tracked = this.scoreAfterTimersOnly
       ? attributes.filter((a) => a.key !== LeadSearchAttributes.score)
