@@ -34,7 +34,14 @@ describe('dev server started by the global setup', () => {
       LeadConfigVersion: 3,
     });
     expect(ALL_LEAD_SEARCH_ATTRIBUTES.map((k) => k.name).sort()).toEqual(
-      ['LeadBuyingStage', 'LeadConfigVersion', 'LeadOwner', 'LeadScore', 'LeadStage', 'LeadTemperature'].sort(),
+      [
+        'LeadBuyingStage',
+        'LeadConfigVersion',
+        'LeadOwner',
+        'LeadScore',
+        'LeadStage',
+        'LeadTemperature',
+      ].sort(),
     );
   });
 

@@ -7,6 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { ReportParamsError } from '../analytics/index.js';
 import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from '../client/index.js';
 import { ConfigFileError } from '../config-file.js';
+import { ConfigVersionError } from '../config-versions.js';
 import { InvalidInputError, LeadcycleError } from '../errors.js';
 import { SettingsError } from '../settings.js';
 import { flag } from './options.js';
@@ -29,7 +30,8 @@ function exitCodeOf(err: unknown): number {
     err instanceof InvalidInputError ||
     err instanceof ReportParamsError ||
     err instanceof ConfigFileError ||
-    err instanceof SettingsError
+    err instanceof SettingsError ||
+    (err instanceof ConfigVersionError && err.code !== 'corrupt_config_version')
   )
     return 2;
   if (err instanceof LeadCommandRejectedError) return 3;
@@ -51,7 +53,7 @@ export function failureOf(err: unknown): Failure {
   const error: Failure['body']['error'] = { code: codeOf(err), message };
   if (options) error.issues = options;
   if (err instanceof LeadValidationError) error.issues = err.issues;
-  if (err instanceof ConfigFileError || err instanceof SettingsError)
+  if (err instanceof ConfigFileError || err instanceof SettingsError || err instanceof ConfigVersionError)
     error.issues = err.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
   if (err instanceof LeadCommandRejectedError) error.rejection = err.rejection;
   return { exitCode: exitCodeOf(err), message, body: { error } };

@@ -17,10 +17,10 @@ export interface LeadView {
   /** Upcoming timer deadlines, soonest first (ISO times). */
   next: Array<{ event: Deadline['event']; at: string; deferredByCap?: boolean }>;
   /**
-   * The config version the lead runs (src/config-versions.ts); null when it started from
-   * LEADCYCLE_CONFIG and never got a version. Set by the workflow (absent in backtests).
+   * The config version the lead runs (src/config-versions.ts), set by the workflow; absent when it
+   * started from LEADCYCLE_CONFIG and never got a version (and in backtests).
    */
-  configVersion?: number | null;
+  configVersion?: number;
   state: LeadState;
 }
 

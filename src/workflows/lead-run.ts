@@ -105,7 +105,9 @@ export class LeadRun {
   }
 
   view(): LeadView {
-    return { ...this.driver.cycle.view(this.driver.state), configVersion: this.#configVersion };
+    const view = this.driver.cycle.view(this.driver.state);
+    // Absent for a lead that never ran a stored version: the views runs recorded before it answered.
+    return this.#configVersion === null ? view : { ...view, configVersion: this.#configVersion };
   }
 
   /**

@@ -90,6 +90,8 @@ export function modelEvents(snapshot: LeadSnapshot): LeadEvent[] {
     { type: 'tick.nurture', at: due('tick.nurture') },
     { type: 'sla.expired', at: due('sla.expired') },
     { type: 'cooldown.over', at: due('cooldown.over') },
+    // A config version rolled out (the workflow's `config` update): same config here, the score refreshed.
+    { type: 'config.changed', at, version: 2 },
   ];
 }
 
