@@ -18,6 +18,7 @@ import { LeadClient, loadLeadIds, useLeadIds } from './client/index.js';
 import { loadDataConverter } from './codec/keys.js';
 import { startCodecServer } from './codec/server.js';
 import { loadConfigFile } from './config-file.js';
+import { ConfigVersions, liveConfig as liveConfigOf } from './config-versions.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
 import { dataDirOf } from './paths.js';
 import { ensurePrivateDir } from './private-fs.js';
@@ -91,9 +92,14 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   // The HTTP API, on the embedded default too: with LEADCYCLE_API_KEYS, or a local key kept in the
   // data dir (an admin key: no tenant list, every tenant).
   const apiKeys = settings.LEADCYCLE_API_KEYS ?? [await localSecret(dataDir, API_KEY_FILE)];
-  const liveConfig = await loadConfigFile(settings.LEADCYCLE_CONFIG);
+  // New leads start with the config store's newest version (read at each capture), else LEADCYCLE_CONFIG.
+  const configSource = new ConfigVersions(dataDir);
+  const liveConfig = (await liveConfigOf(configSource, settings.LEADCYCLE_CONFIG)).config;
   const api = await startApi({
-    client: new LeadClient(temporal, { config: liveConfig }),
+    client: new LeadClient(temporal, {
+      config: await loadConfigFile(settings.LEADCYCLE_CONFIG),
+      configSource,
+    }),
     // The reports read the store the worker's activities write.
     analytics: new Analytics(effects.analytics, Date.now, liveConfig),
     analyticsHealth: () => effects.analytics.probe(),
