@@ -16,6 +16,7 @@ import { LeadClient, loadLeadIds, useLeadIds } from './client/index.js';
 import { loadDataConverter } from './codec/keys.js';
 import { startCodecServer } from './codec/server.js';
 import { loadConfigFile } from './config-file.js';
+import { ConfigVersions, liveConfig as liveConfigOf } from './config-versions.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
 import { API_KEY_FILE, localSecret, localWebhookSecrets, UNSUBSCRIBE_SECRET_FILE } from './local-secrets.js';
 import { dataDirOf } from './paths.js';
@@ -93,9 +94,14 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
   // The form and CRM webhooks are on, as README's walk-through needs: with the env's secrets, or
   // local ones kept beside the API key.
   const webhooks = await localWebhookSecrets(settings, dataDir);
-  const liveConfig = await loadConfigFile(settings.LEADCYCLE_CONFIG);
+  // New leads start with the config store's newest version (read at each capture), else LEADCYCLE_CONFIG.
+  const configSource = new ConfigVersions(dataDir);
+  const liveConfig = (await liveConfigOf(configSource, settings.LEADCYCLE_CONFIG)).config;
   const api = await startApi({
-    client: new LeadClient(temporal, { config: liveConfig }),
+    client: new LeadClient(temporal, {
+      config: await loadConfigFile(settings.LEADCYCLE_CONFIG),
+      configSource,
+    }),
     // The reports read the store the worker's activities write.
     analytics: new Analytics(effects.analytics, Date.now, liveConfig),
     analyticsHealth: () => effects.analytics.probe(),

@@ -31,9 +31,17 @@ describe('dev server started by the global setup', () => {
       LeadTemperature: 2,
       LeadBuyingStage: 2,
       LeadOwner: 2,
+      LeadConfigVersion: 3,
     });
     expect(ALL_LEAD_SEARCH_ATTRIBUTES.map((k) => k.name).sort()).toEqual(
-      ['LeadBuyingStage', 'LeadOwner', 'LeadScore', 'LeadStage', 'LeadTemperature'].sort(),
+      [
+        'LeadBuyingStage',
+        'LeadConfigVersion',
+        'LeadOwner',
+        'LeadScore',
+        'LeadStage',
+        'LeadTemperature',
+      ].sort(),
     );
   });
 

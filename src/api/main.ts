@@ -12,6 +12,7 @@ import { Outbox } from '../activities/outbox.js';
 import { Analytics, openResilientStore } from '../analytics/index.js';
 import { connectTemporal, LeadClient, loadLeadIds, useLeadIds } from '../client/index.js';
 import { ConfigFileError, loadConfigFile } from '../config-file.js';
+import { ConfigVersions, liveConfig } from '../config-versions.js';
 import { readSettings, SettingsError } from '../settings.js';
 import { apiSettingsFromEnv } from './env.js';
 import { REPLAY_CACHE_FILE } from './replay-cache.js';
@@ -20,13 +21,16 @@ import { startApi } from './server.js';
 /** Runs the API until SIGINT/SIGTERM. */
 export async function runApi(): Promise<void> {
   const settings = apiSettingsFromEnv();
-  const config = await loadConfigFile(); // LEADCYCLE_CONFIG, else the defaults
+  // New leads start with the config store's newest version (read at each capture), else LEADCYCLE_CONFIG.
+  const configSource = new ConfigVersions(settings.dataDir);
+  const { config } = await liveConfig(configSource);
   // Before the store opens: lead ids and the suppression hashes agree with the worker's.
   useLeadIds((await loadLeadIds()).ids);
   // TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the payload codec, as every entry point.
   const temporal = await connectTemporal();
   const client = new LeadClient(temporal.client, {
-    config,
+    config: await loadConfigFile(),
+    configSource,
     ...(settings.taskQueue ? { taskQueue: settings.taskQueue } : {}),
   });
   // A damaged or locked store degrades the reports (503, and /readyz says why), not the API.

@@ -7,6 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { ReportParamsError } from '../analytics/index.js';
 import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from '../client/index.js';
 import { ConfigFileError } from '../config-file.js';
+import { ConfigVersionError } from '../config-versions.js';
 import { InvalidInputError, LeadcycleError } from '../errors.js';
 import { SettingsError } from '../settings.js';
 import { JourneyError } from '../simulator/journey.js';
@@ -31,7 +32,8 @@ function exitCodeOf(err: unknown): number {
     err instanceof ReportParamsError ||
     err instanceof ConfigFileError ||
     err instanceof JourneyError ||
-    err instanceof SettingsError
+    err instanceof SettingsError ||
+    (err instanceof ConfigVersionError && err.code !== 'corrupt_config_version')
   )
     return 2;
   if (err instanceof LeadCommandRejectedError) return 3;
@@ -53,7 +55,12 @@ export function failureOf(err: unknown): Failure {
   const error: Failure['body']['error'] = { code: codeOf(err), message };
   if (options) error.issues = options;
   if (err instanceof LeadValidationError) error.issues = err.issues;
-  if (err instanceof ConfigFileError || err instanceof JourneyError || err instanceof SettingsError)
+  if (
+    err instanceof ConfigFileError ||
+    err instanceof JourneyError ||
+    err instanceof SettingsError ||
+    err instanceof ConfigVersionError
+  )
     error.issues = err.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
   if (err instanceof LeadCommandRejectedError) error.rejection = err.rejection;
   return { exitCode: exitCodeOf(err), message, body: { error } };

@@ -11,6 +11,7 @@ import {
   useLeadIds,
 } from '../client/index.js';
 import { loadConfigFile } from '../config-file.js';
+import { ConfigVersions } from '../config-versions.js';
 import {
   BUYING_STAGES,
   BuyingStageSchema,
@@ -29,7 +30,8 @@ import { readSettings } from '../settings.js';
 import { integer, parseJson, parseOptions, tenantOption } from './options.js';
 import { type Output, table } from './output.js';
 
-async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Promise<T> {
+/** A client of the deployment: its lead ids, its task queue, new leads on the config store's newest version. */
+export async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Promise<T> {
   // The deployment's lead ids: the CLI names leads as the API and the worker do.
   useLeadIds((await loadLeadIds(process.env, { create: false })).ids);
   const temporal = await connectTemporal().catch((err: Error) => {
@@ -38,7 +40,10 @@ async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Promise<T>
   try {
     const config = await loadConfigFile();
     const taskQueue = readSettings().LEADCYCLE_TASK_QUEUE;
-    return await fn(new LeadClient(temporal.client, { config, ...(taskQueue ? { taskQueue } : {}) }));
+    const configSource = ConfigVersions.fromSettings();
+    return await fn(
+      new LeadClient(temporal.client, { config, configSource, ...(taskQueue ? { taskQueue } : {}) }),
+    );
   } finally {
     await temporal.close();
   }

@@ -1,6 +1,7 @@
 /** The `leadcycle` program: the global options and help, and every command group wired to one output. */
 import { Command } from 'commander';
 import { addAnalyticsCommands } from './analytics.js';
+import { addConfigCommands } from './config.js';
 import { addDeliveryCommands } from './deliveries.js';
 import { addLeadCommands } from './leads.js';
 import { addOutboxCommand } from './outbox.js';
@@ -24,7 +25,7 @@ Environment:
   TEMPORAL_ADDRESS      Temporal frontend (default 127.0.0.1:7233)
   TEMPORAL_NAMESPACE    namespace (default "default")
   LEADCYCLE_TASK_QUEUE  task queue of the lead workers (default "leadcycle")
-  LEADCYCLE_CONFIG      JSON config file for new leads (default: built-in defaults)
+  LEADCYCLE_CONFIG      JSON config file for new leads until a config version is applied (default: built-in defaults)
   LEADCYCLE_DATA_DIR    data directory: SQLite, outbox, dead letters, stage changes (default ./.leadcycle)
 
 Exit codes: 0 ok, 1 error, 2 invalid input, 3 refused by the lead's stage, 4 lead not found.`,
@@ -37,5 +38,6 @@ Exit codes: 0 ok, 1 error, 2 invalid input, 3 refused by the lead's stage, 4 lea
   addPrivacyCommands(program, out);
   addAnalyticsCommands(program, out);
   addSimulateCommand(program, out);
+  addConfigCommands(program, out);
   return program;
 }

@@ -1,8 +1,8 @@
 import { describeIssues, type FieldIssue, LeadcycleError } from '../errors.js';
-import type { Rejection } from '../machines/index.js';
+import type { LeadView, Rejection } from '../machines/index.js';
 
 /** What can go wrong when an app drives a lead; each error is a value with a `code`, never a bare string. */
-export type LeadErrorCode = 'validation' | 'rejected' | 'not_found';
+export type LeadErrorCode = 'validation' | 'rejected' | 'not_found' | 'stale_config';
 
 /** A field of a command or a lead reference that does not match its schema. */
 export type ValidationIssue = FieldIssue;
@@ -32,5 +32,20 @@ export class LeadNotFoundError extends LeadError {
     options?: ErrorOptions,
   ) {
     super('not_found', `no lead ${leadKey}`, options);
+  }
+}
+
+/** A config version older than the one the lead runs (an overlapping rollout): the lead kept its own. */
+export class StaleConfigVersionError extends LeadError {
+  constructor(
+    readonly version: number,
+    readonly lead: LeadView,
+    options?: ErrorOptions,
+  ) {
+    super(
+      'stale_config',
+      `config version ${version} is older than the lead's (${lead.configVersion})`,
+      options,
+    );
   }
 }

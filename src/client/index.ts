@@ -1,3 +1,4 @@
+export * from './config-rollout.js';
 export * from './connect.js';
 export * from './errors.js';
 export * from './lead-client.js';

@@ -26,7 +26,9 @@ import {
 import { LeadSearchAttributes } from '../temporal/search-attributes.js';
 import type { leadWorkflow } from '../workflows/lead-workflow.js';
 import {
+  type ConfigRollout,
   commandUpdate,
+  configUpdate,
   FAILURE,
   factSignal,
   LEAD_WORKFLOW_TYPE,
@@ -38,6 +40,7 @@ import {
   LeadCommandRejectedError,
   LeadNotFoundError,
   LeadValidationError,
+  StaleConfigVersionError,
   type ValidationIssue,
 } from './errors.js';
 import { type LeadIds, type LeadRef, LeadRefSchema, leadIds, leadKeyOf } from './lead-key.js';
@@ -45,10 +48,17 @@ import { type LeadTimeline, leadTimeline } from './timeline.js';
 
 export const DEFAULT_TASK_QUEUE = 'leadcycle';
 
+/** Where new leads get their config from at each capture (src/config-versions.ts: the newest version). */
+export interface LiveConfigSource {
+  current(): Promise<{ id: number; config: LeadcycleConfigInput } | null>;
+}
+
 export interface LeadClientOptions {
   taskQueue?: string;
-  /** The config new leads start with; validated once here. */
+  /** The config new leads start with (unless `configSource` has a version); validated once here. */
   config?: LeadcycleConfigInput;
+  /** The config store: when it holds a version, new leads start with the newest one instead. */
+  configSource?: LiveConfigSource;
   /** See LeadWorkflowInput.searchAttributes: false only for servers that cannot register them. */
   searchAttributes?: boolean;
   /** See LeadWorkflowInput.continueAsNewAt. */
@@ -154,6 +164,7 @@ function translate(err: unknown, leadKey: string): never {
 export class LeadClient {
   readonly taskQueue: string;
   private readonly config: LeadcycleConfigInput;
+  private readonly configSource: LiveConfigSource | undefined;
   private readonly searchAttributes: boolean;
   private readonly continueAsNewAt: LeadWorkflowInput['continueAsNewAt'];
   readonly ids: LeadIds;
@@ -163,12 +174,19 @@ export class LeadClient {
     options: LeadClientOptions = {},
   ) {
     this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
-    // Fail at construction, not at the first lead, when the config is wrong.
-    this.config = options.config ?? {};
+    // Fail at construction, not at the first lead, when the config is wrong. With its defaults filled
+    // in: a lead carries its whole config, so a later change of a default in the code does not reach it.
+    this.config = parse(LeadcycleConfigSchema, options.config ?? {});
+    this.configSource = options.configSource;
     this.searchAttributes = options.searchAttributes ?? true;
     this.continueAsNewAt = options.continueAsNewAt;
     this.ids = options.leadIds ?? leadIds();
-    parse(LeadcycleConfigSchema, this.config);
+  }
+
+  /** The config (and its version, if stored) a lead started now gets. */
+  async liveConfig(): Promise<{ config: LeadcycleConfigInput; configVersion?: number }> {
+    const current = await this.configSource?.current();
+    return current ? { config: current.config, configVersion: current.id } : { config: this.config };
   }
 
   /** The lead's key and its keyed workflow id (under the process's LeadIds unless given). */
@@ -216,7 +234,7 @@ export class LeadClient {
     const { leadKey, workflowId } = await this.locate(ref);
     const input: LeadWorkflowInput = {
       leadKey,
-      config: this.config,
+      ...(await this.liveConfig()),
       searchAttributes: this.searchAttributes,
       ...(this.continueAsNewAt ? { continueAsNewAt: this.continueAsNewAt } : {}),
     };
@@ -419,6 +437,28 @@ export class LeadClient {
       if (listings.length >= (filter.limit ?? 1000)) break;
     }
     return listings;
+  }
+
+  /**
+   * Rolls a config version out to the running lead of this workflow id: it carries on under it.
+   * The update id names the version, so a retried rollout applies it once. A bad config is a
+   * LeadValidationError (paths under `config`); a version older than the lead's, a
+   * StaleConfigVersionError.
+   */
+  async reconfigure(workflowId: string, rollout: ConfigRollout): Promise<LeadView> {
+    try {
+      return await this.temporal.workflow
+        .getHandle(workflowId)
+        .executeUpdate(configUpdate, { args: [rollout], updateId: `config-v${rollout.version}` });
+    } catch (err) {
+      const view = alreadyApplied(err);
+      if (view) return view;
+      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
+      if (cause instanceof ApplicationFailure && cause.type === FAILURE.staleConfig) {
+        throw new StaleConfigVersionError(rollout.version, cause.details?.[0] as LeadView, { cause });
+      }
+      translate(err, workflowId);
+    }
   }
 
   /**

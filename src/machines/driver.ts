@@ -72,13 +72,15 @@ export class LeadDriver {
   #clock: number;
   /** The deadline last refused, by `event@at`: not fed again until the snapshot gives another. */
   #refused: string | null = null;
+  #cycle: LeadCycle;
 
   private constructor(
-    readonly cycle: LeadCycle,
+    cycle: LeadCycle,
     readonly options: DriverOptions,
     snapshot: LeadSnapshot,
     carry: Omit<DriverCarry, 'state'>,
   ) {
+    this.#cycle = cycle;
     this.#snapshot = snapshot;
     this.pending = [...carry.pending];
     this.#effectSeq = carry.effectSeq;
@@ -98,6 +100,31 @@ export class LeadDriver {
   /** A lead carried over from an earlier run. */
   static resume(cycle: LeadCycle, carry: DriverCarry, options: DriverOptions): LeadDriver {
     return new LeadDriver(cycle, options, cycle.restore(carry.state), carry);
+  }
+
+  /** The machine and config the lead runs under (`reconfigure` replaces it). */
+  get cycle(): LeadCycle {
+    return this.#cycle;
+  }
+
+  /**
+   * Carries on under another config: the lead (state, pending effects, journal, sequence numbers)
+   * stays, the deadlines due by `at` are fed under the old config first, then a `config.changed`
+   * event lets the new one look at the lead (a lowered threshold qualifies it now). Not journaled:
+   * a backtest replays the journal under one config of its own.
+   */
+  reconfigure(cycle: LeadCycle, version: number, at: number): Rejection | null {
+    if (this.options.atDeadlines) this.feedDue(at);
+    const state = this.state;
+    this.#cycle = cycle;
+    this.#snapshot = cycle.restore(state);
+    // A deadline refused under the old config may be fine under the new one.
+    this.#refused = null;
+    const stamped = this.options.atDeadlines ? Math.max(at, this.#clock) : at;
+    const decision = cycle.apply(this.#snapshot, { type: 'config.changed', version, at: stamped });
+    if (!decision.ok) return decision.rejection;
+    this.#commit(decision.snapshot, decision.effects, stamped);
+    return null;
   }
 
   /** Changes whenever the lead does (hosts compare it to wake up). */

@@ -201,6 +201,18 @@ export const CoolTickSchema = z.object({ type: z.literal('tick.cool'), at }).str
 /** An SQL or opportunity went `staleAfterDays` without sales activity. */
 export const StaleTickSchema = z.object({ type: z.literal('tick.stale'), at }).strict();
 
+/**
+ * A new config version reached the lead (the workflow's `config` update): the score is refreshed
+ * under it and the stage rules look again, so a lowered MQL threshold takes effect at once.
+ */
+export const ConfigChangedSchema = z
+  .object({
+    type: z.literal('config.changed'),
+    at,
+    version: z.number().int().positive().describe('The config version the lead runs from now on'),
+  })
+  .strict();
+
 export const LeadEventSchema = z.discriminatedUnion('type', [
   VisitSchema,
   FormSubmittedSchema,
@@ -223,6 +235,7 @@ export const LeadEventSchema = z.discriminatedUnion('type', [
   CooldownOverSchema,
   CoolTickSchema,
   StaleTickSchema,
+  ConfigChangedSchema,
 ]);
 export type LeadEvent = z.infer<typeof LeadEventSchema>;
 export type LeadEventInput = z.input<typeof LeadEventSchema>;

@@ -466,6 +466,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       'tick.decay': { actions: 'decayScore' },
       // Time changed what the facts mean (a timeline reached or passed, a long silence).
       'tick.cool': { actions: 'decayScore' },
+      // Only the workflow's `config` update sends it; the machine it reaches is built from the new config.
+      'config.changed': { actions: 'decayScore' },
     },
     states: {
       lifecycle: {

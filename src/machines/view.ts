@@ -24,6 +24,11 @@ export interface LeadView {
   stale?: boolean;
   /** Upcoming timer deadlines, soonest first (ISO times). */
   next: Array<{ event: Deadline['event']; at: string; deferredByCap?: boolean }>;
+  /**
+   * The config version the lead runs (src/config-versions.ts), set by the workflow; absent when it
+   * started from LEADCYCLE_CONFIG and never got a version (and in backtests).
+   */
+  configVersion?: number;
   state: LeadState;
 }
 

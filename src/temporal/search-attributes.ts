@@ -15,6 +15,8 @@ export const LeadSearchAttributes = {
   owner: defineSearchAttributeKey('LeadOwner', SearchAttributeType.KEYWORD),
   /** An SQL or opportunity sales left untouched (time ageing): `LeadStale = true`. */
   stale: defineSearchAttributeKey('LeadStale', SearchAttributeType.BOOL),
+  /** The config version the lead runs (no personal data): `leadcycle config status` counts by it. */
+  configVersion: defineSearchAttributeKey('LeadConfigVersion', SearchAttributeType.INT),
 } as const;
 
 /** Every key above, in registration order. */

@@ -13,6 +13,7 @@ import {
   DAY_MS,
   type JournalItem,
   keyAddressOf,
+  LeadcycleConfigSchema,
   LeadDriver,
   type LeadEvent,
   type LeadFact,
@@ -24,7 +25,7 @@ import {
 } from '../machines/index.js';
 import { Alarm, timerSummary } from './alarm.js';
 import { carryOut, writeJournal } from './effects.js';
-import { FAILURE, type LeadWorkflowInput } from './messages.js';
+import { ConfigRolloutSchema, FAILURE, type LeadWorkflowInput } from './messages.js';
 import { countDeferral, countEffects, countRejection } from './metrics.js';
 import { OperatorView } from './operator-view.js';
 
@@ -65,6 +66,9 @@ export class LeadRun {
   /** Update ids applied by earlier runs (carried), then by this one, oldest first. */
   readonly #updateIds: string[];
   readonly #carriedUpdateIds: ReadonlySet<string>;
+  /** The config version the lead runs, and that config (what the next run starts from). */
+  #configVersion: number | null;
+  #config: LeadWorkflowInput['config'];
 
   constructor(readonly input: LeadWorkflowInput) {
     // Each patch keeps runs recorded before it replaying the way they were written (test/histories/).
@@ -103,10 +107,62 @@ export class LeadRun {
     this.#limits = { ...CONTINUE_AS_NEW_AT, ...input.continueAsNewAt };
     this.#updateIds = [...(input.updateIds ?? [])];
     this.#carriedUpdateIds = new Set(this.#updateIds);
+    this.#configVersion = input.configVersion ?? null;
+    this.#config = input.config;
   }
 
   view(): LeadView {
-    return this.driver.cycle.view(this.driver.state);
+    const view = this.driver.cycle.view(this.driver.state);
+    // Absent for a lead that never ran a stored version: the views runs recorded before it answered.
+    return this.#configVersion === null ? view : { ...view, configVersion: this.#configVersion };
+  }
+
+  /**
+   * The `config` update's validator: the config must be a valid config (refused with its field
+   * issues), and no older than the one the lead runs.
+   */
+  validateConfig(rollout: unknown): void {
+    const parsed = ConfigRolloutSchema.safeParse(rollout);
+    const config = parsed.success ? LeadcycleConfigSchema.safeParse(parsed.data.config) : null;
+    if (!parsed.success || !config?.success) {
+      const issues = parsed.success
+        ? issuesOf(config?.error as z.ZodError).map((i) => ({ ...i, path: ['config', ...i.path] }))
+        : issuesOf(parsed.error);
+      throw ApplicationFailure.create({
+        type: FAILURE.invalidCommand,
+        message: describeIssues(issues, '(config)'),
+        details: [issues],
+        nonRetryable: true,
+      });
+    }
+    if (this.#configVersion !== null && parsed.data.version < this.#configVersion) {
+      throw ApplicationFailure.create({
+        type: FAILURE.staleConfig,
+        message: `config version ${parsed.data.version} is older than version ${this.#configVersion}, which the lead runs`,
+        details: [this.view()],
+        nonRetryable: true,
+      });
+    }
+  }
+
+  /**
+   * The `config` update's handler: the lead carries on under the new config (the same state, its
+   * pending effects and journal), and the loop wakes to recompute its deadlines. The version is
+   * recorded by the update itself in history, and carried to the next run in its input.
+   */
+  reconfigure(rollout: { version: number; config: LeadWorkflowInput['config'] }): LeadView {
+    this.#updatesThisRun++;
+    const updateId = currentUpdateInfo()?.id;
+    if (updateId !== undefined) this.#updateIds.push(updateId);
+    // The same version again (a retried rollout) changes nothing.
+    if (rollout.version === this.#configVersion) return this.view();
+    const cycle = createLeadCycle(rollout.config ?? {}, this.#rules);
+    const rejection = this.driver.reconfigure(cycle, rollout.version, Date.now());
+    if (rejection) log.error('config change refused by the machine', { reason: rejection.message });
+    this.#configVersion = rollout.version;
+    this.#config = rollout.config;
+    log.info('config version applied', { version: rollout.version });
+    return this.view();
   }
 
   /**
@@ -212,6 +268,8 @@ export class LeadRun {
     const carryIds = patched('carry-update-ids');
     return {
       ...this.input,
+      config: this.#config,
+      ...(this.#configVersion !== null ? { configVersion: this.#configVersion } : {}),
       carried: this.driver.carry(),
       updateIds: carryIds ? this.#updateIds.slice(-CARRIED_UPDATE_IDS) : undefined,
     };

@@ -1,7 +1,14 @@
 import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
 import { LeadCommandSchema, MergeCommandSchema, RecordedCommandSchema } from '../machines/index.js';
 import { LeadRun } from './lead-run.js';
-import { commandUpdate, factSignal, type LeadWorkflowInput, mergeUpdate, stateQuery } from './messages.js';
+import {
+  commandUpdate,
+  configUpdate,
+  factSignal,
+  type LeadWorkflowInput,
+  mergeUpdate,
+  stateQuery,
+} from './messages.js';
 
 export { CARRIED_UPDATE_IDS, CONTINUE_AS_NEW_AT, JOURNAL_BATCH, JOURNAL_MAX_AGE_DAYS } from './lead-run.js';
 
@@ -22,6 +29,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     validator: (command) => lead.validate(MergeCommandSchema, command),
   });
   setHandler(factSignal, (fact) => lead.fact(fact));
+  // A config version rolled out to running leads (a new update: runs recorded before it never got one).
+  setHandler(configUpdate, (rollout) => lead.reconfigure(rollout), {
+    validator: (rollout) => lead.validateConfig(rollout),
+  });
 
   // Every await below stands where there is work to wait for: the commands a run issues, and their
   // order, are what its recorded history replays.

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
 import type {
   DriverCarry,
   LeadCommand,
@@ -23,6 +24,23 @@ export const factSignal = defineSignal<[LeadFact]>('fact');
 
 export const stateQuery = defineQuery<LeadView>('state');
 
+/**
+ * A config version rolled out to a running lead (`leadcycle config apply`, `POST /v1/config/versions`).
+ * The config is checked by the workflow's validator as a whole config (a bad one is refused, field
+ * by field); the version is monotonic (src/config-versions.ts), and an older one than the lead runs
+ * is refused, so two rollouts that overlap end on the newer one.
+ */
+export const ConfigRolloutSchema = z
+  .object({
+    version: z.number().int().positive(),
+    config: z.record(z.string(), z.unknown()),
+  })
+  .strict();
+export type ConfigRollout = { version: number; config: LeadcycleConfigInput };
+
+/** Rolls a config version out to the lead: it carries on under it (same state), deadlines recomputed. */
+export const configUpdate = defineUpdate<LeadView, [ConfigRollout]>('config');
+
 export const LEAD_WORKFLOW_TYPE = 'leadWorkflow';
 
 /** ApplicationFailure types the workflow raises, which the client turns back into typed errors. */
@@ -31,11 +49,18 @@ export const FAILURE = {
   rejected: 'CommandRejected',
   /** An update id the previous run applied already: its details hold the lead as it is now. */
   alreadyApplied: 'AlreadyApplied',
+  /** A config version older than the one the lead runs: its details hold the lead as it is now. */
+  staleConfig: 'StaleConfig',
 } as const;
 
 export interface LeadWorkflowInput {
   leadKey: string;
   config?: LeadcycleConfigInput;
+  /**
+   * The version of `config` in the config store (src/config-versions.ts), when it came from there;
+   * set by the `config` update for the next run. Absent: a lead started from LEADCYCLE_CONFIG.
+   */
+  configVersion?: number;
   /**
    * Keep the Lead* search attributes current (default). Off only for servers where they cannot be
    * registered, such as the time-skipping test server: leads are then not listable by stage.

@@ -30,6 +30,10 @@ export class OperatorView {
       { key: LeadSearchAttributes.owner, value: view.owner ?? 'marketing' },
       // Only leads that time ages have it: runs recorded before upsert what they did.
       ...(view.stale !== undefined ? [{ key: LeadSearchAttributes.stale, value: view.stale }] : []),
+      // Only leads that run a stored version have one: runs recorded before it upsert as they did.
+      ...(typeof view.configVersion === 'number'
+        ? [{ key: LeadSearchAttributes.configVersion, value: view.configVersion }]
+        : []),
     ];
     const tracked = this.scoreAfterTimersOnly
       ? attributes.filter((a) => a.key !== LeadSearchAttributes.score)

@@ -115,6 +115,8 @@ export function modelEvents(snapshot: LeadSnapshot): LeadEvent[] {
     { type: 'cooldown.over', at: due('cooldown.over') },
     { type: 'tick.cool', at: due('tick.cool') },
     { type: 'tick.stale', at: due('tick.stale') },
+    // A config version rolled out (the workflow's `config` update): same config here, the score refreshed.
+    { type: 'config.changed', at, version: 2 },
   ];
 }
 
