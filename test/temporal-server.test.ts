@@ -32,6 +32,7 @@ describe('dev server started by the global setup', () => {
       LeadBuyingStage: 2,
       LeadOwner: 2,
       LeadConfigVersion: 3,
+      LeadStale: 5, // INDEXED_VALUE_TYPE_BOOL
     });
     expect(ALL_LEAD_SEARCH_ATTRIBUTES.map((k) => k.name).sort()).toEqual(
       [
@@ -40,6 +41,7 @@ describe('dev server started by the global setup', () => {
         'LeadOwner',
         'LeadScore',
         'LeadStage',
+        'LeadStale',
         'LeadTemperature',
       ].sort(),
     );
