@@ -78,7 +78,11 @@ export class LeadRun {
     const atDeadlines = patched('lead-driver-at-deadlines');
     // Do-not-contact means no contact (no handoff, escalation or acceptance), and every consent
     // change is recorded with its source: the proof of consent.
-    this.#rules = { doNotContact: patched('do-not-contact') };
+    this.#rules = {
+      doNotContact: patched('do-not-contact'),
+      // Sales decides: hand-raisers go to sales, sales may accept before MQL, lost can come back.
+      salesDecides: patched('sales-decides'),
+    };
     const cycle = createLeadCycle(input.config ?? {}, this.#rules);
     const options = {
       id: this.#workflowId,
