@@ -5,6 +5,7 @@ import {
   type LeadCycle,
   type LeadEvent,
   type LeadSnapshot,
+  lostReturnAt,
   nextContent,
 } from '../../src/machines/index.js';
 
@@ -19,6 +20,8 @@ export const modelCycle: LeadCycle = createLeadCycle({
     decision: [{ id: 'x1', title: 'Decision', url: 'https://example.com/x1' }],
     newsletter: [{ id: 'n1', title: 'Newsletter', url: 'https://example.com/n1' }],
   },
+  // Generated only for a lost lead after its quiet period: one engagement that reaches the MQL bar.
+  points: { webinar_attended: 50 },
 });
 
 export const LEAD_INPUT = { leadKey: 'model:lead@example.com', at: Date.UTC(2026, 0, 1) };
@@ -90,6 +93,20 @@ export function modelEvents(snapshot: LeadSnapshot): LeadEvent[] {
     { type: 'tick.nurture', at: due('tick.nurture') },
     { type: 'sla.expired', at: due('sla.expired') },
     { type: 'cooldown.over', at: due('cooldown.over') },
+    ...lostLeadComesBack(snapshot),
+  ];
+}
+
+/**
+ * A lost lead's new buying signals once its quiet period is over (a minute on, it stays lost): a
+ * hand-raiser, and an engagement that reaches the MQL threshold. Only a lost lead gets them.
+ */
+function lostLeadComesBack(snapshot: LeadSnapshot): LeadEvent[] {
+  const back = lostReturnAt(snapshot.context, modelCycle.config);
+  if (snapshot.value.lifecycle !== 'lost' || back === null) return [];
+  return [
+    { type: 'form.submitted', at: back, form: 'quote_request', consent: true, profile: FIT_PROFILE },
+    { type: 'engagement', at: back, kind: 'webinar_attended' },
   ];
 }
 
@@ -119,6 +136,8 @@ export const leadModel = createTestModel(modelCycle.machine, {
 
 export interface ModelPath {
   description: string;
+  /** The model state the path leaves by its last event: paths from one state share all but that event. */
+  from: string;
   /** Generated events after the initial state; replay them with `retime`. */
   events: LeadEvent[];
   /** The abstract state after each event. */
@@ -143,6 +162,7 @@ export function transitionPaths(): ModelPath[] {
     for (const { event, state } of Object.values(vertex.transitions)) {
       if (!(vertex.state as LeadSnapshot).can(event as LeadEvent)) continue;
       paths.push({
+        from: key,
         description: [...steps.map((s) => s.event.type), event.type].join(' → '),
         events: [...steps.map((s) => s.event as LeadEvent), event as LeadEvent],
         states: [
