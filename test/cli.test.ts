@@ -48,7 +48,7 @@ describe('the leadcycle CLI', () => {
       '--tenant',
       tenant,
       '--form',
-      'demo_request',
+      'content_download',
       '--consent',
       '--profile',
       profile,
@@ -63,7 +63,7 @@ describe('the leadcycle CLI', () => {
     const shown = await eventually(async () => {
       const r = await cli('--json', 'show', 'ada@cli.example', '--tenant', tenant);
       const view = JSON.parse(r.stdout);
-      expect(view.score).toBe(45);
+      expect(view.score).toBe(20);
       return view;
     });
     expect(shown.stage).toBe('lead');
@@ -71,7 +71,7 @@ describe('the leadcycle CLI', () => {
     const sent = await cli(
       'send',
       'ada@cli.example',
-      '{"type":"engagement","kind":"pricing_page"}',
+      '{"type":"engagement","kind":"demo_request"}',
       '--tenant',
       tenant,
     );

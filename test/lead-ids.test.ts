@@ -48,7 +48,7 @@ const GUESSES = Array.from({ length: 1002 }, (_, i) => {
 const PEOPLE = GUESSES.filter((_, i) => i % 3 === 0).slice(0, 358);
 
 const form = (email: string) =>
-  ({ type: 'form.submitted', form: 'demo_request', consent: true, profile: { ...FIT, email } }) as const;
+  ({ type: 'form.submitted', form: 'content_download', consent: true, profile: { ...FIT, email } }) as const;
 
 describe('keyed lead ids', () => {
   it('match none of the unkeyed hashes of a guess list, ids and suppression hashes alike', () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PROFILE_RULE_ACTIONS } from './marketing-rules.js';
-import type { BuyingStage } from './vocabulary.js';
+import { type BuyingStage, FORM_KINDS } from './vocabulary.js';
 
 export const CONTENT_FAMILY_FOR_STAGE = {
   awareness: 'discovery',
@@ -28,6 +28,17 @@ export const ENGAGEMENT_KINDS = [
 ] as const;
 export const EngagementKindSchema = z.enum(ENGAGEMENT_KINDS);
 export type EngagementKind = z.infer<typeof EngagementKindSchema>;
+
+/**
+ * What can raise a hand (docs/domain.md: "Hand-raisers"): a form kind (`contact` is the contact-sales
+ * form) or an engagement kind an app reports (a demo booked in a scheduling tool).
+ */
+export const HAND_RAISER_KINDS = [...new Set([...FORM_KINDS, ...ENGAGEMENT_KINDS])] as [
+  (typeof FORM_KINDS)[number] | EngagementKind,
+  ...Array<(typeof FORM_KINDS)[number] | EngagementKind>,
+];
+export const HandRaiserKindSchema = z.enum(HAND_RAISER_KINDS);
+export type HandRaiserKind = z.infer<typeof HandRaiserKindSchema>;
 
 const RangeSchema = z
   .object({ min: z.number().nonnegative().optional(), max: z.number().nonnegative().optional() })
@@ -267,6 +278,16 @@ export const LeadcycleConfigSchema = z
     salesSlaHours: hours.default(48),
     /** Re-nurture cooldown after a premature offer, a sales rejection or an SLA that ran out twice. */
     renurtureCooldownDays: days.default(90),
+    /**
+     * Hand-raisers: a persona-fit lead that asks for sales (a demo, a quote, the contact-sales form)
+     * is an MQL and handed off at once, whatever its score: "the SQL is the lead who contacted sales".
+     */
+    handRaisers: z.array(HandRaiserKindSchema).default(['demo_request', 'quote_request', 'contact']),
+    /**
+     * A lost lead's quiet period: new buying signals after it (a hand-raiser, or engagement that brings
+     * the score to the MQL threshold) bring it back to nurture; before it, a lost deal stays lost.
+     */
+    lostReturnAfterDays: days.default(180),
     /** A timeline further out than this is not a validated BANT timeline (medium/long-term intent). */
     bantMaxTimelineMonths: z.number().int().nonnegative().default(6),
     /**

@@ -17,7 +17,7 @@ export function createLeadCycle(
     config,
     machine,
     start: (lead: LeadInput) => startLead(machine, lead),
-    apply: (snapshot: LeadSnapshot, event: LeadEvent) => applyEvent(machine, config, snapshot, event),
+    apply: (snapshot: LeadSnapshot, event: LeadEvent) => applyEvent(machine, config, snapshot, event, rules),
     restore: (state: LeadState) => restore(machine, state),
     stateOf,
     // The rules' deadlines unless the caller says otherwise (a workflow recorded before one).

@@ -4,8 +4,16 @@ import type { LeadContext, LeadInput } from './context.js';
 import type { Effect } from './effects.js';
 import type { LeadEvent, LeadEventType } from './events.js';
 import { type GuardNode, guardTree } from './guard-tree.js';
-import { type CheckArgs, consentVerdict, createChecks, openVerdict, type Verdict } from './guards.js';
-import type { LeadMachine } from './lead-machine.js';
+import {
+  type CheckArgs,
+  consentVerdict,
+  createChecks,
+  openVerdict,
+  salesSlaDeadline,
+  stageNote,
+  type Verdict,
+} from './guards.js';
+import { LATEST_RULES, type LeadMachine, type LeadRules } from './lead-machine.js';
 import type { ConsentState, Stage } from './vocabulary.js';
 
 /**
@@ -58,8 +66,9 @@ export function applyEvent(
   config: LeadcycleConfig,
   snapshot: LeadSnapshot,
   event: LeadEvent,
+  rules: LeadRules = LATEST_RULES,
 ): Decision {
-  if (!snapshot.can(event)) return { ok: false, rejection: explainRejection(config, snapshot, event) };
+  if (!snapshot.can(event)) return { ok: false, rejection: explainRejection(config, snapshot, event, rules) };
   const [next, actions] = transition(machine, snapshot, event);
   return { ok: true, snapshot: next, effects: effectsOf(actions) };
 }
@@ -85,6 +94,7 @@ export function explainRejection(
   config: LeadcycleConfig,
   snapshot: LeadSnapshot,
   event: LeadEvent,
+  rules: LeadRules = LATEST_RULES,
 ): Rejection {
   const { lifecycle: stage, consent } = snapshot.value as LeadState['value'];
   const checks = createChecks(config) as unknown as Record<
@@ -103,12 +113,20 @@ export function explainRejection(
   const candidates = getNextTransitions(snapshot).filter((t) => t.eventType === event.type);
 
   const base = { stage, consent, event: event.type };
+  // What the stage waits for, with its numbers (score of threshold, when a cooldown ends). An MQL's
+  // guard failures already say what sales needs; its other refusals say until when the SLA runs.
+  const note =
+    stage === 'mql'
+      ? mqlNote(config, snapshot, candidates.length === 0)
+      : stageNote(stage, snapshot.context, event.at, config, { lostCanReturn: rules.salesDecides });
+  const noted = (message: string) =>
+    note === null || message.includes(note) ? message : `${message} (${note})`;
   if (candidates.length === 0) {
     return {
       ...base,
       code: 'not_allowed_in_stage',
       guard: null,
-      message: `${event.type} is not allowed in stage ${stage}`,
+      message: noted(`${event.type} is not allowed in stage ${stage}`),
     };
   }
 
@@ -122,8 +140,15 @@ export function explainRejection(
     ...base,
     code: 'guard_failed',
     guard: failures[0]?.guard ?? null,
-    message: target
-      ? `${target} ${whys.join('; ')}`
-      : `${event.type} refused in ${stage}: ${whys.join('; ')}`,
+    message: noted(
+      target ? `${target} ${whys.join('; ')}` : `${event.type} refused in ${stage}: ${whys.join('; ')}`,
+    ),
   };
+}
+
+/** An MQL waits for sales: until when the SLA runs (for refusals other than a failed guard). */
+function mqlNote(config: LeadcycleConfig, snapshot: LeadSnapshot, notAllowed: boolean): string | null {
+  const deadline = salesSlaDeadline(snapshot.context, config);
+  if (!notAllowed || deadline === null) return null;
+  return `handed to sales, who must accept by ${new Date(deadline).toISOString()}`;
 }

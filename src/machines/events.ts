@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EngagementKindSchema } from './config.js';
-import { BuyingStageSchema, ConsentSourceSchema, ConsentStateSchema } from './vocabulary.js';
+import { BuyingStageSchema, ConsentSourceSchema, ConsentStateSchema, FormKindSchema } from './vocabulary.js';
 
 /**
  * One zod schema per event the machine accepts. Apps send the *commands* (the same shapes without
@@ -47,17 +47,6 @@ export const BantSchema = z
   })
   .strict();
 export type BantUpdate = z.infer<typeof BantSchema>;
-
-export const FORM_KINDS = [
-  'contact',
-  'info_request',
-  'quote_request',
-  'demo_request',
-  'content_download',
-  'webinar',
-  'newsletter',
-] as const;
-export const FormKindSchema = z.enum(FORM_KINDS);
 
 export const DISQUALIFY_REASONS = [
   'competitor',

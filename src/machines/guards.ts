@@ -1,9 +1,16 @@
 import { bantAt, isStale, lastSalesActivityAt, staleDueAt, timelinePassesAt } from './aging.js';
-import { CONTENT_FAMILY_FOR_STAGE, DAY_MS, HOUR_MS, type LeadcycleConfig } from './config.js';
+import {
+  CONTENT_FAMILY_FOR_STAGE,
+  DAY_MS,
+  type HandRaiserKind,
+  HOUR_MS,
+  type LeadcycleConfig,
+} from './config.js';
 import type { LeadContext } from './context.js';
 import type { LeadEvent, Profile } from './events.js';
 import { disqualifyingRule, profileRuleHits } from './marketing-rules.js';
 import { bantGaps, decayedPoints, roundScore } from './scoring.js';
+import type { Stage } from './vocabulary.js';
 
 /**
  * Each guard is a check that says why, whichever way it goes. The machine's guards call these, and a
@@ -64,6 +71,51 @@ export function profileAfter({ context, event }: CheckArgs): Profile {
     return { ...context.profile, ...event.profile };
   if (event.type === 'lead.absorbed') return { ...event.facts.profile, ...context.profile };
   return context.profile;
+}
+
+/** The hand-raiser an event is (its form kind, or its engagement kind), if the config lists it. */
+export function handRaiserOf(event: { type: string }, config: LeadcycleConfig): HandRaiserKind | null {
+  const e = event as LeadEvent;
+  const kind = e.type === 'form.submitted' ? e.form : e.type === 'engagement' ? e.kind : null;
+  return kind !== null && config.handRaisers.includes(kind) ? kind : null;
+}
+
+/** When a lost lead's quiet period ends: from then on, new buying signals bring it back. */
+export function lostReturnAt(context: LeadContext, config: LeadcycleConfig): number | null {
+  return context.closed === null ? null : context.closed.at + config.lostReturnAfterDays * DAY_MS;
+}
+
+/**
+ * What a refusal adds about the lead's stage, with its numbers (how far from MQL, when the cooldown
+ * or a lost lead's quiet period ends), or null when there is nothing to count.
+ */
+export function stageNote(
+  stage: Stage,
+  context: LeadContext,
+  at: number,
+  config: LeadcycleConfig,
+  { lostCanReturn }: { lostCanReturn: boolean },
+): string | null {
+  if (stage === 'lead') {
+    const score = engagementScoreAt(context, at, config);
+    return (
+      `engagement score ${score} of ${config.mqlThreshold} and persona fit ` +
+      `${context.fit.score}% of ${config.personaFitThreshold}% for MQL`
+    );
+  }
+  if (stage === 'recycled') {
+    const over = cooldownOverAt(context, config);
+    return over === null ? null : `re-nurture cooldown ${at >= over ? 'ended' : 'ends'} ${iso(over)}`;
+  }
+  if (stage === 'lost' && lostCanReturn) {
+    const back = lostReturnAt(context, config);
+    if (back === null) return null;
+    const signals = `a hand-raiser, or engagement up to score ${config.mqlThreshold}, brings it back`;
+    return at >= back
+      ? `its quiet period after the loss ended ${iso(back)}: ${signals}`
+      : `its quiet period after the loss ends ${iso(back)}: then ${signals}`;
+  }
+  return null;
 }
 
 export const createChecks = (config: LeadcycleConfig) => ({
@@ -170,6 +222,27 @@ export const createChecks = (config: LeadcycleConfig) => ({
     return atOf(event) >= over
       ? { ok: true, why: 're-nurture cooldown is over' }
       : { ok: false, why: `needs the re-nurture cooldown over: it runs until ${iso(over)}` };
+  },
+
+  handRaised({ event }: CheckArgs): Verdict {
+    const kind = handRaiserOf(event, config);
+    return kind
+      ? { ok: true, why: `a hand-raiser (${kind})` }
+      : { ok: false, why: `needs a hand-raiser (${list(config.handRaisers)})` };
+  },
+
+  quietPeriodOver({ context, event }: CheckArgs): Verdict {
+    const back = lostReturnAt(context, config);
+    if (back === null) return { ok: false, why: 'needs a lost deal' };
+    return atOf(event) >= back
+      ? { ok: true, why: `the quiet period after the loss ended ${iso(back)}` }
+      : { ok: false, why: `needs the quiet period after the loss over: it ends ${iso(back)}` };
+  },
+
+  buyingSignal({ event }: CheckArgs): Verdict {
+    return event.type === 'form.submitted' || event.type === 'engagement' || event.type === 'visit'
+      ? { ok: true, why: `${event.type} is a buying signal` }
+      : { ok: false, why: `${event.type} is no buying signal (a form, an engagement or a visit)` };
   },
 
   dealLostFor({ event }: CheckArgs, { reason }: { reason: string }): Verdict {

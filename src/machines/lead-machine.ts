@@ -4,7 +4,7 @@ import { type EngagementKind, HOUR_MS, type LeadcycleConfig } from './config.js'
 import { derive as deriveFacts, initialContext, type LeadContext, type LeadInput } from './context.js';
 import type { Effect } from './effects.js';
 import type { LeadEvent, Profile } from './events.js';
-import { type CheckArgs, createChecks, nextContent, type Verdict } from './guards.js';
+import { type CheckArgs, createChecks, handRaiserOf, nextContent, type Verdict } from './guards.js';
 import { disqualifyingRule, pageKinds } from './marketing-rules.js';
 import { decayTo, engage, fillBant, furthestStage, mergeBant, NO_ENGAGEMENT } from './scoring.js';
 import type { BuyingStage, ConsentSource, ConsentState, Stage } from './vocabulary.js';
@@ -79,10 +79,21 @@ export interface LeadRules {
    * reminded once (`sales.stale_reminder`) and flagged stale. Its deadlines: `tick.cool`, `tick.stale`.
    */
   timeAges: boolean;
+  /**
+   * Sales decides (docs/domain.md: "Hand-raisers", "Sales handoff and SLA", "Lost deals"): a
+   * persona-fit hand-raiser is an MQL at once; sales may accept a BANT-complete lead before MQL
+   * (`sales_override`); a lost lead with new buying signals after its quiet period comes back.
+   */
+  salesDecides: boolean;
 }
 
 /** What new leads, the backtest and the simulator run. */
-export const LATEST_RULES: LeadRules = { doNotContact: true, marketingRules: true, timeAges: true };
+export const LATEST_RULES: LeadRules = {
+  doNotContact: true,
+  marketingRules: true,
+  timeAges: true,
+  salesDecides: true,
+};
 
 /**
  * The lead-cycle machine for one config. Config values are guard and action parameters, so the
@@ -114,6 +125,16 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
     const hit =
       reason === null && rules.marketingRules ? disqualifyingRule(context.profile, config) : undefined;
     return hit ? { reason: hit.reason, note: hit.note } : { reason, note };
+  };
+  /** The reason a stage change carries: the rule that made it (behind salesDecides), else the event's. */
+  const stageReason = (event: LeadEvent | { type: string }, from: Stage | null, to: Stage) => {
+    if (rules.salesDecides) {
+      const raised = handRaiserOf(event, config);
+      if (to === 'mql' && raised) return `hand_raiser:${raised}`;
+      if (to === 'sql' && (from === 'lead' || from === 'recycled')) return 'sales_override';
+      if (to === 'lead' && from === 'lost') return 'came_back';
+    }
+    return reasonOf(event);
   };
   /** Wraps a check as an xstate guard; the parallel consent region is read through `stateIn` instead. */
   const guard =
@@ -172,6 +193,38 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
 
   const newsletter = sendWhenDue('newsletter', config.newsletterCadenceDays);
 
+  // Sales decides: transitions that exist only behind `rules.salesDecides`, so runs recorded before
+  // it have the machine they ran.
+  const mqlBar = { type: 'scoreAtLeast', params: { threshold: config.mqlThreshold } } as const;
+  const fit = { type: 'fitsPersona', params: { minFit: config.personaFitThreshold } } as const;
+  /** A persona-fit hand-raiser goes to sales at once, whatever its score; never a do-not-contact or a ruled-out profile. */
+  const handRaise = rules.salesDecides
+    ? ([{ guard: and(['handRaised', fit, 'contactAllowed', 'clearsProfileRules']), target: 'mql' }] as const)
+    : [];
+  /** Sales accepts a lead it qualified itself (BANT complete) before it is an MQL. */
+  const salesOverride = rules.salesDecides
+    ? ({
+        'sales.accepted': {
+          guard: and(['bantComplete', 'contactAllowed']),
+          target: 'sql',
+          actions: 'assignOwner',
+        },
+      } as const)
+    : {};
+  /** A lost lead comes back after its quiet period: with a hand-raiser, or engagement up to the MQL bar. */
+  const comeBack = rules.salesDecides
+    ? ({
+        always: [
+          { guard: and(['quietPeriodOver', 'handRaised']), target: 'lead', actions: 'reopenLead' },
+          {
+            guard: and(['quietPeriodOver', 'buyingSignal', mqlBar]),
+            target: 'lead',
+            actions: 'reopenLead',
+          },
+        ],
+      } as const)
+    : {};
+
   return setup({
     types: {
       context: {} as LeadContext,
@@ -192,6 +245,9 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       cooldownElapsed: guard(checks.cooldownElapsed),
       salesQuiet: guard(checks.salesQuiet),
       dealLostFor: guard(checks.dealLostFor),
+      handRaised: guard(checks.handRaised),
+      quietPeriodOver: guard(checks.quietPeriodOver),
+      buyingSignal: guard(checks.buyingSignal),
       formGivesConsent: guard(checks.formGivesConsent),
       // Both off for runs recorded before the marketing rules.
       breaksDisqualifyingRule: guard(breaksDisqualifyingRule),
@@ -209,7 +265,10 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
         const at = timeOf(event, context);
         // The deal's amount goes with the change into an opportunity or a customer: revenue forecasts read it.
         const amount = stage === 'opportunity' || stage === 'customer' ? context.deal.amount : null;
-        const reason = stage === 'disqualified' ? closingOf(event, context).reason : reasonOf(event);
+        const reason =
+          stage === 'disqualified'
+            ? closingOf(event, context).reason
+            : stageReason(event, context.stage, stage);
         enqueue.emit({
           type: 'stage.changed',
           from: context.stage,
@@ -316,6 +375,13 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       ),
 
       endCooldown: assign({ recycle: null }),
+
+      /** A lost lead that comes back is open again: no loss, no owner, no deal until sales says so. */
+      reopenLead: assign({
+        closed: null,
+        sales: { owner: null, slaStartedAt: null, escalated: false },
+        deal: { amount: null },
+      }),
 
       /** An SQL or opportunity sales left untouched: its owner is reminded once, and it is flagged stale. */
       remindStale: enqueueActions(({ context, event, enqueue }) => {
@@ -490,18 +556,14 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
           lead: {
             description: 'Identified by a form; nurtured until engagement and persona fit make it an MQL.',
             entry: { type: 'enterStage', params: { stage: 'lead' } },
-            always: {
-              guard: and([
-                { type: 'scoreAtLeast', params: { threshold: config.mqlThreshold } },
-                { type: 'fitsPersona', params: { minFit: config.personaFitThreshold } },
-                'contactAllowed',
-                'clearsProfileRules',
-              ]),
-              target: 'mql',
-            },
+            always: [
+              { guard: and([mqlBar, fit, 'contactAllowed', 'clearsProfileRules']), target: 'mql' },
+              ...handRaise,
+            ],
             on: {
               ...qualifyingStage,
               ...ruledStage,
+              ...salesOverride,
               'lead.merged': mergeAway,
               'tick.nurture': nurture,
               disqualify: { target: 'disqualified' },
@@ -572,9 +634,11 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
               'Re-nurture after a premature offer, a sales rejection or an expired SLA; cools down first.',
             entry: [{ type: 'enterStage', params: { stage: 'recycled' } }, 'startCooldown'],
             exit: 'endCooldown',
+            always: handRaise,
             on: {
               ...qualifyingStage,
               ...ruledStage,
+              ...salesOverride,
               'lead.merged': mergeAway,
               'tick.nurture': nurture,
               'cooldown.over': { guard: 'cooldownElapsed', target: 'lead' },
@@ -592,6 +656,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
           lost: {
             description: 'The deal was lost for budget, a competitor or no need.',
             entry: [{ type: 'enterStage', params: { stage: 'lost' } }, 'closeLead'],
+            ...comeBack,
             on: {
               ...openStage,
               'lead.merged': mergeAway,

@@ -32,3 +32,16 @@ export type Temperature = z.infer<typeof TemperatureSchema>;
 export const BUYING_STAGES = ['awareness', 'consideration', 'decision'] as const;
 export const BuyingStageSchema = z.enum(BUYING_STAGES);
 export type BuyingStage = z.infer<typeof BuyingStageSchema>;
+
+/** Form kinds: `contact` is the contact-sales form. */
+export const FORM_KINDS = [
+  'contact',
+  'info_request',
+  'quote_request',
+  'demo_request',
+  'content_download',
+  'webinar',
+  'newsletter',
+] as const;
+export const FormKindSchema = z.enum(FORM_KINDS);
+export type FormKind = z.infer<typeof FormKindSchema>;

@@ -89,6 +89,8 @@ export class LeadRun {
       doNotContact: patched('do-not-contact'),
       marketingRules: patched('marketing-rules'),
       timeAges: patched('time-ages-leads'),
+      // Sales decides: hand-raisers go to sales, sales may accept before MQL, lost can come back.
+      salesDecides: patched('sales-decides'),
     };
     const cycle = createLeadCycle(input.config ?? {}, this.#rules);
     const options = {

@@ -36,7 +36,7 @@ afterAll(async () => {
 
 const form = (email: string) => ({
   type: 'form.submitted',
-  form: 'demo_request',
+  form: 'content_download',
   consent: true,
   profile: { ...FIT, email },
 });

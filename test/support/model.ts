@@ -6,6 +6,7 @@ import {
   type LeadCycle,
   type LeadEvent,
   type LeadSnapshot,
+  lostReturnAt,
   nextContent,
 } from '../../src/machines/index.js';
 
@@ -24,6 +25,8 @@ export const modelCycle: LeadCycle = createLeadCycle({
     decision: [{ id: 'x1', title: 'Decision', url: 'https://example.com/x1' }],
     newsletter: [{ id: 'n1', title: 'Newsletter', url: 'https://example.com/n1' }],
   },
+  // Generated only for a lost lead after its quiet period: one engagement that reaches the MQL bar.
+  points: { webinar_attended: 50 },
 });
 
 export const LEAD_INPUT = { leadKey: 'model:lead@example.com', at: Date.UTC(2026, 0, 1) };
@@ -117,6 +120,20 @@ export function modelEvents(snapshot: LeadSnapshot): LeadEvent[] {
     { type: 'tick.stale', at: due('tick.stale') },
     // A config version rolled out (the workflow's `config` update): same config here, the score refreshed.
     { type: 'config.changed', at, version: 2 },
+    ...lostLeadComesBack(snapshot),
+  ];
+}
+
+/**
+ * A lost lead's new buying signals once its quiet period is over (a minute on, it stays lost): a
+ * hand-raiser, and an engagement that reaches the MQL threshold. Only a lost lead gets them.
+ */
+function lostLeadComesBack(snapshot: LeadSnapshot): LeadEvent[] {
+  const back = lostReturnAt(snapshot.context, modelCycle.config);
+  if (snapshot.value.lifecycle !== 'lost' || back === null) return [];
+  return [
+    { type: 'form.submitted', at: back, form: 'quote_request', consent: true, profile: FIT_PROFILE },
+    { type: 'engagement', at: back, kind: 'webinar_attended' },
   ];
 }
 
@@ -151,6 +168,8 @@ export const leadModel = createTestModel(modelCycle.machine, {
 
 export interface ModelPath {
   description: string;
+  /** The model state the path leaves by its last event: paths from one state share all but that event. */
+  from: string;
   /** Generated events after the initial state; replay them with `retime`. */
   events: LeadEvent[];
   /** The abstract state after each event. */
@@ -175,6 +194,7 @@ export function transitionPaths(): ModelPath[] {
     for (const { event, state } of Object.values(vertex.transitions)) {
       if (!(vertex.state as LeadSnapshot).can(event as LeadEvent)) continue;
       paths.push({
+        from: key,
         description: [...steps.map((s) => s.event.type), event.type].join(' → '),
         events: [...steps.map((s) => s.event as LeadEvent), event as LeadEvent],
         states: [
