@@ -13,6 +13,11 @@ export function createLeadCycle(
 ) {
   const config = LeadcycleConfigSchema.parse(input);
   const machine = createLeadMachine(config, rules);
+  // The deadlines follow the machine's rules; a host's options (recorded-run switches) come on top.
+  const withRules = (options?: DeadlineOptions): DeadlineOptions => ({
+    newsletterSubscription: rules.newsletterSubscription,
+    ...options,
+  });
   return {
     config,
     machine,
@@ -20,8 +25,9 @@ export function createLeadCycle(
     apply: (snapshot: LeadSnapshot, event: LeadEvent) => applyEvent(machine, config, snapshot, event),
     restore: (state: LeadState) => restore(machine, state),
     stateOf,
-    deadlines: (state: LeadState, options?: DeadlineOptions) => deadlines(state, config, options),
-    nextDeadline: (state: LeadState, options?: DeadlineOptions) => nextDeadline(state, config, options),
+    deadlines: (state: LeadState, options?: DeadlineOptions) => deadlines(state, config, withRules(options)),
+    nextDeadline: (state: LeadState, options?: DeadlineOptions) =>
+      nextDeadline(state, config, withRules(options)),
     view: (state: LeadState) => viewOf(state, config),
   };
 }

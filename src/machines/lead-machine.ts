@@ -65,10 +65,16 @@ export interface LeadRules {
    * told once. And every consent change comes out as a `consent.changed` effect (proof of consent).
    */
   doNotContact: boolean;
+  /**
+   * The newsletter is a subscription: a newsletter form subscribes, customers are subscribers, and
+   * every consenting subscriber in an open stage gets it on its cadence inside the email cap; a
+   * nurtured lead whose family is used up falls back to it (`whenContentRunsOut`). Deadlines too.
+   */
+  newsletterSubscription: boolean;
 }
 
 /** What new leads, the backtest and the simulator run. */
-export const LATEST_RULES: LeadRules = { doNotContact: true };
+export const LATEST_RULES: LeadRules = { doNotContact: true, newsletterSubscription: true };
 
 /**
  * The lead-cycle machine for one config. Config values are guard and action parameters, so the
@@ -112,14 +118,36 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
   /** What every open stage takes in: a merged-in record's facts, and a form's engagement. */
   const openStage = {
     'lead.absorbed': absorb,
-    'form.submitted': { actions: ['restateDoNotContact', formEngagement] },
+    'form.submitted': { actions: ['restateDoNotContact', formEngagement, 'subscribeNewsletter'] },
   } as const;
   /** The stages where sales qualifies a lead take BANT updates too. */
   const qualifyingStage = { ...openStage, 'bant.updated': { actions: 'updateBant' } } as const;
   /** The other half of a merge: this record closes, the survivor carries on. */
   const mergeAway = { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' } as const;
 
-  const newsletter = sendWhenDue('newsletter', config.newsletterCadenceDays);
+  /**
+   * Newsletter-subscription rule: the newsletter on its own cadence to whoever receives it, inside the
+   * same cap. Where nurture goes too, the newsletter is tried first: the person asked for it, it is
+   * dated, and at the default cadences nurture alone would fill every slot of the cap.
+   */
+  const subscription = {
+    guard: and([
+      'consentGiven',
+      {
+        type: 'withinEmailCap',
+        params: { max: config.emailCap.max, windowDays: config.emailCap.windowDays },
+      },
+      'receivesNewsletter',
+      'newsletterCadenceElapsed',
+      { type: 'hasUnsentContent', params: { kind: 'newsletter' as const } },
+    ]),
+    actions: { type: 'sendContent', params: { kind: 'newsletter' as const } },
+  } as const;
+  const newsletter = rules.newsletterSubscription
+    ? subscription
+    : sendWhenDue('newsletter', config.newsletterCadenceDays);
+  /** A nurtured stage's tick: nurture, and with the rule the newsletter before it. */
+  const nurtureTick = rules.newsletterSubscription ? [subscription, nurture] : nurture;
 
   return setup({
     types: {
@@ -136,6 +164,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       withinEmailCap: guard(checks.withinEmailCap),
       cadenceElapsed: guard(checks.cadenceElapsed),
       hasUnsentContent: guard(checks.hasUnsentContent),
+      receivesNewsletter: guard(checks.receivesNewsletter),
+      newsletterCadenceElapsed: guard(checks.newsletterCadenceElapsed),
       slaElapsed: guard(checks.slaElapsed),
       slaEscalated: guard(checks.slaEscalated),
       cooldownElapsed: guard(checks.cooldownElapsed),
@@ -278,8 +308,21 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
               lastSentAt: event.at,
             },
           });
+          if (rules.newsletterSubscription && kind === 'newsletter') {
+            enqueue.assign({
+              newsletter: { subscribedAt: context.newsletter?.subscribedAt ?? null, lastSentAt: event.at },
+            });
+          }
         },
       ),
+
+      /** A newsletter form subscribes the lead (newsletter-subscription rule); consent still decides what it gets. */
+      subscribeNewsletter: assign(({ context, event }) => {
+        if (!rules.newsletterSubscription || event.type !== 'form.submitted' || event.form !== 'newsletter')
+          return {};
+        if (context.newsletter?.subscribedAt != null) return {};
+        return { newsletter: { subscribedAt: event.at, lastSentAt: context.newsletter?.lastSentAt ?? null } };
+      }),
 
       /** Both records were the same person: the survivor keeps what it knows and gains the rest. */
       absorbFacts: assign(({ context, event }) => {
@@ -381,7 +424,10 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             on: {
               ...openStage,
               'lead.merged': mergeAway,
-              'form.submitted': { target: 'lead', actions: ['restateDoNotContact', formEngagement] },
+              'form.submitted': {
+                target: 'lead',
+                actions: ['restateDoNotContact', formEngagement, 'subscribeNewsletter'],
+              },
               disqualify: { target: 'disqualified' },
             },
           },
@@ -399,7 +445,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             on: {
               ...qualifyingStage,
               'lead.merged': mergeAway,
-              'tick.nurture': nurture,
+              'tick.nurture': nurtureTick,
               disqualify: { target: 'disqualified' },
             },
           },
@@ -412,7 +458,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             on: {
               ...qualifyingStage,
               'lead.merged': mergeAway,
-              'tick.nurture': nurture,
+              'tick.nurture': nurtureTick,
               'sales.accepted': {
                 guard: and(['bantComplete', 'contactAllowed']),
                 target: 'sql',
@@ -453,7 +499,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             },
           },
           customer: {
-            description: 'Bought. Gets only the newsletter.',
+            description: 'Bought. Gets only the newsletter (a subscriber, with the newsletter-subscription rule).',
             entry: { type: 'enterStage', params: { stage: 'customer' } },
             on: {
               ...openStage,
@@ -468,7 +514,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             on: {
               ...qualifyingStage,
               'lead.merged': mergeAway,
-              'tick.nurture': nurture,
+              'tick.nurture': nurtureTick,
               'cooldown.over': { guard: 'cooldownElapsed', target: 'lead' },
               disqualify: { target: 'disqualified' },
             },

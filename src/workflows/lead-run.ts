@@ -78,7 +78,12 @@ export class LeadRun {
     const atDeadlines = patched('lead-driver-at-deadlines');
     // Do-not-contact means no contact (no handoff, escalation or acceptance), and every consent
     // change is recorded with its source: the proof of consent.
-    this.#rules = { doNotContact: patched('do-not-contact') };
+    // The newsletter is a subscription every consenting subscriber gets inside the cap, and the fallback
+    // of a lead whose content ran out (machine and deadlines).
+    this.#rules = {
+      doNotContact: patched('do-not-contact'),
+      newsletterSubscription: patched('newsletter-subscription'),
+    };
     const cycle = createLeadCycle(input.config ?? {}, this.#rules);
     const options = {
       id: this.#workflowId,
