@@ -57,7 +57,8 @@ function marketingDeadline({ value, context }: LeadState, config: LeadcycleConfi
   const dues: number[] = [];
   if (NURTURED_STAGES.has(value.lifecycle) && nextContent(context, 'nurture', config).item)
     dues.push(cadenceDueAt(context, config.nurtureCadenceDays));
-  if (newsletterVerdict(context, config).ok && nextContent(context, 'newsletter', config).item) dues.push(newsletterDueAt(context, config));
+  if (newsletterVerdict(context, config).ok && nextContent(context, 'newsletter', config).item)
+    dues.push(newsletterDueAt(context, config));
   if (dues.length === 0) return null;
   // A newsletter overdue behind nurture emails is due now, not in the past: the cap is counted then.
   return withinCap(context, Math.max(Math.min(...dues), context.nurture.lastSentAt ?? 0), config);

@@ -62,9 +62,7 @@ export function nurtureUsedUp(context: LeadContext, config: LeadcycleConfig): bo
 
 /** Since when the lead is a newsletter subscriber: its own signup, else becoming a customer. */
 export function subscribedSince(context: LeadContext): number | null {
-  return (
-    context.newsletter?.subscribedAt ?? (context.stage === 'customer' ? context.stageEnteredAt : null)
-  );
+  return context.newsletter?.subscribedAt ?? (context.stage === 'customer' ? context.stageEnteredAt : null);
 }
 
 /**

@@ -499,7 +499,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             },
           },
           customer: {
-            description: 'Bought. Gets only the newsletter (a subscriber, with the newsletter-subscription rule).',
+            description:
+              'Bought. Gets only the newsletter (a subscriber, with the newsletter-subscription rule).',
             entry: { type: 'enterStage', params: { stage: 'customer' } },
             on: {
               ...openStage,
