@@ -106,9 +106,17 @@ const DEFAULT_CONTENT = {
   evaluation: [1, 2, 3, 4, 5, 6].map((n) => example('evaluation', n)),
   decision: [1, 2, 3, 4].map((n) => example('decision', n)),
   // Two years of monthly issues: a customer or a subscriber reads a year of newsletters at the default
-  // cadence and more, and a new issue added to the config reaches them when it is out.
+  // cadence and more, and a new issue added to the config reaches them when it is out. Leads run
+  // without the newsletter-subscription rule keep the first 12 (PRE_SUBSCRIPTION_NEWSLETTER_ISSUES).
   newsletter: Array.from({ length: 24 }, (_, i) => example('newsletter', i + 1)),
 };
+
+/**
+ * How many default newsletter issues a lead run without the newsletter-subscription rule sees: the
+ * default catalog it was recorded with. A changed default must not change old leads (one that read
+ * issue 12 would otherwise schedule another newsletter).
+ */
+export const PRE_SUBSCRIPTION_NEWSLETTER_ISSUES = 12;
 
 const positive = z.number().positive();
 

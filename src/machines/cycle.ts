@@ -1,4 +1,9 @@
-import { type LeadcycleConfig, type LeadcycleConfigInput, LeadcycleConfigSchema } from './config.js';
+import {
+  type LeadcycleConfig,
+  type LeadcycleConfigInput,
+  LeadcycleConfigSchema,
+  PRE_SUBSCRIPTION_NEWSLETTER_ISSUES,
+} from './config.js';
 import type { LeadInput } from './context.js';
 import { type DeadlineOptions, deadlines, nextDeadline } from './deadlines.js';
 import { applyEvent, type LeadSnapshot, type LeadState, restore, startLead, stateOf } from './decide.js';
@@ -11,7 +16,18 @@ export function createLeadCycle(
   input: LeadcycleConfigInput | LeadcycleConfig = {},
   rules: LeadRules = LATEST_RULES,
 ) {
-  const config = LeadcycleConfigSchema.parse(input);
+  const parsed = LeadcycleConfigSchema.parse(input);
+  // Without the newsletter-subscription rule a defaulted catalog is the one old leads ran: 12 issues.
+  const config =
+    rules.newsletterSubscription || input.content !== undefined
+      ? parsed
+      : {
+          ...parsed,
+          content: {
+            ...parsed.content,
+            newsletter: parsed.content.newsletter.slice(0, PRE_SUBSCRIPTION_NEWSLETTER_ISSUES),
+          },
+        };
   const machine = createLeadMachine(config, rules);
   // The deadlines follow the machine's rules; a host's options (recorded-run switches) come on top.
   const withRules = (options?: DeadlineOptions): DeadlineOptions => ({

@@ -189,4 +189,24 @@ describe('leads recorded before the newsletter-subscription rule', () => {
     expect(sent.length).toBe(6);
     expect(sent.every((e) => e.type === 'content.send' && e.kind === 'nurture')).toBe(true);
   });
+
+  it('keeps the 12 default newsletter issues it was recorded with', () => {
+    expect(createLeadCycle({}).config.content.newsletter.length).toBe(24);
+    const old = createLeadCycle({}, before);
+    expect(old.config.content.newsletter.map((i) => i.id)).toEqual(
+      Array.from({ length: 12 }, (_, i) => `newsletter-${i + 1}`),
+    );
+    // A customer that read issue 12 gets no newsletter deadline: no new timer for an old lead.
+    const { snapshot } = old.start({ leadKey: 'test:ada', at: T0 });
+    const state = old.stateOf(snapshot);
+    const read = old.config.content.newsletter.map((i) => i.id);
+    const customer = {
+      ...state,
+      value: { ...state.value, lifecycle: 'customer' as const, consent: 'granted' as const },
+      context: { ...state.context, nurture: { ...state.context.nurture, sentIds: read, lastSentAt: T0 } },
+    };
+    expect(old.deadlines(customer).map((d) => d.event)).not.toContain('tick.nurture');
+    // An explicit catalog is taken as given.
+    expect(createLeadCycle({ content: catalog({}) }, before).config.content.newsletter.length).toBe(24);
+  });
 });
