@@ -117,7 +117,10 @@ const DEFAULT_CONTENT = {
   discovery: [1, 2, 3, 4, 5, 6].map((n) => example('discovery', n)),
   evaluation: [1, 2, 3, 4, 5, 6].map((n) => example('evaluation', n)),
   decision: [1, 2, 3, 4].map((n) => example('decision', n)),
-  newsletter: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => example('newsletter', n)),
+  // Two years of monthly issues: a customer or a subscriber reads a year of newsletters at the default
+  // cadence and more, and a new issue added to the config reaches them when it is out. Leads run
+  // without the newsletter-subscription rule keep the first 12 (PRE_SUBSCRIPTION_NEWSLETTER_ISSUES).
+  newsletter: Array.from({ length: 24 }, (_, i) => example('newsletter', i + 1)),
 };
 
 /** A domain such as `rival.com`, compared lower-cased; it covers its subdomains too. */
@@ -227,6 +230,13 @@ const DEFAULT_PAGE_RULES: PageRule[] = [
   { pattern: '/careers*', kind: 'careers_page' },
 ];
 
+/**
+ * How many default newsletter issues a lead run without the newsletter-subscription rule sees: the
+ * default catalog it was recorded with. A changed default must not change old leads (one that read
+ * issue 12 would otherwise schedule another newsletter).
+ */
+export const PRE_SUBSCRIPTION_NEWSLETTER_ISSUES = 12;
+
 const positive = z.number().positive();
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -272,8 +282,15 @@ export const LeadcycleConfigSchema = z
       .default({ max: 3, windowDays: 30 }),
     /** Days between two nurture emails, when the cap allows. */
     nurtureCadenceDays: days.default(7),
-    /** Days between two newsletters to customers. */
+    /** Days between two newsletters to a subscriber (customers are subscribers), inside the same email cap. */
     newsletterCadenceDays: days.default(30),
+    /**
+     * What a nurtured lead gets once every item of its buying stage's family was sent: `newsletter`
+     * (default) keeps it hearing from marketing at the newsletter's slower pace instead of falling
+     * silent until someone writes new content; `wait` sends nothing until the catalog has a new item.
+     * Either way a new item in the family resumes nurture.
+     */
+    whenContentRunsOut: z.enum(['newsletter', 'wait']).default('newsletter'),
     /** Sales must accept an MQL within this many hours; then escalate once; then back to nurture. */
     salesSlaHours: hours.default(48),
     /** Re-nurture cooldown after a premature offer, a sales rejection or an SLA that ran out twice. */

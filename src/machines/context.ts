@@ -37,6 +37,12 @@ export interface LeadContext {
     sentIds: string[];
     lastSentAt: number | null;
   };
+  /**
+   * The newsletter, with the newsletter-subscription rule: when the lead subscribed (null when it gets
+   * it only because its nurture content ran out) and when the last issue went out. Absent before
+   * either happened, and in leads recorded before the rule (customers are subscribed regardless).
+   */
+  newsletter?: { subscribedAt: number | null; lastSentAt: number | null };
   sales: { owner: string | null; slaStartedAt: number | null; escalated: boolean };
   recycle: { reason: string; since: number } | null;
   /** Why the lead left the funnel (disqualified or lost). */

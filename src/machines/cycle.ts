@@ -1,4 +1,9 @@
-import { type LeadcycleConfig, type LeadcycleConfigInput, LeadcycleConfigSchema } from './config.js';
+import {
+  type LeadcycleConfig,
+  type LeadcycleConfigInput,
+  LeadcycleConfigSchema,
+  PRE_SUBSCRIPTION_NEWSLETTER_ISSUES,
+} from './config.js';
 import type { LeadInput } from './context.js';
 import { type DeadlineOptions, deadlines, nextDeadline } from './deadlines.js';
 import { applyEvent, type LeadSnapshot, type LeadState, restore, startLead, stateOf } from './decide.js';
@@ -11,8 +16,25 @@ export function createLeadCycle(
   input: LeadcycleConfigInput | LeadcycleConfig = {},
   rules: LeadRules = LATEST_RULES,
 ) {
-  const config = LeadcycleConfigSchema.parse(input);
+  const parsed = LeadcycleConfigSchema.parse(input);
+  // Without the newsletter-subscription rule a defaulted catalog is the one old leads ran: 12 issues.
+  const config =
+    rules.newsletterSubscription || input.content !== undefined
+      ? parsed
+      : {
+          ...parsed,
+          content: {
+            ...parsed.content,
+            newsletter: parsed.content.newsletter.slice(0, PRE_SUBSCRIPTION_NEWSLETTER_ISSUES),
+          },
+        };
   const machine = createLeadMachine(config, rules);
+  // The deadlines follow the machine's rules; a host's options (recorded-run switches) come on top.
+  const withRules = (options?: DeadlineOptions): DeadlineOptions => ({
+    timeAges: rules.timeAges,
+    newsletterSubscription: rules.newsletterSubscription,
+    ...options,
+  });
   return {
     config,
     machine,
@@ -20,12 +42,10 @@ export function createLeadCycle(
     apply: (snapshot: LeadSnapshot, event: LeadEvent) => applyEvent(machine, config, snapshot, event, rules),
     restore: (state: LeadState) => restore(machine, state),
     stateOf,
-    // The rules' deadlines unless the caller says otherwise (a workflow recorded before one).
-    deadlines: (state: LeadState, options?: DeadlineOptions) =>
-      deadlines(state, config, { timeAges: rules.timeAges, ...options }),
+    deadlines: (state: LeadState, options?: DeadlineOptions) => deadlines(state, config, withRules(options)),
     nextDeadline: (state: LeadState, options?: DeadlineOptions) =>
-      nextDeadline(state, config, { timeAges: rules.timeAges, ...options }),
-    view: (state: LeadState) => viewOf(state, config, { timeAges: rules.timeAges }),
+      nextDeadline(state, config, withRules(options)),
+    view: (state: LeadState) => viewOf(state, config, withRules()),
   };
 }
 export type LeadCycle = ReturnType<typeof createLeadCycle>;

@@ -2,7 +2,16 @@ import { coolDueAt, staleDueAt } from './aging.js';
 import { DAY_MS, type LeadcycleConfig } from './config.js';
 import type { LeadState } from './decide.js';
 import type { TimerEventType } from './events.js';
-import { cadenceDueAt, cooldownOverAt, emailsInWindow, nextContent, salesSlaDeadline } from './guards.js';
+import {
+  cadenceDueAt,
+  cooldownOverAt,
+  emailsInWindow,
+  NURTURED_STAGES,
+  newsletterDueAt,
+  newsletterVerdict,
+  nextContent,
+  salesSlaDeadline,
+} from './guards.js';
 
 /**
  * Time lives in the workflow, rules live in the machine: these pure functions derive every deadline
@@ -16,9 +25,17 @@ export interface Deadline {
   deferredByCap?: boolean;
 }
 
-const NURTURED_STAGES = new Set(['lead', 'mql', 'recycled']);
-
-export function nurtureDeadline({ value, context }: LeadState, config: LeadcycleConfig): Deadline | null {
+/**
+ * The next marketing email (nurture or newsletter), from whatever config the cycle has: a catalog with
+ * a new item gives a lead that used up its family a deadline again.
+ */
+export function nurtureDeadline(
+  state: LeadState,
+  config: LeadcycleConfig,
+  options: DeadlineOptions = {},
+): Deadline | null {
+  if (options.newsletterSubscription) return marketingDeadline(state, config);
+  const { value, context } = state;
   const kind = NURTURED_STAGES.has(value.lifecycle)
     ? 'nurture'
     : value.lifecycle === 'customer'
@@ -28,7 +45,28 @@ export function nurtureDeadline({ value, context }: LeadState, config: Leadcycle
   if (!nextContent(context, kind, config).item) return null;
 
   const cadence = kind === 'newsletter' ? config.newsletterCadenceDays : config.nurtureCadenceDays;
-  const due = cadenceDueAt(context, cadence);
+  return withinCap(context, cadenceDueAt(context, cadence), config);
+}
+
+/**
+ * Newsletter-subscription rule: the sooner of the nurture email and the newsletter, each on its own
+ * cadence and both inside one cap (the machine sends the newsletter first when both are due). No
+ * deadline when neither has an unsent item: the lead waits for the catalog to grow.
+ */
+function marketingDeadline({ value, context }: LeadState, config: LeadcycleConfig): Deadline | null {
+  if (value.consent !== 'granted') return null;
+  const dues: number[] = [];
+  if (NURTURED_STAGES.has(value.lifecycle) && nextContent(context, 'nurture', config).item)
+    dues.push(cadenceDueAt(context, config.nurtureCadenceDays));
+  if (newsletterVerdict(context, config).ok && nextContent(context, 'newsletter', config).item)
+    dues.push(newsletterDueAt(context, config));
+  if (dues.length === 0) return null;
+  // A newsletter overdue behind nurture emails is due now, not in the past: the cap is counted then.
+  return withinCap(context, Math.max(Math.min(...dues), context.nurture.lastSentAt ?? 0), config);
+}
+
+/** A send due at `due`, or later when the email cap is full then. */
+function withinCap(context: LeadState['context'], due: number, config: LeadcycleConfig): Deadline {
   // With the cap reached at `due`, the next send waits until the oldest email in the window leaves it.
   const inWindow = emailsInWindow(context, due, config);
   if (inWindow.length < config.emailCap.max) return { event: 'tick.nurture', at: due };
@@ -41,6 +79,8 @@ export interface DeadlineOptions {
   decayGrid?: boolean;
   /** Time ages leads (LeadRules.timeAges): `tick.cool` when time changes the temperature, `tick.stale` for an untouched SQL. */
   timeAges?: boolean;
+  /** Newsletter-subscription rule: subscribers (and leads whose content ran out) get newsletter deadlines. */
+  newsletterSubscription?: boolean;
 }
 
 export function deadlines(
@@ -50,7 +90,7 @@ export function deadlines(
 ): Deadline[] {
   const { value, context } = state;
   const found: Deadline[] = [];
-  const nurture = nurtureDeadline(state, config);
+  const nurture = nurtureDeadline(state, config, options);
   if (nurture) found.push(nurture);
   // A score worth refreshing: below half a point it shows as 0 either way.
   if (value.lifecycle !== 'merged' && Math.abs(context.engagement.points) >= 0.5) {

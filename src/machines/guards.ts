@@ -55,6 +55,57 @@ export function nextContent(context: LeadContext, kind: 'nurture' | 'newsletter'
   return { family, item } as const;
 }
 
+/** The stages whose leads get their buying stage's content family. */
+export const NURTURED_STAGES: ReadonlySet<string> = new Set(['lead', 'mql', 'recycled']);
+
+/**
+ * The stages where a subscriber gets the newsletter (newsletter-subscription rule): where marketing
+ * emails go. While sales owns the lead (SQL, opportunity) marketing stays quiet, the newsletter too.
+ */
+export const NEWSLETTER_STAGES: ReadonlySet<string> = new Set(['lead', 'mql', 'recycled', 'customer']);
+
+/** Whether a nurtured lead was sent every item of its buying stage's family. */
+export function nurtureUsedUp(context: LeadContext, config: LeadcycleConfig): boolean {
+  return NURTURED_STAGES.has(context.stage ?? '') && !nextContent(context, 'nurture', config).item;
+}
+
+/** Since when the lead is a newsletter subscriber: its own signup, else becoming a customer. */
+export function subscribedSince(context: LeadContext): number | null {
+  return context.newsletter?.subscribedAt ?? (context.stage === 'customer' ? context.stageEnteredAt : null);
+}
+
+/**
+ * When the next newsletter is due by cadence alone (newsletter-subscription rule): a cadence after the
+ * last issue. The first is due on signup; a lead that gets it only because its nurture ran out gets it
+ * when its next nurture email would have been due; a customer a cadence after its last email (as before).
+ */
+export function newsletterDueAt(context: LeadContext, config: LeadcycleConfig): number {
+  const last = context.newsletter?.lastSentAt ?? null;
+  if (last !== null) return last + config.newsletterCadenceDays * DAY_MS;
+  const signedUp = context.newsletter?.subscribedAt ?? null;
+  if (signedUp !== null) return signedUp;
+  return context.stage === 'customer'
+    ? cadenceDueAt(context, config.newsletterCadenceDays)
+    : cadenceDueAt(context, config.nurtureCadenceDays);
+}
+
+/** Whether the lead gets the newsletter (newsletter-subscription rule), and why. */
+export function newsletterVerdict(context: LeadContext, config: LeadcycleConfig): Verdict {
+  const stage = context.stage ?? 'visitor';
+  if (!NEWSLETTER_STAGES.has(stage)) return { ok: false, why: `stage ${stage} gets no newsletter` };
+  const since = subscribedSince(context);
+  if (since !== null) {
+    return context.newsletter?.subscribedAt != null
+      ? { ok: true, why: `subscribed to the newsletter since ${iso(since)}` }
+      : { ok: true, why: 'a customer gets the newsletter' };
+  }
+  if (config.whenContentRunsOut === 'newsletter' && nurtureUsedUp(context, config)) {
+    const { family } = nextContent(context, 'nurture', config);
+    return { ok: true, why: `every ${family} item was sent: the newsletter instead (whenContentRunsOut)` };
+  }
+  return { ok: false, why: 'not subscribed to the newsletter' };
+}
+
 export function salesSlaDeadline(context: LeadContext, config: LeadcycleConfig): number | null {
   return context.sales.slaStartedAt === null
     ? null
@@ -200,6 +251,18 @@ export const createChecks = (config: LeadcycleConfig) => ({
     return item
       ? { ok: true, why: `${family} item ${item.id} is next` }
       : { ok: false, why: `every ${family} item was already sent` };
+  },
+
+  /** Newsletter-subscription rule: a subscriber in an open stage, or a nurtured lead whose content ran out. */
+  receivesNewsletter({ context }: CheckArgs): Verdict {
+    return newsletterVerdict(context, config);
+  },
+
+  newsletterCadenceElapsed({ context, event }: CheckArgs): Verdict {
+    const due = newsletterDueAt(context, config);
+    return atOf(event) >= due
+      ? { ok: true, why: 'the next newsletter is due' }
+      : { ok: false, why: `the next newsletter is not due before ${iso(due)}` };
   },
 
   slaElapsed({ context, event }: CheckArgs): Verdict {

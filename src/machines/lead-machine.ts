@@ -85,6 +85,12 @@ export interface LeadRules {
    * (`sales_override`); a lost lead with new buying signals after its quiet period comes back.
    */
   salesDecides: boolean;
+  /**
+   * The newsletter is a subscription: a newsletter form subscribes, customers are subscribers, and
+   * every consenting subscriber in an open stage gets it on its cadence inside the email cap; a
+   * nurtured lead whose family is used up falls back to it (`whenContentRunsOut`). Deadlines too.
+   */
+  newsletterSubscription: boolean;
 }
 
 /** What new leads, the backtest and the simulator run. */
@@ -93,6 +99,7 @@ export const LATEST_RULES: LeadRules = {
   marketingRules: true,
   timeAges: true,
   salesDecides: true,
+  newsletterSubscription: true,
 };
 
 /**
@@ -164,7 +171,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
   /** What every open stage takes in: a merged-in record's facts, and a form's engagement. */
   const openStage = {
     'lead.absorbed': absorb,
-    'form.submitted': { actions: ['restateDoNotContact', formEngagement] },
+    'form.submitted': { actions: ['restateDoNotContact', formEngagement, 'subscribeNewsletter'] },
   } as const;
   /** The stages where sales qualifies a lead take BANT updates too. */
   const qualifyingStage = { ...openStage, 'bant.updated': { actions: 'updateBant' } } as const;
@@ -191,7 +198,29 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
   /** The other half of a merge: this record closes, the survivor carries on. */
   const mergeAway = { guard: 'notMergedIntoItself', target: 'merged', actions: 'recordMerge' } as const;
 
-  const newsletter = sendWhenDue('newsletter', config.newsletterCadenceDays);
+  /**
+   * Newsletter-subscription rule: the newsletter on its own cadence to whoever receives it, inside the
+   * same cap. Where nurture goes too, the newsletter is tried first: the person asked for it, it is
+   * dated, and at the default cadences nurture alone would fill every slot of the cap.
+   */
+  const subscription = {
+    guard: and([
+      'consentGiven',
+      {
+        type: 'withinEmailCap',
+        params: { max: config.emailCap.max, windowDays: config.emailCap.windowDays },
+      },
+      'receivesNewsletter',
+      'newsletterCadenceElapsed',
+      { type: 'hasUnsentContent', params: { kind: 'newsletter' as const } },
+    ]),
+    actions: { type: 'sendContent', params: { kind: 'newsletter' as const } },
+  } as const;
+  const newsletter = rules.newsletterSubscription
+    ? subscription
+    : sendWhenDue('newsletter', config.newsletterCadenceDays);
+  /** A nurtured stage's tick: nurture, and with the rule the newsletter before it. */
+  const nurtureTick = rules.newsletterSubscription ? [subscription, nurture] : nurture;
 
   // Sales decides: transitions that exist only behind `rules.salesDecides`, so runs recorded before
   // it have the machine they ran.
@@ -240,6 +269,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       withinEmailCap: guard(checks.withinEmailCap),
       cadenceElapsed: guard(checks.cadenceElapsed),
       hasUnsentContent: guard(checks.hasUnsentContent),
+      receivesNewsletter: guard(checks.receivesNewsletter),
+      newsletterCadenceElapsed: guard(checks.newsletterCadenceElapsed),
       slaElapsed: guard(checks.slaElapsed),
       slaEscalated: guard(checks.slaEscalated),
       cooldownElapsed: guard(checks.cooldownElapsed),
@@ -423,8 +454,21 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
               lastSentAt: event.at,
             },
           });
+          if (rules.newsletterSubscription && kind === 'newsletter') {
+            enqueue.assign({
+              newsletter: { subscribedAt: context.newsletter?.subscribedAt ?? null, lastSentAt: event.at },
+            });
+          }
         },
       ),
+
+      /** A newsletter form subscribes the lead (newsletter-subscription rule); consent still decides what it gets. */
+      subscribeNewsletter: assign(({ context, event }) => {
+        if (!rules.newsletterSubscription || event.type !== 'form.submitted' || event.form !== 'newsletter')
+          return {};
+        if (context.newsletter?.subscribedAt != null) return {};
+        return { newsletter: { subscribedAt: event.at, lastSentAt: context.newsletter?.lastSentAt ?? null } };
+      }),
 
       /** Both records were the same person: the survivor keeps what it knows and gains the rest. */
       absorbFacts: assign(({ context, event }) => {
@@ -548,7 +592,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
               'lead.merged': mergeAway,
               'form.submitted': [
                 formByRule,
-                { target: 'lead', actions: ['restateDoNotContact', formEngagement] },
+                { target: 'lead', actions: ['restateDoNotContact', formEngagement, 'subscribeNewsletter'] },
               ],
               disqualify: { target: 'disqualified' },
             },
@@ -565,7 +609,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
               ...ruledStage,
               ...salesOverride,
               'lead.merged': mergeAway,
-              'tick.nurture': nurture,
+              'tick.nurture': nurtureTick,
               disqualify: { target: 'disqualified' },
             },
           },
@@ -579,7 +623,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
               ...qualifyingStage,
               ...ruledStage,
               'lead.merged': mergeAway,
-              'tick.nurture': nurture,
+              'tick.nurture': nurtureTick,
               'sales.accepted': {
                 guard: and(['bantComplete', 'contactAllowed']),
                 target: 'sql',
@@ -622,7 +666,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             },
           },
           customer: {
-            description: 'Bought. Gets only the newsletter.',
+            description:
+              'Bought. Gets only the newsletter (a subscriber, with the newsletter-subscription rule).',
             entry: { type: 'enterStage', params: { stage: 'customer' } },
             on: {
               ...openStage,
@@ -640,7 +685,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
               ...ruledStage,
               ...salesOverride,
               'lead.merged': mergeAway,
-              'tick.nurture': nurture,
+              'tick.nurture': nurtureTick,
               'cooldown.over': { guard: 'cooldownElapsed', target: 'lead' },
               disqualify: { target: 'disqualified' },
             },

@@ -85,12 +85,15 @@ export class LeadRun {
     // Marketing rules from the config: profiles that disqualify or never qualify, page rules for visits.
     // Time ages leads: BANT timelines count down, silence cools, an untouched SQL turns stale
     // (new deadlines: tick.cool, tick.stale).
+    // The newsletter is a subscription every consenting subscriber gets inside the cap, and the fallback
+    // of a lead whose content ran out (machine and deadlines).
     this.#rules = {
       doNotContact: patched('do-not-contact'),
       marketingRules: patched('marketing-rules'),
       timeAges: patched('time-ages-leads'),
       // Sales decides: hand-raisers go to sales, sales may accept before MQL, lost can come back.
       salesDecides: patched('sales-decides'),
+      newsletterSubscription: patched('newsletter-subscription'),
     };
     const cycle = createLeadCycle(input.config ?? {}, this.#rules);
     const options = {

@@ -309,7 +309,7 @@ describe('consent', () => {
     const lead = testLead();
     lead.send({ type: 'form.submitted', form: 'info_request', consent: false, profile: FIT });
     expect(lead.send({ type: 'tick.nurture' })?.message).toMatch(
-      /^tick\.nurture refused in lead: no marketing consent given yet \(engagement score \d+ of 50/,
+      /^tick\.nurture refused in lead: no marketing consent given yet; not subscribed to the newsletter \(engagement score \d+ of 50/,
     );
   });
 
