@@ -226,7 +226,8 @@ describe('lead workflow on the dev server', () => {
         // Visibility lags: the newest run may not be listed yet.
         expect(runs.filter((r) => r.status.name === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(2);
         expect(runs.every((r) => ['CONTINUED_AS_NEW', 'RUNNING'].includes(r.status.name))).toBe(true);
-        for (const run of runs) expect(run.historyLength).toBeLessThan(80);
+        // A run passes its 40 by what one workflow task adds (a burst of signals, the markers of its patches).
+        for (const run of runs) expect(run.historyLength).toBeLessThan(100);
 
         const changes = (await readStageChanges(small.dataDir)).filter((c) => c.leadId === workflowId);
         expect(changes.map((c) => c.to)).toEqual(['visitor', 'lead']);
