@@ -41,6 +41,18 @@ describe('hand-raisers go to sales', () => {
     expect(handoffs(lead.effects)).toEqual([expect.objectContaining({ score: 30, escalation: false })]);
   });
 
+  it('a hand-raiser from a free-mail address is not fast-tracked: the profile rules hold it back', () => {
+    const lead = testLead();
+    lead.send({
+      type: 'form.submitted',
+      form: 'demo_request',
+      consent: true,
+      profile: { ...CIO, email: 'cio@gmail.com' },
+    });
+    expect(lead.stage).toBe('lead');
+    expect(handoffs(lead.effects)).toEqual([]);
+  });
+
   it('a quote request and the contact-sales form are hand-raisers too, from a lead', () => {
     for (const form of ['quote_request', 'contact'] as const) {
       const lead = capturedLead();
