@@ -166,6 +166,18 @@ export function createActivities(deps: ActivityDeps) {
   // Check-and-send of the email cap, one at a time per recipient.
   const recipients = new KeyedLock();
 
+  /** A handoff or a reminder through the CRM port, once per key; a dead letter if it fails for good. */
+  const toCrm = (input: HandOffToSalesInput | RemindSalesInput) =>
+    orDeadLetter('crm', input, () =>
+      crm.handOff({
+        key: input.idempotencyKey,
+        workflowId: input.workflowId,
+        leadKey: input.leadKey,
+        lead: input.lead,
+        handoff: input.handoff,
+      }),
+    );
+
   /**
    * Runs a delivery; one that fails for good (a non-retryable answer, or the last attempt a retry
    * policy allows) leaves a dead letter and a metric before the failure goes back to Temporal.
@@ -331,15 +343,7 @@ export function createActivities(deps: ActivityDeps) {
         const tenant = tenantOfLeadKey(input.leadKey);
         if (address && (await suppressionOf(analytics, tenant, address, ids))) return { delivered: false };
       }
-      return orDeadLetter('crm', input, () =>
-        crm.handOff({
-          key: input.idempotencyKey,
-          workflowId: input.workflowId,
-          leadKey: input.leadKey,
-          lead: input.lead,
-          handoff: input.handoff,
-        }),
-      );
+      return toCrm(input);
     },
 
     /**
@@ -349,15 +353,7 @@ export function createActivities(deps: ActivityDeps) {
     async remindSales(input: RemindSalesInput): Promise<{ delivered: boolean }> {
       if (input.lead.doNotContact || (await consentNow(input.workflowId))?.doNotContact)
         return { delivered: false };
-      return orDeadLetter('crm', input, () =>
-        crm.handOff({
-          key: input.idempotencyKey,
-          workflowId: input.workflowId,
-          leadKey: input.leadKey,
-          lead: input.lead,
-          handoff: input.handoff,
-        }),
-      );
+      return toCrm(input);
     },
   };
 }
