@@ -59,10 +59,18 @@ export function nextContent(context: LeadContext, kind: 'nurture' | 'newsletter'
 export const NURTURED_STAGES: ReadonlySet<string> = new Set(['lead', 'mql', 'recycled']);
 
 /**
- * The stages where a subscriber gets the newsletter (newsletter-subscription rule): where marketing
- * emails go. While sales owns the lead (SQL, opportunity) marketing stays quiet, the newsletter too.
+ * The stages where a subscriber gets the newsletter (newsletter-subscription rule): every open stage
+ * but a visitor's. While sales owns the lead (SQL, opportunity) nurture stops, but the newsletter the
+ * person asked for goes on, inside the same cap.
  */
-export const NEWSLETTER_STAGES: ReadonlySet<string> = new Set(['lead', 'mql', 'recycled', 'customer']);
+export const NEWSLETTER_STAGES: ReadonlySet<string> = new Set([
+  'lead',
+  'mql',
+  'sql',
+  'opportunity',
+  'recycled',
+  'customer',
+]);
 
 /** Whether a nurtured lead was sent every item of its buying stage's family. */
 export function nurtureUsedUp(context: LeadContext, config: LeadcycleConfig): boolean {

@@ -221,6 +221,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
     : sendWhenDue('newsletter', config.newsletterCadenceDays);
   /** A nurtured stage's tick: nurture, and with the rule the newsletter before it. */
   const nurtureTick = rules.newsletterSubscription ? [subscription, nurture] : nurture;
+  /** While sales owns the lead no nurture goes out, but a subscriber still gets the newsletter it asked for. */
+  const salesOwnedStage = rules.newsletterSubscription ? ({ 'tick.nurture': subscription } as const) : {};
 
   // Sales decides: transitions that exist only behind `rules.salesDecides`, so runs recorded before
   // it have the machine they ran.
@@ -645,6 +647,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             entry: { type: 'enterStage', params: { stage: 'sql' } },
             on: {
               ...qualifyingStage,
+              ...salesOwnedStage,
               'proposal.sent': { target: 'opportunity', actions: 'recordDeal' },
               'tick.stale': { guard: 'salesQuiet', actions: 'remindStale' },
               'sales.rejected': { target: 'recycled' },
@@ -656,6 +659,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
             entry: { type: 'enterStage', params: { stage: 'opportunity' } },
             on: {
               ...qualifyingStage,
+              ...salesOwnedStage,
               'deal.won': { target: 'customer', actions: 'recordDeal' },
               'tick.stale': { guard: 'salesQuiet', actions: 'remindStale' },
               'deal.lost': [

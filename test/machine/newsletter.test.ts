@@ -7,7 +7,7 @@ import {
   type LeadcycleConfigInput,
   LeadDriver,
 } from '../../src/machines/index.js';
-import { capturedLead, FIT, opportunityLead, T0, testLead } from '../support/lead.js';
+import { BANT_COMPLETE, capturedLead, FIT, opportunityLead, T0, testLead } from '../support/lead.js';
 
 /** One test per rule of the newsletter subscription (patch `newsletter-subscription`), named after it. */
 
@@ -65,6 +65,25 @@ describe('the newsletter is a subscription', () => {
     // Nurture fills the slots the newsletter leaves, and never pushes an issue out.
     expect(newsletters(sent).length).toBe(13);
     expect(sent.some((e) => e.kind === 'nurture')).toBe(true);
+  });
+
+  it('a subscriber that sales owns (SQL, opportunity) keeps the newsletter, and gets no nurture', () => {
+    const lead = subscriber();
+    lead.send({ type: 'engagement', kind: 'webinar_attended' });
+    lead.send({ type: 'engagement', kind: 'pricing_page' });
+    lead.send({ type: 'bant.updated', bant: BANT_COMPLETE });
+    lead.send({ type: 'sales.accepted', owner: 'rep-7' });
+    expect(lead.stage).toBe('sql');
+    const ownedAt = lead.now;
+    lead.runTimersUntil(ownedAt + 90 * DAY_MS);
+    const since = lead.sent().filter((e) => e.at > ownedAt);
+    expect(newsletters(since).length).toBeGreaterThanOrEqual(2);
+    expect(since.filter((e) => e.kind === 'nurture')).toEqual([]);
+    lead.send({ type: 'proposal.sent', amount: 24_000 });
+    expect(lead.stage).toBe('opportunity');
+    const proposedAt = lead.now;
+    lead.runTimersUntil(proposedAt + 90 * DAY_MS);
+    expect(newsletters(lead.sent().filter((e) => e.at > proposedAt)).length).toBeGreaterThanOrEqual(2);
   });
 
   it('customers are subscribers and keep receiving the newsletter for a year', () => {
