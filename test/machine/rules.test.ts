@@ -284,14 +284,14 @@ describe('nurturing', () => {
     ).toBe(true);
   });
 
-  it('marketing owns the lead until SQL: an SQL or opportunity gets no nurture', () => {
+  it('marketing owns the lead until SQL: an SQL or opportunity gets no nurture (only a newsletter it subscribed to)', () => {
     const lead = sqlLead();
-    expect(lead.send({ type: 'tick.nurture' })).toMatchObject({ code: 'not_allowed_in_stage', stage: 'sql' });
+    expect(lead.send({ type: 'tick.nurture' })).toMatchObject({ code: 'guard_failed', stage: 'sql' });
     lead.send({ type: 'proposal.sent' });
-    expect(lead.send({ type: 'tick.nurture' })).toMatchObject({
-      code: 'not_allowed_in_stage',
-      stage: 'opportunity',
-    });
+    expect(lead.send({ type: 'tick.nurture' })).toMatchObject({ code: 'guard_failed', stage: 'opportunity' });
+    expect(
+      lead.effects.filter((e) => e.type === 'content.send' && e.at > lead.context.stageEnteredAt),
+    ).toEqual([]);
   });
 
   it('a disqualified or lost lead gets no content', () => {
