@@ -105,6 +105,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     // The reports read the store the worker's activities write.
     analytics: new Analytics(effects.analytics, Date.now, liveConfig),
     analyticsHealth: () => effects.analytics.probe(),
+    configVersions: configSource, // /v1/config*: the store new leads read
     simulations: {}, // POST /v1/simulations: its own time-skipping server, one at a time
     backtests: {
       timeoutMs: settings.LEADCYCLE_BACKTEST_TIMEOUT_MS,

@@ -41,6 +41,7 @@ export async function runApi(): Promise<void> {
     analytics: new Analytics(store, Date.now, config),
     analyticsHealth: () => store.probe(),
     backtests: settings.backtests,
+    configVersions: configSource, // /v1/config*: the store new leads read
     simulations: {}, // POST /v1/simulations: its own time-skipping server, one at a time
     apiKeys: settings.apiKeys,
     port: settings.port,

@@ -14,9 +14,11 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Analytics, BacktestJobs, BacktestLimits, StoreHealth } from '../analytics/index.js';
 import type { LeadClient } from '../client/index.js';
+import type { ConfigVersions } from '../config-versions.js';
 import { STAGES } from '../machines/index.js';
 import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { ApiKeys, requireMetricsKey } from './auth.js';
+import { configRoutes } from './config.js';
 import { ApiError, renderError } from './errors.js';
 import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
 import { errors, json, leadRoutes } from './leads.js';
@@ -51,6 +53,11 @@ export interface BuildApiOptions {
   backtests?: BacktestJobs | BacktestLimits;
   /** POST /v1/simulations (src/api/simulations.ts), one at a time; absent: the route does not exist. */
   simulations?: Omit<SimulationRoutesOptions, 'keys'>;
+  /**
+   * The config store the client's configSource reads: with it, /v1/config, /v1/config/versions and
+   * /v1/config/rollback exist (src/api/config.ts; admin keys only). Pass the same instance.
+   */
+  configVersions?: ConfigVersions;
   /** The worker's store and outbox: with them, /v1/leads/forget and /v1/leads/export exist. */
   privacy?: PrivacyApiDeps;
   /**
@@ -162,6 +169,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           description: 'The link in every marketing email (signed by its token, no API key)',
         },
         { name: 'analytics', description: 'Reports, charts and what-if backtests (API key)' },
+        { name: 'config', description: 'Config versions rolled out to the running leads (admin API key)' },
         { name: 'operations', description: 'Health and the API description (no auth)' },
       ],
     },
@@ -290,6 +298,14 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       ...(options.backtests ? { backtests: options.backtests } : {}),
     });
   }
+  if (options.configVersions)
+    await app.register(configRoutes, {
+      prefix: '/v1',
+      client,
+      keys,
+      versions: options.configVersions,
+      temporal,
+    });
   if (options.simulations)
     await app.register(simulationRoutes, { prefix: '/v1', keys, ...options.simulations });
   const secrets = options.webhookSecrets ?? {};

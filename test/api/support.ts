@@ -43,9 +43,13 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
-export async function startApiStack(options: Partial<BuildApiOptions> = {}): Promise<ApiStack> {
+/** `options` may be a function of the harness (e.g. a client of its task queue). */
+export async function startApiStack(
+  given: Partial<BuildApiOptions> | ((h: LeadHarness) => Partial<BuildApiOptions>) = {},
+): Promise<ApiStack> {
   const env = await createDevServerEnv();
   const h = await leadHarness(env);
+  const options = typeof given === 'function' ? given(h) : given;
   const app = await buildApi({
     client: h.client,
     apiKeys: [API_KEY, SECOND_KEY],
