@@ -229,6 +229,17 @@ export const LeadViewSchema = named(
       .describe(
         'Why the lead is in its stage: the disqualify, loss, recycle or merge reason, else the cause of its last stage change',
       ),
+    stale: z
+      .boolean()
+      .optional()
+      .describe(
+        'An SQL or opportunity sales left untouched: its owner was reminded (absent before time aged leads)',
+      ),
+    configVersion: z
+      .number()
+      .int()
+      .optional()
+      .describe('The config version the lead runs, once one was rolled out to it (leadcycle config apply)'),
     next: z
       .array(
         z.object({

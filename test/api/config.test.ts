@@ -74,6 +74,7 @@ describe('config versions over HTTP', () => {
       await eventually(async () => {
         const view = await api.call('GET', `/v1/leads/${workflowId}`);
         expect(view.json.stage).toBe('mql');
+        expect(view.json.configVersion).toBe(v1.id + 1);
       });
     }
     await eventually(async () => {
