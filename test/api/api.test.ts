@@ -56,6 +56,7 @@ describe('operations', () => {
         '/v1/leads/facts',
         '/v1/leads/lookup',
         '/v1/leads/{leadId}',
+        '/v1/leads/{leadId}/timeline',
         '/v1/webhooks/crm',
         '/v1/webhooks/forms',
       ].sort(),
@@ -273,7 +274,8 @@ describe('leads', () => {
     const steps: Array<[object, string]> = [
       [{ type: 'engagement', kind: 'webinar_attended' }, 'lead'],
       [{ type: 'engagement', kind: 'premium_content' }, 'lead'],
-      [{ type: 'engagement', kind: 'info_request' }, 'lead'],
+      // The first visit was to /pricing: the pricing page's 10 points (pageRules) make this the 50th.
+      [{ type: 'engagement', kind: 'info_request' }, 'mql'],
       [{ type: 'engagement', kind: 'pricing_page' }, 'mql'],
       [{ type: 'bant.updated', bant: BANT_COMPLETE }, 'mql'],
       [{ type: 'sales.accepted', owner: 'rep-9' }, 'sql'],
