@@ -15,6 +15,7 @@ import {
   type SimulateOptions,
   type SimulationResult,
   simulate,
+  simulationSvg,
 } from '../simulator/index.js';
 import { type ApiKeys, requireApiKey } from './auth.js';
 import { ApiError, validationError } from './errors.js';
@@ -65,15 +66,26 @@ export const simulationRoutes: FastifyPluginAsyncZod<SimulationRoutesOptions> = 
         summary:
           'Run a journey through the real lead workflow on a time-skipping server: its emails, stages and handoffs by day',
         body: SimulationRequestSchema,
+        querystring: z
+          .object({
+            format: z
+              .enum(['json', 'svg'])
+              .default('json')
+              .describe('json: the result; svg: the same as a timeline (image/svg+xml), as `--svg` draws it'),
+          })
+          .strict(),
         response: {
-          200: json('What the lead received and when', SimulationResultSchema),
+          200: json(
+            'What the lead received and when (or, with format=svg, its SVG timeline)',
+            SimulationResultSchema,
+          ),
           400: json('The body does not match the schema; `issues` names each field', ErrorSchema),
           401: json('Missing or invalid API key', ErrorSchema),
           429: json('A simulation is running (one at a time); retry after Retry-After seconds', ErrorSchema),
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       if (busy) {
         throw new ApiError(429, 'simulation_busy', 'a simulation is running; one runs at a time', {
           headers: { 'retry-after': '10' },
@@ -90,6 +102,9 @@ export const simulationRoutes: FastifyPluginAsyncZod<SimulationRoutesOptions> = 
           ...(days === undefined ? {} : { days }),
           source: 'journey',
         });
+        // The SVG is sent as it is: the response schema types (and serialises) the JSON answer only.
+        if (request.query.format === 'svg')
+          return reply.type('image/svg+xml').send(simulationSvg(result) as never);
         return result as unknown as z.output<typeof SimulationResultSchema>;
       } catch (err) {
         if (err instanceof JourneyError)

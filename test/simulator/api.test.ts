@@ -78,6 +78,15 @@ describe('POST /v1/simulations', () => {
       'discovery-5',
       'discovery-6',
     ]);
+    const svg = await app.inject({
+      method: 'POST',
+      url: '/v1/simulations?format=svg',
+      headers: auth,
+      payload: { journey, days: 60 },
+    });
+    expect(svg.statusCode).toBe(200);
+    expect(svg.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    expect(svg.body).toMatch(/^<svg[\s\S]*discovery-1[\s\S]*<\/svg>\s*$/);
     const spec = (await app.inject('/openapi.json')).json();
     expect(spec.paths['/v1/simulations'].post.operationId).toBe('simulate');
   });
