@@ -172,7 +172,13 @@ describe('leadcycle simulate', () => {
       'customer',
     ]);
     expect(result.emails.filter((e) => e.kind === 'newsletter').length).toBeGreaterThanOrEqual(6);
-    expect(result.handoffs).toHaveLength(1);
+    // One handoff at the demo request; the SQL and the opportunity each sat over 14 days without
+    // sales activity (staleAfterDays): one reminder to the owner each.
+    expect(result.handoffs.map((h) => h.type)).toEqual([
+      'sales.handoff',
+      'sales.stale_reminder',
+      'sales.stale_reminder',
+    ]);
     expect(result.final.stage).toBe('customer');
     expect(await readFile(svg, 'utf8')).toMatch(/^<svg[^>]*>/);
     await rm(svg, { force: true });
