@@ -78,7 +78,7 @@ describe('the leadcycle CLI', () => {
     expect(sent.code).toBe(0);
     expect(sent.stdout).toMatch(/^stage\s+mql$/m);
     expect(sent.stdout).toMatch(/sla\.expired/);
-    expect(sent.stdout).toMatch(/^reason\s+engagement$/m);
+    expect(sent.stdout).toMatch(/^reason\s+hand_raiser:demo_request$/m);
   });
 
   it('show --timeline lists what happened to the lead, in order, as text and as JSON', async () => {
