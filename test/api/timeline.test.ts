@@ -75,7 +75,7 @@ describe('timeline through a real workflow', () => {
       'consent granted (form)',
       'stage visitor->lead (form.submitted)',
       'email nurture sent',
-      'stage lead->mql (engagement)',
+      'stage lead->mql (engagement: hand_raiser:demo_request)',
       'handoff sales.handoff',
       'consent withdrawn (link)',
       'consent granted (form)',
