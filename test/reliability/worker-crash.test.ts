@@ -125,5 +125,5 @@ describe('worker crash', () => {
     }
     expect(new Set(outbox.map((r) => r.key)).size).toBe(outbox.length);
     expect(new Set(changes.map((c) => c.key)).size).toBe(changes.length);
-  }, 600_000);
+  }, 900_000);
 });
