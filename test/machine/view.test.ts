@@ -40,7 +40,7 @@ describe('view reason: why the lead is in its stage', () => {
     expect(reasonOf(capturedLead())).toBe('form.submitted');
     const mql = mqlLead();
     expect(mql.stage).toBe('mql');
-    expect(reasonOf(mql)).toBe('engagement');
+    expect(reasonOf(mql)).toBe('hand_raiser:demo_request'); // its reason, when the change has one
     expect(reasonOf(sqlLead())).toBe('sales.accepted');
   });
 
