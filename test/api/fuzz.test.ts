@@ -10,7 +10,7 @@ const SCRIPT = fileURLToPath(new URL('../../scripts/fuzz-api.sh', import.meta.ur
  * for any generated request fails. The first run installs schemathesis from PyPI (~10 s).
  */
 describe('fuzzing the HTTP API with schemathesis', () => {
-  it('finds no server error', { timeout: 300_000 }, async () => {
+  it('finds no server error', { timeout: 720_000 }, async () => {
     const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
       execFile(
         'bash',
@@ -20,10 +20,10 @@ describe('fuzzing the HTTP API with schemathesis', () => {
             ...process.env,
             LEADCYCLE_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
             FUZZ_MAX_EXAMPLES: '30',
-            FUZZ_TIMEOUT_SECONDS: '200',
+            FUZZ_TIMEOUT_SECONDS: '600',
           },
           maxBuffer: 64 * 1024 * 1024,
-          timeout: 280_000,
+          timeout: 700_000,
           killSignal: 'SIGTERM',
         },
         (error, stdout, stderr) => {
