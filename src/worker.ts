@@ -1,6 +1,7 @@
 /**
- * The worker: runs lead workflows and their activities. `npx tsx src/worker.ts` connects to
- * TEMPORAL_ADDRESS (default 127.0.0.1:7233); SIGINT or SIGTERM drain it gracefully.
+ * The worker: runs lead workflows and their activities. `npx tsx src/worker.ts` connects where the
+ * Temporal connection settings say (src/temporal/connection.ts; default 127.0.0.1:7233); SIGINT or
+ * SIGTERM drain it gracefully.
  */
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
@@ -11,7 +12,8 @@ import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
 import { loadLeadIds } from './client/lead-ids.js';
 import { useLeadIds } from './client/lead-key.js';
 import { loadDataConverter } from './codec/keys.js';
-import { DEFAULT_TEMPORAL_ADDRESS, readSettings, type Settings } from './settings.js';
+import { readSettings, type Settings } from './settings.js';
+import { nativeConnectionOptions, readTemporalConnectionSettings } from './temporal/connection.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -86,16 +88,19 @@ export function watchAnalyticsStore(store: ResilientAnalyticsStore): void {
   store.watch((health) => gauge.set(health.status === 'up' ? 1 : 0));
 }
 
-/** Runs a worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM. */
-export async function runWorker(settings: Settings = readSettings()): Promise<void> {
+/** Runs a worker against the configured Temporal until SIGINT/SIGTERM. */
+export async function runWorker(
+  settings: Settings = readSettings(),
+  temporal = readTemporalConnectionSettings(),
+): Promise<void> {
   const metricsAddress = settings.LEADCYCLE_METRICS_ADDRESS;
   installRuntime(metricsAddress);
   // Before the activities: they name merged leads and hash suppressed addresses with it.
   const leadIds = await loadLeadIds();
   useLeadIds(leadIds.ids);
-  const address = settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
-  const namespace = settings.TEMPORAL_NAMESPACE;
-  const connection = await NativeConnection.connect({ address });
+  const options = nativeConnectionOptions(temporal);
+  const { namespace } = temporal;
+  const connection = await NativeConnection.connect(options);
   const effects = activitiesFromEnv();
   watchAnalyticsStore(effects.analytics);
   const { dataConverter, source } = await loadDataConverter();
@@ -108,7 +113,7 @@ export async function runWorker(settings: Settings = readSettings()): Promise<vo
     maxCachedWorkflows: defaultMaxCachedWorkflows(settings.LEADCYCLE_MAX_CACHED_WORKFLOWS),
   });
   console.log(
-    `leadcycle worker on ${address}/${namespace}, task queue ${worker.options.taskQueue}; ${effects.describe()}`,
+    `leadcycle worker on ${options.address}/${namespace} (${temporal.source}), task queue ${worker.options.taskQueue}; ${effects.describe()}`,
   );
   console.log(`payloads encrypted with the codec keys from ${source}; lead ids keyed from ${leadIds.source}`);
   if (metricsAddress) console.log(`metrics: http://${metricsAddress}/metrics`);

@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { FAILURE_CONVERTER_PATH } from '../src/codec/keys.js';
-import { connectOrStart, findTemporalBinary, getFreePort } from '../src/temporal/server.js';
+import {
+  connectOrStart,
+  findTemporalBinary,
+  getFreePort,
+  readTemporalConnectionSettings,
+} from '../src/temporal/server.js';
 import type {} from './support/temporal.js'; // ProvidedContext typings only: keep native modules out of this process
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../src/workflows/index.ts', import.meta.url));
@@ -17,7 +22,7 @@ const WORKFLOWS_PATH = fileURLToPath(new URL('../src/workflows/index.ts', import
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Install (first run only) up front. Time-skipping tests start their own test servers
   // (test/support/temporal.ts: startTimeSkippingEnv), since that server's clock is global.
-  if (!process.env.TEMPORAL_ADDRESS) await findTemporalBinary('temporal');
+  if (!readTemporalConnectionSettings().address) await findTemporalBinary('temporal');
   await findTemporalBinary('temporal-test-server');
 
   const dbDir = await mkdtemp(join(tmpdir(), 'leadcycle-test-'));

@@ -1,6 +1,6 @@
 /** The API's settings, from the shared schema (src/settings.ts); each error names the variable at fault. */
 import { dataDirOf } from '../paths.js';
-import { DEFAULT_TEMPORAL_ADDRESS, readSettings, SettingsError } from '../settings.js';
+import { readSettings, SettingsError } from '../settings.js';
 import { ApiKeyFormatError, parseApiKeyEntry } from './auth.js';
 import type { WebhookSecrets } from './webhooks.js';
 
@@ -12,8 +12,6 @@ export interface ApiSettings {
   webhookSecrets: WebhookSecrets;
   /** A key for GET /metrics alone. */
   metricsKey?: string;
-  temporalAddress: string;
-  temporalNamespace: string;
   /** Task queue of the lead workers; undefined means the LeadClient's default ("leadcycle"). */
   taskQueue?: string;
   /** Checks the signed unsubscribe links the worker puts in every email (the same secret). */
@@ -30,8 +28,7 @@ export interface ApiSettings {
  * LEADCYCLE_API_KEYS (required, comma-separated; `<tenant>[|<tenant>…]:<key>` scopes a key),
  * LEADCYCLE_API_PORT (3000), LEADCYCLE_API_HOST (127.0.0.1), LEADCYCLE_FORMS_WEBHOOK_SECRET and
  * LEADCYCLE_CRM_COMMAND_SECRET (optional: enable /v1/webhooks/forms, /crm), LEADCYCLE_METRICS_KEY,
- * TEMPORAL_ADDRESS
- * (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), LEADCYCLE_TASK_QUEUE (the workers' queue),
+ * LEADCYCLE_TASK_QUEUE (the workers' queue),
  * LEADCYCLE_UNSUBSCRIBE_SECRET (optional: enables /v1/unsubscribe/*), LEADCYCLE_DATA_DIR,
  * LEADCYCLE_API_TEMPORAL_TIMEOUT_MS (20000).
  * LEADCYCLE_BACKTEST_TIMEOUT_MS (60000), LEADCYCLE_BACKTEST_CONCURRENCY (1).
@@ -67,8 +64,6 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSet
       ...(settings.LEADCYCLE_CRM_COMMAND_SECRET ? { crm: settings.LEADCYCLE_CRM_COMMAND_SECRET } : {}),
     },
     ...(settings.LEADCYCLE_METRICS_KEY ? { metricsKey: settings.LEADCYCLE_METRICS_KEY } : {}),
-    temporalAddress: settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
-    temporalNamespace: settings.TEMPORAL_NAMESPACE,
     ...(settings.LEADCYCLE_TASK_QUEUE ? { taskQueue: settings.LEADCYCLE_TASK_QUEUE } : {}),
     ...(settings.LEADCYCLE_UNSUBSCRIBE_SECRET
       ? { unsubscribeSecret: settings.LEADCYCLE_UNSUBSCRIBE_SECRET }

@@ -1,6 +1,6 @@
 /**
  * The HTTP API alone: `LEADCYCLE_API_KEYS=… npx tsx src/api/main.ts`. It needs a Temporal server
- * (TEMPORAL_ADDRESS) and a worker (`npm run worker`, or `npm start`) on the same task queue
+ * (the connection settings: src/temporal/connection.ts) and a worker (`npm run worker`, or `npm start`) on the same task queue
  * (LEADCYCLE_TASK_QUEUE) with the same payload codec keys (LEADCYCLE_CODEC_KEYS or the data dir's).
  * Reports read the analytics store in the data dir (LEADCYCLE_DATA_DIR, `<dataDir>/leadcycle.db`).
  * SIGINT/SIGTERM: stop taking requests, finish those in flight, then close the Temporal connection
@@ -14,6 +14,7 @@ import { connectTemporal, LeadClient, loadLeadIds, useLeadIds } from '../client/
 import { ConfigFileError, loadConfigFile } from '../config-file.js';
 import { ConfigVersions, liveConfig } from '../config-versions.js';
 import { readSettings, SettingsError } from '../settings.js';
+import { TemporalConnectionError } from '../temporal/connection.js';
 import { apiSettingsFromEnv } from './env.js';
 import { REPLAY_CACHE_FILE } from './replay-cache.js';
 import { startApi } from './server.js';
@@ -26,7 +27,7 @@ export async function runApi(): Promise<void> {
   const { config } = await liveConfig(configSource);
   // Before the store opens: lead ids and the suppression hashes agree with the worker's.
   useLeadIds((await loadLeadIds()).ids);
-  // TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the payload codec, as every entry point.
+  // The Temporal connection settings and the payload codec, as every entry point.
   const temporal = await connectTemporal();
   const client = new LeadClient(temporal.client, {
     config: await loadConfigFile(),
@@ -67,7 +68,7 @@ export async function runApi(): Promise<void> {
     throw err;
   });
   api.app.log.info(
-    `leadcycle API on ${api.url}: Temporal ${temporal.address}, task queue ${client.taskQueue}, ` +
+    `leadcycle API on ${api.url}: Temporal ${temporal.address}/${temporal.settings.namespace} (${temporal.settings.source}), task queue ${client.taskQueue}, ` +
       `analytics ${store.file}, ` +
       `webhooks: forms ${settings.webhookSecrets.forms ? 'on' : 'off (LEADCYCLE_FORMS_WEBHOOK_SECRET not set)'}, ` +
       `crm ${settings.webhookSecrets.crm ? 'on' : 'off (LEADCYCLE_CRM_COMMAND_SECRET not set)'}`,
@@ -91,7 +92,12 @@ export async function runApi(): Promise<void> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   runApi().catch((err) => {
     // A configuration or connection problem is the user's to fix: say which, without a stack trace.
-    if (err instanceof SettingsError || err instanceof ConfigFileError) console.error(err.message);
+    if (
+      err instanceof SettingsError ||
+      err instanceof ConfigFileError ||
+      err instanceof TemporalConnectionError
+    )
+      console.error(err.message);
     else console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   });

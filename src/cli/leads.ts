@@ -27,6 +27,7 @@ import {
   TemperatureSchema,
 } from '../machines/index.js';
 import { readSettings } from '../settings.js';
+import { TemporalConnectionError } from '../temporal/connection.js';
 import { integer, parseJson, parseOptions, tenantOption } from './options.js';
 import { type Output, table } from './output.js';
 
@@ -35,6 +36,8 @@ export async function withClient<T>(fn: (client: LeadClient) => Promise<T>): Pro
   // The deployment's lead ids: the CLI names leads as the API and the worker do.
   useLeadIds((await loadLeadIds(process.env, { create: false })).ids);
   const temporal = await connectTemporal().catch((err: Error) => {
+    // A bad setting (a profile, a TLS file) is the user's to fix, not a server to start.
+    if (err instanceof TemporalConnectionError) throw err;
     throw new Error(`${err.message} (start it with \`leadcycle start\`)`);
   });
   try {

@@ -22,8 +22,10 @@ export function createProgram(out: Output): Command {
       'after',
       `
 Environment:
-  TEMPORAL_ADDRESS      Temporal frontend (default 127.0.0.1:7233)
-  TEMPORAL_NAMESPACE    namespace (default "default")
+  TEMPORAL_ADDRESS      Temporal frontend (default: the profile's, else 127.0.0.1:7233)
+  TEMPORAL_NAMESPACE    namespace (default: the profile's, else "default")
+  TEMPORAL_PROFILE      profile of TEMPORAL_CONFIG_FILE (default ~/.config/temporalio/temporal.toml)
+  TEMPORAL_API_KEY      API key (Temporal Cloud; turns TLS on), TEMPORAL_TLS* for TLS and mTLS
   LEADCYCLE_TASK_QUEUE  task queue of the lead workers (default "leadcycle")
   LEADCYCLE_CONFIG      JSON config file for new leads until a config version is applied (default: built-in defaults)
   LEADCYCLE_DATA_DIR    data directory: SQLite, outbox, dead letters, stage changes (default ./.leadcycle)

@@ -36,7 +36,9 @@ export function addStackCommands(program: Command): void {
 
   program
     .command('worker')
-    .description('run a worker for lead workflows and their activities (TEMPORAL_ADDRESS)')
+    .description(
+      'run a worker for lead workflows and their activities (TEMPORAL_ADDRESS or TEMPORAL_PROFILE)',
+    )
     .action(async () => (await import('../worker.js')).runWorker());
 
   program

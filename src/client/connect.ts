@@ -1,22 +1,29 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadDataConverter } from '../codec/keys.js';
-import { DEFAULT_TEMPORAL_ADDRESS, readSettings } from '../settings.js';
+import {
+  clientConnectionOptions,
+  readTemporalConnectionSettings,
+  type TemporalConnectionSettings,
+} from '../temporal/connection.js';
 
 /**
- * A Temporal client as every leadcycle entry point makes it: TEMPORAL_ADDRESS and
- * TEMPORAL_NAMESPACE, and the payload codec, so personal data reaches Temporal encrypted.
+ * A Temporal client as every leadcycle entry point makes it: the Temporal connection settings
+ * (profile, TEMPORAL_ADDRESS, TLS, API key: src/temporal/connection.ts), and the payload codec, so
+ * personal data reaches Temporal encrypted.
  */
 export async function connectTemporal(env: NodeJS.ProcessEnv = process.env): Promise<{
   client: Client;
   address: string;
+  settings: TemporalConnectionSettings;
   close(): Promise<void>;
 }> {
-  const settings = readSettings(env);
-  const address = settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
-  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((err: Error) => {
+  const settings = readTemporalConnectionSettings(env);
+  const options = clientConnectionOptions(settings);
+  const { address } = options;
+  const connection = await Connection.connect({ ...options, connectTimeout: '5s' }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${address}: ${err.message}`, { cause: err });
   });
   const { dataConverter } = await loadDataConverter(env);
-  const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE, dataConverter });
-  return { client, address, close: () => connection.close() };
+  const client = new Client({ connection, namespace: settings.namespace, dataConverter });
+  return { client, address, settings, close: () => connection.close() };
 }
