@@ -12,6 +12,7 @@ import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
 import { loadLeadIds } from './client/lead-ids.js';
 import { useLeadIds } from './client/lead-key.js';
 import { loadDataConverter } from './codec/keys.js';
+import { LeadcycleError } from './errors.js';
 import { readSettings, type Settings } from './settings.js';
 import { nativeConnectionOptions, readTemporalConnectionSettings } from './temporal/connection.js';
 
@@ -125,7 +126,8 @@ export async function runWorker(
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   runWorker().catch((err) => {
-    console.error(err);
+    // A bad setting (a variable, a profile, a TLS file) is the operator's to fix: its message says which.
+    console.error(err instanceof LeadcycleError ? err.message : err);
     process.exit(1);
   });
 }
