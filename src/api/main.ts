@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Outbox } from '../activities/outbox.js';
-import { Analytics, openResilientStore } from '../analytics/index.js';
+import { Analytics, openServedStore } from '../analytics/index.js';
 import { connectTemporal, LeadClient, loadLeadIds, useLeadIds } from '../client/index.js';
 import { ConfigFileError, loadConfigFile } from '../config-file.js';
 import { ConfigVersions, liveConfig } from '../config-versions.js';
@@ -33,8 +33,8 @@ export async function runApi(): Promise<void> {
     configSource,
     ...(settings.taskQueue ? { taskQueue: settings.taskQueue } : {}),
   });
-  // A damaged or locked store degrades the reports (503, and /readyz says why), not the API.
-  const store = openResilientStore(settings.dataDir, readSettings(), { drain: false });
+  // A damaged, locked or unreachable store degrades the reports (503, and /readyz says why), not the API.
+  const store = openServedStore(settings.dataDir, readSettings(), { drain: false });
   const outbox = new Outbox(settings.dataDir);
   const api = await startApi({
     client,
@@ -68,7 +68,7 @@ export async function runApi(): Promise<void> {
   });
   api.app.log.info(
     `leadcycle API on ${api.url}: Temporal ${temporal.address}, task queue ${client.taskQueue}, ` +
-      `analytics ${store.file}, ` +
+      `analytics ${store.location}, ` +
       `webhooks: forms ${settings.webhookSecrets.forms ? 'on' : 'off (LEADCYCLE_FORMS_WEBHOOK_SECRET not set)'}, ` +
       `crm ${settings.webhookSecrets.crm ? 'on' : 'off (LEADCYCLE_CRM_COMMAND_SECRET not set)'}`,
   );
