@@ -286,13 +286,16 @@ export class PostgresReports implements ReportQueries {
     const [open, history, won] = await Promise.all([
       this.#stagesAt(options.asOf, scope),
       this.query(
-        `WITH s AS (${SCOPED})
-         SELECT e.to_stage, count(*) AS entries,
-           count(*) FILTER (WHERE EXISTS (
-             SELECT 1 FROM s AS later WHERE later.lead_id = e.lead_id AND later.seq > e.seq
-               AND later.to_stage = 'customer' AND later.at <= e.at::float8 + $3::float8)) AS converted
-         FROM s AS e WHERE e.at <= $2::float8 AND e.at::float8 + $3::float8 <= $2::float8
-         GROUP BY e.to_stage`,
+        // The earliest later entry into customer (by seq), against the entry's horizon: one pass.
+        `SELECT to_stage, count(*) AS entries,
+           count(*) FILTER (WHERE customer_at <= at::float8 + $3::float8) AS converted
+         FROM (SELECT to_stage, at,
+                 min(at) FILTER (WHERE to_stage = 'customer') OVER (
+                   PARTITION BY lead_id ORDER BY seq ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
+                 ) AS customer_at
+               FROM (${SCOPED}) s) e
+         WHERE at <= $2::float8 AND at::float8 + $3::float8 <= $2::float8
+         GROUP BY to_stage`,
         params,
       ),
       this.query(

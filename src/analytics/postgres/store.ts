@@ -39,6 +39,9 @@ import { PostgresReports } from './reports.js';
 /** Leads per query when streaming the journal: bounds memory without a cursor held across yields. */
 const JOURNAL_PAGE_LEADS = 1_000;
 
+/** Rows per statement of a bulk write: PostgreSQL takes at most 65,535 parameters, arrays count one each. */
+const BULK_ROWS = 5_000;
+
 /** The tables that hold a lead's rows, by `lead_id`: what forgetting a lead deletes. */
 const LEAD_TABLES = ['stage_changes', 'journal', 'leads', 'consent_changes'] as const;
 
@@ -130,6 +133,50 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
       );
       if (change.tenant) await fillTenant(client, change.leadId, change.tenant);
       return { recorded: rowCount === 1 };
+    });
+  }
+
+  /**
+   * Many stage changes in few statements, idempotent by key as `recordStageChange`: for imports
+   * (from the SQLite store) and test populations.
+   */
+  async recordStageChanges(rows: StageChangeRow[]): Promise<{ recorded: number }> {
+    return this.#transaction(async (client) => {
+      let recorded = 0;
+      for (let i = 0; i < rows.length; i += BULK_ROWS) {
+        const batch = rows.slice(i, i + BULK_ROWS).map(toColumns);
+        const column = <K extends keyof StageChangeColumns>(k: K) => batch.map((c) => c[k]);
+        const { rowCount } = await client.query(
+          `INSERT INTO stage_changes (${STAGE_CHANGE_COLUMNS})
+           SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[],
+                                $7::text[], $8::text[], $9::float8[], $10::text[])
+           ON CONFLICT DO NOTHING`,
+          [
+            column('key'),
+            column('lead_id'),
+            column('seq'),
+            column('from_stage'),
+            column('to_stage'),
+            column('at'),
+            column('cause'),
+            column('reason'),
+            column('amount'),
+            column('tenant'),
+          ],
+        );
+        recorded += rowCount ?? 0;
+      }
+      const tenants = new Map<string, string>();
+      for (const row of rows) if (row.tenant) tenants.set(row.leadId, row.tenant);
+      const pairs = [[...tenants.keys()], [...tenants.values()]];
+      for (const table of ['stage_changes', 'leads']) {
+        await client.query(
+          `UPDATE ${table} AS t SET tenant = v.tenant FROM unnest($1::text[], $2::text[]) AS v(lead_id, tenant)
+           WHERE t.lead_id = v.lead_id AND t.tenant IS NULL`,
+          pairs,
+        );
+      }
+      return { recorded };
     });
   }
 
