@@ -1,0 +1,146 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import {
+  Analytics,
+  openServedStore,
+  PG_MIGRATIONS,
+  PostgresAnalyticsStore,
+} from '../../src/analytics/index.js';
+import type { StageChangeRow } from '../../src/analytics/records.js';
+import { readSettings } from '../../src/settings.js';
+import { useTestStores } from '../support/stores.js';
+
+/** What only the PostgreSQL store has to prove: many processes on one database, and its faults. */
+const stores = useTestStores();
+
+const T0 = Date.UTC(2025, 0, 15, 9, 30);
+const change = (leadId: string, seq: number, over: Partial<StageChangeRow> = {}): StageChangeRow => ({
+  key: `wf-${leadId}/${seq}`,
+  leadId,
+  seq,
+  from: null,
+  to: 'lead',
+  at: T0 + seq,
+  cause: 'capture',
+  reason: null,
+  amount: null,
+  ...over,
+});
+
+async function rowsOf(url: string, sql: string): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('PostgresAnalyticsStore', () => {
+  it('migrates once when several processes open the same database at once', async () => {
+    const url = await stores.database();
+    const opened = Array.from({ length: 4 }, () => new PostgresAnalyticsStore(url));
+    try {
+      // Each first call migrates: under the advisory lock, one applies, the others find it applied.
+      const results = await Promise.all(opened.map((s, i) => s.recordStageChange(change('a', i + 1))));
+      expect(results).toEqual(opened.map(() => ({ recorded: true })));
+      const versions = await rowsOf(url, 'SELECT version, name FROM schema_migrations ORDER BY version');
+      expect(versions).toEqual(PG_MIGRATIONS.map(({ version, name }) => ({ version, name })));
+    } finally {
+      await Promise.all(opened.map((s) => s.close()));
+    }
+  });
+
+  it('refuses a database migrated by a newer leadcycle', async () => {
+    const url = await stores.database();
+    const first = new PostgresAnalyticsStore(url);
+    await first.stageChanges();
+    await first.close();
+    await rowsOf(url, "INSERT INTO schema_migrations (version, name) VALUES (999, 'from the future')");
+    const second = new PostgresAnalyticsStore(url);
+    await expect(second.stageChanges()).rejects.toMatchObject({ code: 'schema_too_new' });
+    await second.close();
+  });
+
+  it('answers a re-write from another process as already recorded, rows unchanged', async () => {
+    const url = await stores.database();
+    const [a, b] = [new PostgresAnalyticsStore(url), new PostgresAnalyticsStore(url)];
+    try {
+      const row = change('x', 1, { tenant: 'acme', amount: 10.5 });
+      const writes = await Promise.all([a.recordStageChange(row), b.recordStageChange(row)]);
+      expect(writes.map((w) => w.recorded).sort()).toEqual([false, true]);
+      expect(await b.recordStageChanges([row, change('x', 2)])).toEqual({ recorded: 1 });
+      const lead = { leadId: 'x', createdAt: T0, tenant: 'acme' };
+      const entry = {
+        leadId: 'x',
+        seq: 1,
+        event: { type: 'visit' as const, at: T0, channel: 'web' as const },
+      };
+      expect(await a.recordJournal(lead, [entry])).toEqual({ recorded: 1 });
+      expect(await b.recordJournal(lead, [entry])).toEqual({ recorded: 0 });
+      // The tenant learnt from the journal reaches the lead's older rows (the SQLite store's migration 5).
+      expect((await a.stageChanges({ tenant: 'acme' })).map((r) => r.seq)).toEqual([1, 2]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('fails a call with `unavailable` while PostgreSQL is down, and recovers on the next one', async () => {
+    const url = await stores.database();
+    const store = new PostgresAnalyticsStore(url, { connectTimeoutMs: 1_000 });
+    const health: string[] = [];
+    store.watch((h) => health.push(h.status));
+    try {
+      expect(await store.recordStageChange(change('r', 1))).toEqual({ recorded: true });
+      // The throwaway server commits asynchronously (durable: false): flush what is committed, so
+      // the crash below loses nothing a durable server would keep.
+      await rowsOf(url, 'CHECKPOINT');
+      await stores.postgres.kill();
+      await expect(store.recordStageChange(change('r', 2))).rejects.toMatchObject({
+        name: 'AnalyticsStoreError',
+        code: 'unavailable',
+      });
+      await expect(store.suppression('acme', 'a'.repeat(64))).rejects.toMatchObject({ code: 'unavailable' });
+      expect(store.health()).toMatchObject({ status: 'degraded', code: 'unavailable' });
+      await stores.postgres.start();
+      // The pool's dead connections are dropped; the retried write lands once.
+      expect(await store.recordStageChange(change('r', 2))).toEqual({ recorded: true });
+      expect(await store.recordStageChange(change('r', 2))).toEqual({ recorded: false });
+      expect((await store.stageChanges()).map((r) => r.seq)).toEqual([1, 2]);
+      expect(health).toEqual(['up', 'degraded', 'up']);
+    } finally {
+      await store.close();
+    }
+  }, 30_000);
+
+  it('names an unreachable database without its password', async () => {
+    const url = 'postgres://leadcycle:s3cret-Pa55@127.0.0.1:1/analytics';
+    const store = new PostgresAnalyticsStore(url, { connectTimeoutMs: 1_000 });
+    const err = await store.stageChanges().catch((e: unknown) => e);
+    await store.close();
+    expect(err).toMatchObject({ name: 'AnalyticsStoreError', code: 'unavailable' });
+    const message = (err as Error).message;
+    expect(message).toContain('postgres://leadcycle@127.0.0.1:1/analytics');
+    expect(message).not.toContain('s3cret');
+    expect(store.location).not.toContain('s3cret');
+  });
+
+  it('is what LEADCYCLE_DATABASE_URL selects, with its reports computed in SQL', async () => {
+    const url = await stores.database();
+    const settings = readSettings({ LEADCYCLE_DATABASE_URL: url });
+    const store = openServedStore('/nonexistent', settings, { drain: true });
+    try {
+      expect(store).toBeInstanceOf(PostgresAnalyticsStore);
+      await store.recordStageChange(change('s', 1));
+      expect((await new Analytics(store, () => T0 + 10).stages()).stages.lead).toBe(1);
+      expect(await store.probe()).toEqual({ status: 'up' });
+    } finally {
+      await store.close();
+    }
+    expect(() => readSettings({ LEADCYCLE_DATABASE_URL: 'mysql://x@h/db' })).toThrow(
+      /LEADCYCLE_DATABASE_URL/,
+    );
+  });
+});
