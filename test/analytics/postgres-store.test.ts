@@ -2,12 +2,14 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
   Analytics,
+  BacktestJobs,
   openServedStore,
   PG_MIGRATIONS,
   PostgresAnalyticsStore,
 } from '../../src/analytics/index.js';
 import type { StageChangeRow } from '../../src/analytics/records.js';
 import { readSettings } from '../../src/settings.js';
+import { journalPopulation, recordPopulation } from '../support/population.js';
 import { useTestStores } from '../support/stores.js';
 
 /** What only the PostgreSQL store has to prove: many processes on one database, and its faults. */
@@ -29,6 +31,7 @@ const change = (leadId: string, seq: number, over: Partial<StageChangeRow> = {})
 
 async function rowsOf(url: string, sql: string): Promise<Record<string, unknown>[]> {
   const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {}); // the query reports it
   await client.connect();
   try {
     return (await client.query(sql)).rows;
@@ -143,4 +146,22 @@ describe('PostgresAnalyticsStore', () => {
       /LEADCYCLE_DATABASE_URL/,
     );
   });
+
+  it('serves backtest threads, which open the database by its URL', async () => {
+    const store = await stores.open('PostgreSQL');
+    const from = Date.UTC(2025, 0, 1);
+    await recordPopulation(
+      store,
+      journalPopulation({ seed: 9, leads: 40, from, to: from + 30 * 86_400_000 }),
+    );
+    const jobs = BacktestJobs.over(store, { timeoutMs: 60_000 });
+    try {
+      const { id } = jobs.start({ mqlThreshold: 60 }, { label: 'what-if', until: from + 60 * 86_400_000 });
+      const done = await jobs.wait(id);
+      expect(done).toMatchObject({ status: 'succeeded', error: null });
+      expect(done?.result?.leads).toBe(40);
+    } finally {
+      await jobs.close();
+    }
+  }, 60_000);
 });

@@ -344,7 +344,7 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
   /** Connects and migrates once; a failure is forgotten, so the next call tries again. */
   #migrated(): Promise<void> {
     this.#ready ??= (async () => {
-      const client = await this.#pool.connect();
+      const client = await checkOut(this.#pool);
       try {
         await migratePostgres(client, this.location);
       } finally {
@@ -366,7 +366,7 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
 
   async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.#guard(async () => {
-      const client = await this.#pool.connect();
+      const client = await checkOut(this.#pool);
       let broken = false;
       try {
         await client.query('BEGIN');
@@ -415,6 +415,17 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
     this.#health = health;
     for (const watcher of this.#watchers) watcher(health);
   }
+}
+
+/**
+ * A client of the pool for several statements. A checked-out client whose server goes away emits
+ * `error` besides failing its query, and the pool listens only while it is idle: unheard, that event
+ * would crash the process. The failed query already reports it.
+ */
+async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  if (client.listenerCount('error') === 0) client.on('error', () => {});
+  return client;
 }
 
 /** Fills in the tenant of a lead's rows written before it was known (the SQLite store's migration 5). */
