@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { createActivities, Outbox, OutboxCrm, OutboxSender, readOutbox } from '../../src/activities/index.js';
 import {
   Analytics,
   BacktestJobs,
@@ -9,6 +10,7 @@ import {
 } from '../../src/analytics/index.js';
 import type { StageChangeRow } from '../../src/analytics/records.js';
 import { readSettings } from '../../src/settings.js';
+import { contentSend, tempDir } from '../activities/helpers.js';
 import { journalPopulation, recordPopulation } from '../support/population.js';
 import { useTestStores } from '../support/stores.js';
 
@@ -164,4 +166,52 @@ describe('PostgresAnalyticsStore', () => {
       await jobs.close();
     }
   }, 60_000);
+
+  it('lets no email leave unchecked while PostgreSQL is down: the send fails (Temporal retries it)', async () => {
+    const url = await stores.database();
+    const analytics = new PostgresAnalyticsStore(url, { connectTimeoutMs: 1_000 });
+    const { dir, cleanup } = await tempDir();
+    const outbox = new Outbox(dir);
+    const mail = { from: 'Acme <marketing@acme.example>', unsubscribeUrl: null, unsubscribeLink: null };
+    const activities = createActivities({
+      outbox,
+      sender: new OutboxSender(outbox, mail),
+      crm: new OutboxCrm(outbox),
+      analytics,
+    });
+    const send = {
+      idempotencyKey: 'acme:email:ada@lead.example/2',
+      workflowId: 'wf-ada',
+      leadKey: 'acme:email:ada@lead.example',
+      to: { email: 'ada@lead.example', firstName: 'Ada' },
+      content: contentSend(),
+    };
+    try {
+      await analytics.stageChanges(); // migrated
+      await stores.postgres.stop();
+      await expect(activities.sendContent(send)).rejects.toMatchObject({ code: 'unavailable' });
+      expect(await readOutbox(dir)).toEqual([]);
+      await stores.postgres.start();
+      // Ada said no meanwhile (from another record): the retried send honours it.
+      await activities.recordConsentChange({
+        idempotencyKey: 'wf-ada-2/1',
+        workflowId: 'wf-ada-2',
+        leadKey: 'acme:external:42',
+        address: 'ada@lead.example',
+        change: {
+          type: 'consent.changed',
+          consent: 'withdrawn',
+          doNotContact: true,
+          source: 'crm',
+          at: send.content.at,
+        },
+      });
+      expect(await activities.sendContent(send)).toMatchObject({ delivered: false });
+      expect((await readOutbox(dir)).filter((r) => r.kind === 'email')).toEqual([]);
+    } finally {
+      await analytics.close();
+      await outbox.close();
+      await cleanup();
+    }
+  }, 30_000);
 });
