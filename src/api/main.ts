@@ -2,7 +2,8 @@
  * The HTTP API alone: `LEADCYCLE_API_KEYS=… npx tsx src/api/main.ts`. It needs a Temporal server
  * (TEMPORAL_ADDRESS) and a worker (`npm run worker`, or `npm start`) on the same task queue
  * (LEADCYCLE_TASK_QUEUE) with the same payload codec keys (LEADCYCLE_CODEC_KEYS or the data dir's).
- * Reports read the analytics store in the data dir (LEADCYCLE_DATA_DIR, `<dataDir>/leadcycle.db`).
+ * Reports read the analytics store: PostgreSQL when LEADCYCLE_DATABASE_URL is set, else the data dir's
+ * SQLite file (LEADCYCLE_DATA_DIR, `<dataDir>/leadcycle.db`).
  * SIGINT/SIGTERM: stop taking requests, finish those in flight, then close the Temporal connection
  * and the analytics store.
  */
