@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createActivities, Outbox, OutboxCrm, OutboxSender, readOutbox } from '../../src/activities/index.js';
@@ -9,6 +10,8 @@ import {
   PostgresAnalyticsStore,
 } from '../../src/analytics/index.js';
 import type { StageChangeRow } from '../../src/analytics/records.js';
+import { buildApi } from '../../src/api/server.js';
+import { LeadClient } from '../../src/client/index.js';
 import { readSettings } from '../../src/settings.js';
 import { contentSend, tempDir } from '../activities/helpers.js';
 import { journalPopulation, recordPopulation } from '../support/population.js';
@@ -212,6 +215,36 @@ describe('PostgresAnalyticsStore', () => {
       await analytics.close();
       await outbox.close();
       await cleanup();
+    }
+  }, 30_000);
+
+  it('makes the API answer reports 503 analytics_store_unavailable while down, and 200 once back', async () => {
+    const store = new PostgresAnalyticsStore(await stores.database(), { connectTimeoutMs: 1_000 });
+    await store.recordStageChange(change('api', 1));
+    const key = 'postgres-store-key-0123456789abcdef';
+    // No Temporal: reports never call it, so the LeadClient points nowhere.
+    const connection = Connection.lazy({ address: '127.0.0.1:1' });
+    const app = await buildApi({
+      client: new LeadClient(new Client({ connection }), { taskQueue: 'nowhere' }),
+      apiKeys: [key],
+      analytics: new Analytics(store, () => T0 + 10),
+      backtests: { timeoutMs: 10_000 },
+    });
+    const stages = () =>
+      app.inject({ method: 'GET', url: '/v1/reports/stages', headers: { authorization: `Bearer ${key}` } });
+    try {
+      await stores.postgres.stop();
+      const down = await stages();
+      expect(down.statusCode).toBe(503);
+      expect(down.json()).toMatchObject({ error: { code: 'analytics_store_unavailable' } });
+      await stores.postgres.start();
+      const up = await stages();
+      expect(up.statusCode).toBe(200);
+      expect(up.json()).toMatchObject({ total: 1, stages: { lead: 1 } });
+    } finally {
+      await app.close();
+      await store.close();
+      await connection.close().catch(() => {});
     }
   }, 30_000);
 });
