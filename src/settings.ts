@@ -185,6 +185,16 @@ export const SettingsSchema = z
     LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: z.preprocess(blankAsUnset, milliseconds.default(100)),
     /** How often a degraded store is reopened and the spool drained into it. */
     LEADCYCLE_ANALYTICS_RETRY_MS: z.preprocess(blankAsUnset, milliseconds.default(2_000)),
+    /**
+     * The PostgreSQL analytics store, shared by every worker and API (src/analytics/postgres/); unset:
+     * SQLite in the data dir, the embedded default.
+     */
+    LEADCYCLE_DATABASE_URL: optional(
+      text.refine(
+        (s) => isUrl(s, ['postgres:', 'postgresql:']),
+        'must be a URL like postgres://user:password@host:5432/database',
+      ),
+    ),
     // Lead ids (src/client/lead-ids.ts): every process that names leads must share both.
     /** Keys the workflow ids and the suppression list's address hashes; unset: the data dir's lead-id-secret. */
     LEADCYCLE_LEAD_ID_SECRET: optional(

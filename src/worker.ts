@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { activitiesFromEnv, type LeadActivities } from './activities/index.js';
-import type { ResilientAnalyticsStore } from './analytics/sqlite/index.js';
+import type { ServedAnalyticsStore } from './analytics/open.js';
 import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
 import { loadLeadIds } from './client/lead-ids.js';
 import { useLeadIds } from './client/lead-key.js';
@@ -79,7 +79,7 @@ export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
  * `leadcycle_analytics_store_up` on the worker's metrics: 0 while the store is degraded (its writes
  * are spooled, reports are behind), 1 once it is up again.
  */
-export function watchAnalyticsStore(store: ResilientAnalyticsStore): void {
+export function watchAnalyticsStore(store: ServedAnalyticsStore): void {
   const gauge = Runtime.instance().metricMeter.createGauge(
     'leadcycle_analytics_store_up',
     'int',

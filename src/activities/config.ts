@@ -15,7 +15,10 @@ export interface ActivityConfig {
   /** null: handoffs go to the outbox. */
   crmWebhook: WebhookSettings | null;
   /** LEADCYCLE_ANALYTICS_*: the analytics store's busy timeout and retry interval. */
-  analytics: Pick<Settings, 'LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS' | 'LEADCYCLE_ANALYTICS_RETRY_MS'>;
+  analytics: Pick<
+    Settings,
+    'LEADCYCLE_DATABASE_URL' | 'LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS' | 'LEADCYCLE_ANALYTICS_RETRY_MS'
+  >;
 }
 
 export { projectRoot, resolveDataDir } from '../paths.js';
@@ -62,6 +65,7 @@ export function loadActivityConfig(env: NodeJS.ProcessEnv = process.env): Activi
           }
         : null,
     analytics: {
+      LEADCYCLE_DATABASE_URL: e.LEADCYCLE_DATABASE_URL,
       LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS: e.LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS,
       LEADCYCLE_ANALYTICS_RETRY_MS: e.LEADCYCLE_ANALYTICS_RETRY_MS,
     },

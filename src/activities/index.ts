@@ -8,9 +8,9 @@
  */
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
+import { openServedStore, type ServedAnalyticsStore } from '../analytics/open.js';
 import type { AnalyticsStore } from '../analytics/records.js';
 import { redactEvent } from '../analytics/redact.js';
-import { openResilientStore, type ResilientAnalyticsStore } from '../analytics/sqlite/index.js';
 import { suppressionOf, tenantOfLeadKey } from '../analytics/suppression.js';
 import { type LeadIds, leadIds } from '../client/lead-key.js';
 import { type ConsentState, type Effect, keyAddressOf, type LeadEvent } from '../machines/index.js';
@@ -382,7 +382,7 @@ export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
    * The store the activities write to: a process that also reports (npm start) reads it too. A
    * fault of it degrades the analytics (its health says which), never the deliveries' start.
    */
-  analytics: ResilientAnalyticsStore;
+  analytics: ServedAnalyticsStore;
   /** The outbox they write to: the API's forget erases from this same instance. */
   outbox: Outbox;
   describe(): string;
@@ -394,8 +394,8 @@ export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
     ? new SmtpSender(outbox, config.mail, config.smtp)
     : new OutboxSender(outbox, config.mail);
   const crm = config.crmWebhook ? new WebhookCrm(outbox, config.crmWebhook) : new OutboxCrm(outbox);
-  // Drained by the worker: it is the one process that spools (see resilient.ts).
-  const analytics = openResilientStore(config.dataDir, config.analytics, { drain: true });
+  // SQLite's spool is drained by the worker: it is the one process that spools (see resilient.ts).
+  const analytics = openServedStore(config.dataDir, config.analytics, { drain: true });
 
   return {
     activities: createActivities({ outbox, sender, crm, analytics }),
@@ -409,7 +409,7 @@ export function activitiesFromEnv(env: NodeJS.ProcessEnv = process.env): {
         config.crmWebhook
           ? `CRM handoff: signed webhook ${redactUrl(config.crmWebhook.url)} (sent keys kept in ${outbox.file})`
           : `CRM handoff: outbox ${outbox.file}`,
-        `stage changes and journal: ${analytics.file}`,
+        `stage changes and journal: ${analytics.location}`,
       ].join('; '),
     close: async () => {
       await Promise.all([sender.close(), crm.close(), analytics.close()]);

@@ -14,6 +14,7 @@ import { LeadcycleError } from '../errors.js';
 import type { LeadcycleConfigInput } from '../machines/index.js';
 import type { BacktestReport } from './backtest.js';
 import type { BacktestThreadInput, BacktestThreadMessage } from './backtest-thread.js';
+import { PostgresAnalyticsStore } from './postgres/store.js';
 import { ResilientAnalyticsStore } from './sqlite/resilient.js';
 import { SqliteAnalyticsStore } from './sqlite/store.js';
 
@@ -70,7 +71,7 @@ export interface BacktestLimits {
 }
 
 export interface BacktestJobsOptions extends BacktestLimits {
-  /** The analytics store's SQLite file, which each thread opens on its own. */
+  /** The analytics store each thread opens on its own: SQLite's file, or the PostgreSQL URL. */
   file: string;
   /** Errors that are bugs (not the backtest's own refusals), for the host's log. */
   onBug?: (err: { name: string; message: string }, jobId: string) => void;
@@ -127,8 +128,9 @@ export class BacktestJobs {
     this.#onBug = options.onBug ?? (() => {});
   }
 
-  /** Jobs over an analytics store: only SQLite's file (plain or behind the resilient store) can be opened again by a thread. */
+  /** Jobs over an analytics store a thread can open again: SQLite's file (plain or behind the resilient store), or PostgreSQL. */
   static over(store: unknown, options: Omit<BacktestJobsOptions, 'file'> = {}): BacktestJobs {
+    if (store instanceof PostgresAnalyticsStore) return new BacktestJobs({ ...options, file: store.url });
     if (!(store instanceof SqliteAnalyticsStore || store instanceof ResilientAnalyticsStore)) {
       throw new TypeError('backtest jobs need the SQLite analytics store: each thread opens its file');
     }

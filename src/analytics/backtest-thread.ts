@@ -8,11 +8,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LeadcycleError } from '../errors.js';
 import type { LeadcycleConfigInput } from '../machines/index.js';
 import { type BacktestReport, backtest } from './backtest.js';
+import { PostgresAnalyticsStore } from './postgres/store.js';
 import { byLead } from './reports.js';
 import { SqliteAnalyticsStore } from './sqlite/store.js';
 
 export interface BacktestThreadInput {
-  /** The analytics store's SQLite file. */
+  /** The analytics store's SQLite file, or its PostgreSQL URL. */
   file: string;
   /** The whole config to replay (the live config with the what-if's fields). */
   config: LeadcycleConfigInput;
@@ -34,7 +35,9 @@ async function run({
   until,
   tenant,
 }: BacktestThreadInput): Promise<BacktestThreadMessage> {
-  const store = SqliteAnalyticsStore.open(file);
+  const store = /^postgres(ql)?:\/\//.test(file)
+    ? new PostgresAnalyticsStore(file)
+    : SqliteAnalyticsStore.open(file);
   try {
     const scope = tenant === undefined ? {} : { tenant };
     const recorded = byLead(await store.stageChanges(scope));

@@ -52,6 +52,18 @@ export interface ForecastReport {
   notEnoughHistory: OpenStage[];
 }
 
+/** What the forecast is computed from: counted over every stage change, in memory or in SQL. */
+export interface ForecastInput {
+  /** Leads per stage at `asOf`. */
+  open: ReadonlyMap<Stage, number>;
+  /** Entries into each stage whose full horizon lies before `asOf`. */
+  entries: ReadonlyMap<Stage, number>;
+  /** Of those, the ones that became a customer within the horizon. */
+  converted: ReadonlyMap<Stage, number>;
+  /** Mean amount of the deals won by `asOf` (summed in lead, then seq order), or null without any. */
+  wonMean: number | null;
+}
+
 export function forecast(
   leads: Map<string, StageChangeRow[]>,
   options: { asOf: number; horizonDays: number; dealValue?: number | null },
@@ -78,7 +90,16 @@ export function forecast(
       if (becameCustomer) converted.set(change.to, (converted.get(change.to) ?? 0) + 1);
     });
   }
+  const wonMean = wonAmounts.length > 0 ? wonAmounts.reduce((a, b) => a + b, 0) / wonAmounts.length : null;
+  return forecastFrom({ open, entries, converted, wonMean }, options);
+}
 
+/** The forecast from its counts (see `ForecastInput`). */
+export function forecastFrom(
+  { open, entries, converted, wonMean }: ForecastInput,
+  options: { asOf: number; horizonDays: number; dealValue?: number | null },
+): ForecastReport {
+  const { asOf, horizonDays } = options;
   let variance = 0;
   const stages = OPEN_STAGES.map((stage): ForecastStage => {
     const history = entries.get(stage) ?? 0;
@@ -89,9 +110,7 @@ export function forecast(
   });
   const expectedCustomers = stages.reduce((sum, s) => sum + s.expectedCustomers, 0);
   const spread = Z_80 * Math.sqrt(variance);
-  const dealValue =
-    options.dealValue ??
-    (wonAmounts.length > 0 ? wonAmounts.reduce((a, b) => a + b, 0) / wonAmounts.length : null);
+  const dealValue = options.dealValue ?? wonMean;
   return {
     asOf,
     horizonDays,

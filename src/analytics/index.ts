@@ -3,11 +3,14 @@
  * (`leadcycle report …`) and the HTTP API (`/v1/reports/…`) are thin doors onto `Analytics`.
  */
 import { type LeadcycleConfigInput, LeadcycleConfigSchema } from '../machines/index.js';
+import { readSettings, type Settings } from '../settings.js';
 import { type BacktestReport, backtest } from './backtest.js';
 import { funnelChartSvg, velocityChartSvg } from './charts.js';
 import { type ForecastReport, forecast } from './forecast.js';
+import { openStore } from './open.js';
 import { DEFAULT_PERIOD_DAYS, defaultPeriod } from './params.js';
 import type { AnalyticsStore, StageChangeQuery, StageChangeRow } from './records.js';
+import { type ReportQueries, type ReportScope, reportQueriesOf } from './report-queries.js';
 import {
   byLead,
   type CohortReport,
@@ -22,15 +25,17 @@ import {
   type VelocityReport,
   velocity,
 } from './reports.js';
-import { openAnalyticsStore } from './sqlite/index.js';
 
 export * from './backtest.js';
 export * from './backtest-jobs.js';
 export * from './charts.js';
 export * from './forecast.js';
+export * from './open.js';
 export * from './params.js';
+export * from './postgres/index.js';
 export * from './records.js';
 export * from './redact.js';
+export * from './report-queries.js';
 export * from './reports.js';
 export * from './sqlite/index.js';
 export * from './suppression.js';
@@ -56,8 +61,13 @@ export class Analytics {
     return tenant === this.tenant ? this : new Analytics(this.store, this.now, this.liveConfig, tenant);
   }
 
-  #scope(): { tenant?: string } {
+  #scope(): ReportScope {
     return this.tenant === null ? {} : { tenant: this.tenant };
+  }
+
+  /** The store's own report queries (PostgreSQL aggregates in SQL), or null: computed here, in memory. */
+  get #sql(): ReportQueries | null {
+    return reportQueriesOf(this.store);
   }
 
   async #leads() {
@@ -65,37 +75,51 @@ export class Analytics {
   }
 
   async stages(at = this.now()): Promise<StageCountsReport> {
+    const sql = this.#sql;
+    if (sql) return sql.stageCounts(at, this.#scope());
     return stageCounts(await this.#leads(), at);
   }
 
   async conversion(period?: Period, asOf = this.now()): Promise<ConversionReport> {
+    const sql = this.#sql;
+    if (sql) return sql.conversion(period ?? defaultPeriod(asOf), asOf, this.#scope());
     return conversion(await this.#leads(), period ?? defaultPeriod(asOf), asOf);
   }
 
   async velocity(period: Period | null = null, asOf = this.now()): Promise<VelocityReport> {
+    const sql = this.#sql;
+    if (sql) return sql.velocity(asOf, period, this.#scope());
     return velocity(await this.#leads(), asOf, period);
   }
 
   async sla(options: { slaHours?: number; period?: Period | null; asOf?: number } = {}): Promise<SlaReport> {
-    return slaBreaches(await this.#leads(), {
+    const query = {
       slaHours: options.slaHours ?? this.#slaHours,
       period: options.period ?? null,
       asOf: options.asOf ?? this.now(),
-    });
+    };
+    const sql = this.#sql;
+    if (sql) return sql.slaBreaches(query, this.#scope());
+    return slaBreaches(await this.#leads(), query);
   }
 
   async cohorts(asOf = this.now()): Promise<CohortReport> {
+    const sql = this.#sql;
+    if (sql) return sql.cohorts(asOf, this.#scope());
     return cohorts(await this.#leads(), asOf);
   }
 
   async forecast(
     options: { horizonDays?: number; dealValue?: number | null; asOf?: number } = {},
   ): Promise<ForecastReport> {
-    return forecast(await this.#leads(), {
+    const query = {
       asOf: options.asOf ?? this.now(),
       horizonDays: options.horizonDays ?? DEFAULT_PERIOD_DAYS,
       dealValue: options.dealValue ?? null,
-    });
+    };
+    const sql = this.#sql;
+    if (sql) return sql.forecast(query, this.#scope());
+    return forecast(await this.#leads(), query);
   }
 
   /**
@@ -161,12 +185,16 @@ export class Analytics {
 
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
 
-/** The recorded stage changes in a data directory (opens and closes the store): for tools and tests. */
+/**
+ * The recorded stage changes in a data directory, or in LEADCYCLE_DATABASE_URL's database when set
+ * (opens and closes the store): for tools and tests.
+ */
 export async function readStageChanges(
   dataDir: string,
   query: StageChangeQuery = {},
+  settings: Pick<Settings, 'LEADCYCLE_DATABASE_URL'> = readSettings(),
 ): Promise<StageChangeRow[]> {
-  const store = openAnalyticsStore(dataDir);
+  const store = openStore(dataDir, settings);
   try {
     return await store.stageChanges(query);
   } finally {

@@ -97,7 +97,7 @@ export interface JournalQuery {
 
 /**
  * The analytics store. Small on purpose: the embedded default is SQLite in the data directory
- * (`SqliteAnalyticsStore`); a PostgreSQL implementation of these methods serves it at scale.
+ * (`SqliteAnalyticsStore`); `PostgresAnalyticsStore` serves many processes (LEADCYCLE_DATABASE_URL).
  * Every write is idempotent by its key, so activity retries never double-count.
  */
 export interface AnalyticsStore {

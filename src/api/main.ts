@@ -2,14 +2,15 @@
  * The HTTP API alone: `LEADCYCLE_API_KEYS=… npx tsx src/api/main.ts`. It needs a Temporal server
  * (the connection settings: src/temporal/connection.ts) and a worker (`npm run worker`, or `npm start`) on the same task queue
  * (LEADCYCLE_TASK_QUEUE) with the same payload codec keys (LEADCYCLE_CODEC_KEYS or the data dir's).
- * Reports read the analytics store in the data dir (LEADCYCLE_DATA_DIR, `<dataDir>/leadcycle.db`).
+ * Reports read the analytics store: PostgreSQL when LEADCYCLE_DATABASE_URL is set, else the data dir's
+ * SQLite file (LEADCYCLE_DATA_DIR, `<dataDir>/leadcycle.db`).
  * SIGINT/SIGTERM: stop taking requests, finish those in flight, then close the Temporal connection
  * and the analytics store.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Outbox } from '../activities/outbox.js';
-import { Analytics, openResilientStore } from '../analytics/index.js';
+import { Analytics, openServedStore } from '../analytics/index.js';
 import { connectTemporal, LeadClient, loadLeadIds, useLeadIds } from '../client/index.js';
 import { ConfigFileError, loadConfigFile } from '../config-file.js';
 import { ConfigVersions, liveConfig } from '../config-versions.js';
@@ -34,8 +35,8 @@ export async function runApi(): Promise<void> {
     configSource,
     ...(settings.taskQueue ? { taskQueue: settings.taskQueue } : {}),
   });
-  // A damaged or locked store degrades the reports (503, and /readyz says why), not the API.
-  const store = openResilientStore(settings.dataDir, readSettings(), { drain: false });
+  // A damaged, locked or unreachable store degrades the reports (503, and /readyz says why), not the API.
+  const store = openServedStore(settings.dataDir, readSettings(), { drain: false });
   const outbox = new Outbox(settings.dataDir);
   const api = await startApi({
     client,
@@ -69,7 +70,7 @@ export async function runApi(): Promise<void> {
   });
   api.app.log.info(
     `leadcycle API on ${api.url}: Temporal ${temporal.address}/${temporal.settings.namespace} (${temporal.settings.source}), task queue ${client.taskQueue}, ` +
-      `analytics ${store.file}, ` +
+      `analytics ${store.location}, ` +
       `webhooks: forms ${settings.webhookSecrets.forms ? 'on' : 'off (LEADCYCLE_FORMS_WEBHOOK_SECRET not set)'}, ` +
       `crm ${settings.webhookSecrets.crm ? 'on' : 'off (LEADCYCLE_CRM_COMMAND_SECRET not set)'}`,
   );

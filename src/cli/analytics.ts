@@ -13,7 +13,7 @@ import {
   ConversionParamsSchema,
   DEFAULT_PERIOD_DAYS,
   ForecastParamsSchema,
-  openAnalyticsStore,
+  openStore,
   PeriodParamsSchema,
   parseParams,
   periodOf,
@@ -25,6 +25,7 @@ import {
 import { ConfigFileError, loadConfigFile, readConfigOverrides } from '../config-file.js';
 import { LeadcycleConfigSchema } from '../machines/index.js';
 import { resolveDataDir } from '../paths.js';
+import { readSettings } from '../settings.js';
 import type { Output } from './output.js';
 import {
   describeBacktest,
@@ -62,7 +63,7 @@ async function withAnalytics<T>(
     const hint = dataDir === undefined ? ' (set --data-dir or LEADCYCLE_DATA_DIR)' : '';
     throw new ReportParamsError([{ path: ['dataDir'], message: `no such directory: ${dir}${hint}` }]);
   }
-  const store = openAnalyticsStore(dir);
+  const store = openStore(dir, readSettings());
   try {
     return await fn(new Analytics(store, Date.now, await loadConfigFile(), tenant ?? null));
   } finally {

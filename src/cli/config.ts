@@ -6,12 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import {
-  Analytics,
-  type BacktestReport,
-  backtestTimerIssues,
-  openAnalyticsStore,
-} from '../analytics/index.js';
+import { Analytics, type BacktestReport, backtestTimerIssues, openStore } from '../analytics/index.js';
 import {
   type ConfigCounts,
   countLeadsPerVersion,
@@ -62,7 +57,7 @@ async function backtestFirst(file: string, overrides: object, live: object): Pro
   const dir = dataDirOf(readSettings());
   if (!existsSync(dir))
     throw new ConfigFileError(file, [{ path: [], message: `no data dir ${dir} to backtest` }]);
-  const store = openAnalyticsStore(dir);
+  const store = openStore(dir, readSettings());
   try {
     return await new Analytics(store, Date.now, live).backtest(overrides, { label: 'candidate' });
   } finally {

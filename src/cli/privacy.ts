@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { Outbox } from '../activities/outbox.js';
-import { openAnalyticsStore } from '../analytics/index.js';
+import { openStore } from '../analytics/index.js';
 import { connectTemporal, loadLeadIds, useLeadIds } from '../client/index.js';
 import { resolveDataDir } from '../paths.js';
 import { exportPerson, forgetPerson, type PrivacyDeps } from '../privacy/index.js';
+import { readSettings } from '../settings.js';
 import { leadRef } from './leads.js';
 import { parseOptions, tenantOption } from './options.js';
 import type { Output } from './output.js';
@@ -17,7 +18,7 @@ async function withDeps<T>(fn: (deps: PrivacyDeps) => Promise<T>): Promise<T> {
   const leadIds = useLeadIds((await loadLeadIds(process.env, { create: false })).ids);
   const temporal = await connectTemporal();
   const dataDir = resolveDataDir();
-  const store = openAnalyticsStore(dataDir);
+  const store = openStore(dataDir, readSettings());
   const outbox = new Outbox(dataDir);
   try {
     return await fn({ temporal: temporal.client, store, outbox, leadIds });

@@ -17,9 +17,12 @@ import {
 } from '../../src/analytics/sqlite/index.js';
 import { addressHash } from '../../src/analytics/suppression.js';
 import type { LeadEvent } from '../../src/machines/index.js';
+import { STORE_KINDS, useTestStores } from '../support/stores.js';
 
 const T0 = Date.UTC(2025, 0, 15, 9, 30);
 const HOUR = 3600_000;
+
+const stores = useTestStores();
 
 let dir: string;
 let file: string;
@@ -81,8 +84,20 @@ describe('SqliteAnalyticsStore', () => {
     );
   });
 
-  it('records a stage change once per key', async () => {
+  it('throws a typed error on a stored stage this code does not know', async () => {
     const store = open();
+    await store.recordStageChange(change({ leadId: 'a', seq: 1 }));
+    openRaw().prepare("UPDATE stage_changes SET to_stage = 'champion'").run();
+    await expect(store.stageChanges()).rejects.toMatchObject({ code: 'unknown_stage' });
+  });
+});
+
+/** What every store must do, the same on SQLite and PostgreSQL. */
+describe.each(STORE_KINDS)('the %s analytics store', (kind) => {
+  const open = () => stores.open(kind);
+
+  it('records a stage change once per key', async () => {
+    const store = await open();
     const row = change({ leadId: 'a', seq: 1, amount: 1200.5, reason: 'demo' });
     expect(await store.recordStageChange(row)).toEqual({ recorded: true });
     expect(await store.recordStageChange(row)).toEqual({ recorded: false });
@@ -92,7 +107,7 @@ describe('SqliteAnalyticsStore', () => {
   });
 
   it('records the journal once per lead and entry, counting only the new entries', async () => {
-    const store = open();
+    const store = await open();
     const lead = { leadId: 'a', createdAt: T0 };
     expect(await store.recordJournal(lead, [entry('a', 1), entry('a', 2)])).toEqual({ recorded: 2 });
     expect(await store.recordJournal(lead, [entry('a', 2), entry('a', 3)])).toEqual({ recorded: 1 });
@@ -103,14 +118,14 @@ describe('SqliteAnalyticsStore', () => {
   });
 
   it('refuses an entry of another lead, recording nothing of that call', async () => {
-    const store = open();
+    const store = await open();
     const call = store.recordJournal({ leadId: 'a', createdAt: T0 }, [entry('a', 1), entry('b', 1)]);
     await expect(call).rejects.toMatchObject({ name: 'AnalyticsStoreError', code: 'lead_mismatch' });
     expect(await collect(store.journal())).toEqual([]);
   });
 
   it('orders stage changes by lead, then seq, whatever the order they were written in', async () => {
-    const store = open();
+    const store = await open();
     const rows = [
       change({ leadId: 'b', seq: 2, from: 'mql', to: 'sql', at: T0 }),
       change({ leadId: 'a', seq: 10, from: 'sql', to: 'opportunity', at: T0 + 3 * HOUR }),
@@ -131,7 +146,7 @@ describe('SqliteAnalyticsStore', () => {
   });
 
   it('filters stage changes with since (inclusive) and until (exclusive)', async () => {
-    const store = open();
+    const store = await open();
     for (let hour = 0; hour < 6; hour++) {
       await store.recordStageChange(
         change({ leadId: hour % 2 ? 'odd' : 'even', seq: hour + 1, at: T0 + hour * HOUR }),
@@ -145,15 +160,8 @@ describe('SqliteAnalyticsStore', () => {
     expect(await store.stageChanges({ since: T0 + 6 * HOUR })).toEqual([]);
   });
 
-  it('throws a typed error on a stored stage this code does not know', async () => {
-    const store = open();
-    await store.recordStageChange(change({ leadId: 'a', seq: 1 }));
-    openRaw().prepare("UPDATE stage_changes SET to_stage = 'champion'").run();
-    await expect(store.stageChanges()).rejects.toMatchObject({ code: 'unknown_stage' });
-  });
-
   it('streams the journal lead by lead, in order, with the leads that have no events', async () => {
-    const store = open();
+    const store = await open();
     // Over two pages of leads, written out of order, so paging and grouping are both exercised.
     const keys = Array.from({ length: 2_345 }, (_, i) => `lead-${String(i).padStart(5, '0')}`);
     for (const key of [...keys].reverse()) {
@@ -171,7 +179,7 @@ describe('SqliteAnalyticsStore', () => {
   });
 
   it('lets the consumer of the journal use the store while it streams', async () => {
-    const store = open();
+    const store = await open();
     for (const key of ['a', 'b', 'c'])
       await store.recordJournal({ leadId: key, createdAt: T0 }, [entry(key, 1)]);
     let n = 0;
@@ -185,76 +193,75 @@ describe('SqliteAnalyticsStore', () => {
   });
 
   it('throws CLOSED after close, and closes twice quietly', async () => {
-    const store = open();
+    const store = await open();
     await store.close();
     await store.close();
     await expect(store.stageChanges()).rejects.toMatchObject({ code: 'closed' });
   });
-});
-
-describe('the suppression list, consent changes and forgetting a lead', () => {
-  it('suppresses an address per tenant once, by its hash, whatever its case', async () => {
-    const store = open();
-    const hash = addressHash('acme', ' Ada@Example.com ');
-    expect(hash).toBe(addressHash('acme', 'ada@example.com'));
-    expect(hash).not.toBe(addressHash('other', 'ada@example.com'));
-    expect(await store.suppression('acme', hash)).toBeNull();
-    const entry = { tenant: 'acme', addressHash: hash, reason: 'do_not_contact' as const, at: T0 };
-    expect(await store.suppress(entry)).toEqual({ recorded: true });
-    expect(await store.suppress({ ...entry, reason: 'erased', at: T0 + 1 })).toEqual({ recorded: false });
-    expect(await store.suppression('acme', hash)).toEqual(entry);
-    expect(await store.suppression('other', addressHash('other', 'ada@example.com'))).toBeNull();
-  });
-
-  it('keeps consent changes in order, once per key', async () => {
-    const store = open();
-    const granted = {
-      key: 'wf-a/2',
-      leadId: 'wf-a',
-      consent: 'granted' as const,
-      doNotContact: false,
-      source: 'form' as const,
-      at: T0,
-    };
-    const withdrawn = {
-      ...granted,
-      key: 'wf-a/5',
-      consent: 'withdrawn' as const,
-      doNotContact: true,
-      source: 'link' as const,
-      at: T0 + 10,
-    };
-    expect(await store.recordConsentChange(withdrawn)).toEqual({ recorded: true });
-    expect(await store.recordConsentChange(granted)).toEqual({ recorded: true });
-    expect(await store.recordConsentChange(granted)).toEqual({ recorded: false });
-    expect(await store.consentChanges('wf-a')).toEqual([granted, withdrawn]);
-    expect(await store.consentChanges('wf-b')).toEqual([]);
-  });
-
-  it('forgets everything of one lead but its suppression', async () => {
-    const store = open();
-    await store.recordStageChange(change({ leadId: 'a', seq: 1 }));
-    await store.recordStageChange(change({ leadId: 'b', seq: 1 }));
-    await store.recordJournal({ leadId: 'a', createdAt: T0 }, [entry('a', 1), entry('a', 2)]);
-    await store.recordConsentChange({
-      key: 'a/3',
-      leadId: 'a',
-      consent: 'granted',
-      doNotContact: false,
-      source: 'form',
-      at: T0,
+  describe('the suppression list, consent changes and forgetting a lead', () => {
+    it('suppresses an address per tenant once, by its hash, whatever its case', async () => {
+      const store = await open();
+      const hash = addressHash('acme', ' Ada@Example.com ');
+      expect(hash).toBe(addressHash('acme', 'ada@example.com'));
+      expect(hash).not.toBe(addressHash('other', 'ada@example.com'));
+      expect(await store.suppression('acme', hash)).toBeNull();
+      const entry = { tenant: 'acme', addressHash: hash, reason: 'do_not_contact' as const, at: T0 };
+      expect(await store.suppress(entry)).toEqual({ recorded: true });
+      expect(await store.suppress({ ...entry, reason: 'erased', at: T0 + 1 })).toEqual({ recorded: false });
+      expect(await store.suppression('acme', hash)).toEqual(entry);
+      expect(await store.suppression('other', addressHash('other', 'ada@example.com'))).toBeNull();
     });
-    const hash = addressHash('acme', 'ada@example.com');
-    await store.suppress({ tenant: 'acme', addressHash: hash, reason: 'erased', at: T0 });
-    // stage change, two journal entries, the lead, the consent change
-    expect(await store.forgetLead('a')).toEqual({ removed: 5 });
-    expect(await store.stageChanges({ leadId: 'a' })).toEqual([]);
-    expect(await store.consentChanges('a')).toEqual([]);
-    const journaled = [];
-    for await (const { lead } of store.journal()) journaled.push(lead.leadId);
-    expect(journaled).toEqual([]);
-    expect(await store.stageChanges({ leadId: 'b' })).toHaveLength(1);
-    expect(await store.suppression('acme', hash)).not.toBeNull();
+
+    it('keeps consent changes in order, once per key', async () => {
+      const store = await open();
+      const granted = {
+        key: 'wf-a/2',
+        leadId: 'wf-a',
+        consent: 'granted' as const,
+        doNotContact: false,
+        source: 'form' as const,
+        at: T0,
+      };
+      const withdrawn = {
+        ...granted,
+        key: 'wf-a/5',
+        consent: 'withdrawn' as const,
+        doNotContact: true,
+        source: 'link' as const,
+        at: T0 + 10,
+      };
+      expect(await store.recordConsentChange(withdrawn)).toEqual({ recorded: true });
+      expect(await store.recordConsentChange(granted)).toEqual({ recorded: true });
+      expect(await store.recordConsentChange(granted)).toEqual({ recorded: false });
+      expect(await store.consentChanges('wf-a')).toEqual([granted, withdrawn]);
+      expect(await store.consentChanges('wf-b')).toEqual([]);
+    });
+
+    it('forgets everything of one lead but its suppression', async () => {
+      const store = await open();
+      await store.recordStageChange(change({ leadId: 'a', seq: 1 }));
+      await store.recordStageChange(change({ leadId: 'b', seq: 1 }));
+      await store.recordJournal({ leadId: 'a', createdAt: T0 }, [entry('a', 1), entry('a', 2)]);
+      await store.recordConsentChange({
+        key: 'a/3',
+        leadId: 'a',
+        consent: 'granted',
+        doNotContact: false,
+        source: 'form',
+        at: T0,
+      });
+      const hash = addressHash('acme', 'ada@example.com');
+      await store.suppress({ tenant: 'acme', addressHash: hash, reason: 'erased', at: T0 });
+      // stage change, two journal entries, the lead, the consent change
+      expect(await store.forgetLead('a')).toEqual({ removed: 5 });
+      expect(await store.stageChanges({ leadId: 'a' })).toEqual([]);
+      expect(await store.consentChanges('a')).toEqual([]);
+      const journaled = [];
+      for await (const { lead } of store.journal()) journaled.push(lead.leadId);
+      expect(journaled).toEqual([]);
+      expect(await store.stageChanges({ leadId: 'b' })).toHaveLength(1);
+      expect(await store.suppression('acme', hash)).not.toBeNull();
+    });
   });
 });
 

@@ -109,6 +109,10 @@ const SPOOLABLE: ReadonlySet<AnalyticsStoreErrorCode> = new Set(['busy', 'corrup
 
 export class ResilientAnalyticsStore implements AnalyticsStore {
   readonly file: string;
+  /** Where it lives, for logs (the served-store vocabulary, src/analytics/open.ts). */
+  get location(): string {
+    return this.file;
+  }
   readonly #dataDir: string;
   readonly #options: ResilientStoreOptions;
   readonly #spool: JsonlLog<SpoolRecord>;

@@ -173,6 +173,20 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
     return { recorded };
   }
 
+  /**
+   * Many stage changes in one transaction, idempotent by key as `recordStageChange`: for imports
+   * (from another store) and test populations.
+   */
+  async recordStageChanges(rows: StageChangeRow[]): Promise<{ recorded: number }> {
+    this.#live();
+    const record = this.#db.transaction(() => {
+      const recorded = this.#insertChanges(rows);
+      for (const row of rows) if (row.tenant) this.#fillTenant(row.leadId, row.tenant);
+      return recorded;
+    });
+    return { recorded: record.immediate() };
+  }
+
   async recordJournal(lead: JournaledLead, entries: JournalEntry[]): Promise<{ recorded: number }> {
     this.#live();
     return { recorded: this.#recordJournal.immediate(lead, entries) };
