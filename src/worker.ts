@@ -1,6 +1,7 @@
 /**
- * The worker: runs lead workflows and their activities. `npx tsx src/worker.ts` connects to
- * TEMPORAL_ADDRESS (default 127.0.0.1:7233); SIGINT or SIGTERM drain it gracefully.
+ * The worker: runs lead workflows and their activities. `npx tsx src/worker.ts` (or `node
+ * dist/worker.js`) connects to TEMPORAL_ADDRESS (default 127.0.0.1:7233); SIGINT or SIGTERM drain
+ * it gracefully. Apps start one in their own process with `startLeadWorker` (`leadcycle/worker`).
  */
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
@@ -14,13 +15,25 @@ import { loadDataConverter } from './codec/keys.js';
 import { DEFAULT_TEMPORAL_ADDRESS, readSettings, type Settings } from './settings.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+/** The workflow bundle `npm run build` writes beside the compiled worker (dist/). */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+/** Running from the TypeScript sources (tsx, vitest) rather than from dist/. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/** Built: the bundle shipped in dist/. From the sources: webpack bundles them at start (seconds). */
+function defaultWorkflows(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (FROM_SOURCE) return { workflowsPath: WORKFLOWS_PATH };
+  return {
+    workflowBundle: { codePath: fileURLToPath(new URL(`./${WORKFLOW_BUNDLE_FILE}`, import.meta.url)) },
+  };
+}
 
 export interface LeadWorkerOptions {
   connection: NativeConnection;
   namespace?: string;
   taskQueue?: string;
   activities: LeadActivities;
-  /** A prebuilt bundle (tests build one per run); without it the worker bundles the workflows itself. */
+  /** A prebuilt bundle (tests build one per run); default: dist's bundle, or bundled from the sources. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The payload codec (src/codec/): clients and workers must agree on it. */
   dataConverter?: WorkerOptions['dataConverter'];
@@ -66,9 +79,7 @@ export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
     shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
     maxCachedWorkflows: options.maxCachedWorkflows ?? defaultMaxCachedWorkflows(),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : defaultWorkflows()),
   });
 }
 
@@ -86,10 +97,22 @@ export function watchAnalyticsStore(store: ResilientAnalyticsStore): void {
   store.watch((health) => gauge.set(health.status === 'up' ? 1 : 0));
 }
 
-/** Runs a worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM. */
-export async function runWorker(settings: Settings = readSettings()): Promise<void> {
-  const metricsAddress = settings.LEADCYCLE_METRICS_ADDRESS;
-  installRuntime(metricsAddress);
+export interface RunningLeadWorker {
+  worker: Worker;
+  /** Where it polls, and where its keys came from (for a start-up line). */
+  describe(): string;
+  /** Resolves once the worker has drained (shutdown(), or SIGINT/SIGTERM) and its store and connection are closed. */
+  done: Promise<void>;
+  /** Drains in-flight tasks, then closes; resolves with `done`. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts a lead worker in this process, configured as `npm run worker` is (TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, LEADCYCLE_TASK_QUEUE, the codec keys, the data dir's effects). It polls at
+ * once. For the metrics endpoint call installRuntime() before anything connects to Temporal.
+ */
+export async function startLeadWorker(settings: Settings = readSettings()): Promise<RunningLeadWorker> {
   // Before the activities: they name merged leads and hash suppressed addresses with it.
   const leadIds = await loadLeadIds();
   useLeadIds(leadIds.ids);
@@ -107,15 +130,32 @@ export async function runWorker(settings: Settings = readSettings()): Promise<vo
     taskQueue: settings.LEADCYCLE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     maxCachedWorkflows: defaultMaxCachedWorkflows(settings.LEADCYCLE_MAX_CACHED_WORKFLOWS),
   });
-  console.log(
-    `leadcycle worker on ${address}/${namespace}, task queue ${worker.options.taskQueue}; ${effects.describe()}`,
-  );
-  console.log(`payloads encrypted with the codec keys from ${source}; lead ids keyed from ${leadIds.source}`);
+  const done = worker.run().finally(async () => {
+    await effects.close();
+    await connection.close();
+  });
+  return {
+    worker,
+    done,
+    describe: () =>
+      `leadcycle worker on ${address}/${namespace}, task queue ${worker.options.taskQueue}; ${effects.describe()}\n` +
+      `payloads encrypted with the codec keys from ${source}; lead ids keyed from ${leadIds.source}`,
+    shutdown: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+/** Runs a worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM. */
+export async function runWorker(settings: Settings = readSettings()): Promise<void> {
+  const metricsAddress = settings.LEADCYCLE_METRICS_ADDRESS;
+  installRuntime(metricsAddress);
+  const running = await startLeadWorker(settings);
+  console.log(running.describe());
   if (metricsAddress) console.log(`metrics: http://${metricsAddress}/metrics`);
   // Worker.run resolves once SIGINT/SIGTERM (installed by the SDK's Runtime) has drained in-flight tasks.
-  await worker.run();
-  await effects.close();
-  await connection.close();
+  await running.done;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

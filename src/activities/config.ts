@@ -18,7 +18,7 @@ export interface ActivityConfig {
   analytics: Pick<Settings, 'LEADCYCLE_ANALYTICS_BUSY_TIMEOUT_MS' | 'LEADCYCLE_ANALYTICS_RETRY_MS'>;
 }
 
-export { projectRoot, resolveDataDir } from '../paths.js';
+export { resolveDataDir } from '../paths.js';
 
 /**
  * Where recipients reach the API: LEADCYCLE_PUBLIC_URL, or the API's own address (what `npm start`
