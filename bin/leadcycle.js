@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// The `leadcycle` command: runs the TypeScript CLI through tsx's loader (no build step).
-import { register } from 'tsx/esm/api';
-
-register();
-const { main } = await import('../src/cli/main.ts');
+// The `leadcycle` command: the compiled CLI (`npm run build` makes dist/; a clone's `npm install` runs it).
+const { main } = await import('../dist/cli/main.js');
 process.exitCode = await main();

@@ -64,7 +64,7 @@ export const SettingsSchema = z
     /** The workers' task queue; unset means the LeadClient's default ("leadcycle"). */
     LEADCYCLE_TASK_QUEUE: optional(text),
 
-    /** SQLite, outbox, stage changes, tools; unset: `<project root>/.leadcycle` (src/paths.ts). */
+    /** SQLite, outbox, stage changes, tools; unset: `.leadcycle` in the working directory (src/paths.ts). */
     LEADCYCLE_DATA_DIR: optional(text),
     /** The JSON config new leads start with; unset: the built-in defaults. */
     LEADCYCLE_CONFIG: optional(text),

@@ -1,7 +1,8 @@
 /**
- * The worker: runs lead workflows and their activities. `npx tsx src/worker.ts` connects where the
- * Temporal connection settings say (src/temporal/connection.ts; default 127.0.0.1:7233); SIGINT or
- * SIGTERM drain it gracefully.
+ * The worker: runs lead workflows and their activities. `npx tsx src/worker.ts` (or `node
+ * dist/worker.js`) connects where the Temporal connection settings say (src/temporal/connection.ts;
+ * default 127.0.0.1:7233); SIGINT or SIGTERM drain it gracefully. Apps start one in their own
+ * process with `startLeadWorker` (`leadcycle/worker`).
  */
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
@@ -17,13 +18,25 @@ import { readSettings, type Settings } from './settings.js';
 import { nativeConnectionOptions, readTemporalConnectionSettings } from './temporal/connection.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+/** The workflow bundle `npm run build` writes beside the compiled worker (dist/). */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+/** Running from the TypeScript sources (tsx, vitest) rather than from dist/. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/** Built: the bundle shipped in dist/. From the sources: webpack bundles them at start (seconds). */
+function defaultWorkflows(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (FROM_SOURCE) return { workflowsPath: WORKFLOWS_PATH };
+  return {
+    workflowBundle: { codePath: fileURLToPath(new URL(`./${WORKFLOW_BUNDLE_FILE}`, import.meta.url)) },
+  };
+}
 
 export interface LeadWorkerOptions {
   connection: NativeConnection;
   namespace?: string;
   taskQueue?: string;
   activities: LeadActivities;
-  /** A prebuilt bundle (tests build one per run); without it the worker bundles the workflows itself. */
+  /** A prebuilt bundle (tests build one per run); default: dist's bundle, or bundled from the sources. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The payload codec (src/codec/): clients and workers must agree on it. */
   dataConverter?: WorkerOptions['dataConverter'];
@@ -69,9 +82,7 @@ export function createLeadWorker(options: LeadWorkerOptions): Promise<Worker> {
     shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
     maxCachedWorkflows: options.maxCachedWorkflows ?? defaultMaxCachedWorkflows(),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : defaultWorkflows()),
   });
 }
 
@@ -89,13 +100,25 @@ export function watchAnalyticsStore(store: ServedAnalyticsStore): void {
   store.watch((health) => gauge.set(health.status === 'up' ? 1 : 0));
 }
 
-/** Runs a worker against the configured Temporal until SIGINT/SIGTERM. */
-export async function runWorker(
+export interface RunningLeadWorker {
+  worker: Worker;
+  /** Where it polls, and where its keys came from (for a start-up line). */
+  describe(): string;
+  /** Resolves once the worker has drained (shutdown(), or SIGINT/SIGTERM) and its store and connection are closed. */
+  done: Promise<void>;
+  /** Drains in-flight tasks, then closes; resolves with `done`. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts a lead worker in this process, configured as `npm run worker` is (the Temporal connection
+ * settings, LEADCYCLE_TASK_QUEUE, the codec keys, the data dir's effects). It polls at
+ * once. For the metrics endpoint call installRuntime() before anything connects to Temporal.
+ */
+export async function startLeadWorker(
   settings: Settings = readSettings(),
   temporal = readTemporalConnectionSettings(),
-): Promise<void> {
-  const metricsAddress = settings.LEADCYCLE_METRICS_ADDRESS;
-  installRuntime(metricsAddress);
+): Promise<RunningLeadWorker> {
   // Before the activities: they name merged leads and hash suppressed addresses with it.
   const leadIds = await loadLeadIds();
   useLeadIds(leadIds.ids);
@@ -113,15 +136,35 @@ export async function runWorker(
     taskQueue: settings.LEADCYCLE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     maxCachedWorkflows: defaultMaxCachedWorkflows(settings.LEADCYCLE_MAX_CACHED_WORKFLOWS),
   });
-  console.log(
-    `leadcycle worker on ${options.address}/${namespace} (${temporal.source}), task queue ${worker.options.taskQueue}; ${effects.describe()}`,
-  );
-  console.log(`payloads encrypted with the codec keys from ${source}; lead ids keyed from ${leadIds.source}`);
+  const done = worker.run().finally(async () => {
+    await effects.close();
+    await connection.close();
+  });
+  return {
+    worker,
+    done,
+    describe: () =>
+      `leadcycle worker on ${options.address}/${namespace} (${temporal.source}), task queue ${worker.options.taskQueue}; ${effects.describe()}\n` +
+      `payloads encrypted with the codec keys from ${source}; lead ids keyed from ${leadIds.source}`,
+    shutdown: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+/** Runs a worker against the configured Temporal until SIGINT/SIGTERM. */
+export async function runWorker(
+  settings: Settings = readSettings(),
+  temporal = readTemporalConnectionSettings(),
+): Promise<void> {
+  const metricsAddress = settings.LEADCYCLE_METRICS_ADDRESS;
+  installRuntime(metricsAddress);
+  const running = await startLeadWorker(settings, temporal);
+  console.log(running.describe());
   if (metricsAddress) console.log(`metrics: http://${metricsAddress}/metrics`);
   // Worker.run resolves once SIGINT/SIGTERM (installed by the SDK's Runtime) has drained in-flight tasks.
-  await worker.run();
-  await effects.close();
-  await connection.close();
+  await running.done;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { CLI } from './support/cli.js';
 import { devServer } from './support/temporal.js';
 import { devServerLeads, eventually } from './support/workflow.js';
 
 /** `leadcycle config …` against the real dev server and a real worker. */
-const BIN = fileURLToPath(new URL('../bin/leadcycle.js', import.meta.url));
 const run = promisify(execFile);
 const t = devServerLeads({ encrypted: true }); // the CLI always uses the codec
 
@@ -20,7 +19,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
     LEADCYCLE_DATA_DIR: t.h.dataDir,
   };
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env });
+    const { stdout, stderr } = await run('node', [...CLI, ...args], { env });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from './support/cli.js';
 import { createDevServerEnv, devServer } from './support/temporal.js';
 import { eventually, type LeadHarness, leadHarness } from './support/workflow.js';
 
 /** The real `leadcycle` command, against the real dev server and a real worker. */
-const BIN = fileURLToPath(new URL('../bin/leadcycle.js', import.meta.url));
 const run = promisify(execFile);
 
 let env: TestWorkflowEnvironment;
@@ -31,7 +30,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
     LEADCYCLE_DATA_DIR: h.dataDir,
   };
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env: environment });
+    const { stdout, stderr } = await run('node', [...CLI, ...args], { env: environment });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -10,6 +10,7 @@ import { AesGcmCodec, CodecError, KEY_ID_METADATA } from '../src/codec/aes-gcm.j
 import { CODEC_KEYS_FILE, loadCodecKeys, loadDataConverter, parseCodecKeys } from '../src/codec/keys.js';
 import { buildCodecServer } from '../src/codec/server.js';
 import { FIT } from './support/lead.js';
+import { payloadText } from './support/payloads.js';
 import { createDevServerEnv } from './support/temporal.js';
 import { type LeadHarness, leadHarness } from './support/workflow.js';
 
@@ -71,21 +72,6 @@ describe('the AES-256-GCM payload codec', () => {
     expect((await stat(join(dataDir, CODEC_KEYS_FILE))).mode & 0o777).toBe(0o600);
   });
 });
-
-/** Every payload in a history, as text: what an operator without the key would see. */
-function payloadText(history: unknown): string {
-  const found: string[] = [];
-  const walk = (node: unknown) => {
-    if (!node || typeof node !== 'object') return;
-    if (node instanceof Uint8Array) {
-      found.push(Buffer.from(node).toString('utf8'));
-      return;
-    }
-    for (const value of Object.values(node)) walk(value);
-  };
-  walk(history);
-  return found.join('\n');
-}
 
 describe('personal data in Temporal', () => {
   let env: TestWorkflowEnvironment;

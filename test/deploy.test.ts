@@ -55,13 +55,18 @@ describe('docker-compose.yml', () => {
     expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^FROM node:20[\w.-]*$/m);
   });
 
-  it('starts entry points that exist', () => {
+  it('starts compiled entry points whose sources exist', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('RUN npm run build');
+    expect(dockerfile).not.toContain('tsx');
     for (const [name, service] of Object.entries(services)) {
       if (!service.build) continue;
       const command = Array.isArray(service.command) ? service.command : [];
-      const entry = command.find((part) => part.endsWith('.ts'));
+      const entry = command.find((part) => /^dist\/.+\.js$/.test(part));
       expect(entry, name).toBeDefined();
-      expect(existsSync(join(ROOT, entry as string)), `${name}: ${entry}`).toBe(true);
+      // dist/ is built in the image (tsconfig.build.json: src/ -> dist/).
+      const source = (entry as string).replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
+      expect(existsSync(join(ROOT, source)), `${name}: ${entry}`).toBe(true);
     }
   });
 

@@ -21,7 +21,7 @@ export interface ActivityConfig {
   >;
 }
 
-export { projectRoot, resolveDataDir } from '../paths.js';
+export { resolveDataDir } from '../paths.js';
 
 /**
  * Where recipients reach the API: LEADCYCLE_PUBLIC_URL, or the API's own address (what `npm start`

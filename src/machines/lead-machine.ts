@@ -20,7 +20,7 @@ const ENGAGEMENT_OF_FORM = {
 } as const satisfies Record<string, EngagementKind>;
 
 /** What an engagement scores: its kind, the buying stage of its content, and a form's profile. */
-interface Engaged {
+export interface Engaged {
   kind: EngagementKind;
   contentStage: BuyingStage | undefined;
   profile?: Profile;

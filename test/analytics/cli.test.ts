@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,6 +17,7 @@ import {
   velocity,
 } from '../../src/analytics/index.js';
 import { DAY_MS } from '../../src/machines/index.js';
+import { CLI } from '../support/cli.js';
 import {
   type JournaledPopulationLead,
   journalPopulation,
@@ -30,7 +30,6 @@ import { yearOfCaptures } from '../support/populations.js';
  * `leadcycle report|chart|backtest`, the real command in a child process, over data dirs filled with
  * generated populations: each report must be the pure function's over the same rows.
  */
-const BIN = fileURLToPath(new URL('../../bin/leadcycle.js', import.meta.url));
 const run = promisify(execFile);
 
 const YEAR_START = Date.UTC(2023, 0, 1);
@@ -81,7 +80,7 @@ async function cli(
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], {
+    const { stdout, stderr } = await run('node', [...CLI, ...args], {
       env: { ...process.env, ...env },
       cwd: root,
     });

@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { LeadClient } from '../../src/client/index.js';
 import { loadDataConverter } from '../../src/codec/keys.js';
 import { getFreePort } from '../../src/temporal/server.js';
 import { startHttpServer } from '../activities/helpers.js';
+import { CLI } from '../support/cli.js';
 import { FIT } from '../support/lead.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/processes.js';
 import { devServer } from '../support/temporal.js';
@@ -21,7 +21,6 @@ import { eventually } from '../support/workflow.js';
  * retried until the CRM takes it, a 400 leaves a dead letter that `leadcycle deliveries` lists and
  * delivers again, under the same idempotency key, once the CRM accepts.
  */
-const BIN = fileURLToPath(new URL('../../bin/leadcycle.js', import.meta.url));
 const run = promisify(execFile);
 const SECRET = 'whsec_deadletters_0123456789';
 
@@ -79,7 +78,7 @@ afterAll(async () => {
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run('node', [...CLI, ...args], { env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -20,6 +20,7 @@ import {
 } from '../../src/simulator/index.js';
 import { findTemporalBinary } from '../../src/temporal/server.js';
 import { createLeadWorker } from '../../src/worker.js';
+import { CLI } from '../support/cli.js';
 import { createDevServerEnv } from '../support/temporal.js';
 
 /**
@@ -27,7 +28,6 @@ import { createDevServerEnv } from '../support/temporal.js';
  * must be what the same journey does on a real server with a fast clock, and it must write nothing
  * outside its sandbox.
  */
-const BIN = fileURLToPath(new URL('../../bin/leadcycle.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../examples/journey.json', import.meta.url));
 const run = promisify(execFile);
 
@@ -156,7 +156,7 @@ describe('leadcycle simulate', () => {
       TEMPORAL_ADDRESS: '127.0.0.1:1',
     };
     const started = Date.now();
-    const { stdout } = await run('node', [BIN, '--json', 'simulate', '--journey', EXAMPLE, '--svg', svg], {
+    const { stdout } = await run('node', [...CLI, '--json', 'simulate', '--journey', EXAMPLE, '--svg', svg], {
       env: environment,
     });
     const wall = Date.now() - started;
@@ -185,7 +185,7 @@ describe('leadcycle simulate', () => {
     // Nothing reached the real store or outbox.
     expect(await readdir(dataDir)).toEqual([]);
 
-    const table = await run('node', [BIN, 'simulate', '--journey', EXAMPLE], { env: environment });
+    const table = await run('node', [...CLI, 'simulate', '--journey', EXAMPLE], { env: environment });
     expect(table.stdout).toMatch(/^121\s+sales\.handoff\s+to sales/m);
     expect(table.stdout).toMatch(/365 days of simulation:email:ada@example\.com .* in \d+\.\d s/);
   }, 120_000);
