@@ -31,6 +31,8 @@ const MAX_MEMBERSHIP_PORT = 32767;
 export interface ClusterOptions extends ProcessOptions {
   /** Default: LEADCYCLE_DATA_DIR or .leadcycle; the cluster lives in `<dataDir>/cluster`. */
   dataDir?: string;
+  /** Where the built server lives. Default `<dataDir>/tools`: tests share the project's, so it is built once. */
+  toolsDir?: string;
   /** gRPC frontend port. Default: a free one. */
   port?: number;
   namespace?: string;
@@ -54,8 +56,8 @@ export interface ClusterBinaries {
  * Installs the pinned Temporal server and SQL tool into `<dataDir>/tools/temporal-server-<version>/`
  * unless both are there. A lock dir keeps two processes from installing over each other.
  */
-export async function installClusterBinaries(dataDir: string, log: Log): Promise<ClusterBinaries> {
-  const dir = join(dataDir, 'tools', `temporal-server-${TEMPORAL_SERVER_VERSION}`);
+export async function installClusterBinaries(toolsDir: string, log: Log): Promise<ClusterBinaries> {
+  const dir = join(toolsDir, `temporal-server-${TEMPORAL_SERVER_VERSION}`);
   const server = join(dir, 'server');
   const sql = join(dir, 'sql');
   const go = async (args: string[], env: NodeJS.ProcessEnv = process.env) => {
@@ -81,7 +83,7 @@ export async function installClusterBinaries(dataDir: string, log: Log): Promise
   };
   if (!(existsSync(server) && existsSync(sql))) {
     await mkdir(dir, { recursive: true });
-    await withLock(join(dataDir, 'tools', `temporal-server-${TEMPORAL_SERVER_VERSION}.lock`), async () => {
+    await withLock(join(toolsDir, `temporal-server-${TEMPORAL_SERVER_VERSION}.lock`), async () => {
       if (existsSync(server) && existsSync(sql)) return;
       log(
         `leadcycle: installing the Temporal server ${TEMPORAL_SERVER_VERSION} into ${dir} (first time ~8 minutes on 2 cores)`,
@@ -257,10 +259,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const dataDir = options.dataDir ?? resolveDataDir();
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const clusterDir = join(dataDir, 'cluster');
+  const toolsDir = options.toolsDir ?? join(dataDir, 'tools');
   await ensurePrivateDir(clusterDir);
   const binaries = options.binary
-    ? await installClusterBinaries(dataDir, log).then((b) => ({ ...b, server: options.binary as string }))
-    : await installClusterBinaries(dataDir, log);
+    ? await installClusterBinaries(toolsDir, log).then((b) => ({ ...b, server: options.binary as string }))
+    : await installClusterBinaries(toolsDir, log);
 
   await letServerUserTraverse([dataDir, clusterDir]);
   const postgres = await startPostgres({
