@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { TEMPORAL_SERVER_VERSION } from '../src/temporal/cluster.js';
 import { ALL_LEAD_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
 
 /**
@@ -42,6 +43,12 @@ describe('docker-compose.yml', () => {
       ['api', 'codec', 'postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
     );
     expect(services.temporal?.environment?.DB).toBe('postgres12');
+  });
+
+  it('runs the same Temporal server version as npm run cluster (TEMPORAL_SERVER_VERSION)', () => {
+    const version = (name: string) => services[name]?.image?.match(/:(\d+\.\d+\.\d+)/)?.[1];
+    expect(version('temporal')).toBe(TEMPORAL_SERVER_VERSION);
+    expect(version('temporal-setup')).toBe(TEMPORAL_SERVER_VERSION);
   });
 
   it('pins every image, and builds ours from the Dockerfile', () => {

@@ -6,10 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOutbox } from '../../src/activities/index.js';
 import { readStageChanges } from '../../src/analytics/index.js';
 import { LeadClient } from '../../src/client/index.js';
-import { workflowIdOf } from '../../src/client/lead-key.js';
 import { loadDataConverter } from '../../src/codec/keys.js';
-import { createLeadCycle, type LeadCommandInput, type LeadEvent } from '../../src/machines/index.js';
-import { BANT_COMPLETE, FIT } from '../support/lead.js';
+import { burst, expectEffectsOnce, expectPureMachine } from '../support/crash.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/processes.js';
 import { devServer } from '../support/temporal.js';
 
@@ -19,12 +17,6 @@ import { devServer } from '../support/temporal.js';
  */
 const LEADS = Number(process.env.LEADCYCLE_CRASH_LEADS ?? 1000);
 const CONCURRENCY = 40;
-// Three commands a lead: to MQL (a CRM handoff and a nurture email on the way), then BANT.
-const burst = (email: string): LeadCommandInput[] => [
-  { type: 'form.submitted', form: 'demo_request', consent: true, profile: { ...FIT, email } },
-  { type: 'engagement', kind: 'quote_request' },
-  { type: 'bant.updated', bant: BANT_COMPLETE },
-];
 
 let dataDir: string;
 let env: Record<string, string>;
@@ -82,48 +74,14 @@ describe('worker crash', () => {
     expect(killedAt).toBeGreaterThan(0);
     expect(worker?.output()).toContain('leadcycle worker on'); // the second worker is up
 
-    // Every lead's state equals what the pure machine gives for its events.
-    const cycle = createLeadCycle();
-    let pure = cycle.start({ leadKey: 'expected', at: 0 }).snapshot;
-    for (const command of burst(FIT.email)) {
-      const d = cycle.apply(pure, { ...command, at: 1 } as LeadEvent);
-      if (!d.ok) throw new Error(d.rejection.message);
-      pure = d.snapshot;
-    }
     // Queried a few at a time, as a dashboard would: the worker caches only part of 1,000 leads
     // (maxCachedWorkflows), and a thousand replays at once would outlast the server's query timeout.
     const views: Awaited<ReturnType<typeof leads.get>>[] = [];
     for (let i = 0; i < refs.length; i += CONCURRENCY) {
       views.push(...(await Promise.all(refs.slice(i, i + CONCURRENCY).map((ref) => leads.get(ref)))));
     }
-    for (const view of views) {
-      expect({
-        stage: view.stage,
-        consent: view.consent,
-        owner: view.owner,
-        temperature: view.temperature,
-      }).toEqual({
-        stage: pure.value.lifecycle,
-        consent: pure.value.consent,
-        owner: pure.context.sales.owner,
-        temperature: pure.context.temperature,
-      });
-    }
-
-    // Effects: each stage change recorded once, each handoff and each nurture item delivered once.
-    const changes = await readStageChanges(dataDir);
-    const outbox = await readOutbox(dataDir);
-    for (const view of views) {
-      const mine = changes.filter((c) => c.leadId === workflowIdOf(view.leadKey)).map((c) => c.to);
-      expect(mine).toEqual(['visitor', 'lead', 'mql']);
-      const handoffs = outbox.filter((r) => r.leadKey === view.leadKey && r.kind === 'crm');
-      expect(handoffs).toHaveLength(1);
-      const items = outbox
-        .filter((r) => r.leadKey === view.leadKey && r.kind === 'email')
-        .map((r) => (r.payload as { content: { item: { id: string } } }).content.item.id);
-      expect(new Set(items).size).toBe(items.length);
-    }
-    expect(new Set(outbox.map((r) => r.key)).size).toBe(outbox.length);
-    expect(new Set(changes.map((c) => c.key)).size).toBe(changes.length);
+    // Every lead's state equals what the pure machine gives for its events; no effect twice.
+    expectPureMachine(views);
+    expectEffectsOnce(views, await readStageChanges(dataDir), await readOutbox(dataDir));
   }, 900_000);
 });
