@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOutbox } from '../../src/activities/index.js';
-import { readStageChanges } from '../../src/analytics/index.js';
+import type { AnalyticsStore } from '../../src/analytics/index.js';
+import { Analytics, openAnalyticsStore, openStore } from '../../src/analytics/index.js';
 import { LeadClient } from '../../src/client/index.js';
 import { workflowIdOf } from '../../src/client/lead-key.js';
 import { loadDataConverter } from '../../src/codec/keys.js';
@@ -24,7 +25,9 @@ import { eventually } from '../support/workflow.js';
  * (src/temporal/cluster.ts), two workers and two APIs (the real entry points, processes of their
  * own). Leads are driven through both APIs while one worker and one API die by SIGKILL and
  * PostgreSQL is killed and started again; afterwards every lead equals the pure machine, no effect
- * happened twice and visibility lists every lead in its stage. LEADCYCLE_CLUSTER_LEADS sets the count.
+ * happened twice, visibility lists every lead in its stage, and the reports the PostgreSQL analytics
+ * store computes in SQL equal those the SQLite store gives for the same stage changes.
+ * LEADCYCLE_CLUSTER_LEADS sets the count.
  */
 const LEADS = Number(process.env.LEADCYCLE_CLUSTER_LEADS ?? 500);
 const CONCURRENCY = 20;
@@ -49,7 +52,10 @@ beforeAll(async () => {
     log: () => {},
   });
   dataDir = await mkdtemp(join(tmpdir(), 'leadcycle-cluster-data-'));
+  // The analytics store every worker and API shares: a database of its own beside Temporal's.
+  await cluster.postgres.createDatabase('analytics');
   env = {
+    LEADCYCLE_DATABASE_URL: cluster.postgres.urlOf('analytics'),
     TEMPORAL_ADDRESS: cluster.address,
     LEADCYCLE_TASK_QUEUE: `cluster-${Date.now()}`,
     LEADCYCLE_DATA_DIR: dataDir,
@@ -179,10 +185,16 @@ describe('a Temporal cluster on PostgreSQL, two workers, two APIs', () => {
     expect(views).toHaveLength(LEADS);
     expectPureMachine(views);
     // An activity a crash cut short records its effect when retried: eventually, and still once.
-    await eventually(
-      async () => expectEffectsOnce(views, await readStageChanges(dataDir), await readOutbox(dataDir)),
-      90_000,
-    );
+    const analytics = openStore(dataDir, { LEADCYCLE_DATABASE_URL: env.LEADCYCLE_DATABASE_URL });
+    try {
+      await eventually(
+        async () => expectEffectsOnce(views, await analytics.stageChanges(), await readOutbox(dataDir)),
+        90_000,
+      );
+      await expectSameReports(analytics);
+    } finally {
+      await analytics.close();
+    }
 
     // SQL visibility lists every lead in its stage (it is updated asynchronously: eventually).
     const stage = views[0]?.stage;
@@ -201,3 +213,31 @@ describe('a Temporal cluster on PostgreSQL, two workers, two APIs', () => {
     );
   }, 600_000);
 });
+
+/** Every report from the PostgreSQL store (in SQL) equals the SQLite store's for the same stage changes. */
+async function expectSameReports(postgres: AnalyticsStore): Promise<void> {
+  const rows = await postgres.stageChanges();
+  expect(rows.length).toBeGreaterThanOrEqual(LEADS);
+  const sqlite = openAnalyticsStore(await mkdtemp(join(tmpdir(), 'leadcycle-cluster-sqlite-')));
+  try {
+    expect(await sqlite.recordStageChanges(rows)).toEqual({ recorded: rows.length });
+    const asOf = Math.max(...rows.map((r) => r.at)) + 60_000;
+    const period = { from: asOf - 86_400_000, to: asOf };
+    const reports = async (store: AnalyticsStore) => {
+      const a = new Analytics(store, () => asOf);
+      return {
+        stages: await a.stages(),
+        conversion: await a.conversion(period),
+        velocity: await a.velocity(),
+        sla: await a.sla(),
+        cohorts: await a.cohorts(),
+        forecast: await a.forecast(),
+      };
+    };
+    const fromPostgres = await reports(postgres);
+    expect(fromPostgres.stages.total).toBe(LEADS);
+    expect(fromPostgres).toEqual(await reports(sqlite));
+  } finally {
+    await sqlite.close();
+  }
+}
