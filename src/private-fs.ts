@@ -12,7 +12,16 @@ export const PRIVATE_FILE_MODE = 0o600;
 /** Makes `dir` (and any missing parent) 0700, tightening one made before. */
 export function ensurePrivateDirSync(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  if (needsChmod(statSync(dir), PRIVATE_DIR_MODE)) chmodSync(dir, PRIVATE_DIR_MODE);
+  const stats = statSync(dir);
+  if (needsChmod(stats, privateDirMode(stats.mode))) chmodSync(dir, privateDirMode(stats.mode));
+}
+
+/**
+ * 0700, keeping a group-execute bit already set: the local Temporal cluster lets the postgres user
+ * traverse the data dir to its own folder (src/temporal/cluster.ts), which lists and reads nothing.
+ */
+function privateDirMode(mode: number): number {
+  return PRIVATE_DIR_MODE | (mode & 0o010);
 }
 
 /**
@@ -32,7 +41,8 @@ export function ensurePrivateFileSync(file: string): void {
 /** ensurePrivateDirSync, without blocking. */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  if (needsChmod(await stat(dir), PRIVATE_DIR_MODE)) await chmod(dir, PRIVATE_DIR_MODE);
+  const stats = await stat(dir);
+  if (needsChmod(stats, privateDirMode(stats.mode))) await chmod(dir, privateDirMode(stats.mode));
 }
 
 /** Tightens an existing file to 0600; a missing one is left missing. */

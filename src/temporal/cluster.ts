@@ -35,6 +35,8 @@ export interface ClusterOptions extends ProcessOptions {
   toolsDir?: string;
   /** gRPC frontend port. Default: a free one. */
   port?: number;
+  /** PostgreSQL's port. Default: a free one. */
+  postgresPort?: number;
   namespace?: string;
   /** See PostgresOptions.durable: false for throwaway test clusters only. Default true. */
   durable?: boolean;
@@ -268,6 +270,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   await letServerUserTraverse([dataDir, clusterDir]);
   const postgres = await startPostgres({
     dataDir: join(clusterDir, 'postgres'),
+    ...(options.postgresPort === undefined ? {} : { port: options.postgresPort }),
     durable: options.durable ?? true,
     log,
   });
