@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { FAILURE_CONVERTER_PATH } from '../src/codec/keys.js';
+import { resolveDataDir } from '../src/paths.js';
+import { installClusterBinaries } from '../src/temporal/cluster.js';
 import {
   connectOrStart,
   findTemporalBinary,
@@ -24,6 +26,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // (test/support/temporal.ts: startTimeSkippingEnv), since that server's clock is global.
   if (!readTemporalConnectionSettings().address) await findTemporalBinary('temporal');
   await findTemporalBinary('temporal-test-server');
+  // The cluster suite's Temporal server is built with Go (minutes on a cold Go cache): begun now, it
+  // builds while the other files run, and the suite waits for it (the install holds a lock). A
+  // failure here is the suite's to report, when it installs again.
+  const clusterBuild = installClusterBinaries(join(resolveDataDir(), 'tools'), () => {}).catch(() => {});
 
   const dbDir = await mkdtemp(join(tmpdir(), 'leadcycle-test-'));
   const started = await Promise.allSettled([
@@ -43,6 +49,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ),
   ]);
   const teardown = async () => {
+    await clusterBuild;
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
     await rm(dbDir, { recursive: true, force: true });
   };
