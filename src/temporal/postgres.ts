@@ -93,6 +93,8 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
   const binDir = options.binDir ?? findPostgresBinDir();
   const port = options.port ?? (await getFreePort());
   const { dataDir } = options;
+  /** How the client tools (pg_isready, psql) reach this server. */
+  const client = ['-h', HOST, '-p', String(port), '-U', POSTGRES_USER];
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     log(`initialising PostgreSQL in ${dataDir}`);
@@ -155,14 +157,7 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
           `PostgreSQL on port ${port} exited during start-up:\n${tail.join('\n')}`,
         );
       }
-      const ready = await run(join(binDir, 'pg_isready'), [
-        '-h',
-        HOST,
-        '-p',
-        String(port),
-        '-U',
-        POSTGRES_USER,
-      ]).then(
+      const ready = await run(join(binDir, 'pg_isready'), client).then(
         () => true,
         () => false,
       );
@@ -198,19 +193,7 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
     urlOf,
     async createDatabase(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
-      const psql = (sql: string) =>
-        run(join(binDir, 'psql'), [
-          '-h',
-          HOST,
-          '-p',
-          String(port),
-          '-U',
-          POSTGRES_USER,
-          '-d',
-          'postgres',
-          '-tAc',
-          sql,
-        ]);
+      const psql = (sql: string) => run(join(binDir, 'psql'), [...client, '-d', 'postgres', '-tAc', sql]);
       const { stdout } = await psql(`SELECT 1 FROM pg_database WHERE datname = '${name}'`);
       if (stdout.trim() !== '1') await psql(`CREATE DATABASE ${name}`);
     },

@@ -9,8 +9,10 @@
  *   503, and a suppression that cannot be checked stops the send.
  * - Reports are aggregated in SQL (./reports.ts); the in-memory functions stay the reference.
  */
+
 import pg from 'pg';
 import type { LeadEvent } from '../../machines/index.js';
+import { type JournalPageRow, leadsOfJournalPage } from '../journal-page.js';
 import {
   type AnalyticsStore,
   type ConsentChangeRow,
@@ -59,13 +61,6 @@ export interface PostgresStoreOptions {
   max?: number;
   /** How long a call waits for a connection before failing `unavailable`; default 5 s. */
   connectTimeoutMs?: number;
-}
-
-interface JournalPageRow {
-  lead_id: string;
-  created_at: number;
-  tenant: string | null;
-  event: string | null;
 }
 
 export class PostgresAnalyticsStore implements AnalyticsStore {
@@ -245,23 +240,7 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
          ORDER BY l.lead_id, j.seq`,
         [after, query.tenant ?? null, JOURNAL_PAGE_LEADS],
       );
-      const leads: { lead: JournaledLead; events: LeadEvent[] }[] = [];
-      for (const row of rows) {
-        let current = leads.at(-1);
-        if (current?.lead.leadId !== row.lead_id) {
-          current = {
-            lead: {
-              leadId: row.lead_id,
-              createdAt: row.created_at,
-              ...(row.tenant === null ? {} : { tenant: row.tenant }),
-            },
-            events: [],
-          };
-          leads.push(current);
-        }
-        // Our own redacted events, written as validated: parsing them again would dominate a backtest.
-        if (row.event !== null) current.events.push(JSON.parse(row.event) as LeadEvent);
-      }
+      const leads = leadsOfJournalPage(rows);
       for (const entry of leads) yield entry;
       const last = leads.at(-1);
       if (last === undefined || leads.length < JOURNAL_PAGE_LEADS) return;

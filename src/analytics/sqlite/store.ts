@@ -7,10 +7,12 @@
  *   which the activities redo, since every write is idempotent by its key.
  * - better-sqlite3 is synchronous: the async methods only match the `AnalyticsStore` interface.
  */
+
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LeadEvent } from '../../machines/index.js';
 import { ensurePrivateDirSync, ensurePrivateFileSync, tightenFileSync } from '../../private-fs.js';
+import { type JournalPageRow, leadsOfJournalPage } from '../journal-page.js';
 import {
   type AnalyticsStore,
   type ConsentChangeRow,
@@ -53,13 +55,6 @@ interface ConsentChangeColumns {
   do_not_contact: number;
   source: string;
   at: number;
-}
-
-interface JournalPageRow {
-  lead_id: string;
-  created_at: number;
-  tenant: string | null;
-  event: string | null;
 }
 
 export class SqliteAnalyticsStore implements AnalyticsStore {
@@ -234,23 +229,7 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
       const rows: JournalPageRow[] = this.#journalPage(after !== null, query.tenant !== undefined).all(
         params,
       );
-      const leads: { lead: JournaledLead; events: LeadEvent[] }[] = [];
-      for (const row of rows) {
-        let current = leads.at(-1);
-        if (current?.lead.leadId !== row.lead_id) {
-          current = {
-            lead: {
-              leadId: row.lead_id,
-              createdAt: row.created_at,
-              ...(row.tenant === null ? {} : { tenant: row.tenant }),
-            },
-            events: [],
-          };
-          leads.push(current);
-        }
-        // Our own redacted events, written as validated: parsing them again would dominate a backtest.
-        if (row.event !== null) current.events.push(JSON.parse(row.event) as LeadEvent);
-      }
+      const leads = leadsOfJournalPage(rows);
       for (const entry of leads) yield entry;
       const last = leads.at(-1);
       if (last === undefined || leads.length < JOURNAL_PAGE_LEADS) return;
