@@ -19,7 +19,7 @@ describe('fuzzing the HTTP API with schemathesis', () => {
           env: {
             ...process.env,
             LEADCYCLE_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-            FUZZ_MAX_EXAMPLES: '30',
+            FUZZ_MAX_EXAMPLES: '12',
             FUZZ_TIMEOUT_SECONDS: '600',
           },
           maxBuffer: 64 * 1024 * 1024,
