@@ -17,11 +17,11 @@ export function ensurePrivateDirSync(dir: string): void {
 }
 
 /**
- * 0700, keeping a group-execute bit already set: the local Temporal cluster lets the postgres user
- * traverse the data dir to its own folder (src/temporal/cluster.ts), which lists and reads nothing.
+ * 0700, or 0710 left as it is: the local Temporal cluster lets the postgres user traverse the data
+ * dir to its own folder (src/temporal/cluster.ts), which lists and reads nothing.
  */
 function privateDirMode(mode: number): number {
-  return PRIVATE_DIR_MODE | (mode & 0o010);
+  return (mode & 0o777) === 0o710 ? 0o710 : PRIVATE_DIR_MODE;
 }
 
 /**
