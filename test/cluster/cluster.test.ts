@@ -208,6 +208,26 @@ describe('a Temporal cluster on PostgreSQL, two workers, two APIs', () => {
       }
       expect(listed).toEqual(expected);
     }, 60_000);
+    // Reports through either API agree: both read the one PostgreSQL store.
+    const at = new Date().toISOString();
+    const [first, second] = await Promise.all(
+      apis.map(async (api) => {
+        const get = async (path: string) => {
+          const response = await fetch(`${api?.url}${path}`, {
+            headers: { authorization: `Bearer ${API_KEY}` },
+          });
+          expect(response.status, path).toBe(200);
+          return (await response.json()) as { total?: number };
+        };
+        return {
+          stages: await get(`/v1/reports/stages?at=${at}&tenant=${tenant}`),
+          conversion: await get(`/v1/reports/conversion?asOf=${at}&tenant=${tenant}`),
+        };
+      }),
+    );
+    expect(first?.stages.total).toBe(LEADS);
+    expect(second).toEqual(first);
+
     console.log(
       `cluster: ${LEADS} leads (${total} API calls) driven in ${driven} ms, verified in ${Date.now() - started - driven} ms; ${faultLog.join('; ')}`,
     );
