@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readOutbox } from '../../src/activities/index.js';
+import { type OutboxRecord, readOutbox } from '../../src/activities/index.js';
 import type { AnalyticsStore } from '../../src/analytics/index.js';
 import { Analytics, openAnalyticsStore, openStore } from '../../src/analytics/index.js';
 import { LeadClient } from '../../src/client/index.js';
@@ -35,6 +36,8 @@ const API_KEY = 'cluster-test-key-0123456789abcdef';
 
 let cluster: RunningCluster;
 let dataDir: string;
+/** Each worker's data dir, as on a host of its own: the local outbox is idempotent within one process. */
+let workerDirs: string[];
 let env: Record<string, string>;
 let connection: Connection;
 let temporal: Client;
@@ -52,6 +55,10 @@ beforeAll(async () => {
     log: () => {},
   });
   dataDir = await mkdtemp(join(tmpdir(), 'leadcycle-cluster-data-'));
+  workerDirs = [
+    await mkdtemp(join(tmpdir(), 'leadcycle-cluster-w0-')),
+    await mkdtemp(join(tmpdir(), 'leadcycle-cluster-w1-')),
+  ];
   // The analytics store every worker and API shares: a database of its own beside Temporal's.
   await cluster.postgres.createDatabase('analytics');
   env = {
@@ -59,12 +66,15 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: cluster.address,
     LEADCYCLE_TASK_QUEUE: `cluster-${Date.now()}`,
     LEADCYCLE_DATA_DIR: dataDir,
+    // Shared by every process, as README says for hosts of their own (a key file is one host's).
+    LEADCYCLE_CODEC_KEYS: `main:${randomBytes(32).toString('base64')}`,
+    LEADCYCLE_UNSUBSCRIBE_SECRET: 'cluster-unsubscribe-secret-0123456789',
     LEADCYCLE_API_KEYS: API_KEY,
     LEADCYCLE_API_TEMPORAL_TIMEOUT_MS: '5000',
   };
   const started = await Promise.all([
-    startWorkerProcess(env),
-    startWorkerProcess(env),
+    startWorkerProcess(workerEnv(0)),
+    startWorkerProcess(workerEnv(1)),
     startApiProcess(env),
     startApiProcess(env),
   ]);
@@ -81,6 +91,23 @@ afterAll(async () => {
   await connection?.close();
   await cluster?.stop();
 });
+
+const workerEnv = (i: number) => ({ ...env, LEADCYCLE_DATA_DIR: workerDirs[i] as string });
+
+/**
+ * What the two workers delivered. Within one worker's outbox a key is never written twice; across
+ * them a delivery cut short on the killed worker and retried on the other is the same key twice, which
+ * the far side drops (SMTP's Message-ID and the CRM's Idempotency-Key derive from it): counted once.
+ */
+async function deliveries(): Promise<OutboxRecord[]> {
+  const byKey = new Map<string, OutboxRecord>();
+  for (const dir of workerDirs) {
+    const records = await readOutbox(dir);
+    expect(new Set(records.map((r) => r.key)).size, `keys in ${dir}`).toBe(records.length);
+    for (const r of records) if (!byKey.has(r.key)) byKey.set(r.key, r);
+  }
+  return [...byKey.values()];
+}
 
 /**
  * POSTs with an Idempotency-Key until one API answers 200, starting with API `first` and turning to
@@ -149,7 +176,7 @@ describe('a Temporal cluster on PostgreSQL, two workers, two APIs', () => {
               fault('worker 0 SIGKILL', async () => {
                 workers[0]?.child.kill('SIGKILL');
                 await workers[0]?.exited;
-                workers[0] = await startWorkerProcess(env);
+                workers[0] = await startWorkerProcess(workerEnv(0));
               });
             }
             if (sent === Math.floor(total / 2)) {
@@ -188,7 +215,7 @@ describe('a Temporal cluster on PostgreSQL, two workers, two APIs', () => {
     const analytics = openStore(dataDir, { LEADCYCLE_DATABASE_URL: env.LEADCYCLE_DATABASE_URL });
     try {
       await eventually(
-        async () => expectEffectsOnce(views, await analytics.stageChanges(), await readOutbox(dataDir)),
+        async () => expectEffectsOnce(views, await analytics.stageChanges(), await deliveries()),
         90_000,
       );
       await expectSameReports(analytics);
