@@ -63,8 +63,9 @@ describe('dev server started by the global setup', () => {
     expect(await listCustomAttributes()).toEqual(before);
   });
 
-  // Skipped only when the tests run against someone else's server (TEMPORAL_ADDRESS): this test adds
-  // a search attribute, which must not be left behind on a server we do not own. CI always runs it.
+  // Skipped only when the tests run against someone else's server (an address from TEMPORAL_ADDRESS or
+  // a Temporal profile): this test adds a search attribute, which must not be left behind on a server
+  // we do not own. CI sets neither, so it always runs there.
   it.skipIf(!isOurs)('registerSearchAttributes adds a missing attribute exactly once', async () => {
     const probe = defineSearchAttributeKey('LeadcycleTestProbe', SearchAttributeType.KEYWORD);
     expect(await registerSearchAttributes(connection, namespace, [probe])).toEqual(['LeadcycleTestProbe']);
