@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -35,9 +35,10 @@ const CONCURRENCY = 20;
 const API_KEY = 'cluster-test-key-0123456789abcdef';
 
 let cluster: RunningCluster;
+let clusterDir: string | undefined;
 let dataDir: string;
 /** Each worker's data dir, as on a host of its own: the local outbox is idempotent within one process. */
-let workerDirs: string[];
+let workerDirs: string[] = [];
 let env: Record<string, string>;
 let connection: Connection;
 let temporal: Client;
@@ -46,7 +47,7 @@ const workers: (WorkerProcess | undefined)[] = [];
 const apis: (ApiProcess | undefined)[] = [];
 
 beforeAll(async () => {
-  const clusterDir = await mkdtemp(join(tmpdir(), 'leadcycle-cluster-'));
+  clusterDir = await mkdtemp(join(tmpdir(), 'leadcycle-cluster-'));
   // The server is built once into the project's tools dir: a cold `go install` takes ~8 minutes on 2 cores.
   cluster = await startCluster({
     dataDir: clusterDir,
@@ -90,6 +91,9 @@ afterAll(async () => {
   for (const p of [...workers, ...apis]) p?.child.kill('SIGKILL');
   await connection?.close();
   await cluster?.stop();
+  for (const dir of [clusterDir, dataDir, ...workerDirs]) {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
 });
 
 const workerEnv = (i: number) => ({ ...env, LEADCYCLE_DATA_DIR: workerDirs[i] as string });
@@ -265,7 +269,8 @@ describe('a Temporal cluster on PostgreSQL, two workers, two APIs', () => {
 async function expectSameReports(postgres: AnalyticsStore): Promise<void> {
   const rows = await postgres.stageChanges();
   expect(rows.length).toBeGreaterThanOrEqual(LEADS);
-  const sqlite = openAnalyticsStore(await mkdtemp(join(tmpdir(), 'leadcycle-cluster-sqlite-')));
+  const sqliteDir = await mkdtemp(join(tmpdir(), 'leadcycle-cluster-sqlite-'));
+  const sqlite = openAnalyticsStore(sqliteDir);
   try {
     expect(await sqlite.recordStageChanges(rows)).toEqual({ recorded: rows.length });
     const asOf = Math.max(...rows.map((r) => r.at)) + 60_000;
@@ -286,5 +291,6 @@ async function expectSameReports(postgres: AnalyticsStore): Promise<void> {
     expect(fromPostgres).toEqual(await reports(sqlite));
   } finally {
     await sqlite.close();
+    await rm(sqliteDir, { recursive: true, force: true });
   }
 }
