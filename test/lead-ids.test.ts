@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { readOutbox } from '../src/activities/index.js';
@@ -22,6 +23,7 @@ import {
   loadLeadIds,
 } from '../src/client/index.js';
 import { exportPerson, forgetPerson } from '../src/privacy/index.js';
+import { runsOf } from '../src/privacy/runs.js';
 import { SettingsError } from '../src/settings.js';
 import { commandUpdate, LEAD_WORKFLOW_TYPE, type LeadWorkflowInput } from '../src/workflows/messages.js';
 import { unique } from './api/support.js';
@@ -207,12 +209,16 @@ describe('leads from before keyed ids (LEADCYCLE_LEAD_IDS=legacy)', () => {
       expect(exported.leads.map((l) => l.leadId)).toEqual([legacyId]);
       const report = await forgetPerson({ ...deps, leadIds }, { tenant, email });
       expect(report.leads).toMatchObject([{ leadId: legacyId, terminated: true }]);
-      await expect(t.h.client.temporal.workflow.getHandle(legacyId).describe()).rejects.toThrow();
+      // Temporal deletes closed runs in the background: wait until no run of the lead is left.
+      await eventually(async () => expect(await runsOf(t.h.client.temporal, legacyId)).toEqual([]), 120_000);
+      await expect(t.h.client.temporal.workflow.getHandle(legacyId).describe()).rejects.toThrow(
+        WorkflowNotFoundError,
+      );
       expect(await readOutbox(t.h.dataDir, { leadKey: leadKeyOf({ tenant, email }) })).toEqual([]);
     } finally {
       await deps.close();
     }
-  });
+  }, 180_000);
 
   it('keep an address suppressed under the unkeyed hash written before', async () => {
     const deps = privacyDeps(t.h);
