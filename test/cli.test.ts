@@ -143,7 +143,7 @@ describe('the leadcycle CLI', () => {
     await eventually(async () => {
       const listed = await cli('--json', 'list', '--stage', 'mql');
       expect(listed.code).toBe(0);
-      expect(JSON.parse(listed.stdout).length).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(listed.stdout).leads.length).toBeGreaterThanOrEqual(1);
     });
     const outbox = await eventually(async () => {
       const r = await cli('outbox', '--kind', 'crm');

@@ -118,7 +118,12 @@ const ShowOptionsSchema = TenantSchema.extend({ timeline: z.boolean().optional()
 const SendOptionsSchema = TenantSchema.extend({ start: z.boolean().optional() }).strict();
 const TrackOptionsSchema = TenantSchema.extend({ contentStage: BuyingStageSchema.optional() }).strict();
 const ListOptionsSchema = z
-  .object({ stage: StageSchema.optional(), temperature: TemperatureSchema.optional(), limit: z.number() })
+  .object({
+    stage: StageSchema.optional(),
+    temperature: TemperatureSchema.optional(),
+    limit: z.number().int().min(1).max(1000),
+    cursor: z.string().min(1).optional(),
+  })
   .strict();
 
 export function addLeadCommands(program: Command, out: Output): void {
@@ -210,12 +215,15 @@ export function addLeadCommands(program: Command, out: Output): void {
     .description('list leads by stage and temperature (Temporal visibility)')
     .addOption(new Option('--stage <stage>', 'only this stage').choices(STAGES))
     .addOption(new Option('--temperature <temperature>').choices(TEMPERATURES))
-    .option('--limit <n>', 'at most this many', integer, 100)
+    .option('--limit <n>', 'at most this many on the page (1 to 1000)', integer, 100)
+    .option('--cursor <cursor>', 'the page after the one that printed this cursor (same filters)')
     .action(async (options: unknown) => {
       const filter = parseOptions(ListOptionsSchema, options);
       const listing = out.progress('listing leads…');
-      const leads = await withClient((c) => c.list(filter));
+      const page = await withClient((c) => c.listPage(filter));
       listing.done();
-      out.print(leads, () => table(leads));
+      out.print(page, () =>
+        page.nextCursor ? `${table(page.leads)}\nmore: --cursor ${page.nextCursor}` : table(page.leads),
+      );
     });
 }
