@@ -80,6 +80,19 @@ function describeLead(view: LeadView): string {
   );
 }
 
+/** The lead's workflow as operators find it: its id, current run and page in the Temporal UI. */
+async function runOf(client: LeadClient, ref: LeadRef) {
+  const { workflowId } = await client.locate(ref);
+  const { runId } = await client.temporal.workflow.getHandle(workflowId).describe();
+  const base = readSettings().LEADCYCLE_TEMPORAL_UI_URL.replace(/\/+$/, '');
+  const namespace = encodeURIComponent(client.temporal.options.namespace);
+  const uiUrl = `${base}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
+  return { workflowId, runId, uiUrl };
+}
+
+const describeRun = (run: { workflowId: string; uiUrl: string }) =>
+  `workflow id   ${run.workflowId}\nTemporal UI   ${run.uiUrl}`;
+
 /** One line per entry: when, what, and its details. */
 export function describeTimeline(timeline: LeadTimeline): string {
   const lines = timeline.entries.map((e) => {
@@ -192,11 +205,14 @@ export function addLeadCommands(program: Command, out: Output): void {
     .action(async (lead: string, options: unknown) => {
       const { tenant, timeline } = parseOptions(ShowOptionsSchema, options);
       const ref = leadRef(lead, tenant);
-      if (!timeline) return printLead(await withClient((c) => c.get(ref)));
-      const [view, events] = await withClient(
-        async (c) => [await c.get(ref), await c.timeline(ref)] as const,
+      const [view, run, events] = await withClient(
+        async (c) =>
+          [await c.get(ref), await runOf(c, ref), timeline ? await c.timeline(ref) : undefined] as const,
       );
-      out.print({ ...view, timeline: events }, () => `${describeLead(view)}\n${describeTimeline(events)}`);
+      const shown = { ...view, ...run, ...(events ? { timeline: events } : {}) };
+      out.print(shown, () =>
+        [describeLead(view), describeRun(run), ...(events ? [describeTimeline(events)] : [])].join('\n'),
+      );
     });
 
   program
