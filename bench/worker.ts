@@ -94,7 +94,8 @@ async function workflowHeapBytes(threads: number): Promise<number> {
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as WorkerSpec;
   if (spec.heapFile) probeWorkflowThreads();
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // SIGUSR2 asks for the heap here: it is one of the SDK's default shutdown signals.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'] });
   const connection = await NativeConnection.connect({ address: spec.address });
   const effects = activitiesFromEnv({ LEADCYCLE_DATA_DIR: spec.dataDir });
   const workers = await Promise.all(
