@@ -67,14 +67,14 @@ function probeWorkflowThreads(): void {
   workerThreads.Worker = Probed;
 }
 
-/** The workflows' threads' heap in use, summed (each answers once; 2 s at most). */
+/** The workflows' threads' heap in use, summed (each answers once; 30 s at most: a full GC of GiBs takes seconds). */
 async function workflowHeapBytes(threads: number): Promise<number> {
   const channel = new workerThreads.BroadcastChannel(HEAP_CHANNEL);
   try {
     return await new Promise<number>((resolve) => {
       let sum = 0;
       let answers = 0;
-      const timeout = setTimeout(() => resolve(Number.NaN), 2_000);
+      const timeout = setTimeout(() => resolve(Number.NaN), 30_000);
       channel.onmessage = (m) => {
         const data = (m as { data: { heapUsed?: number } | string }).data;
         if (typeof data !== 'object' || data?.heapUsed === undefined) return;

@@ -57,7 +57,7 @@ export interface LeadWorkerOptions {
 /**
  * Heap a cached lead is budgeted: measured 0.18–0.30 MiB (`npm run bench -- --phases scale`: the
  * workflows' thread after a GC, per cached lead) once zod, xstate and the machine are shared by the
- * thread's workflows (PRELOAD_MODULES); 2× that leaves room for engaged leads' larger state.
+ * thread's workflows (PRELOAD_MODULES); 2–3× that leaves room for engaged leads' larger state.
  */
 export const CACHED_LEAD_HEAP_MIB = 0.5;
 

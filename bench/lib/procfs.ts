@@ -71,7 +71,7 @@ export interface WorkerHeapReading {
   cachedWorkflows: number;
 }
 
-/** Asks the bench worker for its heap (SIGUSR2) and waits for the answer in `file` (5 s at most). */
+/** Asks the bench worker for its heap (SIGUSR2) and waits for the answer in `file` (40 s at most). */
 export async function workerHeap(pid: number, file: string): Promise<WorkerHeapReading | undefined> {
   const asked = Date.now();
   try {
@@ -79,7 +79,7 @@ export async function workerHeap(pid: number, file: string): Promise<WorkerHeapR
   } catch {
     return undefined;
   }
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 400; i++) {
     await new Promise((r) => setTimeout(r, 100));
     try {
       const reading = JSON.parse(readFileSync(file, 'utf8')) as WorkerHeapReading;
