@@ -27,6 +27,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadDataConverter } from '../src/codec/keys.js';
 import { readSettings } from '../src/settings.js';
 import { findTemporalBinary } from '../src/temporal/server.js';
+import { PRELOAD_MODULES } from '../src/worker.js';
 import { runBacktest } from './backtest.js';
 import { continueAsNewCheck, type EngineContext, type Kind, type Measurement, measure } from './engine.js';
 import { runHistory } from './history.js';
@@ -219,6 +220,7 @@ async function scale(binary: string, bundles: Record<Kind, string>): Promise<Sca
           ...(options.codec ? { codecKeys: CODEC_KEYS } : {}),
         },
       ],
+      heapFile: join(bench.dir, 'worker-heap.json'),
     },
     { log },
   );
@@ -231,10 +233,16 @@ async function scale(binary: string, bundles: Record<Kind, string>): Promise<Sca
     taskQueue,
     { server: bench.server.pid, worker: worker.pid },
     { leads: options.leads, maxSeconds: options.scaleSeconds, concurrency: options.scaleConcurrency },
+    join(bench.dir, 'worker-heap.json'),
     log,
   );
   await worker.stop();
   return { ...results, workerMaxCachedWorkflows: worker.info.maxCachedWorkflows };
+}
+
+function leadPreload(): string[] {
+  if (options.preload.includes('none')) return [];
+  return options.preload.length ? options.preload : PRELOAD_MODULES;
 }
 
 async function main(): Promise<void> {
@@ -249,7 +257,8 @@ async function main(): Promise<void> {
   const bundles: Record<Kind, string> = {};
   if (needBundles) {
     const sources: Array<{ kind: Kind; workflows: string; preload: string[] }> = [
-      { kind: 'lead', workflows: options.workflows, preload: options.preload },
+      // As the worker bundles it (src/worker.ts); `--preload none` measures the bundle without.
+      { kind: 'lead', workflows: options.workflows, preload: leadPreload() },
       {
         kind: 'baseline',
         workflows: fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url)),
