@@ -16,6 +16,7 @@ import {
   LeadValidationError,
 } from '../client/index.js';
 import { TenantSchema } from '../client/lead-key.js';
+import type { LeadView } from '../machines/index.js';
 import { ImportError } from './errors.js';
 import { type ImportMapping, requiredColumns } from './mapping.js';
 import { type ImportSource, readRows } from './parse.js';
@@ -87,17 +88,42 @@ function rowIssuesOf(err: unknown, mapping: ImportMapping): RowIssue[] | null {
   return null;
 }
 
+/** Attempts of one capture before a failure that is not the row's stops the import. */
+const CAPTURE_ATTEMPTS = 5;
+
+/**
+ * One capture, retried on a failure that is not the row's (an update RPC past its deadline while
+ * the worker is busy, Temporal briefly away): safe, the update id makes a retry the same update.
+ */
+async function captureWithRetry(
+  client: LeadClient,
+  ref: LeadRef,
+  capture: RowCapture,
+  mapping: ImportMapping,
+): Promise<LeadView> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.capture(ref, capture.command, { updateId: capture.updateId });
+    } catch (err) {
+      if (rowIssuesOf(err, mapping) !== null || attempt >= CAPTURE_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+}
+
 /** Sends a row's captures in order; an opt-in is not applied to a lead that withdrew its consent. */
 async function sendRow(
   client: LeadClient,
   ref: LeadRef,
   captures: readonly RowCapture[],
+  mapping: ImportMapping,
 ): Promise<{ optInRefused: boolean }> {
   let consent: string | undefined;
-  for (const { command, updateId } of captures) {
+  for (const capture of captures) {
     // Someone who said no in leadcycle (a link, the API) is not opted in again by an older export.
-    if (command.type === 'consent.subscribed' && consent === 'withdrawn') return { optInRefused: true };
-    const view = await client.capture(ref, command, { updateId });
+    if (capture.command.type === 'consent.subscribed' && consent === 'withdrawn')
+      return { optInRefused: true };
+    const view = await captureWithRetry(client, ref, capture, mapping);
     consent = view.consent;
   }
   return { optInRefused: false };
@@ -168,7 +194,7 @@ export async function runImport(options: RunImportOptions): Promise<ImportSummar
       if (failure !== null) break;
       const task = (async () => {
         try {
-          const sent = await sendRow(client, outcome.ref, outcome.captures);
+          const sent = await sendRow(client, outcome.ref, outcome.captures, mapping);
           const types = outcome.captures.map((c) => c.command.type);
           if (sent.optInRefused) progress.optInRefused++;
           else if (types.includes('consent.subscribed')) progress.consentGranted++;
