@@ -31,6 +31,7 @@ import { PRELOAD_MODULES } from '../src/worker.js';
 import { runBacktest } from './backtest.js';
 import { continueAsNewCheck, type EngineContext, type Kind, type Measurement, measure } from './engine.js';
 import { runHistory } from './history.js';
+import { type ImportBenchResults, runImportBench } from './import.js';
 // Parsed on import: --help and a bad argument end the run before any phase starts.
 import { options, output } from './lib/args.js';
 import { summariseProfile } from './lib/cpuprofile.js';
@@ -245,6 +246,41 @@ function leadPreload(): string[] {
   return options.preload.length ? options.preload : PRELOAD_MODULES;
 }
 
+/** The import phase: a generated HubSpot export through the runner, against a dev server and a worker process. */
+async function importPhase(binary: string, bundles: Record<Kind, string>): Promise<ImportBenchResults> {
+  const bench: BenchServer = await startBenchServer(binary, log);
+  cleanups.push(bench.stop);
+  const taskQueue = `bench-import-${Date.now().toString(36)}`;
+  const worker = await startWorkerProcess(
+    {
+      address: bench.server.address,
+      namespace: bench.server.namespace,
+      dataDir: join(bench.dir, 'data'),
+      queues: [
+        {
+          taskQueue,
+          bundlePath: bundles.lead as string,
+          kind: 'lead',
+          ...(options.codec ? { codecKeys: CODEC_KEYS } : {}),
+        },
+      ],
+    },
+    { log },
+  );
+  cleanups.push(worker.stop);
+  const connection = await Connection.connect({ address: bench.server.address });
+  cleanups.push(() => connection.close());
+  const client = await clientFor(connection, bench.server.namespace, options.codec);
+  const results = await runImportBench(
+    client,
+    taskQueue,
+    { rows: options.importRows, concurrency: options.scaleConcurrency, dir: join(bench.dir, 'import') },
+    log,
+  );
+  await worker.stop();
+  return results;
+}
+
 async function main(): Promise<void> {
   const binary = await findTemporalBinary('temporal', { log });
   const env: Environment = await environment(binary);
@@ -282,7 +318,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const results: BenchResults = {};
+  const results: BenchResults & { import?: ImportBenchResults } = {};
   if (options.phases.includes('machine')) {
     log('machine: pure transitions in this process');
     results.machine = runMachine(options.machineMs);
@@ -311,6 +347,9 @@ async function main(): Promise<void> {
   }
   if (options.phases.includes('scale') && !options.profile) {
     results.scale = await phase(() => scale(binary, bundles));
+  }
+  if (options.phases.includes('import') && !options.profile) {
+    results.import = await phase(() => importPhase(binary, bundles));
   }
 
   const table = resultRows(results);

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
 import type { Path } from '../engine.js';
 
-export const PHASES = ['machine', 'backtest', 'engine', 'history', 'scale'] as const;
+export const PHASES = ['machine', 'backtest', 'engine', 'history', 'scale', 'import'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -19,6 +19,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --leads <n>                scale: open leads to reach (10000)
   --scale-seconds <n>        scale: time budget (150)
   --scale-concurrency <n>    scale: concurrent captures (16)
+  --import-rows <n>          import: rows of the generated HubSpot export (100000)
   --history-days <n>         history: simulated days per lead (365)
   --machine-ms <n>           machine: time per measurement (2000)
   --backtest-leads <n>       backtest: journaled leads, store kept in .leadcycle/bench-backtest-<n>/ (100000)
@@ -45,6 +46,7 @@ const { values: args } = (() => {
         'scale-seconds': { type: 'string', default: '150' },
         'scale-concurrency': { type: 'string', default: '16' },
         'history-days': { type: 'string', default: '365' },
+        'import-rows': { type: 'string', default: '100000' },
         'machine-ms': { type: 'string', default: '2000' },
         'backtest-leads': { type: 'string', default: '100000' },
         paths: { type: 'string', default: 'update,signal' },
@@ -128,6 +130,7 @@ export const options = {
   scaleSeconds: int('scale-seconds'),
   scaleConcurrency: int('scale-concurrency'),
   historyDays: int('history-days'),
+  importRows: int('import-rows'),
   machineMs: int('machine-ms'),
   backtestLeads: int('backtest-leads'),
   paths: list(args.paths) as Path[],

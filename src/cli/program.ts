@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { addAnalyticsCommands } from './analytics.js';
 import { addConfigCommands } from './config.js';
 import { addDeliveryCommands } from './deliveries.js';
+import { addImportCommand } from './import.js';
 import { addLeadCommands } from './leads.js';
 import { addOutboxCommand } from './outbox.js';
 import type { Output } from './output.js';
@@ -44,6 +45,7 @@ Exit codes: 0 ok, 1 error, 2 invalid input, 3 refused by the lead's stage, 4 lea
 
   addStackCommands(program);
   addLeadCommands(program, out);
+  addImportCommand(program, out);
   addOutboxCommand(program, out);
   addDeliveryCommands(program, out);
   addPrivacyCommands(program, out);
