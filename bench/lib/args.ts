@@ -19,7 +19,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --leads <n>                scale: open leads to reach (10000)
   --scale-seconds <n>        scale: time budget (150)
   --scale-concurrency <n>    scale: concurrent captures (16)
-  --import-rows <n>          import: rows of the generated HubSpot export (100000)
+  --import-rows <n>          import: rows of the generated HubSpot export (5000; the README's figure: 100000)
   --history-days <n>         history: simulated days per lead (365)
   --machine-ms <n>           machine: time per measurement (2000)
   --backtest-leads <n>       backtest: journaled leads, store kept in .leadcycle/bench-backtest-<n>/ (100000)
@@ -46,7 +46,7 @@ const { values: args } = (() => {
         'scale-seconds': { type: 'string', default: '150' },
         'scale-concurrency': { type: 'string', default: '16' },
         'history-days': { type: 'string', default: '365' },
-        'import-rows': { type: 'string', default: '100000' },
+        'import-rows': { type: 'string', default: '5000' },
         'machine-ms': { type: 'string', default: '2000' },
         'backtest-leads': { type: 'string', default: '100000' },
         paths: { type: 'string', default: 'update,signal' },

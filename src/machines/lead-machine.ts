@@ -553,9 +553,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
   }).createMachine({
     id: 'lead',
     type: 'parallel',
-    // xstate's pure transition() builds a throwaway actor per call, which runs this factory without
-    // input: answer it with one placeholder instead of a TypeError per transition (a third of the
-    // machine's time went to building and dropping those errors).
+    // The actor behind the stepper's scope (src/machines/step.ts, one per machine) runs this factory
+    // without input: answer it with a placeholder instead of a TypeError.
     context: ({ input }) => (input ? initialContext(input, config, rules.timeAges) : placeholder()),
     // Facts any stage takes in. Only events no region handles live here, so none runs twice.
     on: {

@@ -29,6 +29,7 @@ import * as leadKey from './lead-key.js';
 import * as leadMachine from './lead-machine.js';
 import * as marketingRules from './marketing-rules.js';
 import * as scoring from './scoring.js';
+import * as step from './step.js';
 import * as view from './view.js';
 import * as vocabulary from './vocabulary.js';
 
@@ -67,6 +68,7 @@ for (const exports of [
   leadMachine,
   marketingRules,
   scoring,
+  step,
   view,
   vocabulary,
 ]) {

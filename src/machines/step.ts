@@ -5,7 +5,7 @@ import { type AnyActorScope, type AnyStateMachine, createActor, type SnapshotFro
  * one per call. Building that scope (an actor, which computes the machine's initial snapshot) was
  * over half of every transition's time. The lead machine spawns, invokes, schedules and sends
  * nothing, so the scope is never written to: reusing it gives the very snapshots and actions a fresh
- * one gives (test/machines/step.test.ts compares them). Synchronous, so one collector suffices.
+ * one gives (test/machine/step.test.ts compares them). Synchronous, so one collector suffices.
  */
 interface Stepper {
   scope: AnyActorScope;
