@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
 import type { Path } from '../engine.js';
 
-export const PHASES = ['machine', 'backtest', 'engine', 'history', 'scale'] as const;
+export const PHASES = ['machine', 'backtest', 'engine', 'history', 'scale', 'starts'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -20,6 +20,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --scale-seconds <n>        scale: time budget (150)
   --scale-concurrency <n>    scale: concurrent captures (16)
   --history-days <n>         history: simulated days per lead (365)
+  --starts-leads <n>         starts: new leads per kind and round (50)
+  --starts-concurrency <n>   starts: concurrent captures (8)
+  --starts-rounds <n>        starts: rounds, median reported (3)
   --machine-ms <n>           machine: time per measurement (2000)
   --backtest-leads <n>       backtest: journaled leads, store kept in .leadcycle/bench-backtest-<n>/ (100000)
   --workflows <path>         the lead workflows' index.ts (src/workflows/index.ts)
@@ -45,6 +48,9 @@ const { values: args } = (() => {
         'scale-seconds': { type: 'string', default: '150' },
         'scale-concurrency': { type: 'string', default: '16' },
         'history-days': { type: 'string', default: '365' },
+        'starts-leads': { type: 'string', default: '50' },
+        'starts-concurrency': { type: 'string', default: '8' },
+        'starts-rounds': { type: 'string', default: '3' },
         'machine-ms': { type: 'string', default: '2000' },
         'backtest-leads': { type: 'string', default: '100000' },
         paths: { type: 'string', default: 'update,signal' },
@@ -128,6 +134,9 @@ export const options = {
   scaleSeconds: int('scale-seconds'),
   scaleConcurrency: int('scale-concurrency'),
   historyDays: int('history-days'),
+  startsLeads: int('starts-leads'),
+  startsConcurrency: int('starts-concurrency'),
+  startsRounds: int('starts-rounds'),
   machineMs: int('machine-ms'),
   backtestLeads: int('backtest-leads'),
   paths: list(args.paths) as Path[],
