@@ -309,7 +309,7 @@ export function createActivities(deps: ActivityDeps) {
             : await activities.recordConsentChange(change.input);
         if (done.recorded) recorded++;
       }
-      if (input.journal) recorded += (await this.recordJournal(input.journal)).recorded;
+      if (input.journal) recorded += (await activities.recordJournal(input.journal)).recorded;
       return { recorded };
     },
 
