@@ -28,9 +28,11 @@ import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadDataConverter } from '../src/codec/keys.js';
 import { readSettings } from '../src/settings.js';
 import { findTemporalBinary } from '../src/temporal/server.js';
+import { PRELOAD_MODULES } from '../src/worker.js';
 import { runBacktest } from './backtest.js';
 import { continueAsNewCheck, type EngineContext, type Kind, type Measurement, measure } from './engine.js';
 import { runHistory } from './history.js';
+import { type ImportBenchResults, runImportBench } from './import.js';
 // Parsed on import: --help and a bad argument end the run before any phase starts.
 import { options, output } from './lib/args.js';
 import { summariseProfile } from './lib/cpuprofile.js';
@@ -221,6 +223,7 @@ async function scale(binary: string, bundles: Record<Kind, string>): Promise<Sca
           ...(options.codec ? { codecKeys: CODEC_KEYS } : {}),
         },
       ],
+      heapFile: join(bench.dir, 'worker-heap.json'),
     },
     { log },
   );
@@ -233,10 +236,16 @@ async function scale(binary: string, bundles: Record<Kind, string>): Promise<Sca
     taskQueue,
     { server: bench.server.pid, worker: worker.pid },
     { leads: options.leads, maxSeconds: options.scaleSeconds, concurrency: options.scaleConcurrency },
+    join(bench.dir, 'worker-heap.json'),
     log,
   );
   await worker.stop();
   return { ...results, workerMaxCachedWorkflows: worker.info.maxCachedWorkflows };
+}
+
+function leadPreload(): string[] {
+  if (options.preload.includes('none')) return [];
+  return options.preload.length ? options.preload : PRELOAD_MODULES;
 }
 
 /** New leads of the lead workflow and each variant, on one dev server and worker process. */
@@ -271,6 +280,41 @@ async function starts(binary: string, bundles: Record<Kind, string>): Promise<St
   return results;
 }
 
+/** The import phase: a generated HubSpot export through the runner, against a dev server and a worker process. */
+async function importPhase(binary: string, bundles: Record<Kind, string>): Promise<ImportBenchResults> {
+  const bench: BenchServer = await startBenchServer(binary, log);
+  cleanups.push(bench.stop);
+  const taskQueue = `bench-import-${Date.now().toString(36)}`;
+  const worker = await startWorkerProcess(
+    {
+      address: bench.server.address,
+      namespace: bench.server.namespace,
+      dataDir: join(bench.dir, 'data'),
+      queues: [
+        {
+          taskQueue,
+          bundlePath: bundles.lead as string,
+          kind: 'lead',
+          ...(options.codec ? { codecKeys: CODEC_KEYS } : {}),
+        },
+      ],
+    },
+    { log },
+  );
+  cleanups.push(worker.stop);
+  const connection = await Connection.connect({ address: bench.server.address });
+  cleanups.push(() => connection.close());
+  const client = await clientFor(connection, bench.server.namespace, options.codec);
+  const results = await runImportBench(
+    client,
+    taskQueue,
+    { rows: options.importRows, concurrency: options.scaleConcurrency, dir: join(bench.dir, 'import') },
+    log,
+  );
+  await worker.stop();
+  return results;
+}
+
 async function main(): Promise<void> {
   const binary = await findTemporalBinary('temporal', { log });
   const env: Environment = await environment(binary);
@@ -283,7 +327,8 @@ async function main(): Promise<void> {
   const bundles: Record<Kind, string> = {};
   if (needBundles) {
     const sources: Array<{ kind: Kind; workflows: string; preload: string[] }> = [
-      { kind: 'lead', workflows: options.workflows, preload: options.preload },
+      // As the worker bundles it (src/worker.ts); `--preload none` measures the bundle without.
+      { kind: 'lead', workflows: options.workflows, preload: leadPreload() },
       {
         kind: 'baseline',
         workflows: fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url)),
@@ -307,7 +352,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const results: BenchResults = {};
+  const results: BenchResults & { import?: ImportBenchResults } = {};
   if (options.phases.includes('machine')) {
     log('machine: pure transitions in this process');
     results.machine = runMachine(options.machineMs);
@@ -336,6 +381,9 @@ async function main(): Promise<void> {
   }
   if (options.phases.includes('scale') && !options.profile) {
     results.scale = await phase(() => scale(binary, bundles));
+  }
+  if (options.phases.includes('import') && !options.profile) {
+    results.import = await phase(() => importPhase(binary, bundles));
   }
   const startsResults =
     options.phases.includes('starts') && !options.profile

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { LeadClient } from '../src/client/index.js';
 import { captureCommand } from './engine.js';
-import { cpuMeter, cpuMs, rssMiB } from './lib/procfs.js';
+import { cpuMeter, cpuMs, rssMiB, type WorkerHeapReading, workerHeap } from './lib/procfs.js';
 import { boundedAll, median, percentile } from './lib/stats.js';
 
 export interface ScaleOptions {
@@ -54,8 +54,13 @@ export interface ScaleResults {
   listAllMs: number;
   listedAll: number;
   samples: ScaleSample[];
-  /** The worker's workflow cache size (SDK default for this machine's memory). */
+  /** The worker's workflow cache size (defaultMaxCachedWorkflows for this machine's memory). */
   workerMaxCachedWorkflows?: number;
+  /** The worker's heap after a GC before the first lead and with every lead waiting (bench/worker.ts). */
+  workerHeapIdle?: WorkerHeapReading;
+  workerHeap?: WorkerHeapReading;
+  /** Heap of the workflows' thread per cached workflow, beyond the idle worker's: what one cached lead costs. */
+  workflowHeapKiBPerCachedLead?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,12 +70,16 @@ export async function runScale(
   taskQueue: string,
   pids: { server: number; worker: number },
   options: ScaleOptions,
+  /** Where the bench worker writes its heap on SIGUSR2 (WorkerSpec.heapFile); none: no heap figures. */
+  heapFile: string | undefined,
   log: (line: string) => void,
 ): Promise<ScaleResults> {
   const leads = new LeadClient(client, { taskQueue });
   const stageQuery = `WorkflowType = 'leadWorkflow' AND ExecutionStatus = 'Running' AND LeadStage = 'lead'`;
   const rss = () => ({ serverRssMiB: rssMiB(pids.server), workerRssMiB: rssMiB(pids.worker) });
+  const heap = () => (heapFile ? workerHeap(pids.worker, heapFile) : Promise.resolve(undefined));
   const idle = rss();
+  const heapIdle = await heap();
 
   const samples: ScaleSample[] = [];
   const latencies: number[] = [];
@@ -123,6 +132,17 @@ export async function runScale(
   const serverIdleCpuPercent = ((cpuMs(pids.server) - cpuBefore.server) / idleWindowMs) * 100;
   const workerIdleCpuPercent = ((cpuMs(pids.worker) - cpuBefore.worker) / idleWindowMs) * 100;
   const full = rss();
+  const heapFull = await heap();
+  const perCached =
+    heapIdle && heapFull && heapFull.cachedWorkflows > 0
+      ? (heapFull.workflowHeapBytes - heapIdle.workflowHeapBytes) / 1024 / heapFull.cachedWorkflows
+      : undefined;
+  if (heapFull) {
+    log(
+      `scale: workflow heap ${(heapFull.workflowHeapBytes / 2 ** 20).toFixed(0)} MiB for ` +
+        `${heapFull.cachedWorkflows} cached leads (${perCached?.toFixed(0)} KiB each), worker RSS ${full.workerRssMiB.toFixed(0)} MiB`,
+    );
+  }
 
   const time = async (fn: () => Promise<unknown>, times: number) => {
     const ms: number[] = [];
@@ -168,5 +188,8 @@ export async function runScale(
     listAllMs,
     listedAll,
     samples,
+    ...(heapIdle ? { workerHeapIdle: heapIdle } : {}),
+    ...(heapFull ? { workerHeap: heapFull } : {}),
+    ...(perCached !== undefined ? { workflowHeapKiBPerCachedLead: perCached } : {}),
   };
 }

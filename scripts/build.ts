@@ -9,7 +9,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH } from '../src/codec/keys.js';
-import { WORKFLOW_BUNDLE_FILE, WORKFLOWS_PATH } from '../src/worker.js';
+import { PRELOAD_MODULES, WORKFLOW_BUNDLE_FILE, WORKFLOWS_PATH } from '../src/worker.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = join(root, 'src');
@@ -34,6 +34,7 @@ for (const entry of await readdir(src, { recursive: true, withFileTypes: true })
 const { code } = await bundleWorkflowCode({
   workflowsPath: WORKFLOWS_PATH,
   failureConverterPath: FAILURE_CONVERTER_PATH,
+  preloadModules: PRELOAD_MODULES,
   logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
 });
 await writeFile(join(dist, WORKFLOW_BUNDLE_FILE), code);

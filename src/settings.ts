@@ -107,6 +107,11 @@ export const SettingsSchema = z
     LEADCYCLE_PUBLIC_URL: optional(
       text.refine((s) => isUrl(s, ['https:', 'http:']), 'must be an http(s) URL'),
     ),
+    /** Where operators open the Temporal UI: `leadcycle show` prints each lead's page there. */
+    LEADCYCLE_TEMPORAL_UI_URL: orDefault(
+      text.refine((s) => isUrl(s, ['https:', 'http:']), 'must be an http(s) URL'),
+      'http://localhost:8233',
+    ),
     LEADCYCLE_CRM_WEBHOOK_URL: optional(
       text.refine((s) => isUrl(s, ['https:', 'http:']), 'must be an http(s) URL'),
     ),

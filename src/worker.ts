@@ -23,9 +23,18 @@ export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
 /** Running from the TypeScript sources (tsx, vitest) rather than from dist/. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 
+/**
+ * Modules every workflow bundle preloads (bundleWorkflowCode's `preloadModules`): evaluated once per
+ * worker thread instead of once per cached lead (src/machines/shared-modules.ts says why it is safe).
+ */
+export const PRELOAD_MODULES = [
+  fileURLToPath(new URL(`./machines/shared-modules.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url)),
+];
+
 /** Built: the bundle shipped in dist/. From the sources: webpack bundles them at start (seconds). */
-function defaultWorkflows(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  if (FROM_SOURCE) return { workflowsPath: WORKFLOWS_PATH };
+function defaultWorkflows(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {
+  if (FROM_SOURCE)
+    return { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: PRELOAD_MODULES } };
   return {
     workflowBundle: { codePath: fileURLToPath(new URL(`./${WORKFLOW_BUNDLE_FILE}`, import.meta.url)) },
   };
@@ -46,17 +55,23 @@ export interface LeadWorkerOptions {
 }
 
 /**
- * A cached lead workflow holds about 2 MiB of heap (each workflow context gets its own copy of the
- * bundle's modules; zod alone is ~0.75 MiB), twice what the SDK's default cache size assumes. Half
- * the heap at 4 MiB a workflow leaves room; an evicted lead is replayed from history when it wakes.
+ * Heap a cached lead is budgeted: measured 0.18–0.30 MiB (`npm run bench -- --phases scale`: the
+ * workflows' thread after a GC, per cached lead) once zod, xstate and the machine are shared by the
+ * thread's workflows (PRELOAD_MODULES); 2–3× that leaves room for engaged leads' larger state.
+ */
+export const CACHED_LEAD_HEAP_MIB = 0.5;
+
+/**
+ * Half the heap at CACHED_LEAD_HEAP_MIB a lead (the workflows' thread has a heap limit of its own,
+ * the same default as this one's); an evicted lead is replayed from history when it wakes.
  * LEADCYCLE_MAX_CACHED_WORKFLOWS overrides it.
  */
 export function defaultMaxCachedWorkflows(
   configured = readSettings().LEADCYCLE_MAX_CACHED_WORKFLOWS,
+  heapBytes = getHeapStatistics().heap_size_limit,
 ): number {
   if (configured !== undefined) return configured;
-  const heap = getHeapStatistics().heap_size_limit;
-  return Math.max(50, Math.floor(heap / 2 / (4 * 1024 * 1024)));
+  return Math.max(50, Math.floor(heapBytes / 2 / (CACHED_LEAD_HEAP_MIB * 1024 * 1024)));
 }
 
 /**

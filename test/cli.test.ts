@@ -66,6 +66,15 @@ describe('the leadcycle CLI', () => {
       return view;
     });
     expect(shown.stage).toBe('lead');
+    // Where an operator finds it: the workflow id, its current run, and that run's page in the UI.
+    expect(shown.workflowId).toMatch(/^lead-[0-9a-f]{32}$/);
+    const { runId } = await h.client.temporal.workflow.getHandle(shown.workflowId).describe();
+    expect(shown.runId).toBe(runId);
+    expect(shown.uiUrl).toBe(
+      `http://localhost:8233/namespaces/default/workflows/${shown.workflowId}/${runId}/history`,
+    );
+    const human = await cli('show', 'ada@cli.example', '--tenant', tenant);
+    expect(human.stdout).toContain(`workflow id   ${shown.workflowId}\nTemporal UI   ${shown.uiUrl}`);
 
     const sent = await cli(
       'send',
@@ -143,7 +152,7 @@ describe('the leadcycle CLI', () => {
     await eventually(async () => {
       const listed = await cli('--json', 'list', '--stage', 'mql');
       expect(listed.code).toBe(0);
-      expect(JSON.parse(listed.stdout).length).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(listed.stdout).leads.length).toBeGreaterThanOrEqual(1);
     });
     const outbox = await eventually(async () => {
       const r = await cli('outbox', '--kind', 'crm');

@@ -20,6 +20,8 @@ import {
 import type {} from './support/temporal.js'; // ProvidedContext typings only: keep native modules out of this process
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../src/workflows/index.ts', import.meta.url));
+/** As src/worker.ts's PRELOAD_MODULES (not imported: it would load the activities' native modules here). */
+const PRELOAD_MODULES = [fileURLToPath(new URL('../src/machines/shared-modules.ts', import.meta.url))];
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Install (first run only) up front. Time-skipping tests start their own test servers
@@ -38,6 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       workflowsPath: WORKFLOWS_PATH,
       // As the worker bundles it: the workflow's own failures have their messages encoded too.
       failureConverterPath: FAILURE_CONVERTER_PATH,
+      preloadModules: PRELOAD_MODULES,
       logger: quietLogger,
     }).then(async ({ code }) => {
       const path = join(dbDir, 'workflow-bundle.js');

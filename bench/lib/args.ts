@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
 import type { Path } from '../engine.js';
 
-export const PHASES = ['machine', 'backtest', 'engine', 'history', 'scale', 'starts'] as const;
+export const PHASES = ['machine', 'backtest', 'engine', 'history', 'scale', 'import', 'starts'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -19,6 +19,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --leads <n>                scale: open leads to reach (10000)
   --scale-seconds <n>        scale: time budget (150)
   --scale-concurrency <n>    scale: concurrent captures (16)
+  --import-rows <n>          import: rows of the generated HubSpot export (100000)
   --history-days <n>         history: simulated days per lead (365)
   --starts-leads <n>         starts: new leads per kind and round (50)
   --starts-concurrency <n>   starts: concurrent captures (8)
@@ -48,6 +49,7 @@ const { values: args } = (() => {
         'scale-seconds': { type: 'string', default: '150' },
         'scale-concurrency': { type: 'string', default: '16' },
         'history-days': { type: 'string', default: '365' },
+        'import-rows': { type: 'string', default: '100000' },
         'starts-leads': { type: 'string', default: '50' },
         'starts-concurrency': { type: 'string', default: '8' },
         'starts-rounds': { type: 'string', default: '3' },
@@ -134,6 +136,7 @@ export const options = {
   scaleSeconds: int('scale-seconds'),
   scaleConcurrency: int('scale-concurrency'),
   historyDays: int('history-days'),
+  importRows: int('import-rows'),
   startsLeads: int('starts-leads'),
   startsConcurrency: int('starts-concurrency'),
   startsRounds: int('starts-rounds'),

@@ -49,6 +49,8 @@ export async function startWorkerProcess(
 ): Promise<WorkerProcess> {
   const args = [
     ...(options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : []),
+    // Heap readings (bench/worker.ts, SIGUSR2) are taken after a full GC.
+    '--expose-gc',
     '--import',
     'tsx',
     WORKER_ENTRY,

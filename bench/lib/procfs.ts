@@ -62,3 +62,31 @@ export function cpuMeter(pids: Record<string, number>) {
     },
   };
 }
+
+/** What bench/worker.ts writes on SIGUSR2 (its WorkerHeap). */
+export interface WorkerHeapReading {
+  at: number;
+  workflowHeapBytes: number;
+  mainHeapBytes: number;
+  cachedWorkflows: number;
+}
+
+/** Asks the bench worker for its heap (SIGUSR2) and waits for the answer in `file` (40 s at most). */
+export async function workerHeap(pid: number, file: string): Promise<WorkerHeapReading | undefined> {
+  const asked = Date.now();
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; i < 400; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      const reading = JSON.parse(readFileSync(file, 'utf8')) as WorkerHeapReading;
+      if (reading.at >= asked) return reading;
+    } catch {
+      // not written yet
+    }
+  }
+  return undefined;
+}

@@ -204,6 +204,16 @@ export function resultRows(r: BenchResults): Row[] {
         value: f(s.workerRssMiB),
         note: `idle ${f(s.workerRssIdleMiB)} MiB; +${f(s.workerRssKiBPerLead)} KiB per lead; ${f(s.workerIdleCpuPercent, 2)}% CPU while all wait`,
       },
+      ...(s.workerHeap && s.workflowHeapKiBPerCachedLead !== undefined
+        ? [
+            {
+              section: 'scale',
+              metric: 'workflow heap per cached lead (KiB)',
+              value: f(s.workflowHeapKiBPerCachedLead),
+              note: `${s.workerHeap.cachedWorkflows} cached (cache ${s.workerMaxCachedWorkflows}); workflow thread ${f(s.workerHeap.workflowHeapBytes / 2 ** 20)} MiB, idle ${f((s.workerHeapIdle?.workflowHeapBytes ?? Number.NaN) / 2 ** 20)} MiB, after a GC`,
+            },
+          ]
+        : []),
       {
         section: 'scale',
         metric: "count LeadStage = 'lead' (ms)",

@@ -12,7 +12,7 @@ import {
 import type { LeadView } from '../machines/index.js';
 import { stateQuery } from '../workflows/messages.js';
 import { type ApiKeys, leadTenantVia, requireApiKey } from './auth.js';
-import { ApiError } from './errors.js';
+import { ApiError, validationError } from './errors.js';
 import { fingerprintOf, type IdempotencyStore, updateIdOf } from './idempotency.js';
 import {
   AcceptedSchema,
@@ -356,21 +356,22 @@ export const leadRoutes: FastifyPluginAsyncZod<LeadRoutesOptions> = async (app, 
         description: 'From Temporal visibility: eventually consistent, a second or so behind the leads.',
         querystring: ListQuerySchema,
         response: {
-          200: json('The leads, at most `limit`', LeadListSchema),
+          200: json('A page of the leads, at most `limit`, and the cursor of the next', LeadListSchema),
           ...errorsFor(400, 401, 503),
         },
       },
     },
     async (request) => {
-      const { stage, temperature, limit } = request.query;
-      const listings = await temporal(() =>
-        client.list({ limit, ...(stage ? { stage } : {}), ...(temperature ? { temperature } : {}) }),
-      );
+      const page = await temporal(() => client.listPage(request.query)).catch((err: unknown) => {
+        // The only input the client checks itself here is the cursor, which came in the query string.
+        throw err instanceof LeadValidationError ? validationError(err.issues, 'querystring') : err;
+      });
       return {
-        leads: listings.map(({ workflowId, ...rest }) => ({
+        leads: page.leads.map(({ workflowId, ...rest }) => ({
           leadId: workflowId,
           ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)),
         })),
+        nextCursor: page.nextCursor,
       };
     },
   );

@@ -55,6 +55,7 @@ export async function runApi(): Promise<void> {
     ...(settings.metricsKey ? { metricsKey: settings.metricsKey } : {}),
     ...(settings.unsubscribeSecret ? { unsubscribeSecret: settings.unsubscribeSecret } : {}),
     privacy: { store, outbox },
+    imports: { dataDir: settings.dataDir }, // POST /v1/imports: resume state in the data dir
     // Unsubscribe links carry a token in their query: logged URLs keep the path only.
     logger: {
       serializers: {

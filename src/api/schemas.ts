@@ -125,7 +125,13 @@ export const ListQuerySchema = z
       .min(1)
       .max(1000)
       .default(100)
-      .describe('At most this many leads (1 to 1000, default 100)'),
+      .describe('At most this many leads on the page (1 to 1000, default 100)'),
+    cursor: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe("The previous page's `nextCursor`, with the same filters"),
   })
   .strict();
 
@@ -329,7 +335,15 @@ export const LeadListingSchema = named(
   }),
 );
 
-export const LeadListSchema = z.object({ leads: z.array(LeadListingSchema) });
+export const LeadListSchema = z.object({
+  leads: z.array(LeadListingSchema),
+  nextCursor: z
+    .string()
+    .nullable()
+    .describe(
+      'Pass as `cursor` for the next page (null after the last; a page may be short and still have one)',
+    ),
+});
 
 export const WebhookAckSchema = named(
   'WebhookAck',

@@ -15,12 +15,14 @@ import {
 import type { Analytics, BacktestJobs, BacktestLimits, StoreHealth } from '../analytics/index.js';
 import type { LeadClient } from '../client/index.js';
 import type { ConfigVersions } from '../config-versions.js';
+import { ImportJobs, type ImportJobsOptions } from '../import/jobs.js';
 import { STAGES } from '../machines/index.js';
 import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { ApiKeys, requireMetricsKey } from './auth.js';
 import { configRoutes } from './config.js';
 import { ApiError, renderError } from './errors.js';
 import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
+import { importRoutes } from './imports.js';
 import { errors, json, leadRoutes } from './leads.js';
 import { type PrivacyApiDeps, privacyRoutes } from './privacy.js';
 import { reportRoutes } from './reports.js';
@@ -58,6 +60,11 @@ export interface BuildApiOptions {
    * /v1/config/rollback exist (src/api/config.ts; admin keys only). Pass the same instance.
    */
   configVersions?: ConfigVersions;
+  /**
+   * POST /v1/imports and GET /v1/imports/{id} (src/api/imports.ts): imports run in the API, their
+   * resume state in `dataDir`; absent, the routes do not exist. `bodyLimit`: the largest import body.
+   */
+  imports?: Omit<ImportJobsOptions, 'client'> & { bodyLimit?: number };
   /** The worker's store and outbox: with them, /v1/leads/forget and /v1/leads/export exist. */
   privacy?: PrivacyApiDeps;
   /**
@@ -286,6 +293,15 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     idempotency: new IdempotencyStore(options.idempotency),
     temporal,
   });
+  if (options.imports) {
+    const { bodyLimit: importBodyLimit, ...jobs } = options.imports;
+    await app.register(importRoutes, {
+      prefix: '/v1',
+      keys,
+      jobs: new ImportJobs({ client, ...jobs }),
+      ...(importBodyLimit ? { bodyLimit: importBodyLimit } : {}),
+    });
+  }
   if (options.privacy) {
     const { store, outbox } = options.privacy;
     await app.register(privacyRoutes, { prefix: '/v1/leads', client, keys, temporal, store, outbox });

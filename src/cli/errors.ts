@@ -9,6 +9,7 @@ import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from
 import { ConfigFileError } from '../config-file.js';
 import { ConfigVersionError } from '../config-versions.js';
 import { InvalidInputError, LeadcycleError } from '../errors.js';
+import { ImportError } from '../import/errors.js';
 import { SettingsError } from '../settings.js';
 import { JourneyError } from '../simulator/journey.js';
 import { flag } from './options.js';
@@ -33,7 +34,9 @@ function exitCodeOf(err: unknown): number {
     err instanceof ConfigFileError ||
     err instanceof JourneyError ||
     err instanceof SettingsError ||
-    (err instanceof ConfigVersionError && err.code !== 'corrupt_config_version')
+    (err instanceof ConfigVersionError && err.code !== 'corrupt_config_version') ||
+    // The file or its mapping is the caller's to fix; an interrupted import is resumed by a re-run.
+    (err instanceof ImportError && err.code !== 'import_interrupted')
   )
     return 2;
   if (err instanceof LeadCommandRejectedError) return 3;
@@ -59,7 +62,8 @@ export function failureOf(err: unknown): Failure {
     err instanceof ConfigFileError ||
     err instanceof JourneyError ||
     err instanceof SettingsError ||
-    err instanceof ConfigVersionError
+    err instanceof ConfigVersionError ||
+    err instanceof ImportError
   )
     error.issues = err.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
   if (err instanceof LeadCommandRejectedError) error.rejection = err.rejection;

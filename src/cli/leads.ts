@@ -80,6 +80,19 @@ function describeLead(view: LeadView): string {
   );
 }
 
+/** The lead's workflow as operators find it: its id, current run and page in the Temporal UI. */
+async function runOf(client: LeadClient, ref: LeadRef) {
+  const { workflowId } = await client.locate(ref);
+  const { runId } = await client.temporal.workflow.getHandle(workflowId).describe();
+  const base = readSettings().LEADCYCLE_TEMPORAL_UI_URL.replace(/\/+$/, '');
+  const namespace = encodeURIComponent(client.temporal.options.namespace);
+  const uiUrl = `${base}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
+  return { workflowId, runId, uiUrl };
+}
+
+const describeRun = (run: { workflowId: string; uiUrl: string }) =>
+  `workflow id   ${run.workflowId}\nTemporal UI   ${run.uiUrl}`;
+
 /** One line per entry: when, what, and its details. */
 export function describeTimeline(timeline: LeadTimeline): string {
   const lines = timeline.entries.map((e) => {
@@ -118,7 +131,12 @@ const ShowOptionsSchema = TenantSchema.extend({ timeline: z.boolean().optional()
 const SendOptionsSchema = TenantSchema.extend({ start: z.boolean().optional() }).strict();
 const TrackOptionsSchema = TenantSchema.extend({ contentStage: BuyingStageSchema.optional() }).strict();
 const ListOptionsSchema = z
-  .object({ stage: StageSchema.optional(), temperature: TemperatureSchema.optional(), limit: z.number() })
+  .object({
+    stage: StageSchema.optional(),
+    temperature: TemperatureSchema.optional(),
+    limit: z.number().int().min(1).max(1000),
+    cursor: z.string().min(1).optional(),
+  })
   .strict();
 
 export function addLeadCommands(program: Command, out: Output): void {
@@ -187,11 +205,14 @@ export function addLeadCommands(program: Command, out: Output): void {
     .action(async (lead: string, options: unknown) => {
       const { tenant, timeline } = parseOptions(ShowOptionsSchema, options);
       const ref = leadRef(lead, tenant);
-      if (!timeline) return printLead(await withClient((c) => c.get(ref)));
-      const [view, events] = await withClient(
-        async (c) => [await c.get(ref), await c.timeline(ref)] as const,
+      const [view, run, events] = await withClient(
+        async (c) =>
+          [await c.get(ref), await runOf(c, ref), timeline ? await c.timeline(ref) : undefined] as const,
       );
-      out.print({ ...view, timeline: events }, () => `${describeLead(view)}\n${describeTimeline(events)}`);
+      const shown = { ...view, ...run, ...(events ? { timeline: events } : {}) };
+      out.print(shown, () =>
+        [describeLead(view), describeRun(run), ...(events ? [describeTimeline(events)] : [])].join('\n'),
+      );
     });
 
   program
@@ -210,12 +231,15 @@ export function addLeadCommands(program: Command, out: Output): void {
     .description('list leads by stage and temperature (Temporal visibility)')
     .addOption(new Option('--stage <stage>', 'only this stage').choices(STAGES))
     .addOption(new Option('--temperature <temperature>').choices(TEMPERATURES))
-    .option('--limit <n>', 'at most this many', integer, 100)
+    .option('--limit <n>', 'at most this many on the page (1 to 1000)', integer, 100)
+    .option('--cursor <cursor>', 'the page after the one that printed this cursor (same filters)')
     .action(async (options: unknown) => {
       const filter = parseOptions(ListOptionsSchema, options);
       const listing = out.progress('listing leads…');
-      const leads = await withClient((c) => c.list(filter));
+      const page = await withClient((c) => c.listPage(filter));
       listing.done();
-      out.print(leads, () => table(leads));
+      out.print(page, () =>
+        page.nextCursor ? `${table(page.leads)}\nmore: --cursor ${page.nextCursor}` : table(page.leads),
+      );
     });
 }

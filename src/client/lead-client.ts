@@ -6,6 +6,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
 import type { z } from 'zod';
 import { issuesOf } from '../errors.js';
 import {
@@ -44,6 +45,7 @@ import {
   type ValidationIssue,
 } from './errors.js';
 import { type LeadIds, type LeadRef, LeadRefSchema, leadIds, leadKeyOf } from './lead-key.js';
+import { decodeCursor, encodeCursor } from './list-cursor.js';
 import { type LeadTimeline, leadTimeline } from './timeline.js';
 
 export const DEFAULT_TASK_QUEUE = 'leadcycle';
@@ -100,6 +102,18 @@ export interface TrackOptions {
 }
 
 const GRPC_NOT_FOUND = 5;
+
+export interface LeadListFilter {
+  stage?: Stage | undefined;
+  temperature?: Temperature | undefined;
+  limit?: number | undefined;
+}
+
+/** A page of a lead listing and the cursor of the next one (null after the last). */
+export interface LeadPage {
+  leads: LeadListing[];
+  nextCursor: string | null;
+}
 
 export interface LeadListing {
   workflowId: string;
@@ -414,29 +428,53 @@ export class LeadClient {
     return view;
   }
 
-  /** Leads by stage and temperature, from Temporal visibility (eventually consistent, a second or so). */
-  async list(
-    filter: { stage?: Stage; temperature?: Temperature; limit?: number } = {},
-  ): Promise<LeadListing[]> {
+  /**
+   * Leads by stage and temperature, from Temporal visibility (eventually consistent, a second or so):
+   * the first `limit` (default 100), through as many pages as that takes.
+   */
+  async list(filter: LeadListFilter = {}): Promise<LeadListing[]> {
+    const limit = filter.limit ?? 100;
+    const leads: LeadListing[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.listPage({ ...filter, limit: limit - leads.length, cursor });
+      leads.push(...page.leads);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && leads.length < limit);
+    return leads;
+  }
+
+  /**
+   * One page of that listing: at most `limit` leads (default 100), and the cursor of the next page
+   * (Temporal's next-page token; null after the last). A page may hold fewer than `limit` and still
+   * have a next one: visibility decides. A cursor from other filters is a LeadValidationError.
+   */
+  async listPage(filter: LeadListFilter & { cursor?: string | undefined } = {}): Promise<LeadPage> {
     // Filters go into a visibility query: only known values, never free text.
     const clauses = [`WorkflowType = '${LEAD_WORKFLOW_TYPE}'`, `ExecutionStatus = 'Running'`];
     if (filter.stage) clauses.push(`LeadStage = '${parse(StageSchema, filter.stage)}'`);
     if (filter.temperature)
       clauses.push(`LeadTemperature = '${parse(TemperatureSchema, filter.temperature)}'`);
-    const listings: LeadListing[] = [];
-    for await (const wf of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
-      const attrs = wf.typedSearchAttributes;
-      listings.push({
-        workflowId: wf.workflowId,
+    const query = clauses.join(' AND ');
+    const response = await this.temporal.workflowService.listWorkflowExecutions({
+      namespace: this.temporal.options.namespace,
+      query,
+      pageSize: filter.limit ?? 100,
+      nextPageToken: filter.cursor ? decodeCursor(query, filter.cursor) : undefined,
+    });
+    const leads = (response.executions ?? []).map((wf) => {
+      const attrs = decodeTypedSearchAttributes(wf.searchAttributes?.indexedFields);
+      return {
+        workflowId: wf.execution?.workflowId ?? '',
         stage: attrs.get(LeadSearchAttributes.stage),
         score: attrs.get(LeadSearchAttributes.score),
         temperature: attrs.get(LeadSearchAttributes.temperature),
         buyingStage: attrs.get(LeadSearchAttributes.buyingStage),
         owner: attrs.get(LeadSearchAttributes.owner),
-      });
-      if (listings.length >= (filter.limit ?? 1000)) break;
-    }
-    return listings;
+      };
+    });
+    const token = response.nextPageToken;
+    return { leads, nextCursor: token && token.length > 0 ? encodeCursor(query, token) : null };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { getNextTransitions, initialTransition, type SnapshotFrom, transition } from 'xstate';
+import { getNextTransitions, type SnapshotFrom } from 'xstate';
 import type { LeadcycleConfig } from './config.js';
 import type { LeadContext, LeadInput } from './context.js';
 import type { Effect } from './effects.js';
@@ -14,6 +14,7 @@ import {
   type Verdict,
 } from './guards.js';
 import { LATEST_RULES, type LeadMachine, type LeadRules } from './lead-machine.js';
+import { initialStep, step } from './step.js';
 import type { ConsentState, Stage } from './vocabulary.js';
 
 /**
@@ -57,7 +58,7 @@ export function startLead(
   machine: LeadMachine,
   input: LeadInput,
 ): { snapshot: LeadSnapshot; effects: Effect[] } {
-  const [snapshot, actions] = initialTransition(machine, input);
+  const [snapshot, actions] = initialStep(machine, input);
   return { snapshot, effects: effectsOf(actions) };
 }
 
@@ -69,7 +70,7 @@ export function applyEvent(
   rules: LeadRules = LATEST_RULES,
 ): Decision {
   if (!snapshot.can(event)) return { ok: false, rejection: explainRejection(config, snapshot, event, rules) };
-  const [next, actions] = transition(machine, snapshot, event);
+  const [next, actions] = step(machine, snapshot, event);
   return { ok: true, snapshot: next, effects: effectsOf(actions) };
 }
 

@@ -9,7 +9,7 @@ import { bundleWorkflowCode, NativeConnection, type WorkerOptions } from '@tempo
 import { issuesOf } from '../errors.js';
 import { type LeadcycleConfigInput, LeadcycleConfigSchema } from '../machines/index.js';
 import { startTimeSkippingServer } from '../temporal/server.js';
-import { createLeadWorker, WORKFLOWS_PATH } from '../worker.js';
+import { createLeadWorker, PRELOAD_MODULES, WORKFLOWS_PATH } from '../worker.js';
 import { timeSkippingClock } from './clock.js';
 import { DEFAULT_SIMULATION_DAYS, eventsInOrder, type Journey, JourneyError, leadOf } from './journey.js';
 import { playJourney } from './play.js';
@@ -35,7 +35,11 @@ let bundled: Promise<{ code: string }> | undefined;
 
 /** The lead workflow bundled once per process (a few seconds), then reused by every simulation. */
 export function simulatorBundle(): Promise<{ code: string }> {
-  bundled ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }).then(({ code }) => ({
+  bundled ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    preloadModules: PRELOAD_MODULES,
+    logger: quietLogger,
+  }).then(({ code }) => ({
     code,
   }));
   bundled.catch(() => {

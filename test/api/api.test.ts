@@ -376,6 +376,36 @@ describe('leads', () => {
   });
 });
 
+describe('listing leads', () => {
+  it('pages through visibility with a cursor bound to its filters', async () => {
+    for (let i = 0; i < 5; i++) {
+      const body = { lead: { email: `page-${i}-${unique()}@acme.example` }, command: form('x@acme.example') };
+      body.command.profile.email = body.lead.email;
+      expect((await api.call('POST', '/v1/leads/capture', { body })).status).toBe(200);
+    }
+    const first = await eventually(async () => {
+      const res = await api.call('GET', '/v1/leads?limit=2');
+      expect(res.json.leads).toHaveLength(2);
+      expect(res.json.nextCursor).toEqual(expect.any(String));
+      return res.json;
+    });
+    const next = await api.call('GET', `/v1/leads?limit=2&cursor=${first.nextCursor}`);
+    expect(next.status).toBe(200);
+    expect(next.json.leads.length).toBeGreaterThan(0);
+    const ids = (page: { leads: { leadId: string }[] }) => page.leads.map((l) => l.leadId);
+    expect(ids(next.json).filter((id: string) => ids(first).includes(id))).toEqual([]);
+
+    const otherFilter = await api.call('GET', `/v1/leads?limit=2&stage=mql&cursor=${first.nextCursor}`);
+    expect(otherFilter).toMatchObject({
+      status: 400,
+      json: { error: { code: 'validation', issues: [{ in: 'querystring', path: 'cursor' }] } },
+    });
+    expect(otherFilter.json.error.issues[0].message).toContain('other filters');
+    const garbage = await api.call('GET', '/v1/leads?cursor=not-a-cursor');
+    expect(garbage).toMatchObject({ status: 400, json: { error: { issues: [{ path: 'cursor' }] } } });
+  });
+});
+
 describe('idempotency keys', () => {
   it('a retry with the same key and body answers the first response without a second event', async () => {
     const lead = { tenant: unique(), email: 'idem@acme.example' };

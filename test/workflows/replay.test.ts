@@ -20,6 +20,8 @@ const path = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const WORKFLOWS = path('../../src/workflows/index.ts');
 const ALTERED_WORKFLOWS = path('../support/altered-workflows.ts');
 const REPLAY_STATE = path('../support/replay-state.ts');
+// As the worker bundles them: the machine's modules shared by every workflow of the thread.
+const PRELOAD = path('../../src/machines/shared-modules.ts');
 
 const quiet = {
   log: () => {},
@@ -35,6 +37,7 @@ async function bundle(workflowsPath: string): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath,
     workflowInterceptorModules: [REPLAY_STATE],
+    preloadModules: [PRELOAD],
     logger: quiet,
   });
   return code;

@@ -1,0 +1,122 @@
+/**
+ * How a file's columns become a lead: one zod schema for the mapping (a preset's, or a
+ * `--mapping <file.json>`), types inferred.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { issuesOf } from '../errors.js';
+import { FormKindSchema } from '../machines/index.js';
+import { ImportError } from './errors.js';
+
+const column = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe('A column name, as in the file’s header (exact, case-sensitive)');
+const values = z
+  .array(z.string().trim().min(1).max(100))
+  .max(50)
+  .default([])
+  .describe('Cell values, compared trimmed and case-insensitively');
+
+/** The profile fields a column can fill: the machine's own (ProfileSchema), email apart. */
+export const PROFILE_FIELDS = [
+  'firstName',
+  'lastName',
+  'company',
+  'jobTitle',
+  'sector',
+  'jobFunction',
+  'country',
+  'companySize',
+  'annualRevenue',
+] as const;
+export type ProfileField = (typeof PROFILE_FIELDS)[number];
+
+export const ImportMappingSchema = z
+  .object({
+    /** What names the lead: its email (the default; a form by the same person is the same lead) or an external id. */
+    key: z.enum(['email', 'externalId']).default('email'),
+    /**
+     * The form kind the capture is recorded as (an imported contact becomes a `lead` the way a form
+     * makes one): its engagement points count, so pick the kind that says least (default
+     * `content_download`, 5 points by default, no hand-raise, no newsletter subscription).
+     */
+    form: FormKindSchema.default('content_download'),
+    columns: z
+      .object({
+        email: column,
+        externalId: column.optional(),
+        firstName: column.optional(),
+        lastName: column.optional(),
+        company: column.optional(),
+        jobTitle: column.optional(),
+        sector: column.optional(),
+        jobFunction: column.optional(),
+        country: column.optional(),
+        companySize: column.optional(),
+        annualRevenue: column.optional(),
+      })
+      .strict(),
+    /**
+     * Consent from one explicit column only, never inferred: a file (or a row) without it imports
+     * the contact without consent. `granted` values opt in, `withdrawn` values opt out (recorded as
+     * an unsubscribe, source `import`), `none` values say nothing (an empty cell says nothing too);
+     * any other value rejects the row.
+     */
+    consent: z
+      .object({ column, granted: values, withdrawn: values, none: values })
+      .strict()
+      .refine((c) => c.granted.length + c.withdrawn.length > 0, {
+        message: 'give at least one `granted` or `withdrawn` value',
+      })
+      .optional(),
+  })
+  .strict()
+  .refine((m) => m.key !== 'externalId' || m.columns.externalId !== undefined, {
+    path: ['columns', 'externalId'],
+    message: 'key "externalId" needs the column of the external id',
+  });
+export type ImportMapping = z.output<typeof ImportMappingSchema>;
+export type ImportMappingInput = z.input<typeof ImportMappingSchema>;
+
+/** A mapping from raw input; an ImportError naming each field that is wrong. */
+export function parseMapping(input: unknown): ImportMapping {
+  const parsed = ImportMappingSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = issuesOf(parsed.error);
+  throw new ImportError(
+    'invalid_mapping',
+    `invalid mapping: ${issues.map((i) => `${i.path.join('.') || '(mapping)'}: ${i.message}`).join('; ')}`,
+    issues,
+  );
+}
+
+/** A mapping file (JSON). */
+export async function loadMappingFile(file: string): Promise<ImportMapping> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ImportError(
+      'invalid_mapping',
+      `cannot read the mapping file ${file}: ${(err as Error).message}`,
+    );
+  }
+  try {
+    return parseMapping(JSON.parse(text));
+  } catch (err) {
+    if (err instanceof ImportError) throw err;
+    throw new ImportError(
+      'invalid_mapping',
+      `the mapping file ${file} is not JSON: ${(err as Error).message}`,
+    );
+  }
+}
+
+/** The columns a file must have for this mapping: the key's. The others may be absent (empty). */
+export function requiredColumns(mapping: ImportMapping): string[] {
+  return mapping.key === 'email'
+    ? [mapping.columns.email]
+    : [mapping.columns.email, mapping.columns.externalId as string];
+}
