@@ -8,6 +8,7 @@
  *   npm run bench -- --phases backtest --backtest-leads 100000   # store kept in .leadcycle/bench-backtest-<n>/
  *   npm run bench -- --rounds 5 --engine-leads 20 --updates 50 --paths update
  *   npm run bench -- --phases scale --leads 20000 --scale-seconds 900
+ *   npm run bench -- --phases starts --variant before=/path/to/old/src/workflows/index.ts   # new leads
  *   npm run bench -- --profile                     # engine, lead workflow only, worker under --cpu-prof
  *   npm run bench -- --variant mine=/path/to/src/workflows/index.ts   # a modified workflow, same run
  *   npm run bench -- --variant plain=?codec=off    # the workflow in src/ without the payload codec
@@ -41,6 +42,7 @@ import { type BenchServer, startBenchServer, startWorkerProcess } from './lib/pr
 import { type BenchResults, printReport, resultRows } from './lib/report.js';
 import { runMachine } from './machine.js';
 import { runScale, type ScaleResults } from './scale.js';
+import { runStarts, type StartsResults } from './starts.js';
 
 const t0 = performance.now();
 const log = (line: string) =>
@@ -246,6 +248,38 @@ function leadPreload(): string[] {
   return options.preload.length ? options.preload : PRELOAD_MODULES;
 }
 
+/** New leads of the lead workflow and each variant, on one dev server and worker process. */
+async function starts(binary: string, bundles: Record<Kind, string>): Promise<StartsResults> {
+  const bench = await startBenchServer(binary, log);
+  cleanups.push(bench.stop);
+  const tag = Date.now().toString(36);
+  const kinds: Kind[] = ['lead', ...options.variants.map((v) => v.name)];
+  const queues: Record<Kind, string> = Object.fromEntries(kinds.map((k) => [k, `bench-starts-${k}-${tag}`]));
+  const worker = await startWorkerProcess(
+    {
+      address: bench.server.address,
+      namespace: bench.server.namespace,
+      dataDir: join(bench.dir, 'data'),
+      queues: kinds.map((k) => ({
+        taskQueue: queues[k] as string,
+        bundlePath: bundles[k] as string,
+        kind: 'lead' as const,
+        ...(codecOf(k) ? { codecKeys: CODEC_KEYS } : {}),
+      })),
+    },
+    { log },
+  );
+  cleanups.push(worker.stop);
+  const connection = await Connection.connect({ address: bench.server.address });
+  cleanups.push(() => connection.close());
+  const clients: Record<Kind, Client> = {};
+  for (const k of kinds) clients[k] = await clientFor(connection, bench.server.namespace, codecOf(k));
+  const { startsLeads: leads, startsConcurrency: concurrency, startsRounds: rounds } = options;
+  const results = await runStarts({ clients, queues, tag, log }, kinds, { leads, concurrency, rounds });
+  await worker.stop();
+  return results;
+}
+
 /** The import phase: a generated HubSpot export through the runner, against a dev server and a worker process. */
 async function importPhase(binary: string, bundles: Record<Kind, string>): Promise<ImportBenchResults> {
   const bench: BenchServer = await startBenchServer(binary, log);
@@ -351,6 +385,10 @@ async function main(): Promise<void> {
   if (options.phases.includes('import') && !options.profile) {
     results.import = await phase(() => importPhase(binary, bundles));
   }
+  const startsResults =
+    options.phases.includes('starts') && !options.profile
+      ? await phase(() => starts(binary, bundles))
+      : undefined;
 
   const table = resultRows(results);
   printReport(env, results, table, output.markdown);
@@ -365,6 +403,7 @@ async function main(): Promise<void> {
       loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
       figures: table,
       ...results,
+      ...(startsResults ? { starts: startsResults } : {}),
     };
     await writeFile(output.file, `${JSON.stringify(out, null, 2)}\n`);
     log(`wrote ${output.file}`);

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
 import type { Path } from '../engine.js';
 
-export const PHASES = ['machine', 'backtest', 'engine', 'history', 'scale', 'import'] as const;
+export const PHASES = ['machine', 'backtest', 'engine', 'history', 'scale', 'import', 'starts'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -19,8 +19,11 @@ export const USAGE = `usage: npm run bench -- [options]
   --leads <n>                scale: open leads to reach (10000)
   --scale-seconds <n>        scale: time budget (150)
   --scale-concurrency <n>    scale: concurrent captures (16)
-  --import-rows <n>          import: rows of the generated HubSpot export (5000; the README's figure: 100000)
+  --import-rows <n>          import: rows of the generated HubSpot export (5000)
   --history-days <n>         history: simulated days per lead (365)
+  --starts-leads <n>         starts: new leads per kind and round (50)
+  --starts-concurrency <n>   starts: concurrent captures (8)
+  --starts-rounds <n>        starts: rounds, median reported (3)
   --machine-ms <n>           machine: time per measurement (2000)
   --backtest-leads <n>       backtest: journaled leads, store kept in .leadcycle/bench-backtest-<n>/ (100000)
   --workflows <path>         the lead workflows' index.ts (src/workflows/index.ts)
@@ -47,6 +50,9 @@ const { values: args } = (() => {
         'scale-concurrency': { type: 'string', default: '16' },
         'history-days': { type: 'string', default: '365' },
         'import-rows': { type: 'string', default: '5000' },
+        'starts-leads': { type: 'string', default: '50' },
+        'starts-concurrency': { type: 'string', default: '8' },
+        'starts-rounds': { type: 'string', default: '3' },
         'machine-ms': { type: 'string', default: '2000' },
         'backtest-leads': { type: 'string', default: '100000' },
         paths: { type: 'string', default: 'update,signal' },
@@ -131,6 +137,9 @@ export const options = {
   scaleConcurrency: int('scale-concurrency'),
   historyDays: int('history-days'),
   importRows: int('import-rows'),
+  startsLeads: int('starts-leads'),
+  startsConcurrency: int('starts-concurrency'),
+  startsRounds: int('starts-rounds'),
   machineMs: int('machine-ms'),
   backtestLeads: int('backtest-leads'),
   paths: list(args.paths) as Path[],

@@ -24,7 +24,7 @@ import {
   type Rejection,
 } from '../machines/index.js';
 import { Alarm, timerSummary } from './alarm.js';
-import { carryOut, writeJournal } from './effects.js';
+import { carryOut, isStoreWrite, recordLocally, writeJournal } from './effects.js';
 import { ConfigRolloutSchema, FAILURE, type LeadWorkflowInput } from './messages.js';
 import { countDeferral, countEffects, countRejection } from './metrics.js';
 import { OperatorView } from './operator-view.js';
@@ -44,6 +44,13 @@ export const CONTINUE_AS_NEW_AT = { historyLength: 4_000, updates: 1_000 };
 export const JOURNAL_BATCH = 100;
 export const JOURNAL_MAX_AGE_DAYS = 30;
 
+/**
+ * The patch of leads started since cheap starts: every rule of the patches before it on, behind one
+ * marker (each patch call costs a marker and a TemporalChangeVersion upsert in a new lead's first
+ * workflow task), and store writes carried out as local activities.
+ */
+export const CHEAP_STARTS = 'cheap-starts';
+
 /** How many applied update ids continue-as-new carries: a run applies at most CONTINUE_AS_NEW_AT.updates. */
 export const CARRIED_UPDATE_IDS = 1_000;
 
@@ -57,6 +64,8 @@ export class LeadRun {
   readonly #operators: OperatorView;
   readonly #alarm = new Alarm();
   readonly #fewerEventsPerMessage: boolean;
+  /** Behind CHEAP_STARTS: every older patch on, and store writes as local activities. */
+  readonly #cheapStarts: boolean;
   readonly #limits: typeof CONTINUE_AS_NEW_AT;
   readonly #rules: LeadRules;
   #updatesThisRun = 0;
@@ -72,14 +81,18 @@ export class LeadRun {
 
   constructor(readonly input: LeadWorkflowInput) {
     // Each patch keeps runs recorded before it replaying the way they were written (test/histories/).
+    // Runs that began with the umbrella patch take no other patch; runs recorded before it ask each
+    // patch as they did, in the same order.
+    this.#cheapStarts = patched(CHEAP_STARTS);
+    const since = (patch: string) => this.#cheapStarts || patched(patch);
     // Fewer history events per message: the deadline timer kept, decay ticks on a grid, the score
     // published less often.
-    this.#fewerEventsPerMessage = patched('fewer-events-per-message');
+    this.#fewerEventsPerMessage = since('fewer-events-per-message');
     // The events a lead accepts from outside are journaled for backtests (src/analytics/).
-    const journal = patched('lead-event-journal');
+    const journal = since('lead-event-journal');
     // Timer events at their deadlines, and the deadlines due before a message fed before it: what the
     // backtest and the simulator run, to the millisecond.
-    const atDeadlines = patched('lead-driver-at-deadlines');
+    const atDeadlines = since('lead-driver-at-deadlines');
     // Do-not-contact means no contact (no handoff, escalation or acceptance), and every consent
     // change is recorded with its source: the proof of consent.
     // Marketing rules from the config: profiles that disqualify or never qualify, page rules for visits.
@@ -88,12 +101,12 @@ export class LeadRun {
     // The newsletter is a subscription every consenting subscriber gets inside the cap, and the fallback
     // of a lead whose content ran out (machine and deadlines).
     this.#rules = {
-      doNotContact: patched('do-not-contact'),
-      marketingRules: patched('marketing-rules'),
-      timeAges: patched('time-ages-leads'),
+      doNotContact: since('do-not-contact'),
+      marketingRules: since('marketing-rules'),
+      timeAges: since('time-ages-leads'),
       // Sales decides: hand-raisers go to sales, sales may accept before MQL, lost can come back.
-      salesDecides: patched('sales-decides'),
-      newsletterSubscription: patched('newsletter-subscription'),
+      salesDecides: since('sales-decides'),
+      newsletterSubscription: since('newsletter-subscription'),
     };
     const cycle = createLeadCycle(input.config ?? {}, this.#rules);
     const options = {
@@ -228,6 +241,32 @@ export class LeadRun {
     return this.driver.pending[0];
   }
 
+  /**
+   * Carries out the next effect; behind CHEAP_STARTS the store writes at the head of the queue go
+   * together, as one local activity with the journal batch a stage change makes due. They stay
+   * ahead of the effects queued after them: a do-not-contact's suppression entry is written before
+   * any send behind it checks the list.
+   */
+  async carryOutNext(): Promise<void> {
+    const first = this.driver.pending[0];
+    if (!first) return;
+    if (!this.#cheapStarts || !isStoreWrite(first)) return this.carryOut(first);
+    const batch: PendingEffect[] = [];
+    for (const pending of this.driver.pending) {
+      if (!isStoreWrite(pending)) break;
+      batch.push(pending);
+    }
+    const stageChange = batch.some((p) => p.effect.type === 'stage.changed');
+    const { journal } = this.driver;
+    const entries = stageChange && journal.length > 0 ? journal.slice() : null;
+    await recordLocally(batch, entries, this.driver.snapshot, this.#workflowId);
+    for (const done of batch) this.driver.effectDone(done);
+    // Messages that arrived while it was written stay for the next batch.
+    if (entries) this.driver.journalWritten(entries.length);
+    else if (stageChange) this.#stageChanged = true;
+    this.feedDue();
+  }
+
   /** Carries out one effect, then feeds what fell due meanwhile. */
   async carryOut(effect: PendingEffect): Promise<void> {
     // The cap rides along as data on the same activity (inputs are not compared on replay).
@@ -251,7 +290,8 @@ export class LeadRun {
   }
 
   async writeJournal(batch: JournalItem[]): Promise<void> {
-    await writeJournal(batch, this.driver.snapshot, this.#workflowId);
+    if (this.#cheapStarts) await recordLocally([], batch, this.driver.snapshot, this.#workflowId);
+    else await writeJournal(batch, this.driver.snapshot, this.#workflowId);
     // Messages that arrived while it was written stay for the next batch.
     this.driver.journalWritten(batch.length);
   }
@@ -270,7 +310,7 @@ export class LeadRun {
   /** The input of the next run: the lead so far, and (behind its patch) the update ids applied. */
   nextRunInput(): LeadWorkflowInput {
     // Decided at continue-as-new, so only runs that continue record the marker.
-    const carryIds = patched('carry-update-ids');
+    const carryIds = this.#cheapStarts || patched('carry-update-ids');
     return {
       ...this.input,
       config: this.#config,

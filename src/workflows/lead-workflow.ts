@@ -38,7 +38,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   // order, are what its recorded history replays.
   for (;;) {
     lead.feedDue();
-    for (let effect = lead.nextEffect(); effect; effect = lead.nextEffect()) await lead.carryOut(effect);
+    while (lead.nextEffect()) await lead.carryOutNext();
     const batch = lead.journalDue();
     if (batch) await lead.writeJournal(batch);
     lead.publish();

@@ -1,0 +1,140 @@
+/**
+ * Starts: what a new lead costs in Temporal history, and how many new leads a worker takes per
+ * second. Leads are captured as apps capture them (LeadClient.capture: update-with-start of a form
+ * with consent and a profile that fits no persona), all kinds on the same dev server and worker
+ * process, one kind after another. A lead's first minute is over once it has no activity and no
+ * workflow task pending (it then sleeps for days, until its next nurture email or decay tick).
+ */
+import { performance } from 'node:perf_hooks';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { LeadClient } from '../src/client/index.js';
+import { captureCommand, type Kind } from './engine.js';
+import { countEventTypes } from './lib/event-types.js';
+import { boundedAll } from './lib/stats.js';
+
+export interface StartsMeasurement {
+  kind: Kind;
+  round: number;
+  leads: number;
+  concurrency: number;
+  /** From the first capture until every lead's first minute was over (nothing pending). */
+  wallMs: number;
+  /** New leads per second through their first minute. */
+  startsPerSecond: number;
+  /** Exact counts per lead after its first minute: the smallest and largest over the leads. */
+  historyEvents: { min: number; max: number };
+  workflowTasks: { min: number; max: number };
+  activityTasks: { min: number; max: number };
+  /** The first lead's history by event type. */
+  eventTypes: Record<string, number>;
+}
+
+export interface StartsResults {
+  measurements: StartsMeasurement[];
+  /** Per kind: the median start rate over the rounds, the lead workflow's rate over it, the exact counts. */
+  summary: Array<{
+    kind: Kind;
+    startsPerSecond: number;
+    leadOverThis: number;
+    historyEvents: number;
+    workflowTasks: number;
+  }>;
+}
+
+async function firstMinuteOver(handle: WorkflowHandle): Promise<void> {
+  for (let attempt = 0; attempt < 1200; attempt++) {
+    const d = await handle.describe();
+    if ((d.raw.pendingActivities?.length ?? 0) === 0 && d.raw.pendingWorkflowTask == null) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${handle.workflowId}: still busy after a minute`);
+}
+
+const range = (xs: number[]) => ({ min: Math.min(...xs), max: Math.max(...xs) });
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)] ?? 0;
+};
+
+export async function runStarts(
+  ctx: {
+    clients: Record<Kind, Client>;
+    queues: Record<Kind, string>;
+    tag: string;
+    log: (line: string) => void;
+  },
+  kinds: Kind[],
+  options: { leads: number; concurrency: number; rounds: number },
+): Promise<StartsResults> {
+  const measurements: StartsMeasurement[] = [];
+  const once = async (kind: Kind, round: number, leads: number): Promise<StartsMeasurement> => {
+    const client = ctx.clients[kind] as Client;
+    const app = new LeadClient(client, { taskQueue: ctx.queues[kind] as string });
+    const refs = Array.from({ length: leads }, (_, i) => ({
+      tenant: `bench-starts-${ctx.tag}-${kind}-r${round}`,
+      email: `lead-${i}@bench.example`,
+    }));
+    const t0 = performance.now();
+    const handles = await boundedAll(leads, options.concurrency, async (i) => {
+      const ref = refs[i] as (typeof refs)[number];
+      // The profile's address is the ref's (captureCommand's), as a lead keyed by its email requires.
+      await app.capture(ref, captureCommand(i));
+      const handle = client.workflow.getHandle(LeadClient.keyOf(ref, app.ids).workflowId);
+      await firstMinuteOver(handle);
+      return handle;
+    });
+    const wallMs = performance.now() - t0;
+    const histories = await boundedAll(
+      leads,
+      8,
+      async (i) => (await handles[i]?.fetchHistory())?.events ?? [],
+    );
+    const types = histories.map(countEventTypes);
+    return {
+      kind,
+      round,
+      leads,
+      concurrency: options.concurrency,
+      wallMs,
+      startsPerSecond: (leads / wallMs) * 1000,
+      historyEvents: range(histories.map((h) => h.length)),
+      workflowTasks: range(types.map((t) => t.WORKFLOW_TASK_COMPLETED ?? 0)),
+      activityTasks: range(types.map((t) => t.ACTIVITY_TASK_COMPLETED ?? 0)),
+      eventTypes: types[0] ?? {},
+    };
+  };
+
+  ctx.log('starts: warm-up');
+  for (const kind of kinds) await once(kind, 0, 4);
+  for (let round = 1; round <= options.rounds; round++) {
+    // Alternate the order, so a drift during the run weighs on every kind alike.
+    for (const kind of round % 2 === 1 ? kinds : [...kinds].reverse()) {
+      const m = await once(kind, round, options.leads);
+      ctx.log(
+        `starts: ${kind} round ${round}: ${m.leads} leads in ${(m.wallMs / 1000).toFixed(1)} s ` +
+          `(${m.startsPerSecond.toFixed(1)}/s), ${m.historyEvents.max} events, ${m.workflowTasks.max} workflow tasks, ` +
+          `${m.activityTasks.max} activities per lead`,
+      );
+      measurements.push(m);
+    }
+  }
+  const rate = (kind: Kind) =>
+    median(measurements.filter((m) => m.kind === kind).map((m) => m.startsPerSecond));
+  const lead = rate('lead');
+  const summary = kinds.map((kind) => {
+    const of = measurements.filter((m) => m.kind === kind);
+    return {
+      kind,
+      startsPerSecond: rate(kind),
+      leadOverThis: lead / rate(kind),
+      historyEvents: Math.max(...of.map((m) => m.historyEvents.max)),
+      workflowTasks: Math.max(...of.map((m) => m.workflowTasks.max)),
+    };
+  });
+  for (const s of summary)
+    ctx.log(
+      `starts: ${s.kind}: ${s.startsPerSecond.toFixed(1)} new leads/s (lead ×${s.leadOverThis.toFixed(2)} of it), ` +
+        `${s.historyEvents} history events and ${s.workflowTasks} workflow tasks per new lead`,
+    );
+  return { measurements, summary };
+}
