@@ -31,6 +31,16 @@ function effectIn(input: unknown): RecordedEffect['effect'] | null {
 
 const seqOf = (key: string) => Number(key.slice(key.lastIndexOf('/') + 1));
 
+/**
+ * The activity calls in one: a batch of store writes (`recordLeadChanges`, a local activity) carries
+ * each change with the activity that would have written it alone; the batch's answer is each one's.
+ */
+function callsIn(activity: string, input: unknown): Array<{ activity: string; input: unknown }> {
+  const changes = (input as { changes?: unknown } | null)?.changes;
+  if (!Array.isArray(changes)) return [{ activity, input }];
+  return changes.filter((c): c is { activity: string; input: unknown } => typeof c?.activity === 'string');
+}
+
 export class EffectRecorder {
   readonly #byKey = new Map<string, RecordedEffect>();
 
@@ -46,18 +56,20 @@ export class EffectRecorder {
       [string, (input: unknown) => Promise<unknown>]
     >) {
       wrapped[name] = async (input: unknown) => {
-        const effect = effectIn(input);
-        const key = (input as { idempotencyKey?: unknown } | null)?.idempotencyKey;
         const note = (outcome: unknown, failed?: string) => {
-          if (!effect || typeof key !== 'string') return;
-          this.#byKey.set(key, {
-            key,
-            seq: seqOf(key),
-            activity: name,
-            effect,
-            outcome,
-            ...(failed === undefined ? {} : { failed }),
-          });
+          for (const call of callsIn(name, input)) {
+            const effect = effectIn(call.input);
+            const key = (call.input as { idempotencyKey?: unknown } | null)?.idempotencyKey;
+            if (!effect || typeof key !== 'string') continue;
+            this.#byKey.set(key, {
+              key,
+              seq: seqOf(key),
+              activity: call.activity,
+              effect,
+              outcome,
+              ...(failed === undefined ? {} : { failed }),
+            });
+          }
         };
         try {
           const outcome = await fn(input);
