@@ -97,6 +97,15 @@ export interface RecordLeadChangesInput {
   journal: RecordJournalInput | null;
 }
 
+/** What a batch of store writes wrote: how many rows were new, and the changes it carried. */
+export interface RecordLeadChangesResult {
+  recorded: number;
+  changes: Array<{
+    activity: RecordLeadChangesInput['changes'][number]['activity'];
+    change: RecordStageChangeInput['change'] | RecordConsentChangeInput['change'];
+  }>;
+}
+
 export interface SendContentInput extends EffectInput {
   to: Recipient;
   content: Extract<Effect, { type: 'content.send' }>;
@@ -300,7 +309,7 @@ export function createActivities(deps: ActivityDeps) {
      * after it), each keyed as its own activity's: a retry rewrites nothing. recorded counts the
      * changes and journal entries that were new.
      */
-    async recordLeadChanges(input: RecordLeadChangesInput): Promise<{ recorded: number }> {
+    async recordLeadChanges(input: RecordLeadChangesInput): Promise<RecordLeadChangesResult> {
       let recorded = 0;
       for (const change of input.changes) {
         const done =
@@ -310,7 +319,12 @@ export function createActivities(deps: ActivityDeps) {
         if (done.recorded) recorded++;
       }
       if (input.journal) recorded += (await activities.recordJournal(input.journal)).recorded;
-      return { recorded };
+      // A local activity's marker keeps its result, not its input: the changes ride in the result so
+      // the lead's history still tells them (src/client/timeline.ts). Without the address.
+      return {
+        recorded,
+        changes: input.changes.map(({ activity, input }) => ({ activity, change: input.change })),
+      };
     },
 
     /**

@@ -119,6 +119,9 @@ async function decoder(client: Client) {
 
 type EffectOf<T extends Effect['type']> = Extract<Effect, { type: T }>;
 
+/** The marker the SDK records for a local activity: its type in `data`, its answer in `result`. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
 /** The lead's timeline from its workflow histories; WorkflowNotFoundError when there is no such lead. */
 export async function leadTimeline(client: Client, workflowId: string): Promise<LeadTimeline> {
   const { histories, complete } = await chainOf(client, workflowId);
@@ -149,6 +152,20 @@ export async function leadTimeline(client: Client, workflowId: string): Promise<
           outcomes.get(idOf(event.eventId)),
         );
         if (entry) entries.push(entry);
+        continue;
+      }
+      const marker = event.markerRecordedEventAttributes;
+      if (marker?.markerName === LOCAL_ACTIVITY_MARKER) {
+        // Store writes as a local activity (new leads since cheap-starts): the changes are in its result.
+        const data = (await decode(marker.details?.data?.payloads)) as { activity_type?: string } | undefined;
+        if (data?.activity_type !== 'recordLeadChanges') continue;
+        const result = (await decode(marker.details?.result?.payloads)) as
+          | { changes?: Array<{ activity: string; change: unknown }> }
+          | undefined;
+        for (const { activity, change } of result?.changes ?? []) {
+          const entry = effectEntry(activity, { change }, undefined);
+          if (entry) entries.push(entry);
+        }
         continue;
       }
       const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;

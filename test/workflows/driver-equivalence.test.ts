@@ -87,7 +87,10 @@ class Recorder {
         for (const change of changes)
           keep(change.input.workflowId, change.input.idempotencyKey, change.input.change);
         if (journal) await activities.recordJournal(journal);
-        return { recorded: changes.length + (journal?.entries.length ?? 0) };
+        return {
+          recorded: changes.length + (journal?.entries.length ?? 0),
+          changes: changes.map(({ activity, input }) => ({ activity, change: input.change })),
+        };
       },
     };
     return activities;
