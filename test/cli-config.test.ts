@@ -1,30 +1,15 @@
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CLI } from './support/cli.js';
+import { type CliResult, cliEnvOf, runCli } from './support/cli.js';
 import { devServer } from './support/temporal.js';
 import { devServerLeads, eventually } from './support/workflow.js';
 
 /** `leadcycle config …` against the real dev server and a real worker. */
-const run = promisify(execFile);
 const t = devServerLeads({ encrypted: true }); // the CLI always uses the codec
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: devServer().address,
-    LEADCYCLE_TASK_QUEUE: t.h.taskQueue,
-    LEADCYCLE_DATA_DIR: t.h.dataDir,
-  };
-  try {
-    const { stdout, stderr } = await run('node', [...CLI, ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+async function cli(...args: string[]): Promise<CliResult> {
+  return runCli(args, cliEnvOf(t.h, devServer().address));
 }
 
 describe('leadcycle config', () => {

@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from './support/cli.js';
+import { type CliResult, cliEnvOf, runCli } from './support/cli.js';
 import { createDevServerEnv, devServer } from './support/temporal.js';
 import { eventually, type LeadHarness, leadHarness } from './support/workflow.js';
 
 /** The real `leadcycle` command, against the real dev server and a real worker. */
-const run = promisify(execFile);
-
 let env: TestWorkflowEnvironment;
 let h: LeadHarness;
 const tenant = `cli-${Date.now()}`;
@@ -22,20 +18,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const environment = {
-    ...process.env,
-    TEMPORAL_ADDRESS: devServer().address,
-    LEADCYCLE_TASK_QUEUE: h.taskQueue,
-    LEADCYCLE_DATA_DIR: h.dataDir,
-  };
-  try {
-    const { stdout, stderr } = await run('node', [...CLI, ...args], { env: environment });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+async function cli(...args: string[]): Promise<CliResult> {
+  return runCli(args, cliEnvOf(h, devServer().address));
 }
 
 describe('the leadcycle CLI', () => {

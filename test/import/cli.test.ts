@@ -1,30 +1,15 @@
 /** `leadcycle import`, the real command, against the dev server and a real worker (the CLI uses the codec). */
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CLI } from '../support/cli.js';
+import { type CliResult, cliEnvOf, runCli } from '../support/cli.js';
 import { devServer } from '../support/temporal.js';
 import { devServerLeads } from '../support/workflow.js';
 
-const run = promisify(execFile);
 const leads = devServerLeads({ encrypted: true });
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-async function cli(...args: string[]) {
-  const env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: devServer().address,
-    LEADCYCLE_TASK_QUEUE: leads.h.taskQueue,
-    LEADCYCLE_DATA_DIR: leads.h.dataDir,
-  };
-  try {
-    const { stdout, stderr } = await run('node', [...CLI, ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+async function cli(...args: string[]): Promise<CliResult> {
+  return runCli(args, cliEnvOf(leads.h, devServer().address));
 }
 
 describe('leadcycle import', () => {
