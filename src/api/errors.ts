@@ -12,6 +12,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AnalyticsStoreError } from '../analytics/sqlite/errors.js';
 import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from '../client/errors.js';
@@ -259,4 +260,19 @@ export function renderError(err: unknown, bodyLimit: number): RenderedError {
     }
   }
   return rendered(500, 'internal', 'internal error');
+}
+
+/** The error handler of a scope whose bodies are limited to `bodyLimit` bytes (its 413 names it). */
+export function errorHandler(bodyLimit: number) {
+  return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, body, headers } = renderError(err, bodyLimit);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    // Our own serializer: an error body never depends on a route's response schema.
+    return reply
+      .code(status)
+      .headers(headers)
+      .type('application/json; charset=utf-8')
+      .serializer(JSON.stringify)
+      .send(body);
+  };
 }

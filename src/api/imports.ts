@@ -18,7 +18,7 @@ import {
   PRESETS,
 } from '../import/index.js';
 import type { ApiKeys, ApiPrincipal } from './auth.js';
-import { ApiError, renderError, validationError } from './errors.js';
+import { ApiError, errorHandler, validationError } from './errors.js';
 import { errorsFor, json } from './leads.js';
 import { ErrorSchema, named } from './schemas.js';
 
@@ -93,16 +93,7 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (a
     return tenants === null || tenants === undefined || tenants.has(tenant);
   };
   // This scope's 413 names its own limit.
-  app.setErrorHandler((err, request, reply) => {
-    const { status, body, headers } = renderError(err, bodyLimit);
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    return reply
-      .code(status)
-      .headers(headers)
-      .type('application/json; charset=utf-8')
-      .serializer(JSON.stringify)
-      .send(body);
-  });
+  app.setErrorHandler(errorHandler(bodyLimit));
   app.addHook('onClose', () => options.jobs.close());
 
   app.post(

@@ -20,7 +20,7 @@ import { STAGES } from '../machines/index.js';
 import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { ApiKeys, requireMetricsKey } from './auth.js';
 import { configRoutes } from './config.js';
-import { ApiError, renderError } from './errors.js';
+import { ApiError, errorHandler } from './errors.js';
 import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
 import { importRoutes } from './imports.js';
 import { errors, json, leadRoutes } from './leads.js';
@@ -124,17 +124,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     app.getDefaultJsonParser('error', 'error'),
   );
 
-  app.setErrorHandler((err, request, reply) => {
-    const { status, body, headers } = renderError(err, bodyLimit);
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    // Our own serializer: an error body never depends on a route's response schema.
-    return reply
-      .code(status)
-      .headers(headers)
-      .type('application/json; charset=utf-8')
-      .serializer(JSON.stringify)
-      .send(body);
-  });
+  app.setErrorHandler(errorHandler(bodyLimit));
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)
