@@ -49,6 +49,15 @@ export function redactEvent(event: LeadEvent, ids: LeadIds = leadIds()): LeadEve
       return { ...event, into: ids.workflowIdOf(event.into) };
     case 'sales.accepted':
       return { ...event, owner: 'redacted' };
+    // Custom properties are free text (they may name the person): a backtest reads none of them.
+    case 'lead.imported': {
+      const { owner, properties: _properties, ...rest } = event;
+      return {
+        ...rest,
+        profile: { ...redactProfile(event.profile), email: redactEmail(event.profile.email) },
+        ...(owner !== undefined ? { owner: 'redacted' } : {}),
+      };
+    }
     case 'visit': {
       // A page address can carry personal data in its query string: only the path stays.
       const { page, ...rest } = event;

@@ -10,6 +10,8 @@ import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/pa
 import type { z } from 'zod';
 import { issuesOf } from '../errors.js';
 import {
+  type ImportCommandInput,
+  ImportCommandSchema,
   type LeadCommand,
   type LeadCommandInput,
   LeadCommandSchema,
@@ -32,6 +34,7 @@ import {
   configUpdate,
   FAILURE,
   factSignal,
+  importUpdate,
   LEAD_WORKFLOW_TYPE,
   type LeadWorkflowInput,
   mergeUpdate,
@@ -244,6 +247,28 @@ export class LeadClient {
     LeadClient.keyOf(ref, this.ids);
     const parsed = parse(LeadCommandSchema, command);
     checkProfileAddress(ref, parsed);
+    return this.#updateWithStart(ref, commandUpdate, parsed, options);
+  }
+
+  /**
+   * Brings in a contact from another tool with its history (stage, dates, score, owner), starting
+   * its lead: a lead leadcycle already knows refuses it (LeadCommandRejectedError). The bulk import
+   * (src/import/) sends it with the row's update id, so a resumed import applies it once.
+   */
+  async importContact(ref: LeadRef, command: ImportCommandInput, options?: WriteOptions): Promise<LeadView> {
+    LeadClient.keyOf(ref, this.ids);
+    const parsed = parse(ImportCommandSchema, command);
+    checkProfileAddress(ref, parsed);
+    return this.#updateWithStart(ref, importUpdate, parsed, options);
+  }
+
+  /** Starts the lead's workflow if it has none running, and sends it the update. */
+  async #updateWithStart<C>(
+    ref: LeadRef,
+    update: UpdateDefinition<LeadView, [C]>,
+    command: C,
+    options?: WriteOptions,
+  ): Promise<LeadView> {
     const updateId = updateIdOf(options);
     const { leadKey, workflowId } = await this.locate(ref);
     const input: LeadWorkflowInput = {
@@ -261,8 +286,8 @@ export class LeadClient {
       staticSummary: `Lead ${workflowId}`,
     });
     try {
-      return await this.temporal.workflow.executeUpdateWithStart(commandUpdate, {
-        args: [parsed],
+      return await this.temporal.workflow.executeUpdateWithStart(update, {
+        args: [command],
         startWorkflowOperation,
         ...updateId,
       });

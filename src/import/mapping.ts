@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { issuesOf } from '../errors.js';
-import { FormKindSchema } from '../machines/index.js';
+import { IMPORT_SOURCES, IMPORTED_STAGES } from '../machines/index.js';
 import { ImportError } from './errors.js';
 
 const column = z
@@ -37,12 +37,8 @@ export const ImportMappingSchema = z
   .object({
     /** What names the lead: its email (the default; a form by the same person is the same lead) or an external id. */
     key: z.enum(['email', 'externalId']).default('email'),
-    /**
-     * The form kind the capture is recorded as (an imported contact becomes a `lead` the way a form
-     * makes one): its engagement points count, so pick the kind that says least (default
-     * `content_download`, 5 points by default, no hand-raise, no newsletter subscription).
-     */
-    form: FormKindSchema.default('content_download'),
+    /** The tool the file comes from, recorded with each imported lead. */
+    tool: z.enum(IMPORT_SOURCES).default('file'),
     columns: z
       .object({
         email: column,
@@ -58,6 +54,43 @@ export const ImportMappingSchema = z
         annualRevenue: column.optional(),
       })
       .strict(),
+    /**
+     * What the other tool recorded of each contact, set on the lead as the file says (one
+     * `lead.imported` event, no handoff replayed): its stage (cell values mapped by `stages`; an
+     * empty cell, or no column, is `lead`), the dates it was created and entered each stage, its
+     * score (on that tool's scale), its owner, and the last marketing email it was sent.
+     */
+    history: z
+      .object({
+        stage: column.optional(),
+        stages: z
+          .record(z.string().trim().min(1).max(100), z.enum(IMPORTED_STAGES))
+          .default({})
+          .describe('Stage cell values (compared trimmed, case-insensitively) → leadcycle stages'),
+        createdAt: column.optional(),
+        stageDates: z.partialRecord(z.enum(IMPORTED_STAGES), column).default({}),
+        score: column.optional(),
+        owner: column.optional(),
+        lastEmailAt: column.optional(),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Cell values to leadcycle's: `sector` by industry (compared as words: "COMPUTER_SOFTWARE" and
+     * "Computer Software" are one), `companySize` by employee range ("100-500"); values not listed
+     * pass as they are (a range as its lower bound).
+     */
+    values: z
+      .object({
+        sector: z
+          .record(z.string().min(1).max(100), z.string().trim().toLowerCase().min(1).max(100))
+          .default({}),
+        companySize: z.record(z.string().min(1).max(100), z.number().int().nonnegative()).default({}),
+      })
+      .strict()
+      .prefault({}),
+    /** Columns leadcycle has no field for, kept on the lead as they are (at most 100). */
+    properties: z.array(column).max(100).default([]),
     /**
      * Consent from one explicit column only, never inferred: a file (or a row) without it imports
      * the contact without consent. `granted` values opt in, `withdrawn` values opt out (recorded as
@@ -76,6 +109,10 @@ export const ImportMappingSchema = z
   .refine((m) => m.key !== 'externalId' || m.columns.externalId !== undefined, {
     path: ['columns', 'externalId'],
     message: 'key "externalId" needs the column of the external id',
+  })
+  .refine((m) => Object.keys(m.history.stages).length === 0 || m.history.stage !== undefined, {
+    path: ['history', 'stage'],
+    message: '`stages` maps the values of a stage column: give the column',
   });
 export type ImportMapping = z.output<typeof ImportMappingSchema>;
 export type ImportMappingInput = z.input<typeof ImportMappingSchema>;

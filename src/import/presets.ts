@@ -15,6 +15,9 @@
  * "lastname", "email", "company", "position", "country", "points", … Mautic keeps do-not-contact
  * outside the fields, so the export carries no consent column: its contacts import without consent.
  *
+ * HubSpot's lifecycle-stage dates are its "Became a … Date" properties, its score "HubSpot Score",
+ * its last email "Last marketing email send date" (hs_email_last_send_date).
+ *
  * Columns a preset names but a file lacks are empty; only the key's column is required.
  */
 import type { ImportMapping } from './mapping.js';
@@ -23,9 +26,51 @@ import { parseMapping } from './mapping.js';
 export const PRESET_NAMES = ['hubspot', 'mautic'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
+/** HubSpot's lifecycle stages, by label and by internal value (`marketingqualifiedlead`). */
+const HUBSPOT_STAGES = {
+  Subscriber: 'lead',
+  Lead: 'lead',
+  'Marketing Qualified Lead': 'mql',
+  marketingqualifiedlead: 'mql',
+  'Sales Qualified Lead': 'sql',
+  salesqualifiedlead: 'sql',
+  Opportunity: 'opportunity',
+  Customer: 'customer',
+  Evangelist: 'customer',
+  Other: 'lead',
+} as const;
+
+/**
+ * HubSpot's industries (labels, or internal values such as COMPUTER_SOFTWARE: compared as words) in
+ * the default personas' sectors; the others import as HubSpot writes them, lowercased.
+ */
+const HUBSPOT_INDUSTRIES: Record<string, string> = {
+  COMPUTER_SOFTWARE: 'software',
+  INTERNET: 'software',
+  INFORMATION_TECHNOLOGY_AND_SERVICES: 'software',
+  COMPUTER_NETWORK_SECURITY: 'software',
+  FINANCIAL_SERVICES: 'finance',
+  BANKING: 'finance',
+  INSURANCE: 'finance',
+  INVESTMENT_MANAGEMENT: 'finance',
+  RETAIL: 'retail',
+  CONSUMER_GOODS: 'retail',
+  HOSPITAL_HEALTH_CARE: 'healthcare',
+  MEDICAL_DEVICES: 'healthcare',
+  PHARMACEUTICALS: 'healthcare',
+  MACHINERY: 'manufacturing',
+  INDUSTRIAL_AUTOMATION: 'manufacturing',
+  AUTOMOTIVE: 'manufacturing',
+  ELECTRICAL_ELECTRONIC_MANUFACTURING: 'manufacturing',
+  MANAGEMENT_CONSULTING: 'services',
+  MARKETING_AND_ADVERTISING: 'services',
+  STAFFING_AND_RECRUITING: 'services',
+};
+
 export const PRESETS: Record<PresetName, ImportMapping> = {
   hubspot: parseMapping({
     key: 'email',
+    tool: 'hubspot',
     columns: {
       email: 'Email',
       firstName: 'First Name',
@@ -37,14 +82,33 @@ export const PRESETS: Record<PresetName, ImportMapping> = {
       annualRevenue: 'Annual Revenue',
       country: 'Country/Region',
     },
+    history: {
+      stage: 'Lifecycle Stage',
+      stages: HUBSPOT_STAGES,
+      createdAt: 'Create Date',
+      stageDates: {
+        lead: 'Became a Lead Date',
+        mql: 'Became a Marketing Qualified Lead Date',
+        sql: 'Became a Sales Qualified Lead Date',
+        opportunity: 'Became an Opportunity Date',
+        customer: 'Became a Customer Date',
+      },
+      score: 'HubSpot Score',
+      owner: 'Contact owner',
+      lastEmailAt: 'Last marketing email send date',
+    },
+    values: { sector: HUBSPOT_INDUSTRIES },
+    properties: ['Record ID', 'Phone Number', 'Lead Status', 'Original Source'],
     consent: {
       column: 'Unsubscribed from all email',
       withdrawn: ['true', 'yes'],
       none: ['false', 'no'],
     },
   }),
+  // Mautic's export has no stage, owner or dates among the contact's fields: its points are the score.
   mautic: parseMapping({
     key: 'email',
+    tool: 'mautic',
     columns: {
       email: 'email',
       firstName: 'firstname',
@@ -53,5 +117,7 @@ export const PRESETS: Record<PresetName, ImportMapping> = {
       jobTitle: 'position',
       country: 'country',
     },
+    history: { score: 'points' },
+    properties: ['id', 'city', 'state', 'preferred_locale', 'timezone', 'website'],
   }),
 };

@@ -1,26 +1,28 @@
 /**
- * One row → what the import sends: the lead's reference and its captures, each with an update id
+ * One row → what the import sends: the lead's reference and its commands, each with an update id
  * made from the row itself, so a row sent again (a resumed import, a second run over the same file)
  * is the same Temporal update and is applied once. Pure: no I/O.
  *
- * A contact becomes a lead as a form makes one (`form.submitted`, the mapping's form kind, never
- * with the form's consent box). Consent comes only from the mapping's consent column: an opt-in is
- * a `consent.subscribed` after the form, an opt-out a `consent.unsubscribed` before it (so nothing
- * can go out between the two), both with source `import` for the proof of consent.
+ * A contact becomes a lead through one `lead.imported` command: its profile, and the stage, dates,
+ * score, owner and custom properties the other tool recorded (the mapping's `history`), never a
+ * form and never an email at import. Consent comes only from the mapping's consent column: an
+ * opt-in is a `consent.subscribed` after the import, an opt-out a `consent.unsubscribed` before it
+ * (so nothing can go out between the two), both with source `import` for the proof of consent.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type LeadRef, leadKeyOf } from '../client/index.js';
 import { TenantSchema } from '../client/lead-key.js';
-import { type LeadCommandInput, ProfileSchema } from '../machines/index.js';
+import {
+  IMPORTED_STAGES,
+  type ImportCommandInput,
+  type ImportedStage,
+  type LeadCommandInput,
+  ProfileSchema,
+} from '../machines/index.js';
+import { dateCell, employeesCell, mapped, numberCell } from './cells.js';
 import type { ImportMapping, ProfileField } from './mapping.js';
 import { PROFILE_FIELDS } from './mapping.js';
-
-/** A number cell: `1,200` and `1 200` are 1200 (exports write thousands separators). */
-const numberCell = z
-  .string()
-  .transform((s) => Number(s.replace(/[\s,_]/g, '')))
-  .pipe(z.number({ error: 'expected a number' }));
 
 /** One contact of the file, by field: the machine's profile schemas, plus the key and the consent. */
 export const ImportedContactSchema = z
@@ -38,7 +40,7 @@ export const ImportedContactSchema = z
     sector: ProfileSchema.shape.sector,
     jobFunction: ProfileSchema.shape.jobFunction,
     country: ProfileSchema.shape.country,
-    companySize: numberCell.pipe(z.number().int().nonnegative()).optional(),
+    companySize: employeesCell.optional(),
     annualRevenue: numberCell.pipe(z.number().nonnegative()).optional(),
   })
   .strict();
@@ -51,7 +53,7 @@ export interface RowIssue {
 }
 
 export interface RowCapture {
-  command: LeadCommandInput;
+  command: LeadCommandInput | ImportCommandInput;
   updateId: string;
 }
 
@@ -79,7 +81,7 @@ export function consentOf(
 }
 
 /** The update id of a capture: the row's content, so the same row is the same update. */
-function updateIdOf(leadKey: string, command: LeadCommandInput): string {
+function updateIdOf(leadKey: string, command: RowCapture['command']): string {
   const digest = createHash('sha256')
     .update(`${leadKey}\n${JSON.stringify(command)}`)
     .digest('hex');
@@ -91,6 +93,7 @@ export function translateRow(
   cells: Record<string, string>,
   mapping: ImportMapping,
   tenant: string,
+  now: number = Date.now(),
 ): RowOutcome {
   const columnOf = new Map<string, string>([['email', mapping.columns.email]]);
   const candidate: Record<string, string> = {};
@@ -103,6 +106,14 @@ export function translateRow(
   take('email', mapping.columns.email);
   take('externalId', mapping.columns.externalId);
   for (const field of PROFILE_FIELDS) take(field, mapping.columns[field as ProfileField]);
+  // The other tool's values in leadcycle's words (an industry, an employee range).
+  if (candidate.sector !== undefined)
+    candidate.sector = mapped(mapping.values.sector, candidate.sector) ?? candidate.sector;
+  const size =
+    candidate.companySize === undefined
+      ? undefined
+      : mapped(mapping.values.companySize, candidate.companySize);
+  if (size !== undefined) candidate.companySize = String(size);
 
   const issues: RowIssue[] = [];
   const parsed = ImportedContactSchema.safeParse(candidate);
@@ -119,6 +130,8 @@ export function translateRow(
   if (mapping.key === 'externalId' && candidate.externalId === undefined) {
     issues.push({ field: mapping.columns.externalId as string, reason: 'required (the cell is empty)' });
   }
+  const history = historyOf(cells, mapping, now);
+  issues.push(...history.issues);
   const consent = consentOf(cells, mapping);
   if ('issue' in consent) issues.push(consent.issue);
   if (issues.length > 0 || !parsed.success || 'issue' in consent) return { ok: false, issues };
@@ -130,22 +143,83 @@ export function translateRow(
       ? { tenant: tenantName, email }
       : { tenant: tenantName, externalId: externalId as string };
   const leadKey = leadKeyOf(ref);
-  const form: LeadCommandInput = {
-    type: 'form.submitted',
-    form: mapping.form,
+  const imported: ImportCommandInput = {
+    type: 'lead.imported',
+    tool: mapping.tool,
     profile: { email, ...rest },
-    consent: false,
+    ...history.facts,
   };
-  const commands: LeadCommandInput[] =
+  const commands: RowCapture['command'][] =
     consent.consent === 'granted'
-      ? [form, { type: 'consent.subscribed', source: 'import' }]
+      ? [imported, { type: 'consent.subscribed', source: 'import' }]
       : consent.consent === 'withdrawn'
-        ? [{ type: 'consent.unsubscribed', source: 'import' }, form]
-        : [form];
+        ? [{ type: 'consent.unsubscribed', source: 'import' }, imported]
+        : [imported];
   return {
     ok: true,
     ref,
     leadKey,
     captures: commands.map((command) => ({ command, updateId: updateIdOf(leadKey, command) })),
+  };
+}
+
+type HistoryFacts = Omit<ImportCommandInput, 'type' | 'tool' | 'profile'> & { stage: ImportedStage };
+
+/** The mapping's `history` columns of a row: the facts for `lead.imported`, or the cells that do not parse. */
+function historyOf(
+  cells: Record<string, string>,
+  mapping: ImportMapping,
+  now: number,
+): { facts: HistoryFacts; issues: RowIssue[] } {
+  const { history } = mapping;
+  const issues: RowIssue[] = [];
+  const cell = (column: string | undefined) => (column === undefined ? '' : (cells[column] ?? '').trim());
+  const parse = <T>(column: string | undefined, schema: z.ZodType<T>): T | undefined => {
+    const value = cell(column);
+    if (value === '') return undefined;
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    issues.push({ field: column as string, reason: result.error.issues[0]?.message ?? 'invalid' });
+    return undefined;
+  };
+
+  let stage: ImportedStage = 'lead';
+  const stageCell = cell(history.stage);
+  if (stageCell !== '') {
+    const known =
+      mapped(history.stages, stageCell) ?? IMPORTED_STAGES.find((s) => s === stageCell.toLowerCase());
+    if (known) stage = known;
+    else
+      issues.push({
+        field: history.stage as string,
+        reason: `unknown stage "${stageCell}": expected one of ${[...Object.keys(history.stages), ...IMPORTED_STAGES].map((v) => JSON.stringify(v)).join(', ')}`,
+      });
+  }
+  const date = dateCell(now);
+  const createdAt = parse(history.createdAt, date);
+  const stageEnteredAt = parse(history.stageDates[stage], date);
+  if (createdAt !== undefined && stageEnteredAt !== undefined && stageEnteredAt < createdAt)
+    issues.push({ field: history.stageDates[stage] as string, reason: 'before the contact was created' });
+  const score = parse(history.score, numberCell);
+  const owner = parse(history.owner, z.string().max(200));
+  const lastEmailAt = parse(history.lastEmailAt, date);
+  const properties: Record<string, string> = {};
+  for (const column of mapping.properties) {
+    const value = cell(column);
+    if (value === '') continue;
+    if (value.length > 2000) issues.push({ field: column, reason: 'longer than 2,000 characters' });
+    else properties[column.slice(0, 100)] = value;
+  }
+  return {
+    facts: {
+      stage,
+      ...(createdAt !== undefined ? { createdAt } : {}),
+      ...(stageEnteredAt !== undefined ? { stageEnteredAt } : {}),
+      ...(score !== undefined ? { score } : {}),
+      ...(owner !== undefined ? { owner } : {}),
+      ...(lastEmailAt !== undefined ? { lastEmailAt } : {}),
+      ...(Object.keys(properties).length > 0 ? { properties } : {}),
+    },
+    issues,
   };
 }

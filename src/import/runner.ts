@@ -1,7 +1,7 @@
 /**
  * Runs an import: reads the file once to count its rows (and to refuse an unreadable one before
  * anything is sent), then streams it again, `concurrency` rows in flight, each row's captures in
- * order through LeadClient.capture with the row's update ids. Rows done are recorded in the resume
+ * order (LeadClient.importContact, then a consent command) with the row's update ids. Rows done are recorded in the resume
  * state as they finish; rejected rows go to the report with their line, field and reason.
  *
  * A row's own problem (a field that does not validate, a lead whose stage refuses it) rejects that
@@ -103,7 +103,10 @@ async function captureWithRetry(
 ): Promise<LeadView> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await client.capture(ref, capture.command, { updateId: capture.updateId });
+      const { command, updateId } = capture;
+      return command.type === 'lead.imported'
+        ? await client.importContact(ref, command, { updateId })
+        : await client.capture(ref, command, { updateId });
     } catch (err) {
       if (rowIssuesOf(err, mapping) !== null || attempt >= CAPTURE_ATTEMPTS) throw err;
       await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));

@@ -285,6 +285,12 @@ export const LeadcycleConfigSchema = z
     /** Days between two newsletters to a subscriber (customers are subscribers), inside the same email cap. */
     newsletterCadenceDays: days.default(30),
     /**
+     * Imported contacts are not mailed at import: each one's first send waits for its own slot in this
+     * many days after the import (spread by its lead key), and for its cadence after the last email
+     * the other tool sent it. A 10,000-contact import does not become 10,000 emails in a minute.
+     */
+    importRampDays: days.default(14),
+    /**
      * What a nurtured lead gets once every item of its buying stage's family was sent: `newsletter`
      * (default) keeps it hearing from marketing at the newsletter's slower pace instead of falling
      * silent until someone writes new content; `wait` sends nothing until the catalog has a new item.

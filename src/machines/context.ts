@@ -1,6 +1,6 @@
 import { ageFacts } from './aging.js';
 import type { LeadcycleConfig } from './config.js';
-import type { Profile } from './events.js';
+import type { ImportSource, Profile } from './events.js';
 import {
   type Bant,
   bestPersona,
@@ -36,6 +36,8 @@ export interface LeadContext {
     sentAt: number[];
     sentIds: string[];
     lastSentAt: number | null;
+    /** No marketing email before this (an imported contact's slot in the import ramp); absent: no such wait. */
+    quietUntil?: number;
   };
   /**
    * The newsletter, with the newsletter-subscription rule: when the lead subscribed (null when it gets
@@ -52,6 +54,8 @@ export interface LeadContext {
   absorbed: string[];
   /** The survivor this lead was merged into. */
   mergedInto: string | null;
+  /** Where an imported contact came from, and what that tool said of it (absent: not imported). */
+  imported?: ImportedFacts;
   /** What time ages (LeadRules.timeAges): absent in leads recorded before it. */
   aging?: LeadAging;
 
@@ -62,6 +66,16 @@ export interface LeadContext {
   buyingStage: BuyingStage;
   /** An SQL or opportunity sales left untouched: its owner was reminded, no sales activity since (time ageing only). */
   stale?: boolean;
+}
+
+/** What `lead.imported` brought in and leadcycle does not score or act on: kept as the file said. */
+export interface ImportedFacts {
+  tool: ImportSource;
+  /** When it was imported (the stage's own date is stageEnteredAt). */
+  at: number;
+  /** The other tool's score, on that tool's scale. */
+  score: number | null;
+  properties: Record<string, string>;
 }
 
 /** The facts time ages (src/machines/aging.ts). */

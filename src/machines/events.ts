@@ -180,6 +180,43 @@ export const LeadMergedSchema = z
   })
   .strict();
 
+/** The stages a contact can be brought in at from another tool (a closed or merged record is not imported). */
+export const IMPORTED_STAGES = ['lead', 'mql', 'sql', 'opportunity', 'customer'] as const;
+/** The tool a contact was imported from, for the record (`file`: any other CSV or NDJSON). */
+export const IMPORT_SOURCES = ['hubspot', 'mautic', 'file'] as const;
+export type ImportSource = (typeof IMPORT_SOURCES)[number];
+export type ImportedStage = (typeof IMPORTED_STAGES)[number];
+
+const pastAt = z.number().int().nonnegative();
+
+/**
+ * A contact brought in from another tool with its history: the stage, dates, score and owner that
+ * tool recorded, set once on a new lead (only a `visitor` takes it). Nothing is replayed: no sales
+ * handoff, no form engagement, no email at import (the first send waits for the import ramp and
+ * the contact's own last email). Internal: only the `import` update takes it, never an app's command.
+ */
+export const LeadImportedSchema = z
+  .object({
+    type: z.literal('lead.imported'),
+    at,
+    /** The tool the contact comes from, for the record. */
+    tool: z.enum(IMPORT_SOURCES),
+    stage: z.enum(IMPORTED_STAGES),
+    profile: ProfileSchema.extend({ email: EmailSchema }),
+    /** When the other tool created the contact (not after `at`). */
+    createdAt: pastAt.optional(),
+    /** When it entered its stage there (not before createdAt, not after `at`). */
+    stageEnteredAt: pastAt.optional(),
+    /** The other tool's score, kept as it was (its scale is not leadcycle's points). */
+    score: z.number().finite().optional(),
+    owner: z.string().trim().min(1).max(200).optional(),
+    /** The last marketing email that tool sent the contact: the cadence counts from it. */
+    lastEmailAt: pastAt.optional(),
+    /** Properties leadcycle has no field for, kept as they were (names and values bounded). */
+    properties: z.record(z.string().min(1).max(100), z.string().max(2000)).optional(),
+  })
+  .strict();
+
 /** Timer events: only the workflow sends these, when a deadline derived from the snapshot passes. */
 export const DecayTickSchema = z.object({ type: z.literal('tick.decay'), at }).strict();
 export const NurtureTickSchema = z.object({ type: z.literal('tick.nurture'), at }).strict();
@@ -218,6 +255,7 @@ export const LeadEventSchema = z.discriminatedUnion('type', [
   DisqualifySchema,
   LeadAbsorbedSchema,
   LeadMergedSchema,
+  LeadImportedSchema,
   DecayTickSchema,
   NurtureTickSchema,
   SlaExpiredSchema,
@@ -290,6 +328,17 @@ export const MergeCommandSchema = z.discriminatedUnion('type', [
   LeadMergedSchema.omit(noAt),
 ]);
 export type MergeCommand = z.infer<typeof MergeCommandSchema>;
+
+/**
+ * The `import` update's command (src/import/): a contact with its history from another tool. Dates
+ * later than the workflow's clock are kept at its clock by the machine.
+ */
+export const ImportCommandSchema = LeadImportedSchema.omit(noAt).refine(
+  (c) => c.createdAt === undefined || c.stageEnteredAt === undefined || c.stageEnteredAt >= c.createdAt,
+  { path: ['stageEnteredAt'], message: 'a contact cannot enter its stage before it was created' },
+);
+export type ImportCommand = z.infer<typeof ImportCommandSchema>;
+export type ImportCommandInput = z.input<typeof ImportCommandSchema>;
 
 /**
  * What the `command` update's handler applies: the public commands, and the merge's events that

@@ -45,7 +45,13 @@ export function emailsInWindow(context: LeadContext, at: number, config: Leadcyc
 export function cadenceDueAt(context: LeadContext, cadenceDays: number): number {
   const last = context.nurture.lastSentAt;
   // The first nurture goes out as soon as the lead enters a nurtured stage.
-  return last === null ? context.stageEnteredAt : last + cadenceDays * DAY_MS;
+  return quiet(context, last === null ? context.stageEnteredAt : last + cadenceDays * DAY_MS);
+}
+
+/** A send due at `due`, or at the end of the lead's quiet time (an imported contact's ramp slot). */
+function quiet(context: LeadContext, due: number): number {
+  const until = context.nurture.quietUntil;
+  return until === undefined ? due : Math.max(due, until);
 }
 
 /** The next unsent item for this lead: nurture follows its buying stage, customers get the newsletter. */
@@ -89,9 +95,9 @@ export function subscribedSince(context: LeadContext): number | null {
  */
 export function newsletterDueAt(context: LeadContext, config: LeadcycleConfig): number {
   const last = context.newsletter?.lastSentAt ?? null;
-  if (last !== null) return last + config.newsletterCadenceDays * DAY_MS;
+  if (last !== null) return quiet(context, last + config.newsletterCadenceDays * DAY_MS);
   const signedUp = context.newsletter?.subscribedAt ?? null;
-  if (signedUp !== null) return signedUp;
+  if (signedUp !== null) return quiet(context, signedUp);
   return context.stage === 'customer'
     ? cadenceDueAt(context, config.newsletterCadenceDays)
     : cadenceDueAt(context, config.nurtureCadenceDays);

@@ -3,7 +3,7 @@ import { isStale, lastSalesActivityAt, noteActivity } from './aging.js';
 import { type EngagementKind, HOUR_MS, type LeadcycleConfig } from './config.js';
 import { derive as deriveFacts, initialContext, type LeadContext, type LeadInput } from './context.js';
 import type { Effect } from './effects.js';
-import type { LeadEvent, Profile } from './events.js';
+import { IMPORTED_STAGES, type ImportedStage, type LeadEvent, type Profile } from './events.js';
 import { type CheckArgs, createChecks, handRaiserOf, nextContent, type Verdict } from './guards.js';
 import { disqualifyingRule, pageKinds } from './marketing-rules.js';
 import { decayTo, engage, fillBant, furthestStage, mergeBant, NO_ENGAGEMENT } from './scoring.js';
@@ -48,6 +48,17 @@ const timeOf = (event: { at?: number }, context: LeadContext) => event.at ?? con
 
 const latest = (times: Array<number | null>): number | null =>
   times.reduce<number | null>((a, t) => (t === null ? a : a === null ? t : Math.max(a, t)), null);
+
+/**
+ * An imported contact's first possible send: a slot between an hour and `rampDays` after the import,
+ * spread evenly by its lead key (FNV-1a), so the same contact always gets the same slot.
+ */
+export function rampSlotOf(leadKey: string, importedAt: number, rampDays: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < leadKey.length; i++) hash = Math.imul(hash ^ leadKey.charCodeAt(i), 0x01000193) >>> 0;
+  const span = Math.max(0, rampDays * 24 * HOUR_MS - HOUR_MS);
+  return importedAt + HOUR_MS + Math.floor((hash / 2 ** 32) * span);
+}
 
 /** The reason a stage change carries, when the event that caused it gives one. */
 function reasonOf(event: LeadEvent | { type: string }): string | null {
@@ -292,10 +303,13 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
       absorbedGrantedConsent: guard(checks.absorbedGrantedConsent),
       notMergedIntoItself: guard(checks.notMergedIntoItself),
       isOpen: not(stateIn({ lifecycle: 'merged' })),
+      importedAs: ({ event }, { stage }: { stage: ImportedStage }) =>
+        event.type === 'lead.imported' && event.stage === stage,
     },
     actions: {
       enterStage: enqueueActions(({ context, event, enqueue }, { stage }: { stage: Stage }) => {
-        const at = timeOf(event, context);
+        // An imported stage keeps the date the other tool gave it (importContact set it).
+        const at = event.type === 'lead.imported' ? context.stageEnteredAt : timeOf(event, context);
         // The deal's amount goes with the change into an opportunity or a customer: revenue forecasts read it.
         const amount = stage === 'opportunity' || stage === 'customer' ? context.deal.amount : null;
         const reason =
@@ -370,6 +384,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
 
       handOffToSales: enqueueActions(
         ({ context, event, enqueue }, { escalation }: { escalation: boolean }) => {
+          // An imported MQL was handed to sales in the other tool already: no second handoff, no SLA.
+          if (event.type === 'lead.imported') return;
           enqueue.assign({ sales: { ...context.sales, slaStartedAt: event.at, escalated: escalation } });
           enqueue.emit({
             type: 'sales.handoff',
@@ -382,6 +398,44 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
           });
         },
       ),
+
+      /** A contact from another tool: its facts and dates as the file gives them, quiet until its ramp slot. */
+      importContact: assign(({ context, event }) => {
+        assertEvent(event, 'lead.imported');
+        const { at } = event;
+        const createdAt = Math.min(event.createdAt ?? at, at);
+        const stageEnteredAt = Math.min(Math.max(event.stageEnteredAt ?? createdAt, createdAt), at);
+        const lastEmailAt = event.lastEmailAt === undefined ? null : Math.min(event.lastEmailAt, at);
+        return derive(
+          {
+            ...context,
+            createdAt,
+            stageEnteredAt,
+            profile: { ...context.profile, ...event.profile },
+            sales: { ...context.sales, owner: event.owner ?? null },
+            nurture: {
+              ...context.nurture,
+              sentAt:
+                lastEmailAt === null ? context.nurture.sentAt : [...context.nurture.sentAt, lastEmailAt],
+              lastSentAt: lastEmailAt ?? context.nurture.lastSentAt,
+              quietUntil: rampSlotOf(context.leadKey, at, config.importRampDays),
+            },
+            ...(event.stage === 'customer' && lastEmailAt !== null
+              ? { newsletter: { subscribedAt: null, lastSentAt: lastEmailAt } }
+              : {}),
+            // The stale clock of an imported SQL or opportunity starts at the import: no reminders for the past.
+            ...(context.aging ? { aging: { ...context.aging, salesActivityAt: at } } : {}),
+            imported: {
+              tool: event.tool,
+              at,
+              score: event.score ?? null,
+              properties: event.properties ?? {},
+            },
+          },
+          at,
+          config,
+        );
+      }),
 
       assignOwner: assign(({ event }) => {
         assertEvent(event, 'sales.accepted');
@@ -596,6 +650,11 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
                 { target: 'lead', actions: ['restateDoNotContact', formEngagement, 'subscribeNewsletter'] },
               ],
               disqualify: { target: 'disqualified' },
+              'lead.imported': IMPORTED_STAGES.map((stage) => ({
+                guard: { type: 'importedAs', params: { stage } },
+                target: stage,
+                actions: 'importContact',
+              })),
             },
           },
           lead: {

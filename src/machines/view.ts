@@ -22,6 +22,8 @@ export interface LeadView {
   reason: string | null;
   /** An SQL or opportunity sales left untouched (reminded, no sales activity since); absent before time aged leads. */
   stale?: boolean;
+  /** An imported contact: the tool it came from, when, and that tool's score (absent: not imported). */
+  imported?: { tool: string; at: string; score: number | null };
   /** Upcoming timer deadlines, soonest first (ISO times). */
   next: Array<{ event: Deadline['event']; at: string; deferredByCap?: boolean }>;
   /**
@@ -47,6 +49,15 @@ export function viewOf(state: LeadState, config: LeadcycleConfig, options: Deadl
     stageEnteredAt: new Date(context.stageEnteredAt).toISOString(),
     reason: reasonOfStage(state),
     ...(context.stale !== undefined ? { stale: context.stale } : {}),
+    ...(context.imported
+      ? {
+          imported: {
+            tool: context.imported.tool,
+            at: new Date(context.imported.at).toISOString(),
+            score: context.imported.score,
+          },
+        }
+      : {}),
     next: deadlines(state, config, options)
       .sort((a, b) => a.at - b.at)
       .map((d) => ({ ...d, at: new Date(d.at).toISOString() })),

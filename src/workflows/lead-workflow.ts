@@ -1,10 +1,16 @@
 import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import { LeadCommandSchema, MergeCommandSchema, RecordedCommandSchema } from '../machines/index.js';
+import {
+  ImportCommandSchema,
+  LeadCommandSchema,
+  MergeCommandSchema,
+  RecordedCommandSchema,
+} from '../machines/index.js';
 import { LeadRun } from './lead-run.js';
 import {
   commandUpdate,
   configUpdate,
   factSignal,
+  importUpdate,
   type LeadWorkflowInput,
   mergeUpdate,
   stateQuery,
@@ -27,6 +33,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   });
   setHandler(mergeUpdate, (command) => lead.command(MergeCommandSchema, command), {
     validator: (command) => lead.validate(MergeCommandSchema, command),
+  });
+  // A new update: runs recorded before it never got one.
+  setHandler(importUpdate, (command) => lead.command(ImportCommandSchema, command), {
+    validator: (command) => lead.validate(ImportCommandSchema, command),
   });
   setHandler(factSignal, (fact) => lead.fact(fact));
   // A config version rolled out to running leads (a new update: runs recorded before it never got one).

@@ -2,6 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type {
   DriverCarry,
+  ImportCommand,
   LeadCommand,
   LeadcycleConfigInput,
   LeadFact,
@@ -18,6 +19,9 @@ export const commandUpdate = defineUpdate<LeadView, [LeadCommand]>('command');
 
 /** The merge's internal events (absorb the other record, close as merged): only `LeadClient.merge` sends them. */
 export const mergeUpdate = defineUpdate<LeadView, [MergeCommand]>('merge');
+
+/** A contact imported from another tool with its history (src/import/): only `LeadClient.importContact` sends it. */
+export const importUpdate = defineUpdate<LeadView, [ImportCommand]>('import');
 
 /** High-volume facts that need no answer (page views, email opens): no update budget spent. */
 export const factSignal = defineSignal<[LeadFact]>('fact');

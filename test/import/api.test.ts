@@ -26,11 +26,13 @@ describe('POST /v1/imports', () => {
       expect(got.json.status).toBe('succeeded');
       return got.json;
     });
-    expect(job.progress).toMatchObject({ total: 5, imported: 3, rejected: 2, consentWithdrawn: 1 });
+    expect(job.progress).toMatchObject({ total: 6, imported: 3, rejected: 3, consentWithdrawn: 1 });
     expect(job.rejections.map((r: { line: number; field: string }) => [r.line, r.field])).toEqual([
       [4, 'Email'],
       [5, 'Number of Employees'],
+      [5, 'Became a Lead Date'],
       [5, 'Unsubscribed from all email'],
+      [7, 'Lifecycle Stage'],
     ]);
     expect((await api.h.client.get({ tenant, email: 'ada@analytical.example' })).consent).toBe('unknown');
 
@@ -41,7 +43,7 @@ describe('POST /v1/imports', () => {
       expect(got.json.status).toBe('succeeded');
       return got.json;
     });
-    expect(resumed.progress).toMatchObject({ imported: 0, rejected: 0, skipped: 5 });
+    expect(resumed.progress).toMatchObject({ imported: 0, rejected: 0, skipped: 6 });
   });
 
   it('answers a clear 400 for a missing column or a body without preset or mapping, 413 past its limit, 401 without a key', async () => {

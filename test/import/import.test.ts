@@ -19,7 +19,7 @@ import {
   runImport,
   stateFileOf,
 } from '../../src/import/index.js';
-import { devServerLeads, eventually } from '../support/workflow.js';
+import { devServerLeads } from '../support/workflow.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const fileSource = (name: string, format: 'csv' | 'ndjson' = 'csv'): ImportSource => ({
@@ -55,11 +55,20 @@ describe('HubSpot export (--preset hubspot)', () => {
         tenant: t,
       }),
     );
-    expect(summary).toMatchObject({ total: 5, imported: 3, rejected: 2, skipped: 0, consentGranted: 0 });
+    expect(summary).toMatchObject({ total: 6, imported: 3, rejected: 3, skipped: 0, consentGranted: 0 });
     expect(summary.consentWithdrawn).toBe(1);
 
+    // The stage, dates, score and owner HubSpot recorded, as in the file; no handoff replayed.
     const ada = await h.client.get({ tenant: t, email: 'ada@analytical.example' });
-    expect(ada.stage).toBe('lead');
+    expect(ada).toMatchObject({
+      stage: 'mql',
+      owner: 'owner@acme.example',
+      stageEnteredAt: '2024-04-15T16:30:00.000Z',
+      reason: 'lead.imported',
+      imported: { tool: 'hubspot', score: 62 },
+    });
+    expect(ada.state.context.createdAt).toBe(Date.parse('2024-03-01T09:12:00Z'));
+    expect(ada.state.context.sales.slaStartedAt).toBeNull();
     // "Unsubscribed from all email: false" is no opt-in: nothing in the file grants consent.
     expect(ada.consent).toBe('unknown');
     expect(ada.state.context.profile).toMatchObject({
@@ -67,30 +76,50 @@ describe('HubSpot export (--preset hubspot)', () => {
       lastName: 'Lovelace',
       company: 'Analytical Engines, Ltd',
       jobTitle: 'CTO',
-      sector: 'computer software',
+      // HubSpot's COMPUTER_SOFTWARE in the personas' words.
+      sector: 'software',
       companySize: 1200,
       annualRevenue: 25_000_000,
       country: 'United Kingdom',
     });
+    // Custom properties kept; HubSpot's last email counts for the cadence.
+    expect(ada.state.context.imported?.properties).toEqual({
+      'Record ID': '51',
+      'Phone Number': '+44 20 7946 0000',
+      'Lead Status': 'IN_PROGRESS',
+    });
+    expect(ada.state.context.nurture.lastSentAt).toBe(Date.parse('2024-11-20T08:00:00Z'));
     const grace = await h.client.get({ tenant: t, email: 'grace@cobol.example' });
-    expect(grace.consent).toBe('withdrawn');
-    expect((await h.client.get({ tenant: t, email: 'margaret@apollo.example' })).consent).toBe('unknown');
+    expect(grace).toMatchObject({ stage: 'lead', consent: 'withdrawn', imported: { score: 14 } });
+    const margaret = await h.client.get({ tenant: t, email: 'margaret@apollo.example' });
+    // A customer who fits no persona (aerospace, unknown job function) comes in as a customer.
+    expect(margaret).toMatchObject({
+      stage: 'customer',
+      consent: 'unknown',
+      stageEnteredAt: '2024-09-30T12:00:00.000Z',
+      owner: null,
+    });
+    expect(margaret.fitScore).toBeLessThan(75);
 
     const report = await reportOf(summary.report);
     expect(report.map(({ line, field }) => ({ line, field }))).toEqual([
       { line: 4, field: 'Email' },
       { line: 5, field: 'Number of Employees' },
+      { line: 5, field: 'Became a Lead Date' },
       { line: 5, field: 'Unsubscribed from all email' },
+      { line: 7, field: 'Lifecycle Stage' },
     ]);
     expect(report[0]?.reason).toBe('expected an email address');
     expect(report[1]?.reason).toBe('expected a number');
-    expect(report[2]?.reason).toMatch(/expected one of "true", "yes", "false", "no" or empty/);
+    expect(report[2]?.reason).toMatch(/^expected a date/);
+    expect(report[3]?.reason).toMatch(/expected one of "true", "yes", "false", "no" or empty/);
+    expect(report[4]?.reason).toMatch(/^unknown stage "Evangelist at large": expected one of "Subscriber"/);
     // The rejected row is kept whole, to be fixed and imported again.
     expect(report[1]?.row).toMatchObject({ Email: 'linus@kernel.example', 'Record ID': '54' });
-    // Nobody in this file consented: no email went out.
+    // Nobody in this file consented, and an imported MQL is no new handoff: nothing went out.
     await new Promise((r) => setTimeout(r, 1000));
-    const emails = await readOutbox(h.dataDir, { kind: 'email' });
-    expect(emails.filter((e) => e.leadKey.startsWith(`${t}:`))).toEqual([]);
+    const sent = await readOutbox(h.dataDir);
+    expect(sent.filter((e) => e.leadKey.startsWith(`${t}:`))).toEqual([]);
   });
 });
 
@@ -116,7 +145,13 @@ describe('Mautic export (--preset mautic)', () => {
       consentWithdrawn: 0,
     });
     const alan = await h.client.get({ tenant: t, email: 'alan@bletchley.example' });
-    expect(alan).toMatchObject({ stage: 'lead', consent: 'unknown' });
+    // Mautic's points are its score, kept on its own scale; leadcycle's own score starts afresh.
+    expect(alan).toMatchObject({
+      stage: 'lead',
+      consent: 'unknown',
+      score: 0,
+      imported: { tool: 'mautic', score: 15 },
+    });
     expect(alan.state.context.profile).toMatchObject({
       firstName: 'Alan',
       lastName: 'Turing',
@@ -164,18 +199,24 @@ describe('a mapping file with a consent column, resumed', () => {
     ]);
     expect(report[1]?.reason).toMatch(/^not JSON/);
 
-    // The two opted-in contacts get their first nurture email; the others none.
+    // Quiet by default: the two opted-in contacts get no email at import, and their first sends
+    // wait for their own slots in the ramp (an hour to importRampDays after the import).
     const mine = async () =>
       (await readOutbox(h.dataDir, { kind: 'email' })).filter((e) => e.leadKey.startsWith(`${t}:`));
-    const emails = await eventually(async () => {
-      const found = await mine();
-      expect(found).toHaveLength(2);
-      return found;
-    });
-    expect(emails.map((e) => e.leadKey).sort()).toEqual([
-      `${t}:email:opt1@optin.example`,
-      `${t}:email:opt2@optin.example`,
-    ]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await mine()).toEqual([]);
+    const firstSends = await Promise.all(
+      ['opt1@optin.example', 'opt2@optin.example'].map(async (email) => {
+        const view = await h.client.get({ tenant: t, email });
+        expect(view.consent).toBe('granted');
+        const importedAt = Date.parse(view.imported?.at ?? '');
+        const send = Date.parse(view.next.find((d) => d.event === 'tick.nurture')?.at ?? '');
+        expect(send - importedAt).toBeGreaterThanOrEqual(60 * 60 * 1000);
+        expect(send - importedAt).toBeLessThanOrEqual(14 * 24 * 60 * 60 * 1000);
+        return send;
+      }),
+    );
+    expect(new Set(firstSends).size).toBe(2);
     expect((await h.client.get({ tenant: t, email: 'opt3@optin.example' })).consent).toBe('unknown');
     expect((await h.client.get({ tenant: t, email: 'opt5@optin.example' })).consent).toBe('withdrawn');
     const before = await h.client.get({ tenant: t, email: 'opt1@optin.example' });
@@ -195,16 +236,16 @@ describe('a mapping file with a consent column, resumed', () => {
     expect(after.score).toBe(before.score);
     expect(after.state.context.engagement.points).toBe(before.state.context.engagement.points);
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await mine()).toHaveLength(2);
+    expect(await mine()).toEqual([]);
   });
 
-  it('does not opt in again someone who withdrew consent in leadcycle since', async () => {
+  it('imports no contact leadcycle knows already, so an older export opts in no one who withdrew since', async () => {
     const { h } = leads;
     await h.client.send(
       { tenant: t, email: 'opt2@optin.example' },
       { type: 'consent.unsubscribed', source: 'link' },
     );
-    // Another export, where opt2 still says yes (another file: another import, another form update).
+    // Another export, where opt2 still says yes (another file: another import).
     const text = '{"email":"opt2@optin.example","first_name":"Two again","marketing_opt_in":"yes"}\n';
     const summary = await h.run(() =>
       runImport({
@@ -215,8 +256,13 @@ describe('a mapping file with a consent column, resumed', () => {
         tenant: t,
       }),
     );
-    expect(summary).toMatchObject({ imported: 1, consentGranted: 0, optInRefused: 1 });
-    expect((await h.client.get({ tenant: t, email: 'opt2@optin.example' })).consent).toBe('withdrawn');
+    expect(summary).toMatchObject({ imported: 0, rejected: 1, consentGranted: 0 });
+    const report = await reportOf(summary.report);
+    expect(report[0]).toMatchObject({ line: 1, field: '(lead)' });
+    expect(report[0]?.reason).toMatch(/lead\.imported is not allowed in stage lead/);
+    const opt2 = await h.client.get({ tenant: t, email: 'opt2@optin.example' });
+    expect(opt2.consent).toBe('withdrawn');
+    expect(opt2.state.context.profile.firstName).toBe('Two');
   });
 });
 

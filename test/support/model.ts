@@ -3,6 +3,8 @@ import {
   bantAt,
   bantGaps,
   createLeadCycle,
+  DAY_MS,
+  IMPORTED_STAGES,
   type LeadCycle,
   type LeadEvent,
   type LeadSnapshot,
@@ -121,6 +123,21 @@ export function modelEvents(snapshot: LeadSnapshot): LeadEvent[] {
     // A config version rolled out (the workflow's `config` update): same config here, the score refreshed.
     { type: 'config.changed', at, version: 2 },
     ...lostLeadComesBack(snapshot),
+    // A contact imported with its history: only a new lead (a visitor) takes it.
+    ...(state.value.lifecycle === 'visitor'
+      ? IMPORTED_STAGES.map(
+          (stage): LeadEvent => ({
+            type: 'lead.imported',
+            at,
+            tool: 'hubspot',
+            stage,
+            profile: FIT_PROFILE,
+            createdAt: Math.max(0, at - 30 * DAY_MS),
+            owner: 'rep-1',
+            score: 12,
+          }),
+        )
+      : []),
   ];
 }
 
@@ -157,6 +174,8 @@ export function abstractState(snapshot: LeadSnapshot): string {
     sent: c.nurture.sentIds.length,
     nurtureLeft: nextContent(c, 'nurture', config).item !== undefined,
     absorbed: c.absorbed.length,
+    // Imported leads have states of their own, so they never stand in for the paths a lead takes.
+    imported: c.imported !== undefined,
   });
 }
 

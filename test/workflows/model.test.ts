@@ -3,6 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeadClient, LeadCommandRejectedError, type LeadRef } from '../../src/client/index.js';
 import {
+  type ImportCommandInput,
   type LeadCommandInput,
   type LeadEvent,
   type LeadSnapshot,
@@ -87,9 +88,11 @@ describe('model-based: generated paths through a real workflow', () => {
             const { at: _at, ...command } = event;
             const sent = MERGE_EVENTS.has(event.type)
               ? merge(ref, command as MergeCommand)
-              : started
-                ? h.client.send(ref, command as LeadCommandInput)
-                : h.client.capture(ref, command as LeadCommandInput);
+              : event.type === 'lead.imported'
+                ? h.client.importContact(ref, command as ImportCommandInput)
+                : started
+                  ? h.client.send(ref, command as LeadCommandInput)
+                  : h.client.capture(ref, command as LeadCommandInput);
             const outcome = await sent.then(() => 'accepted' as const).catch((e) => e);
             started = true;
             if (decision.ok) expect(outcome).toBe('accepted');
