@@ -15,7 +15,7 @@ import {
  * The texts an operator reads in the Temporal UI without the codec server: the workflow's summary,
  * its current details and its timers' summaries. They are built here from the machine's vocabulary,
  * numbers and ISO times only, and the codec leaves a payload unencrypted only when it is one of them
- * whole (isOperatorPayloadText): a grammar with no free text, so no name, email, company, note or
+ * whole (isOperatorValue): a grammar with no free text, so no name, email, company, note or
  * sales owner can pass, whatever a caller puts in a string.
  */
 
