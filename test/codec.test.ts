@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeadClient } from '../src/client/index.js';
 import { AesGcmCodec, CodecError, KEY_ID_METADATA } from '../src/codec/aes-gcm.js';
 import { CODEC_KEYS_FILE, loadCodecKeys, loadDataConverter, parseCodecKeys } from '../src/codec/keys.js';
+import { detailsOf, startSummary, timerSummary } from '../src/codec/operator-text.js';
 import { buildCodecServer } from '../src/codec/server.js';
-import { FIT } from './support/lead.js';
+import { FIT, mqlLead, sqlLead } from './support/lead.js';
 import { payloadText } from './support/payloads.js';
 import { createDevServerEnv } from './support/temporal.js';
 import { type LeadHarness, leadHarness } from './support/workflow.js';
@@ -58,6 +59,68 @@ describe('the AES-256-GCM payload codec', () => {
   it('passes unencrypted payloads through, so old histories stay readable', async () => {
     const plain = json('hello');
     expect(await new AesGcmCodec([key('k')]).decode([plain])).toEqual([plain]);
+  });
+
+  it('leaves the operator texts of the Temporal UI readable, whole and unmarked', async () => {
+    const codec = new AesGcmCodec([key('k')]);
+    const mql = mqlLead();
+    const sql = sqlLead();
+    const texts = [
+      timerSummary({ event: 'sla.expired', at: Date.UTC(2026, 11, 4, 13, 3, 21, 919) }),
+      startSummary({ type: 'form.submitted', form: 'demo_request' }),
+      startSummary({ type: 'sales.accepted' }),
+      detailsOf(mql.cycle.view(mql.cycle.stateOf(mql.snapshot))),
+      // The owner ('rep-7') is a person: the details say only that sales has the lead.
+      detailsOf(sql.cycle.view(sql.cycle.stateOf(sql.snapshot))),
+    ];
+    expect(texts[3]).toMatch(/^\*\*Lead · mql\*\* · .* score \d+ · fit \d+%/);
+    expect(texts[3]).toContain('- sales acceptance (the SLA ends): sla.expired at ');
+    expect(texts[4]).toContain('owner sales');
+    expect(texts[4]).not.toContain('rep-7');
+    const payloads = texts.map(json);
+    const encoded = await codec.encode(payloads);
+    expect(encoded).toEqual(payloads);
+    expect(encoded.every((p) => p.metadata?.[KEY_ID_METADATA] === undefined)).toBe(true);
+    expect(await codec.decode(encoded)).toEqual(payloads);
+  });
+
+  it('encrypts an operator-like text with an email or a name in it, and anything not exactly one', async () => {
+    const codec = new AesGcmCodec([key('k')]);
+    const mql = mqlLead();
+    const details = detailsOf(mql.cycle.view(mql.cycle.stateOf(mql.snapshot)));
+    const timer = 'sla.expired at 2026-12-04T13:03:21.919Z';
+    const metadata = {
+      definition: {
+        type: 'leadWorkflow',
+        queryDefinitions: [{ name: 'state' }],
+        signalDefinitions: [{ name: 'fact' }],
+        updateDefinitions: [{ name: 'command' }],
+      },
+      currentDetails: details,
+    };
+    const leaky: Payload[] = [
+      json(`${timer} ada@acme.example`),
+      json(`${timer} Ada Lovelace`),
+      json(`Lead · started by form.submitted (ada@acme.example)`),
+      json(details.replace('owner marketing', 'owner Ada Lovelace')),
+      json(`${details}\n- Ada Lovelace: tick.decay at 2026-12-04T13:03:21.919Z`),
+      json(details.replace(/score \d+/, 'score 0612345678')), // a phone number is personal too
+      json(`${details}\n`),
+      json({ ...metadata, currentDetails: `${details} ada@acme.example` }),
+      json({ ...metadata, definition: { ...metadata.definition, type: 'ada@acme.example' } }),
+      json({ ...metadata, email: 'ada@acme.example' }),
+      json({ summary: timer }), // operator words, but not one of the texts
+      { ...json(timer), metadata: { ...json(timer).metadata, note: new TextEncoder().encode('Ada') } },
+      { ...json(timer), data: new TextEncoder().encode(`"${timer}"  `) },
+    ];
+    for (const payload of leaky) {
+      const [encrypted] = await codec.encode([payload]);
+      expect(new TextDecoder().decode(encrypted?.metadata?.[KEY_ID_METADATA])).toBe('k');
+      expect(text(encrypted as Payload)).not.toContain('Ada');
+      expect(text(encrypted as Payload)).not.toContain('ada@');
+    }
+    // The same metadata answer, without the email, stays readable: the checks above can fail.
+    expect(await codec.encode([json(metadata)])).toEqual([json(metadata)]);
   });
 
   it('reads keys from LEADCYCLE_CODEC_KEYS, or creates a private key file once', async () => {

@@ -8,6 +8,7 @@ import {
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
 import type { z } from 'zod';
+import { startSummary } from '../codec/operator-text.js';
 import { issuesOf } from '../errors.js';
 import {
   type ImportCommandInput,
@@ -282,8 +283,8 @@ export class LeadClient {
       taskQueue: this.taskQueue,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
-      // No personal data here: the summary shows in the UI unencrypted.
-      staticSummary: `Lead ${workflowId}`,
+      // Operator words only: the codec leaves it readable in the UI (src/codec/operator-text.ts).
+      staticSummary: startSummary(parsed),
     });
     try {
       return await this.temporal.workflow.executeUpdateWithStart(update, {

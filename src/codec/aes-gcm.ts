@@ -3,12 +3,15 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { METADATA_ENCODING_KEY } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { LeadcycleError } from '../errors.js';
+import { isOperatorValue } from './operator-text.js';
 
 /**
  * AES-256-GCM payload codec: every payload a client or worker writes to Temporal (inputs, results,
  * update arguments, activity inputs: names, emails) is encrypted; Temporal stores ciphertext only.
  * The key id travels in the payload's metadata, so keys rotate: the first key encrypts, every key
- * in the ring decrypts.
+ * in the ring decrypts. One exception: the operator texts the Temporal UI shows (summary, current
+ * details, timer summaries: src/codec/operator-text.ts) stay `json/plain` when they are one of
+ * those texts whole, so the UI speaks without the codec server; decode passes them through.
  */
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -50,6 +53,7 @@ export class AesGcmCodec implements PayloadCodec {
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
+      if (isOperatorPayload(payload)) return payload;
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
       // The whole payload, metadata included: not even its encoding is left in the clear.
@@ -97,6 +101,24 @@ export class AesGcmCodec implements PayloadCodec {
       }
     });
   }
+}
+
+/**
+ * A `json/plain` payload with no other metadata whose value is an operator text: nothing in it can
+ * be personal data (see operator-text.ts). Its bytes must be the canonical JSON of that value.
+ */
+function isOperatorPayload(payload: Payload): boolean {
+  const keys = Object.keys(payload.metadata ?? {});
+  const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
+  if (keys.length !== 1 || !encoding || decoder.decode(encoding) !== 'json/plain') return false;
+  const text = decoder.decode(payload.data ?? new Uint8Array());
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  return JSON.stringify(value) === text && isOperatorValue(value);
 }
 
 /** The standard wire form of a payload, as Temporal's other codecs and codec servers use it. */

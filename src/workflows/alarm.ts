@@ -1,7 +1,6 @@
 import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
+import { timerSummary } from '../codec/operator-text.js';
 import type { Deadline } from '../machines/index.js';
-
-export const timerSummary = (next: Deadline) => `${next.event} at ${new Date(next.at).toISOString()}`;
 
 /**
  * One durable timer for the earliest deadline, kept while the loop wakes for messages: only an

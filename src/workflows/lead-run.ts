@@ -7,6 +7,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { z } from 'zod';
+import { timerSummary } from '../codec/operator-text.js';
 import { describeIssues, issuesOf } from '../errors.js';
 import {
   createLeadCycle,
@@ -23,7 +24,7 @@ import {
   type PendingEffect,
   type Rejection,
 } from '../machines/index.js';
-import { Alarm, timerSummary } from './alarm.js';
+import { Alarm } from './alarm.js';
 import { carryOut, isStoreWrite, recordLocally, writeJournal } from './effects.js';
 import { ConfigRolloutSchema, FAILURE, type LeadWorkflowInput } from './messages.js';
 import { countDeferral, countEffects, countRejection } from './metrics.js';

@@ -1,10 +1,12 @@
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { detailsOf } from '../codec/operator-text.js';
 import type { LeadView } from '../machines/index.js';
 import { LeadSearchAttributes } from '../temporal/search-attributes.js';
 
 /**
  * What operators see of a lead in the Temporal UI: search attributes (to filter leads) and the
- * current details (what it waits for). Never personal data: search attributes are not encrypted.
+ * current details (what it waits for). Never personal data: search attributes are not encrypted, and
+ * the details are built from operator words only, which the codec leaves readable (operator-text.ts).
  */
 export class OperatorView {
   #lastAttributes = '';
@@ -48,15 +50,4 @@ export class OperatorView {
     // Details are not a history event: refreshing them after every change costs nothing durable.
     setCurrentDetails(detailsOf(view));
   }
-}
-
-function detailsOf(view: LeadView): string {
-  const next = view.next.map(
-    (d) => `- ${d.event} at ${d.at}${d.deferredByCap ? ' (deferred by the email cap)' : ''}`,
-  );
-  return [
-    `**${view.stage}** · ${view.temperature} · ${view.buyingStage} · score ${view.score} · fit ${view.fitScore}%` +
-      ` · consent ${view.consent} · owner ${view.owner ?? 'marketing'}`,
-    next.length ? `Waiting for:\n${next.join('\n')}` : 'Waiting for: commands only (no timer running)',
-  ].join('\n\n');
 }

@@ -194,7 +194,8 @@ describe('lead workflow on the dev server', () => {
         expect(found.map((l) => l.workflowId)).toContain(workflowId);
       });
       const description = await t.env.client.workflow.getHandle(workflowId).describe();
-      expect(await description.staticSummary()).toBe(`Lead ${workflowId}`);
+      // Plain in the UI (the codec leaves operator texts readable): the command, never the person.
+      expect(await description.staticSummary()).toBe('Lead · started by form.submitted (demo_request)');
       // Workflow ids and search attributes are not encrypted: no email in them.
       expect(workflowId).not.toContain('margaret');
       expect(JSON.stringify(description.raw.workflowExecutionInfo?.searchAttributes)).not.toContain(
