@@ -1,6 +1,6 @@
 /** The API's settings, from the shared schema (src/settings.ts); each error names the variable at fault. */
 import { dataDirOf } from '../paths.js';
-import { readSettings, SettingsError } from '../settings.js';
+import { readSettings, type Settings, SettingsError } from '../settings.js';
 import { ApiKeyFormatError, parseApiKeyEntry } from './auth.js';
 import type { VendorSecrets } from './vendor-webhooks.js';
 import type { WebhookSecrets } from './webhooks.js';
@@ -70,17 +70,7 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSet
       ...(settings.LEADCYCLE_FORMS_WEBHOOK_SECRET ? { forms: settings.LEADCYCLE_FORMS_WEBHOOK_SECRET } : {}),
       ...(settings.LEADCYCLE_CRM_COMMAND_SECRET ? { crm: settings.LEADCYCLE_CRM_COMMAND_SECRET } : {}),
     },
-    vendorSecrets: {
-      ...(settings.LEADCYCLE_HUBSPOT_CLIENT_SECRET
-        ? { hubspot: settings.LEADCYCLE_HUBSPOT_CLIENT_SECRET }
-        : {}),
-      ...(settings.LEADCYCLE_MAUTIC_WEBHOOK_SECRET
-        ? { mautic: settings.LEADCYCLE_MAUTIC_WEBHOOK_SECRET }
-        : {}),
-      ...(settings.LEADCYCLE_TYPEFORM_WEBHOOK_SECRET
-        ? { typeform: settings.LEADCYCLE_TYPEFORM_WEBHOOK_SECRET }
-        : {}),
-    },
+    vendorSecrets: vendorSecretsOf(settings),
     ...(settings.LEADCYCLE_PUBLIC_URL ? { publicUrl: settings.LEADCYCLE_PUBLIC_URL } : {}),
     ...(settings.LEADCYCLE_METRICS_KEY ? { metricsKey: settings.LEADCYCLE_METRICS_KEY } : {}),
     ...(settings.LEADCYCLE_TASK_QUEUE ? { taskQueue: settings.LEADCYCLE_TASK_QUEUE } : {}),
@@ -93,5 +83,18 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSet
       timeoutMs: settings.LEADCYCLE_BACKTEST_TIMEOUT_MS,
       concurrency: settings.LEADCYCLE_BACKTEST_CONCURRENCY,
     },
+  };
+}
+
+/** The vendors' webhook secrets that are set (npm start reads them the same way). */
+export function vendorSecretsOf(settings: Settings): VendorSecrets {
+  return {
+    ...(settings.LEADCYCLE_HUBSPOT_CLIENT_SECRET
+      ? { hubspot: settings.LEADCYCLE_HUBSPOT_CLIENT_SECRET }
+      : {}),
+    ...(settings.LEADCYCLE_MAUTIC_WEBHOOK_SECRET ? { mautic: settings.LEADCYCLE_MAUTIC_WEBHOOK_SECRET } : {}),
+    ...(settings.LEADCYCLE_TYPEFORM_WEBHOOK_SECRET
+      ? { typeform: settings.LEADCYCLE_TYPEFORM_WEBHOOK_SECRET }
+      : {}),
   };
 }

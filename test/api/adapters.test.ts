@@ -130,6 +130,30 @@ describe('POST /v1/webhooks/hubspot', () => {
     expect((await lookup({ tenant, externalId: `hubspot:1:${object}` })).consent).toBe('withdrawn');
   });
 
+  it("a retried event (HubSpot's next attempt, a new delivery) is applied once", async () => {
+    const tenant = unique();
+    const object = Math.floor(Math.random() * 1e9);
+    const optout = {
+      subscriptionType: 'contact.propertyChange',
+      propertyName: 'hs_email_optout',
+      propertyValue: 'true',
+    };
+    const path = `/v1/webhooks/hubspot?tenant=${tenant}`;
+    const first = await hubspot(path, [event(1, object, 77, { ...optout, occurredAt: 1_700_000_000_000 })]);
+    const retry = await hubspot(path, [
+      event(1, object, 77, { ...optout, occurredAt: 1_700_000_000_000, attemptNumber: 1 }),
+    ]);
+    expect(retry.json.applied).toEqual(first.json.applied);
+    const consents = async () =>
+      (await api.call('GET', `/v1/leads/${first.json.applied[0].leadId}/timeline`)).json.entries.filter(
+        (entry: { kind: string }) => entry.kind === 'consent',
+      ).length;
+    expect(await consents()).toBe(1);
+    // Another event, even with the same eventId (HubSpot does not promise it unique), is applied.
+    await hubspot(path, [event(1, object, 77, { ...optout, occurredAt: 1_700_000_100_000 })]);
+    expect(await consents()).toBe(2);
+  });
+
   it('signs the public URL with the listed escapes decoded', async () => {
     const tenant = unique();
     const body = [event(7, 8, 9, { subscriptionType: 'contact.creation' })];

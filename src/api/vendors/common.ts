@@ -3,7 +3,7 @@
  * with the codes the signed webhooks already use (src/api/webhooks.ts), and the shape of what a
  * delivery maps to. Each adapter's own file says how its vendor signs and what maps to what.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import type { LeadRef } from '../../client/index.js';
 import type { LeadCommandInput } from '../../machines/index.js';
@@ -87,6 +87,11 @@ export function base64HmacMatches(secret: string, parts: Array<string | Buffer>,
   // A header that is not base64 decodes to junk of another length: no match, without a timing hint.
   const sent = Buffer.from(given, 'base64');
   return sent.length === expected.length && timingSafeEqual(sent, expected);
+}
+
+/** A short digest of what makes an event itself, for update ids: a retry of it gives the same one. */
+export function digestOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
 }
 
 /** The JSON of an authentic delivery; its signature was checked on these bytes first. */

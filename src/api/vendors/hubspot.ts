@@ -18,6 +18,7 @@ import {
   base64HmacMatches,
   checkWindow,
   type Delivery,
+  digestOf,
   header,
   type Ignored,
   invalidSignature,
@@ -125,7 +126,8 @@ export const hubspot: VendorAdapter<typeof HubSpotBodySchema> = {
         ...(routing.tenant ? { tenant: routing.tenant } : {}),
         externalId: `hubspot:${e.portalId}:${e.objectId}`,
       };
-      const updateId = `hubspot:${e.portalId}:${e.eventId}`;
+      // HubSpot does not promise a unique eventId, and a retry changes attemptNumber: the id is the event's content.
+      const updateId = `hubspot:${e.portalId}:${e.eventId}:${digestOf([e.subscriptionType, e.objectId, e.propertyName, e.propertyValue, e.occurredAt])}`;
       const event = e.propertyName ? `${e.subscriptionType}:${e.propertyName}` : e.subscriptionType;
       if (e.subscriptionType === 'contact.creation') {
         actions.push({ event, ref, updateId, command: { type: 'profile.updated', profile: {} } });

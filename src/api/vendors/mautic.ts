@@ -20,6 +20,7 @@ import {
   base64HmacMatches,
   checkWindow,
   type Delivery,
+  digestOf,
   header,
   type Ignored,
   invalidSignature,
@@ -168,17 +169,14 @@ export const mautic: VendorAdapter<typeof MauticBodySchema> = {
     const ignored: Ignored[] = [];
     const tenant = routing.tenant ? { tenant: routing.tenant } : {};
     for (const [type, events] of Object.entries(body)) {
-      events.forEach((e, i) => {
+      events.forEach((e) => {
         const contact = e.contact ?? e.lead ?? e.submission?.contact ?? e.submission?.lead;
         const values = valuesOf(contact);
         const results =
           e.submission?.results && !Array.isArray(e.submission.results) ? e.submission.results : {};
         const email = emailOf(results.email, values.email);
-        // Mautic events carry no id: the contact (or submission), the event type and its time name one.
-        const updateId = `mautic:${type}:${e.submission?.id ?? contact?.id ?? i}:${e.timestamp}`.slice(
-          0,
-          255,
-        );
+        // Mautic events carry no id, and two saves of a contact may share a second: the event's content names it.
+        const updateId = `mautic:${digestOf([type, e])}`;
         if (email === undefined) {
           ignored.push({ event: type, reason: 'no valid email: an anonymous contact is not a lead yet' });
           return;
