@@ -435,6 +435,12 @@ describe('POST /v1/webhooks/typeform', () => {
     const old = new Date(Date.now() - 10 * 60_000).toISOString();
     const stale = await typeform(path, response([email('s@hopper.example')], old));
     expect(stale).toMatchObject({ status: 401, json: { error: { code: 'stale_signature' } } });
+    const untimed = response([email('u@hopper.example')]);
+    untimed.form_response.submitted_at = 'yesterday';
+    expect(await typeform(path, untimed)).toMatchObject({
+      status: 400,
+      json: { error: { code: 'validation' } },
+    });
     const unsigned = await post(path, first.raw, {});
     expect(unsigned).toMatchObject({ status: 401, json: { error: { code: 'missing_signature' } } });
   });

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import type { FormKind, Profile } from '../../machines/index.js';
 import { EmailSchema, ProfileSchema } from '../../machines/index.js';
+import { validationError } from '../errors.js';
 import {
   type Action,
   base64HmacMatches,
@@ -95,7 +96,15 @@ export const typeform: VendorAdapter<typeof TypeformBodySchema> = {
     const body = parseJson(delivery.raw) as { form_response?: { submitted_at?: unknown } } | null;
     const at = Date.parse(body?.form_response?.submitted_at as string);
     if (!Number.isFinite(at)) {
-      throw invalidSignature('form_response.submitted_at is missing: no time to bound the delivery by');
+      throw validationError(
+        [
+          {
+            path: ['form_response', 'submitted_at'],
+            message: 'expected an ISO 8601 time: a delivery must say when it happened',
+          },
+        ],
+        'body',
+      );
     }
     checkWindow(at, toleranceSeconds, now);
     return { timestamp: Math.floor(at / 1000), body };
