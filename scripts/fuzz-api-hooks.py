@@ -6,6 +6,8 @@ The secrets, one per route, come from LEADCYCLE_FUZZ_FORMS_SECRET and LEADCYCLE_
 scripts/fuzz-api.ts for its own API.
 Likewise, every other unsubscribe request gets its lead id's real token (src/activities/unsubscribe-link.ts,
 secret LEADCYCLE_FUZZ_UNSUBSCRIBE_SECRET), so the fuzzer reaches the leads behind the 403 too.
+Mautic's and Typeform's deliveries are dated now and signed as those vendors sign them
+(LEADCYCLE_FUZZ_MAUTIC_SECRET, LEADCYCLE_FUZZ_TYPEFORM_SECRET), so the fuzzer reaches their mapping too.
 """
 
 import base64
@@ -24,6 +26,12 @@ SECRETS = {
     "/v1/webhooks/crm": os.environ.get("LEADCYCLE_FUZZ_CRM_SECRET", ""),
 }
 UNSUBSCRIBE_SECRET = os.environ.get("LEADCYCLE_FUZZ_UNSUBSCRIBE_SECRET", "")
+# The vendors that sign the body alone (src/api/vendors/): HubSpot signs the URL too, and stays unsigned
+# here (its route is fuzzed up to its 401s).
+VENDOR_SECRETS = {
+    "/v1/webhooks/mautic": os.environ.get("LEADCYCLE_FUZZ_MAUTIC_SECRET", ""),
+    "/v1/webhooks/typeform": os.environ.get("LEADCYCLE_FUZZ_TYPEFORM_SECRET", ""),
+}
 
 
 def sign_unsubscribe(case):
@@ -37,10 +45,40 @@ def sign_unsubscribe(case):
     case.query["token"] = base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
+def sign_vendor(case, secret):
+    """Dates the events now (so they are inside the window) and signs the body as Mautic and Typeform do."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    body = case.body
+    if isinstance(body, dict) and case.operation.path.endswith("/typeform"):
+        if isinstance(body.get("form_response"), dict):
+            body["form_response"]["submitted_at"] = now
+    elif isinstance(body, dict):
+        for events in body.values():
+            for event in events if isinstance(events, list) else []:
+                if isinstance(event, dict):
+                    event["timestamp"] = now
+    try:
+        raw = json.dumps(body).encode("utf-8")
+    except (TypeError, ValueError):
+        return
+    case.body = raw
+    digest = base64.b64encode(hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).digest()).decode("ascii")
+    if case.headers is None:
+        case.headers = {}
+    if case.operation.path.endswith("/typeform"):
+        case.headers["typeform-signature"] = f"sha256={digest}"
+    else:
+        case.headers["webhook-signature"] = digest
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     if UNSUBSCRIBE_SECRET and case.operation.path.startswith("/v1/unsubscribe/"):
         sign_unsubscribe(case)
+        return
+    vendor = VENDOR_SECRETS.get(case.operation.path, "")
+    if vendor and not isinstance(case.body, (NotSet, bytes)):
+        sign_vendor(case, vendor)
         return
     secret = SECRETS.get(case.operation.path, "")
     if not secret:

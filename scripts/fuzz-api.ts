@@ -112,6 +112,11 @@ async function main(): Promise<number> {
   const apiKey = randomBytes(24).toString('hex');
   const webhookSecrets = { forms: randomBytes(24).toString('hex'), crm: randomBytes(24).toString('hex') };
   const unsubscribeSecret = randomBytes(24).toString('hex');
+  const vendorSecrets = {
+    hubspot: randomBytes(24).toString('hex'),
+    mautic: randomBytes(24).toString('hex'),
+    typeform: randomBytes(24).toString('hex'),
+  };
   // The analytics over the worker's own store: the fuzzer's leads are what the reports read.
   const store = openAnalyticsStore(runEnv.LEADCYCLE_DATA_DIR);
   cleanups.push(() => store.close());
@@ -120,6 +125,7 @@ async function main(): Promise<number> {
     analytics: new Analytics(store),
     apiKeys: [apiKey],
     webhookSecrets,
+    vendorSecrets,
     unsubscribeSecret,
     // Forget and export over the worker's own store and outbox.
     privacy: { store, outbox: effects.outbox },
@@ -170,6 +176,8 @@ async function main(): Promise<number> {
       LEADCYCLE_FUZZ_FORMS_SECRET: webhookSecrets.forms,
       LEADCYCLE_FUZZ_CRM_SECRET: webhookSecrets.crm,
       LEADCYCLE_FUZZ_UNSUBSCRIBE_SECRET: unsubscribeSecret,
+      LEADCYCLE_FUZZ_MAUTIC_SECRET: vendorSecrets.mautic,
+      LEADCYCLE_FUZZ_TYPEFORM_SECRET: vendorSecrets.typeform,
     },
   });
   const timeoutMs = Number(process.env.FUZZ_TIMEOUT_SECONDS ?? '150') * 1000;

@@ -178,6 +178,10 @@ export const SettingsSchema = z
      * LEADCYCLE_CRM_WEBHOOK_SECRET: whoever verifies our handoffs need not be able to command leads.
      */
     LEADCYCLE_CRM_COMMAND_SECRET: optional(z.string().min(16, 'too short: use at least 16 characters')),
+    /** The vendors' own webhooks (src/api/vendor-webhooks.ts): each enables its route; captures only. */
+    LEADCYCLE_HUBSPOT_CLIENT_SECRET: optional(z.string().min(16, 'too short: use at least 16 characters')),
+    LEADCYCLE_MAUTIC_WEBHOOK_SECRET: optional(z.string().min(16, 'too short: use at least 16 characters')),
+    LEADCYCLE_TYPEFORM_WEBHOOK_SECRET: optional(z.string().min(16, 'too short: use at least 16 characters')),
     /** A key for GET /metrics alone (a Prometheus scraper); an admin API key works too. */
     LEADCYCLE_METRICS_KEY: optional(z.string().min(16, 'too short: use at least 16 characters')),
     // ---- end of closed doors ----
@@ -236,6 +240,20 @@ export const SettingsSchema = z
         message:
           'must differ from LEADCYCLE_FORMS_WEBHOOK_SECRET and LEADCYCLE_CRM_WEBHOOK_SECRET: whoever holds those must not command leads',
       });
+    }
+    // A vendor's secret is held by the vendor: it must not sign the CRM's commands too.
+    for (const name of [
+      'LEADCYCLE_HUBSPOT_CLIENT_SECRET',
+      'LEADCYCLE_MAUTIC_WEBHOOK_SECRET',
+      'LEADCYCLE_TYPEFORM_WEBHOOK_SECRET',
+    ] as const) {
+      if (command !== undefined && env[name] === command) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'must differ from LEADCYCLE_CRM_COMMAND_SECRET: whoever holds it must not command leads',
+        });
+      }
     }
     // ---- end of closed doors ----
     if (env.LEADCYCLE_CRM_WEBHOOK_URL && !env.LEADCYCLE_CRM_WEBHOOK_SECRET) {

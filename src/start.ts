@@ -10,8 +10,10 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { activitiesFromEnv } from './activities/index.js';
 import { Analytics } from './analytics/index.js';
+import { vendorSecretsOf } from './api/env.js';
 import { REPLAY_CACHE_FILE } from './api/replay-cache.js';
 import { startApi } from './api/server.js';
+import { VENDOR_REPLAY_CACHE_FILE } from './api/vendor-webhooks.js';
 import { LeadClient, loadLeadIds, useLeadIds } from './client/index.js';
 import { loadDataConverter } from './codec/keys.js';
 import { startCodecServer } from './codec/server.js';
@@ -118,6 +120,10 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     host: settings.LEADCYCLE_API_HOST,
     webhookSecrets: webhooks.secrets,
     webhookReplayFile: join(dataDir, REPLAY_CACHE_FILE),
+    // HubSpot, Mautic, Typeform: on when their secrets are set (each vendor gives its own).
+    vendorSecrets: vendorSecretsOf(settings),
+    vendorReplayFile: join(dataDir, VENDOR_REPLAY_CACHE_FILE),
+    ...(settings.LEADCYCLE_PUBLIC_URL ? { publicUrl: settings.LEADCYCLE_PUBLIC_URL } : {}),
     ...(settings.LEADCYCLE_METRICS_KEY ? { metricsKey: settings.LEADCYCLE_METRICS_KEY } : {}),
     unsubscribeSecret,
     // Forget and export read and erase what the worker's activities write.

@@ -1,7 +1,8 @@
 /** The API's settings, from the shared schema (src/settings.ts); each error names the variable at fault. */
 import { dataDirOf } from '../paths.js';
-import { readSettings, SettingsError } from '../settings.js';
+import { readSettings, type Settings, SettingsError } from '../settings.js';
 import { ApiKeyFormatError, parseApiKeyEntry } from './auth.js';
+import type { VendorSecrets } from './vendor-webhooks.js';
 import type { WebhookSecrets } from './webhooks.js';
 
 export interface ApiSettings {
@@ -10,6 +11,10 @@ export interface ApiSettings {
   host: string;
   /** One secret per webhook route: a form tool's cannot sign a CRM command. */
   webhookSecrets: WebhookSecrets;
+  /** The vendors' webhooks: HubSpot's app client secret, Mautic's and Typeform's webhook secrets. */
+  vendorSecrets: VendorSecrets;
+  /** LEADCYCLE_PUBLIC_URL: where the vendors reach the API (HubSpot signs the full URL). */
+  publicUrl?: string;
   /** A key for GET /metrics alone. */
   metricsKey?: string;
   /** Task queue of the lead workers; undefined means the LeadClient's default ("leadcycle"). */
@@ -27,7 +32,9 @@ export interface ApiSettings {
 /**
  * LEADCYCLE_API_KEYS (required, comma-separated; `<tenant>[|<tenant>…]:<key>` scopes a key),
  * LEADCYCLE_API_PORT (3000), LEADCYCLE_API_HOST (127.0.0.1), LEADCYCLE_FORMS_WEBHOOK_SECRET and
- * LEADCYCLE_CRM_COMMAND_SECRET (optional: enable /v1/webhooks/forms, /crm), LEADCYCLE_METRICS_KEY,
+ * LEADCYCLE_CRM_COMMAND_SECRET (optional: enable /v1/webhooks/forms, /crm), LEADCYCLE_HUBSPOT_CLIENT_SECRET,
+ * LEADCYCLE_MAUTIC_WEBHOOK_SECRET, LEADCYCLE_TYPEFORM_WEBHOOK_SECRET (optional: enable /v1/webhooks/hubspot,
+ * /mautic, /typeform), LEADCYCLE_PUBLIC_URL (the URL HubSpot calls), LEADCYCLE_METRICS_KEY,
  * LEADCYCLE_TASK_QUEUE (the workers' queue),
  * LEADCYCLE_UNSUBSCRIBE_SECRET (optional: enables /v1/unsubscribe/*), LEADCYCLE_DATA_DIR,
  * LEADCYCLE_API_TEMPORAL_TIMEOUT_MS (20000).
@@ -63,6 +70,8 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSet
       ...(settings.LEADCYCLE_FORMS_WEBHOOK_SECRET ? { forms: settings.LEADCYCLE_FORMS_WEBHOOK_SECRET } : {}),
       ...(settings.LEADCYCLE_CRM_COMMAND_SECRET ? { crm: settings.LEADCYCLE_CRM_COMMAND_SECRET } : {}),
     },
+    vendorSecrets: vendorSecretsOf(settings),
+    ...(settings.LEADCYCLE_PUBLIC_URL ? { publicUrl: settings.LEADCYCLE_PUBLIC_URL } : {}),
     ...(settings.LEADCYCLE_METRICS_KEY ? { metricsKey: settings.LEADCYCLE_METRICS_KEY } : {}),
     ...(settings.LEADCYCLE_TASK_QUEUE ? { taskQueue: settings.LEADCYCLE_TASK_QUEUE } : {}),
     ...(settings.LEADCYCLE_UNSUBSCRIBE_SECRET
@@ -74,5 +83,18 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSet
       timeoutMs: settings.LEADCYCLE_BACKTEST_TIMEOUT_MS,
       concurrency: settings.LEADCYCLE_BACKTEST_CONCURRENCY,
     },
+  };
+}
+
+/** The vendors' webhook secrets that are set (npm start reads them the same way). */
+export function vendorSecretsOf(settings: Settings): VendorSecrets {
+  return {
+    ...(settings.LEADCYCLE_HUBSPOT_CLIENT_SECRET
+      ? { hubspot: settings.LEADCYCLE_HUBSPOT_CLIENT_SECRET }
+      : {}),
+    ...(settings.LEADCYCLE_MAUTIC_WEBHOOK_SECRET ? { mautic: settings.LEADCYCLE_MAUTIC_WEBHOOK_SECRET } : {}),
+    ...(settings.LEADCYCLE_TYPEFORM_WEBHOOK_SECRET
+      ? { typeform: settings.LEADCYCLE_TYPEFORM_WEBHOOK_SECRET }
+      : {}),
   };
 }

@@ -19,6 +19,7 @@ import { TemporalConnectionError } from '../temporal/connection.js';
 import { apiSettingsFromEnv } from './env.js';
 import { REPLAY_CACHE_FILE } from './replay-cache.js';
 import { startApi } from './server.js';
+import { VENDOR_REPLAY_CACHE_FILE } from './vendor-webhooks.js';
 
 /** Runs the API until SIGINT/SIGTERM. */
 export async function runApi(): Promise<void> {
@@ -52,6 +53,9 @@ export async function runApi(): Promise<void> {
     webhookSecrets: settings.webhookSecrets,
     // A replay after a restart is refused too: the deliveries seen are kept in the data dir.
     webhookReplayFile: join(settings.dataDir, REPLAY_CACHE_FILE),
+    vendorSecrets: settings.vendorSecrets,
+    vendorReplayFile: join(settings.dataDir, VENDOR_REPLAY_CACHE_FILE),
+    ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
     ...(settings.metricsKey ? { metricsKey: settings.metricsKey } : {}),
     ...(settings.unsubscribeSecret ? { unsubscribeSecret: settings.unsubscribeSecret } : {}),
     privacy: { store, outbox },
@@ -73,7 +77,9 @@ export async function runApi(): Promise<void> {
     `leadcycle API on ${api.url}: Temporal ${temporal.address}/${temporal.settings.namespace} (${temporal.settings.source}), task queue ${client.taskQueue}, ` +
       `analytics ${store.location}, ` +
       `webhooks: forms ${settings.webhookSecrets.forms ? 'on' : 'off (LEADCYCLE_FORMS_WEBHOOK_SECRET not set)'}, ` +
-      `crm ${settings.webhookSecrets.crm ? 'on' : 'off (LEADCYCLE_CRM_COMMAND_SECRET not set)'}`,
+      `crm ${settings.webhookSecrets.crm ? 'on' : 'off (LEADCYCLE_CRM_COMMAND_SECRET not set)'}, ` +
+      `hubspot ${settings.vendorSecrets.hubspot ? 'on' : 'off'}, mautic ${settings.vendorSecrets.mautic ? 'on' : 'off'}, ` +
+      `typeform ${settings.vendorSecrets.typeform ? 'on' : 'off'}`,
   );
 
   let stopping = false;

@@ -350,6 +350,22 @@ export const WebhookAckSchema = named(
   z.object({ leadId: LeadIdSchema, stage: StageSchema, consent: ConsentSchema }),
 );
 
+/** What a vendor's delivery (HubSpot, Mautic, Typeform) did: each command applied, each event left alone and why. */
+export const VendorWebhookAckSchema = named(
+  'VendorWebhookAck',
+  z.object({
+    applied: z.array(
+      z.object({
+        event: z.string().describe('The vendor event it came from (HubSpot: subscriptionType:propertyName)'),
+        leadId: LeadIdSchema,
+        stage: StageSchema,
+        consent: ConsentSchema,
+      }),
+    ),
+    ignored: z.array(z.object({ event: z.string(), reason: z.string() })),
+  }),
+);
+
 export const HealthSchema = z.object({ status: z.literal('ok') });
 /**
  * The analytics store as the API sees it: `degraded` (with the store's error code: `corrupt`, `busy`,

@@ -29,6 +29,7 @@ import { reportRoutes } from './reports.js';
 import { apiSchemas, HealthSchema, ReadySchema } from './schemas.js';
 import { type SimulationRoutesOptions, simulationRoutes } from './simulations.js';
 import { unsubscribeRoutes } from './unsubscribe.js';
+import { type VendorSecrets, vendorWebhookRoutes } from './vendor-webhooks.js';
 import { type WebhookSecrets, webhookRoutes } from './webhooks.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -79,6 +80,15 @@ export interface BuildApiOptions {
   webhookSecrets?: WebhookSecrets;
   /** Where webhook deliveries already seen are kept, so a replay after a restart is refused. */
   webhookReplayFile?: string;
+  /**
+   * The vendors' own webhooks (src/api/vendor-webhooks.ts), one secret each: `hubspot` (the app's client
+   * secret), `mautic`, `typeform`; a route without its secret does not exist.
+   */
+  vendorSecrets?: VendorSecrets;
+  /** The public base URL the vendors call (HubSpot signs the full URL); unset: the request's own. */
+  publicUrl?: string;
+  /** Where the vendors' deliveries already seen are kept (a file of its own, not webhookReplayFile). */
+  vendorReplayFile?: string;
   /** A key for GET /metrics alone (besides admin API keys). */
   metricsKey?: string;
   /** GET /metrics asks Temporal at most once per this many seconds. Default 15. */
@@ -323,6 +333,18 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       toleranceSeconds: options.webhookToleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
       temporal,
       ...(options.webhookReplayFile ? { replayFile: options.webhookReplayFile } : {}),
+    });
+  }
+  const vendors = options.vendorSecrets ?? {};
+  if (vendors.hubspot !== undefined || vendors.mautic !== undefined || vendors.typeform !== undefined) {
+    await app.register(vendorWebhookRoutes, {
+      prefix: '/v1/webhooks',
+      client,
+      secrets: vendors,
+      toleranceSeconds: options.webhookToleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+      temporal,
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+      ...(options.vendorReplayFile ? { replayFile: options.vendorReplayFile } : {}),
     });
   }
   if (options.unsubscribeSecret) {

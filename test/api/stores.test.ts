@@ -183,6 +183,17 @@ describe('apiSettingsFromEnv', () => {
         LEADCYCLE_CRM_COMMAND_SECRET: same,
       }).issues[0]?.path[0],
     ).toBe('LEADCYCLE_CRM_COMMAND_SECRET');
+    // A vendor holds its secret: it must not sign the CRM's commands too.
+    expect(
+      error({
+        LEADCYCLE_API_KEYS: 'k',
+        LEADCYCLE_MAUTIC_WEBHOOK_SECRET: same,
+        LEADCYCLE_CRM_COMMAND_SECRET: same,
+      }).issues[0]?.path[0],
+    ).toBe('LEADCYCLE_MAUTIC_WEBHOOK_SECRET');
+    expect(
+      error({ LEADCYCLE_API_KEYS: 'k', LEADCYCLE_TYPEFORM_WEBHOOK_SECRET: 'short' }).issues[0]?.path[0],
+    ).toBe('LEADCYCLE_TYPEFORM_WEBHOOK_SECRET');
     // A scoped key's tenants are checked; the message never quotes the key.
     const scoped = error({ LEADCYCLE_API_KEYS: 'admin-key,not a tenant:secret-key' });
     expect(scoped.issues[0]?.path[0]).toBe('LEADCYCLE_API_KEYS');
@@ -202,6 +213,7 @@ describe('apiSettingsFromEnv', () => {
       port: 3000,
       host: '127.0.0.1',
       webhookSecrets: {},
+      vendorSecrets: {},
       dataDir: expect.stringMatching(/\.leadcycle$/),
       temporalTimeoutMs: 20_000,
       backtests: { timeoutMs: 60_000, concurrency: 1 },
@@ -220,8 +232,18 @@ describe('apiSettingsFromEnv', () => {
         LEADCYCLE_API_TEMPORAL_TIMEOUT_MS: '1500',
         LEADCYCLE_BACKTEST_TIMEOUT_MS: '5000',
         LEADCYCLE_BACKTEST_CONCURRENCY: '2',
+        LEADCYCLE_HUBSPOT_CLIENT_SECRET: 'a-hubspot-client-secret',
+        LEADCYCLE_MAUTIC_WEBHOOK_SECRET: 'a-mautic-webhook-secret',
+        LEADCYCLE_TYPEFORM_WEBHOOK_SECRET: 'a-typeform-webhook-secret',
+        LEADCYCLE_PUBLIC_URL: 'https://leads.example.com',
       }),
     ).toMatchObject({
+      vendorSecrets: {
+        hubspot: 'a-hubspot-client-secret',
+        mautic: 'a-mautic-webhook-secret',
+        typeform: 'a-typeform-webhook-secret',
+      },
+      publicUrl: 'https://leads.example.com',
       temporalTimeoutMs: 1500,
       backtests: { timeoutMs: 5000, concurrency: 2 },
       port: 0,
