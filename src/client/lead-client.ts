@@ -284,7 +284,7 @@ export class LeadClient {
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
       // Operator words only: the codec leaves it readable in the UI (src/codec/operator-text.ts).
-      staticSummary: startSummary(parsed),
+      staticSummary: startSummary(command as { type: string; form?: string }),
     });
     try {
       return await this.temporal.workflow.executeUpdateWithStart(update, {

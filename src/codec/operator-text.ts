@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { LeadCommandSchema, TIMER_EVENT_TYPES, type TimerEventType } from '../machines/events.js';
+import {
+  LeadCommandSchema,
+  LeadImportedSchema,
+  TIMER_EVENT_TYPES,
+  type TimerEventType,
+} from '../machines/events.js';
 import type { LeadView } from '../machines/view.js';
 import { BUYING_STAGES, CONSENT_STATES, FORM_KINDS, STAGES, TEMPERATURES } from '../machines/vocabulary.js';
 import {
@@ -32,7 +37,10 @@ export const WAITING_FOR: Record<TimerEventType, string> = {
   'tick.stale': 'sales activity (else the owner is reminded)',
 };
 
-const COMMAND_TYPES: readonly string[] = LeadCommandSchema.options.map((o) => o.shape.type.value);
+const COMMAND_TYPES: readonly string[] = [
+  ...LeadCommandSchema.options.map((o) => o.shape.type.value),
+  LeadImportedSchema.shape.type.value,
+];
 
 const ISO = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z`;
 /** Six digits at most: scores and percentages fit, a phone number does not. */
