@@ -181,7 +181,7 @@ answer(ConsentHistorySchema, {
 // Imports.
 request(ImportRequestSchema, {
   format: 'csv',
-  content: 'Email,First Name,Company\nada@acme.example,Ada,Acme\n',
+  content: 'Email,First Name,Company Name,Number of Employees\nada@acme.example,Ada,Acme,250\n',
   preset: 'hubspot',
   tenant: 'acme',
 });
