@@ -27,21 +27,24 @@ import { LeadcycleConfigSchema } from '../machines/index.js';
 import { type ApiKeys, requireApiKey } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { json } from './leads.js';
-import { ErrorSchema } from './schemas.js';
+import { ErrorSchema, named } from './schemas.js';
 
 const NoteSchema = z.string().min(1).max(500);
 
-export const ConfigApplySchema = z
-  .object({
-    /** Fields over the current version's (a whole config is checked: errors name `config.<field>`). */
-    config: LeadcycleConfigSchema,
-    note: NoteSchema.optional(),
-  })
-  .strict();
+export const ConfigApplySchema = named(
+  'ConfigApply',
+  z
+    .object({
+      /** Fields over the current version's (a whole config is checked: errors name `config.<field>`). */
+      config: LeadcycleConfigSchema,
+      note: NoteSchema.optional(),
+    })
+    .strict(),
+);
 
 export const ConfigRollbackSchema = z.object({ note: NoteSchema.optional() }).strict();
 
-const RolloutResultSchema = z.object({
+export const RolloutResultSchema = z.object({
   version: z.number().int(),
   createdAt: z.string(),
   note: z.string().nullable(),
@@ -53,7 +56,7 @@ const RolloutResultSchema = z.object({
   failed: z.array(z.object({ workflowId: z.string(), code: z.string(), message: z.string() })),
 });
 
-const ConfigStatusSchema = z.object({
+export const ConfigStatusSchema = z.object({
   current: z
     .object({ version: z.number().int(), createdAt: z.string(), note: z.string().nullable() })
     .nullable(),

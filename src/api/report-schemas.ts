@@ -9,7 +9,7 @@ import {
   BacktestUntilSchema,
   OPEN_STAGES,
 } from '../analytics/index.js';
-import { FUNNEL_STAGES } from '../machines/index.js';
+import { FUNNEL_STAGES, STAGES } from '../machines/index.js';
 import { named, StageSchema } from './schemas.js';
 
 export const BacktestRequestSchema = named(
@@ -33,7 +33,15 @@ const EpochMs = z.number().describe('Epoch milliseconds');
 const Rate = z.number().nullable().describe('0 to 1; null when there is nothing to divide by');
 const Days = z.number().nullable().describe('Days; null without any stay');
 const FunnelStageSchema = StageSchema.extract(FUNNEL_STAGES);
-const StageCounts = z.record(StageSchema, z.number());
+/**
+ * A count for each of `keys`, as an object with every key a property (an exhaustive `z.record` of
+ * an enum says the same, but its JSON Schema names the keys in `propertyNames` only, which
+ * generators and linters read as an open map).
+ */
+function countsOf<const K extends string>(keys: readonly K[]) {
+  return z.object(Object.fromEntries(keys.map((key) => [key, z.number()])) as Record<K, z.ZodNumber>);
+}
+const StageCounts = countsOf(STAGES);
 
 const PeriodSchema = named(
   'ReportPeriod',
@@ -107,7 +115,7 @@ export const SlaReportSchema = named(
     mqlStays: z.number(),
     breaches: z.number(),
     rate: Rate,
-    byOutcome: z.record(z.enum(SLA_OUTCOMES), z.number()),
+    byOutcome: countsOf(SLA_OUTCOMES),
     worst: z
       .array(
         z.object({

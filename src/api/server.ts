@@ -21,6 +21,8 @@ import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { ApiKeys, requireMetricsKey } from './auth.js';
 import { configRoutes } from './config.js';
 import { ApiError, errorHandler } from './errors.js';
+// For its side effect: the examples join the schemas' OpenAPI metadata before the document is built.
+import './examples.js';
 import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
 import { importRoutes } from './imports.js';
 import { errors, json, leadRoutes } from './leads.js';
@@ -160,7 +162,10 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           'parse or match its schema (issues name the fields), 409 when the lead’s machine refuses the command ' +
           '(rejection says why) or when the analytics hold nothing to report yet, 422 for an Idempotency-Key ' +
           'reused with another request or a what-if config whose timers never advance.',
+        license: { name: 'MIT', identifier: 'MIT' },
       },
+      // Where `npm start` serves it; a deployment serves the same paths at its own address.
+      servers: [{ url: 'http://127.0.0.1:3000', description: 'The local stack (npm start)' }],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
@@ -182,7 +187,9 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     },
     transform: createJsonSchemaTransform({ schemaRegistry: apiSchemas }),
     transformObject: (document) =>
-      withoutUnusedSchemas(createJsonSchemaTransformObject({ schemaRegistry: apiSchemas })(document)),
+      withInputExamples(
+        withoutUnusedSchemas(createJsonSchemaTransformObject({ schemaRegistry: apiSchemas })(document)),
+      ),
   });
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
@@ -363,6 +370,23 @@ function analyticsView(health: StoreHealth) {
   return health.status === 'up'
     ? { status: 'up' as const }
     : { status: 'degraded' as const, code: health.code, message: health.message };
+}
+
+/**
+ * zod leaves the examples out of a request schema with a transform anywhere inside (an example of
+ * the output could be no valid input): the bodies holding a config lose theirs. Ours are typed as
+ * inputs (src/api/examples.ts), so they go back on the `…Input` components.
+ */
+function withInputExamples<T>(document: T): T {
+  const schemas = (document as { components?: { schemas?: Record<string, Record<string, unknown>> } })
+    .components?.schemas;
+  if (!schemas) return document;
+  for (const [id, schema] of apiSchemas._idmap) {
+    const component = schemas[`${id}Input`];
+    const examples = apiSchemas.get(schema)?.examples;
+    if (component && examples !== undefined && !('examples' in component)) component.examples = examples;
+  }
+  return document;
 }
 
 /**

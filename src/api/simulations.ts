@@ -20,16 +20,19 @@ import {
 import { type ApiKeys, requireApiKey } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { json } from './leads.js';
-import { ErrorSchema } from './schemas.js';
+import { ErrorSchema, named } from './schemas.js';
 
-export const SimulationRequestSchema = z
-  .object({
-    journey: JourneySchema,
-    /** A what-if config: when given, it replaces the journey's own (defaults for what it leaves out). */
-    config: LeadcycleConfigSchema.optional(),
-    days: z.number().positive().max(MAX_SIMULATION_DAYS).optional(),
-  })
-  .strict();
+export const SimulationRequestSchema = named(
+  'SimulationRequest',
+  z
+    .object({
+      journey: JourneySchema,
+      /** A what-if config: when given, it replaces the journey's own (defaults for what it leaves out). */
+      config: LeadcycleConfigSchema.optional(),
+      days: z.number().positive().max(MAX_SIMULATION_DAYS).optional(),
+    })
+    .strict(),
+);
 
 const Row = z.looseObject({ day: z.number() });
 export const SimulationResultSchema = z.looseObject({

@@ -1,0 +1,376 @@
+/**
+ * Examples of the API's request bodies and answers, for the OpenAPI document. Typed by their own
+ * schema (a request's input, an answer's output), so an example that no longer fits fails the
+ * type check; Redocly checks them against the document's schemas too (redocly.yaml). One lead,
+ * Ada of acme, runs through them all.
+ */
+import type { z } from 'zod';
+import {
+  ConfigApplySchema,
+  ConfigRollbackSchema,
+  ConfigStatusSchema,
+  RolloutResultSchema,
+} from './config.js';
+import { ImportJobSchema, ImportRequestSchema } from './imports.js';
+import {
+  ConsentHistorySchema,
+  ForgetReportSchema,
+  PersonExportSchema,
+  PersonRequestSchema,
+} from './privacy.js';
+import {
+  BacktestJobSchema,
+  BacktestReportSchema,
+  BacktestRequestSchema,
+  CohortReportSchema,
+  ConversionReportSchema,
+  ForecastReportSchema,
+  SlaReportSchema,
+  StageCountsReportSchema,
+  VelocityReportSchema,
+} from './report-schemas.js';
+import {
+  AcceptedSchema,
+  apiSchemas,
+  CrmWebhookSchema,
+  FactRequestSchema,
+  FormWebhookSchema,
+  HealthSchema,
+  LeadListSchema,
+  LeadViewSchema,
+  LookupRequestSchema,
+  ReadySchema,
+  TimelineSchema,
+  WebhookAckSchema,
+} from './schemas.js';
+import { SimulationRequestSchema, SimulationResultSchema } from './simulations.js';
+
+/** Adds `examples` to a schema's OpenAPI metadata, keeping the rest (its component name first). */
+function withExamples(schema: z.ZodType, examples: unknown[]): void {
+  // The registry's own entry, without what the global registry adds to it (src/api/schemas.ts).
+  const own = WeakMap.prototype.get.call(apiSchemas._map, schema) as Record<string, unknown> | undefined;
+  apiSchemas.remove(schema);
+  apiSchemas.add(schema, { ...own, examples });
+}
+const request = <S extends z.ZodType>(schema: S, ...examples: z.input<S>[]) => withExamples(schema, examples);
+const answer = <S extends z.ZodType>(schema: S, ...examples: z.output<S>[]) => withExamples(schema, examples);
+
+const ADA = { tenant: 'acme', email: 'ada@acme.example' };
+const LEAD_ID = 'lead-3f9a2c4e8b1d47f6a0c5e9b2d7f14a68';
+const LEAD_KEY = 'acme:email:ada@acme.example';
+const PROFILE = {
+  email: 'ada@acme.example',
+  companySize: 250,
+  sector: 'software',
+  jobFunction: 'it',
+} as const;
+const DAY = 86_400_000;
+const AS_OF = Date.UTC(2026, 2, 31);
+const FROM = AS_OF - 90 * DAY;
+
+// Liveness and readiness.
+answer(HealthSchema, { status: 'ok' });
+answer(ReadySchema, { status: 'ready', temporal: 'reachable', analytics: { status: 'up' } });
+
+// Leads.
+request(FactRequestSchema, {
+  lead: ADA,
+  fact: { type: 'engagement', kind: 'pricing_page', contentStage: 'consideration' },
+});
+request(LookupRequestSchema, { lead: ADA });
+answer(AcceptedSchema, { accepted: true, leadId: LEAD_ID });
+answer(LeadViewSchema, {
+  leadId: LEAD_ID,
+  leadKey: LEAD_KEY,
+  stage: 'lead',
+  consent: 'granted',
+  score: 10,
+  fitScore: 100,
+  persona: 'it-decision-maker',
+  temperature: 'cold',
+  buyingStage: 'awareness',
+  owner: null,
+  stageEnteredAt: '2026-03-02T09:15:00.000Z',
+  reason: 'form.submitted',
+  next: [
+    { event: 'tick.nurture', at: '2026-03-09T09:15:00.000Z' },
+    { event: 'tick.decay', at: '2026-03-09T09:15:00.000Z' },
+  ],
+  state: {
+    value: { lifecycle: 'lead', consent: 'granted' },
+    context: {
+      leadKey: LEAD_KEY,
+      profile: PROFILE,
+      bant: {},
+      sales: { owner: null, slaStartedAt: null, escalated: false },
+    },
+  },
+});
+answer(TimelineSchema, {
+  leadId: LEAD_ID,
+  runs: 1,
+  complete: true,
+  entries: [
+    {
+      kind: 'stage',
+      at: '2026-03-02T09:15:00.000Z',
+      from: null,
+      to: 'lead',
+      cause: 'form.submitted',
+      reason: null,
+    },
+    {
+      kind: 'consent',
+      at: '2026-03-02T09:15:00.000Z',
+      consent: 'granted',
+      doNotContact: false,
+      source: 'form',
+    },
+    {
+      kind: 'email',
+      at: '2026-03-02T09:15:01.000Z',
+      email: 'nurture',
+      family: 'discovery',
+      buyingStage: 'awareness',
+      item: { id: 'discovery-1', title: 'Discovery guide #1' },
+      outcome: 'sent',
+    },
+  ],
+});
+answer(LeadListSchema, {
+  leads: [{ leadId: LEAD_ID, stage: 'lead', score: 10, temperature: 'cold', buyingStage: 'awareness' }],
+  nextCursor: null,
+});
+request(PersonRequestSchema, { lead: ADA });
+answer(ForgetReportSchema, {
+  leads: [
+    { leadId: LEAD_ID, terminated: true, runsDeleted: 1, outboxRecordsRemoved: 3, analyticsRowsRemoved: 5 },
+  ],
+  addressesSuppressed: 1,
+});
+answer(PersonExportSchema, {
+  exportedAt: '2026-03-31T00:00:00.000Z',
+  leads: [
+    {
+      leadId: LEAD_ID,
+      leadKey: LEAD_KEY,
+      state: { value: { lifecycle: 'lead', consent: 'granted' } },
+      runs: [],
+      stageChanges: [],
+      consentChanges: [],
+      journal: [],
+      outbox: [],
+    },
+  ],
+  suppressions: [],
+});
+answer(ConsentHistorySchema, {
+  leadId: LEAD_ID,
+  changes: [
+    {
+      key: `${LEAD_ID}/consent/1`,
+      leadId: LEAD_ID,
+      consent: 'granted',
+      doNotContact: false,
+      source: 'form',
+      at: Date.UTC(2026, 2, 2, 9, 15),
+    },
+  ],
+});
+
+// Imports.
+request(ImportRequestSchema, {
+  format: 'csv',
+  content: 'Email,First Name,Company Name,Number of Employees\nada@acme.example,Ada,Acme,250\n',
+  preset: 'hubspot',
+  tenant: 'acme',
+});
+answer(ImportJobSchema, {
+  id: '8d6f2b9e-5c1a-4e7b-9f3d-2a6c8e0b4d17',
+  status: 'succeeded',
+  tenant: 'acme',
+  format: 'csv',
+  createdAt: AS_OF,
+  finishedAt: AS_OF + 1_200,
+  progress: {
+    id: '8d6f2b9e-5c1a-4e7b-9f3d-2a6c8e0b4d17',
+    total: 1,
+    done: 1,
+    imported: 1,
+    rejected: 0,
+    skipped: 0,
+    consentGranted: 0,
+    consentWithdrawn: 0,
+    optInRefused: 0,
+  },
+  leadsPerSecond: 0.83,
+  rejections: [],
+  rejectionsTruncated: false,
+  error: null,
+});
+
+// Webhooks.
+request(FormWebhookSchema, {
+  tenant: 'acme',
+  email: 'ada@acme.example',
+  form: 'content_download',
+  consent: true,
+  profile: { companySize: 250, sector: 'software', jobFunction: 'it' },
+});
+request(CrmWebhookSchema, { lead: ADA, command: { type: 'sales.accepted', owner: 'sam@acme.example' } });
+answer(WebhookAckSchema, { leadId: LEAD_ID, stage: 'lead', consent: 'granted' });
+
+// Reports.
+const period = { from: FROM, to: AS_OF };
+const stages = {
+  visitor: 40,
+  lead: 25,
+  mql: 8,
+  sql: 4,
+  opportunity: 2,
+  customer: 3,
+  recycled: 5,
+  disqualified: 2,
+  lost: 1,
+  merged: 0,
+};
+const funnel = [
+  { stage: 'visitor', leads: 90, stepRate: null, cumulativeRate: 1 },
+  { stage: 'lead', leads: 50, stepRate: 0.56, cumulativeRate: 0.56 },
+  { stage: 'mql', leads: 20, stepRate: 0.4, cumulativeRate: 0.22 },
+  { stage: 'sql', leads: 10, stepRate: 0.5, cumulativeRate: 0.11 },
+  { stage: 'opportunity', leads: 5, stepRate: 0.5, cumulativeRate: 0.06 },
+  { stage: 'customer', leads: 3, stepRate: 0.6, cumulativeRate: 0.03 },
+] as const;
+const durations = { count: 20, medianDays: 6.5, meanDays: 8.1, p90Days: 17.2 };
+answer(StageCountsReportSchema, { at: AS_OF, total: 90, stages });
+answer(ConversionReportSchema, {
+  period,
+  asOf: AS_OF,
+  funnel: [...funnel],
+  flow: [{ from: 'mql', to: 'sql', entered: 20, converted: 10, rate: 0.5 }],
+});
+answer(VelocityReportSchema, {
+  period,
+  asOf: AS_OF,
+  stages: [{ stage: 'mql', ...durations, open: 8, toNext: { ...durations, count: 10 } }],
+});
+answer(SlaReportSchema, {
+  slaHours: 48,
+  period,
+  asOf: AS_OF,
+  mqlStays: 20,
+  breaches: 3,
+  rate: 0.15,
+  byOutcome: { answered_late: 2, recycled_by_sla: 1, still_waiting: 0 },
+  worst: [
+    {
+      leadId: LEAD_ID,
+      mqlAt: FROM + 10 * DAY,
+      deadline: FROM + 12 * DAY,
+      outcome: 'recycled_by_sla',
+      overdueHours: 48,
+    },
+  ],
+});
+answer(CohortReportSchema, {
+  asOf: AS_OF,
+  cohorts: [
+    {
+      month: '2026-01',
+      leads: 30,
+      reached: { mql: 12, sql: 6, opportunity: 3, customer: 2 },
+      customerRate: 0.07,
+      daysToCustomer: { count: 2, medianDays: 41, meanDays: 41, p90Days: 47 },
+    },
+  ],
+});
+answer(ForecastReportSchema, {
+  asOf: AS_OF,
+  horizonDays: 90,
+  stages: [
+    { stage: 'mql', open: 8, history: 40, rate: 0.15, expectedCustomers: 1.2 },
+    { stage: 'opportunity', open: 2, history: 12, rate: 0.5, expectedCustomers: 1 },
+  ],
+  expectedCustomers: 2.2,
+  low: 1,
+  high: 4,
+  dealValue: 12_000,
+  expectedRevenue: 26_400,
+  notEnoughHistory: [],
+});
+
+// Backtests.
+const whatIf = { config: { mqlThreshold: 40 }, label: 'mql at 40', until: '2026-03-31' };
+request(BacktestRequestSchema, whatIf);
+const backtest = {
+  leads: 90,
+  until: AS_OF,
+  series: [
+    { label: 'actual', funnel: [...funnel], stages, refusedEvents: 0 },
+    {
+      label: 'mql at 40',
+      funnel: funnel.map((step) => (step.stage === 'mql' ? { ...step, leads: 26, stepRate: 0.52 } : step)),
+      stages: { ...stages, lead: 19, mql: 14 },
+      refusedEvents: 0,
+    },
+  ],
+};
+answer(BacktestReportSchema, backtest);
+answer(BacktestJobSchema, {
+  id: '0b7e4c2a-9d15-4f38-8a6e-3c1f5d9b2e70',
+  status: 'succeeded',
+  label: 'mql at 40',
+  until: AS_OF,
+  createdAt: AS_OF + DAY,
+  finishedAt: AS_OF + DAY + 4_000,
+  result: backtest,
+  error: null,
+});
+
+// Config versions.
+request(ConfigApplySchema, { config: { mqlThreshold: 40 }, note: 'MQL at 40 after the March backtest' });
+request(ConfigRollbackSchema, { note: 'back to 50: too many MQLs for sales' });
+answer(RolloutResultSchema, {
+  version: 2,
+  createdAt: '2026-04-01T08:00:00.000Z',
+  note: 'MQL at 40 after the March backtest',
+  config: { mqlThreshold: 40, personaFitThreshold: 75, salesSlaHours: 48 },
+  applied: 38,
+  failed: [],
+});
+answer(ConfigStatusSchema, {
+  current: { version: 2, createdAt: '2026-04-01T08:00:00.000Z', note: 'MQL at 40 after the March backtest' },
+  leadsPerVersion: [
+    { version: 2, leads: 38 },
+    { version: null, leads: 2 },
+  ],
+  running: 40,
+});
+
+// Simulations.
+request(SimulationRequestSchema, {
+  journey: {
+    name: 'content download',
+    events: [
+      {
+        day: 0,
+        command: { type: 'form.submitted', form: 'content_download', consent: true, profile: PROFILE },
+      },
+    ],
+  },
+  days: 30,
+});
+answer(SimulationResultSchema, {
+  name: 'content download',
+  leadKey: 'default:email:ada@acme.example',
+  days: 30,
+  startedAt: '2026-01-01T00:00:00.000Z',
+  durationMs: 2_400,
+  events: [{ day: 0, type: 'form.submitted' }],
+  stages: [{ day: 0, from: null, to: 'lead' }],
+  emails: [{ day: 0, item: 'discovery-1' }],
+  handoffs: [],
+  effects: [{ day: 0, type: 'sendContent' }],
+  final: { stage: 'lead' },
+});
