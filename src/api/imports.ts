@@ -19,8 +19,8 @@ import {
 } from '../import/index.js';
 import type { ApiKeys, ApiPrincipal } from './auth.js';
 import { ApiError, errorHandler, validationError } from './errors.js';
-import { errorsFor, json } from './leads.js';
-import { ErrorSchema, named } from './schemas.js';
+import { errorsFor, json, problem } from './leads.js';
+import { named } from './schemas.js';
 
 export const DEFAULT_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
@@ -109,9 +109,9 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (a
         response: {
           202: json('The import job (poll GET /v1/imports/{id})', ImportJobSchema),
           ...errorsFor(400, 401, 415),
-          403: json('This API key does not reach that tenant', ErrorSchema),
-          413: json(`The body is larger than the import limit (${bodyLimit} bytes)`, ErrorSchema),
-          429: json('An import is running; retry after Retry-After seconds', ErrorSchema),
+          403: problem('This API key does not reach that tenant'),
+          413: problem(`The body is larger than the import limit (${bodyLimit} bytes)`),
+          429: problem('An import is running; retry after Retry-After seconds'),
         },
       },
     },
@@ -154,7 +154,7 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (a
         response: {
           200: json('The import job', ImportJobSchema),
           ...errorsFor(400, 401),
-          404: json('No such import (or not of this key’s tenants, or forgotten after an hour)', ErrorSchema),
+          404: problem('No such import (or not of this key’s tenants, or forgotten after an hour)'),
         },
       },
     },

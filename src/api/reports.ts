@@ -28,7 +28,7 @@ import {
 import type { LeadcycleConfigInput } from '../machines/index.js';
 import { type ApiKeys, requireTenantFilter } from './auth.js';
 import { ApiError, validationError } from './errors.js';
-import { json } from './leads.js';
+import { json, problem } from './leads.js';
 import {
   BacktestJobParamsSchema,
   BacktestJobSchema,
@@ -41,23 +41,18 @@ import {
   StageCountsReportSchema,
   VelocityReportSchema,
 } from './report-schemas.js';
-import { ErrorSchema } from './schemas.js';
 
 const svg = (description: string) => ({ description, content: { 'image/svg+xml': { schema: z.string() } } });
 
 const failures = {
-  400: json('A parameter does not match its schema; `issues` names each one', ErrorSchema),
-  401: json('Missing or invalid API key', ErrorSchema),
-  409: json(
-    'The analytics store holds nothing to compute this from yet (`no_leads`, `no_data`)',
-    ErrorSchema,
-  ),
-  413: json('The body is larger than the limit (64 KiB by default)', ErrorSchema),
-  415: json('The body is not application/json', ErrorSchema),
-  422: json('The config makes the replay loop on its timers (`timer_loop`)', ErrorSchema),
-  503: json(
+  400: problem('A parameter does not match its schema; `issues` names each one'),
+  401: problem('Missing or invalid API key'),
+  409: problem('The analytics store holds nothing to compute this from yet (`no_leads`, `no_data`)'),
+  413: problem('The body is larger than the limit (64 KiB by default)'),
+  415: problem('The body is not application/json'),
+  422: problem('The config makes the replay loop on its timers (`timer_loop`)'),
+  503: problem(
     'The analytics store is closed (the API is stopping), or degraded (`analytics_store_corrupt`, `analytics_store_busy`, `analytics_store_unavailable`, `analytics_store_schema_too_new`); retry later',
-    ErrorSchema,
   ),
 } as const;
 
@@ -254,14 +249,12 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         });
   app.addHook('onClose', async () => jobs.close());
   const jobFailures = {
-    409: json('The journal is empty (`no_leads`), or the job was cancelled meanwhile', ErrorSchema),
-    422: json(
+    409: problem('The journal is empty (`no_leads`), or the job was cancelled meanwhile'),
+    422: problem(
       'The config makes the replay loop on its timers (`timer_loop`), or the replay ran past the time box (`backtest_timeout`)',
-      ErrorSchema,
     ),
-    429: json(
+    429: problem(
       'As many backtests as the API runs at once are running (`too_many_backtests`); retry after Retry-After seconds',
-      ErrorSchema,
     ),
   } as const;
 
@@ -352,7 +345,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         200: json('The job', BacktestJobSchema),
         400: failures[400],
         401: failures[401],
-        404: json('No such job (or it finished more than the TTL ago)', ErrorSchema),
+        404: problem('No such job (or it finished more than the TTL ago)'),
       },
     },
   });

@@ -204,16 +204,29 @@ export const IssueSchema = z.object({
 });
 
 export const ErrorSchema = named(
-  'Error',
+  'Problem',
   z.object({
-    error: z.object({
-      code: z.string().describe('Stable, machine-readable: validation, unauthorized, rejected, not_found…'),
-      message: z.string(),
-      issues: z.array(IssueSchema).optional(),
-      rejection: RejectionSchema.optional(),
-    }),
+    type: z
+      .string()
+      .describe('The problem type, `/problems/<code>` (relative to the API; GET it), or about:blank'),
+    title: z.string().describe('Short, fixed per type'),
+    status: z.number().int().describe('The HTTP status'),
+    detail: z.string().describe('What went wrong this time'),
+    instance: z.string().optional().describe('The path of the request that failed'),
+    code: z.string().describe('Stable, machine-readable: validation, unauthorized, rejected, not_found…'),
+    issues: z.array(IssueSchema).optional(),
+    rejection: RejectionSchema.optional(),
   }),
 );
+
+export const ProblemTypeSchema = named(
+  'ProblemType',
+  z.object({ type: z.string(), code: z.string(), title: z.string() }),
+);
+
+export const ProblemTypeListSchema = z.object({ problems: z.array(ProblemTypeSchema) });
+
+export const ProblemCodeParamsSchema = z.object({ code: z.string().max(100) });
 
 export const LeadViewSchema = named(
   'LeadView',

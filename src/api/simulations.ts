@@ -19,8 +19,7 @@ import {
 } from '../simulator/index.js';
 import { type ApiKeys, requireApiKey } from './auth.js';
 import { ApiError, validationError } from './errors.js';
-import { json } from './leads.js';
-import { ErrorSchema } from './schemas.js';
+import { json, problem } from './leads.js';
 
 export const SimulationRequestSchema = z
   .object({
@@ -79,9 +78,9 @@ export const simulationRoutes: FastifyPluginAsyncZod<SimulationRoutesOptions> = 
             'What the lead received and when (or, with format=svg, its SVG timeline)',
             SimulationResultSchema,
           ),
-          400: json('The body does not match the schema; `issues` names each field', ErrorSchema),
-          401: json('Missing or invalid API key', ErrorSchema),
-          429: json('A simulation is running (one at a time); retry after Retry-After seconds', ErrorSchema),
+          400: problem('The body does not match the schema; `issues` names each field'),
+          401: problem('Missing or invalid API key'),
+          429: problem('A simulation is running (one at a time); retry after Retry-After seconds'),
         },
       },
     },

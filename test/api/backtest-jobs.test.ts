@@ -144,7 +144,7 @@ describe('backtests as jobs', () => {
     // One at a time: another is refused with when to retry, not queued behind it.
     const second = await call(api, 'POST', '/v1/backtests', QUICK, async);
     expect(second.status).toBe(429);
-    expect(second.body.error.code).toBe('too_many_backtests');
+    expect(second.body.code).toBe('too_many_backtests');
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 
     // DELETE answers once the thread has exited: nothing runs, nothing burns CPU.
@@ -197,8 +197,8 @@ describe('backtests as jobs', () => {
     const started = performance.now();
     const res = await call(boxed, 'POST', '/v1/backtests', SLOW);
     expect(res.status).toBe(422);
-    expect(res.body.error.code).toBe('backtest_timeout');
-    expect(res.body.error.message).toMatch(/longer than 2 s.*LEADCYCLE_BACKTEST_TIMEOUT_MS/);
+    expect(res.body.code).toBe('backtest_timeout');
+    expect(res.body.detail).toMatch(/longer than 2 s.*LEADCYCLE_BACKTEST_TIMEOUT_MS/);
     expect(performance.now() - started).toBeLessThan(20_000);
 
     const job = await call(boxed, 'POST', '/v1/backtests', SLOW, async);
@@ -213,10 +213,10 @@ describe('backtests as jobs', () => {
   it('an unknown job is a 404, a malformed id a 400 naming it', async () => {
     const unknown = await call(api, 'GET', '/v1/backtests/6f1c4d1e-1111-4222-8333-944455556666');
     expect(unknown.status).toBe(404);
-    expect(unknown.body.error.code).toBe('backtest_not_found');
+    expect(unknown.body.code).toBe('backtest_not_found');
     const bad = await call(api, 'DELETE', '/v1/backtests/not-an-id');
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues).toEqual([expect.objectContaining({ in: 'params', path: 'id' })]);
+    expect(bad.body.issues).toEqual([expect.objectContaining({ in: 'params', path: 'id' })]);
   });
 });
 
@@ -237,9 +237,7 @@ describe('timer minimums', () => {
     for (const [config, path, message] of cases) {
       const res = await call(api, 'POST', '/v1/backtests', { config }, async);
       expect(res.status, path).toBe(400);
-      expect(res.body.error.issues, path).toEqual([
-        { in: 'body', path, message: expect.stringMatching(message) },
-      ]);
+      expect(res.body.issues, path).toEqual([{ in: 'body', path, message: expect.stringMatching(message) }]);
     }
     expect(jobs.running).toBe(0);
   });

@@ -102,10 +102,14 @@ async function call(app: FastifyInstance, options: InjectOptions & { auth?: bool
     headers: { ...(auth ? { authorization: `Bearer ${API_KEY}` } : {}), ...request.headers },
   });
   if (response.statusCode >= 400) {
-    // Every error is JSON with a code and a message, and never a stack trace.
-    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    // Every error is an RFC 9457 problem with a code, and never a stack trace.
+    expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(response.json()).toMatchObject({
-      error: { code: expect.any(String), message: expect.any(String) },
+      type: expect.any(String),
+      title: expect.any(String),
+      status: response.statusCode,
+      detail: expect.any(String),
+      code: expect.any(String),
     });
     expect(response.body).not.toMatch(/\n\s+at |\.ts:\d+/);
   }
@@ -189,20 +193,20 @@ describe('reports', () => {
     for (const [url, field] of cases) {
       const res = await get(reports, url);
       expect(res.statusCode, url).toBe(400);
-      expect(res.json().error, url).toMatchObject({
+      expect(res.json(), url).toMatchObject({
         code: 'validation',
         issues: [{ in: 'querystring', path: field }],
       });
     }
     const date = await get(reports, '/v1/reports/stages?at=yesterday');
-    expect(date.json().error.message).toMatch(/^at: expected an ISO 8601 date/);
+    expect(date.json().detail).toMatch(/^at: expected an ISO 8601 date/);
   });
 
   it('every analytics route wants an API key', async () => {
     for (const url of ['/v1/reports/stages', '/v1/reports/forecast', '/v1/charts/funnel.svg']) {
       const res = await call(reports, { method: 'GET', url, auth: false });
       expect(res.statusCode, url).toBe(401);
-      expect(res.json().error.code).toBe('unauthorized');
+      expect(res.json().code).toBe('unauthorized');
     }
     const res = await call(reports, {
       method: 'POST',
@@ -229,12 +233,12 @@ describe('charts', () => {
   it('a chart without data is a 409, and a bad period a 400', async () => {
     const none = await get(empty, '/v1/charts/velocity.svg');
     expect(none.statusCode).toBe(409);
-    expect(none.json().error.code).toBe('no_data');
+    expect(none.json().code).toBe('no_data');
     // An empty funnel is still a funnel: zero leads at every step.
     expect((await get(empty, '/v1/charts/funnel.svg')).statusCode).toBe(200);
     const bad = await get(reports, '/v1/charts/funnel.svg?to=tomorrow');
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.issues).toEqual([expect.objectContaining({ path: 'to' })]);
+    expect(bad.json().issues).toEqual([expect.objectContaining({ path: 'to' })]);
   });
 });
 
@@ -278,7 +282,14 @@ describe('backtests', () => {
   it('an empty journal is a 409 no_leads', async () => {
     const res = await post(empty, '/v1/backtests', { config: { mqlThreshold: 30 } });
     expect(res.statusCode).toBe(409);
-    expect(res.json().error).toEqual({ code: 'no_leads', message: 'the journal holds no leads to replay' });
+    expect(res.json()).toEqual({
+      type: '/problems/no_leads',
+      title: 'No leads to replay',
+      status: 409,
+      detail: 'the journal holds no leads to replay',
+      instance: '/v1/backtests',
+      code: 'no_leads',
+    });
   });
 
   it('a bad config is a 400 naming the field', async () => {
@@ -294,7 +305,7 @@ describe('backtests', () => {
     for (const [body, field] of cases) {
       const res = await post(empty, '/v1/backtests', body);
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
-      expect(res.json().error.issues, JSON.stringify(body)).toContainEqual(
+      expect(res.json().issues, JSON.stringify(body)).toContainEqual(
         expect.objectContaining({ in: 'body', path: field }),
       );
     }
@@ -312,7 +323,7 @@ describe('backtests', () => {
     await store.close();
     const res = await get(app, '/v1/reports/stages');
     expect(res.statusCode).toBe(503);
-    expect(res.json().error.code).toBe('analytics_unavailable');
+    expect(res.json().code).toBe('analytics_unavailable');
   });
 });
 

@@ -49,18 +49,18 @@ describe('POST /v1/imports', () => {
       body: { content: 'First Name\nAda\n', preset: 'hubspot', tenant },
     });
     expect(missing.status).toBe(400);
-    expect(missing.json.error.code).toBe('missing_column');
-    expect(missing.json.error.message).toMatch(/"Email"/);
+    expect(missing.json.code).toBe('missing_column');
+    expect(missing.json.detail).toMatch(/"Email"/);
     const neither = await api.call('POST', '/v1/imports', {
       body: { content: 'Email\na@b.example\n', tenant },
     });
     expect(neither.status).toBe(400);
-    expect(neither.json.error.issues[0].path).toBe('preset');
+    expect(neither.json.issues[0].path).toBe('preset');
     const big = await api.call('POST', '/v1/imports', {
       body: { content: `Email\n${'x@y.example\n'.repeat(7000)}`, preset: 'hubspot', tenant },
     });
     expect(big.status).toBe(413);
-    expect(big.json.error.message).toContain(String(64 * 1024));
+    expect(big.json.detail).toContain(String(64 * 1024));
     const anonymous = await api.call('POST', '/v1/imports', {
       body: { content: 'Email\n', preset: 'hubspot' },
       auth: false,
