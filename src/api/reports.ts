@@ -1,7 +1,7 @@
 /**
  * `/v1/reports/*`, `/v1/charts/*` and `/v1/backtests`: the analytics over HTTP, behind API keys.
- * Times in queries and bodies are ISO 8601; times in the reports are epoch milliseconds, as the
- * analytics compute them. The parameter schemas are the analytics' own, shared with the CLI
+ * Times are ISO 8601, in queries and bodies as in the answers (./report-views.ts converts the
+ * analytics' epoch milliseconds). The parameter schemas are the analytics' own, shared with the CLI
  * (`leadcycle report …`), so both accept the same values and name the same fields when they refuse one.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -41,6 +41,16 @@ import {
   StageCountsReportSchema,
   VelocityReportSchema,
 } from './report-schemas.js';
+import {
+  backtestJobView,
+  backtestView,
+  cohortsView,
+  conversionView,
+  forecastView,
+  slaView,
+  stagesView,
+  velocityView,
+} from './report-views.js';
 
 const svg = (description: string) => ({ description, content: { 'image/svg+xml': { schema: z.string() } } });
 
@@ -109,7 +119,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         response: { 200: json('Leads per stage', StageCountsReportSchema), ...read },
       },
     },
-    (request) => answering(() => scoped(request).stages(request.query.at)),
+    (request) => answering(async () => stagesView(await scoped(request).stages(request.query.at))),
   );
 
   app.get(
@@ -124,9 +134,11 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       },
     },
     (request) =>
-      answering(() => {
+      answering(async () => {
         const { asOf = analytics.now(), tenant: _tenant, ...period } = request.query;
-        return scoped(request).conversion(periodOf(period, asOf, DEFAULT_PERIOD_DAYS) ?? undefined, asOf);
+        return conversionView(
+          await scoped(request).conversion(periodOf(period, asOf, DEFAULT_PERIOD_DAYS) ?? undefined, asOf),
+        );
       }),
   );
 
@@ -141,7 +153,10 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         response: { 200: json('Time in stage', VelocityReportSchema), ...read },
       },
     },
-    (request) => answering(() => scoped(request).velocity(periodOf(request.query, analytics.now(), null))),
+    (request) =>
+      answering(async () =>
+        velocityView(await scoped(request).velocity(periodOf(request.query, analytics.now(), null))),
+      ),
   );
 
   app.get(
@@ -156,12 +171,14 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       },
     },
     (request) =>
-      answering(() => {
+      answering(async () => {
         const { slaHours, tenant: _tenant, ...period } = request.query;
-        return scoped(request).sla({
-          period: periodOf(period, analytics.now(), null),
-          ...(slaHours === undefined ? {} : { slaHours }),
-        });
+        return slaView(
+          await scoped(request).sla({
+            period: periodOf(period, analytics.now(), null),
+            ...(slaHours === undefined ? {} : { slaHours }),
+          }),
+        );
       }),
   );
 
@@ -176,7 +193,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         response: { 200: json('Monthly cohorts', CohortReportSchema), ...read },
       },
     },
-    (request) => answering(() => scoped(request).cohorts()),
+    (request) => answering(async () => cohortsView(await scoped(request).cohorts())),
   );
 
   app.get(
@@ -191,11 +208,13 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       },
     },
     (request) =>
-      answering(() =>
-        scoped(request).forecast({
-          horizonDays: request.query.horizonDays,
-          ...(request.query.dealValue === undefined ? {} : { dealValue: request.query.dealValue }),
-        }),
+      answering(async () =>
+        forecastView(
+          await scoped(request).forecast({
+            horizonDays: request.query.horizonDays,
+            ...(request.query.dealValue === undefined ? {} : { dealValue: request.query.dealValue }),
+          }),
+        ),
       ),
   );
 
@@ -323,14 +342,14 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
             location: `${request.url.split('?')[0]}/${job.id}`,
             'preference-applied': 'respond-async',
           })
-          .send(apiView(job));
+          .send(backtestJobView(apiView(job)));
       }
       // Waiting for the report: a client that leaves takes its backtest with it.
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) void jobs.cancel(job.id, 'the client left before the report');
       });
       const done = apiView((await jobs.wait(job.id)) ?? job);
-      if (done.status === 'succeeded' && done.result) return done.result;
+      if (done.status === 'succeeded' && done.result) return backtestView(done.result);
       throw jobError(done);
     },
   );
@@ -353,7 +372,8 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
   app.get(
     '/backtests/:id',
     jobRoute('A backtest job: running, or its report or error', 'getBacktest'),
-    async (request) => apiView(jobs.get(jobOf(request, request.params.id)) ?? notFound(request.params.id)),
+    async (request) =>
+      backtestJobView(apiView(jobs.get(jobOf(request, request.params.id)) ?? notFound(request.params.id))),
   );
 
   app.delete(
@@ -363,7 +383,9 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       'cancelBacktest',
     ),
     async (request) =>
-      apiView((await jobs.cancel(jobOf(request, request.params.id))) ?? notFound(request.params.id)),
+      backtestJobView(
+        apiView((await jobs.cancel(jobOf(request, request.params.id))) ?? notFound(request.params.id)),
+      ),
   );
 };
 

@@ -185,6 +185,12 @@ export const SignatureHeadersSchema = z.looseObject({
 // Responses
 // ---------------------------------------------------------------------------
 
+/** A time in an answer: ISO 8601 in UTC (`format: date-time` in the document). */
+export const IsoTimeSchema = z.iso.datetime().describe('ISO 8601, UTC: 2026-12-02T18:00:00.000Z');
+
+/** Epoch milliseconds (as the analytics, the imports and the stores keep time) as an answer's time. */
+export const isoOf = (ms: number): string => new Date(ms).toISOString();
+
 export const RejectionSchema = named(
   'Rejection',
   z.object({

@@ -33,6 +33,8 @@ const journaled = journalPopulation({ seed: 9, leads: 300, from: FROM, to: FROM 
  */
 const SLOW = { config: { decayTickDays: 1, decayHalfLifeDays: 1_000_000 }, until: '2034-01-01' };
 const QUICK = { config: { mqlThreshold: 30 }, until: '2024-12-01' };
+/** Times answer as ISO 8601, UTC. */
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 let root: string;
 let connection: Connection;
@@ -125,7 +127,13 @@ describe('backtests as jobs', () => {
     expect(started.headers.get('preference-applied')).toBe('respond-async');
     const location = started.headers.get('location') as string;
     expect(location).toBe(`/v1/backtests/${started.body.id}`);
-    expect(started.body).toMatchObject({ status: 'running', label: 'what-if', finishedAt: null });
+    expect(started.body).toMatchObject({
+      status: 'running',
+      label: 'what-if',
+      until: '2034-01-01T00:00:00.000Z',
+      createdAt: expect.stringMatching(ISO),
+      finishedAt: null,
+    });
 
     // Once the thread replays (this process burns CPU)…
     await until(async () => (await cpuOver(500)) > 200, 'the replay to use CPU');
@@ -153,7 +161,7 @@ describe('backtests as jobs', () => {
     expect(cancelled.body).toMatchObject({
       status: 'cancelled',
       error: { code: 'backtest_cancelled' },
-      finishedAt: expect.any(Number),
+      finishedAt: expect.stringMatching(ISO),
       result: null,
     });
     expect(jobs.running).toBe(0);
@@ -169,6 +177,8 @@ describe('backtests as jobs', () => {
     }, 'the quick job');
     expect(done).toMatchObject({ status: 'succeeded', label: 'threshold 30', error: null });
     expect(done.result.leads).toBe(journaled.length);
+    expect(done.result.until).toBe('2024-12-01T00:00:00.000Z');
+    expect(Date.parse(done.finishedAt)).toBeGreaterThanOrEqual(Date.parse(done.createdAt));
     expect(done.result.series.map((s: { label: string }) => s.label)).toEqual(['actual', 'threshold 30']);
   });
 

@@ -18,6 +18,15 @@ import {
   stageCounts,
   velocity,
 } from '../../src/analytics/index.js';
+import {
+  backtestView,
+  cohortsView,
+  conversionView,
+  forecastView,
+  slaView,
+  stagesView,
+  velocityView,
+} from '../../src/api/report-views.js';
 import { buildApi } from '../../src/api/server.js';
 import { LeadClient } from '../../src/client/index.js';
 import { DAY_MS, type LeadcycleConfigInput } from '../../src/machines/index.js';
@@ -125,48 +134,68 @@ describe('reports', () => {
   it('GET /v1/reports/stages: the pure counts, now or at an instant', async () => {
     const now = await get(reports, '/v1/reports/stages');
     expect(now.statusCode).toBe(200);
-    expect(now.json()).toEqual(stageCounts(leads, NOW));
+    expect(now.json()).toEqual(stagesView(stageCounts(leads, NOW)));
+    // Times answer as ISO 8601 in UTC, whatever offset the query had.
+    expect(now.json().at).toBe('2025-01-01T00:00:00.000Z');
     const past = await get(reports, '/v1/reports/stages?at=2024-06-01T12:00:00%2B02:00');
-    expect(past.json()).toEqual(stageCounts(leads, at('2024-06-01T10:00:00Z')));
+    expect(past.json()).toEqual(stagesView(stageCounts(leads, at('2024-06-01T10:00:00Z'))));
+    expect(past.json().at).toBe('2024-06-01T10:00:00.000Z');
   });
 
   it('GET /v1/reports/conversion: the pure funnel, by default for the 90 days before asOf', async () => {
     const period = await get(reports, '/v1/reports/conversion?from=2024-01-01&to=2024-07-01&asOf=2024-10-01');
     expect(period.json()).toEqual(
-      conversion(leads, { from: at('2024-01-01'), to: at('2024-07-01') }, at('2024-10-01')),
+      conversionView(conversion(leads, { from: at('2024-01-01'), to: at('2024-07-01') }, at('2024-10-01'))),
     );
+    expect(period.json()).toMatchObject({
+      period: { from: '2024-01-01T00:00:00.000Z', to: '2024-07-01T00:00:00.000Z' },
+      asOf: '2024-10-01T00:00:00.000Z',
+    });
     const byDefault = await get(reports, '/v1/reports/conversion');
-    expect(byDefault.json()).toEqual(conversion(leads, { from: NOW - 90 * DAY_MS, to: NOW }, NOW));
+    expect(byDefault.json()).toEqual(
+      conversionView(conversion(leads, { from: NOW - 90 * DAY_MS, to: NOW }, NOW)),
+    );
     // One end given: the other is 90 days away (to) or asOf (from).
     const toOnly = await get(reports, '/v1/reports/conversion?to=2024-06-01');
-    expect(toOnly.json().period).toEqual({ from: at('2024-06-01') - 90 * DAY_MS, to: at('2024-06-01') });
+    expect(toOnly.json().period).toEqual({
+      from: '2024-03-03T00:00:00.000Z',
+      to: '2024-06-01T00:00:00.000Z',
+    });
   });
 
   it('GET /v1/reports/velocity and /v1/reports/sla: the pure reports, for a period or all time', async () => {
     const period = { from: at('2024-03-01'), to: at('2024-09-01') };
     expect((await get(reports, '/v1/reports/velocity?from=2024-03-01&to=2024-09-01')).json()).toEqual(
-      velocity(leads, NOW, period),
+      velocityView(velocity(leads, NOW, period)),
     );
-    expect((await get(reports, '/v1/reports/velocity')).json()).toEqual(velocity(leads, NOW, null));
+    expect((await get(reports, '/v1/reports/velocity')).json()).toEqual(
+      velocityView(velocity(leads, NOW, null)),
+    );
     const sla = await get(reports, '/v1/reports/sla?slaHours=24&from=2024-03-01&to=2024-09-01');
-    expect(sla.json()).toEqual(slaBreaches(leads, { slaHours: 24, asOf: NOW, period }));
+    expect(sla.json()).toEqual(slaView(slaBreaches(leads, { slaHours: 24, asOf: NOW, period })));
     expect(sla.json().breaches).toBeGreaterThan(0);
+    const [worst] = sla.json().worst;
+    expect(Date.parse(worst.deadline) - Date.parse(worst.mqlAt)).toBe(24 * 3_600_000);
+    expect(worst.mqlAt).toMatch(/^2024-0[3-8]-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     // The default SLA is the live config's: the built-in 48 hours here, 12 for a live config that says so.
     expect((await get(reports, '/v1/reports/sla')).json()).toEqual(
-      slaBreaches(leads, { slaHours: 48, asOf: NOW, period: null }),
+      slaView(slaBreaches(leads, { slaHours: 48, asOf: NOW, period: null })),
     );
     const strict = (await appOver(join(root, 'reports'), { salesSlaHours: 12 })).app;
     expect((await get(strict, '/v1/reports/sla')).json()).toEqual(
-      slaBreaches(leads, { slaHours: 12, asOf: NOW, period: null }),
+      slaView(slaBreaches(leads, { slaHours: 12, asOf: NOW, period: null })),
     );
   });
 
   it('GET /v1/reports/cohorts and /v1/reports/forecast: the pure reports', async () => {
-    expect((await get(reports, '/v1/reports/cohorts')).json()).toEqual(cohorts(leads, NOW));
+    expect((await get(reports, '/v1/reports/cohorts')).json()).toEqual(cohortsView(cohorts(leads, NOW)));
     const given = await get(reports, '/v1/reports/forecast?horizonDays=60&dealValue=1000');
-    expect(given.json()).toEqual(forecast(leads, { asOf: NOW, horizonDays: 60, dealValue: 1000 }));
+    expect(given.json()).toEqual(
+      forecastView(forecast(leads, { asOf: NOW, horizonDays: 60, dealValue: 1000 })),
+    );
     const byDefault = await get(reports, '/v1/reports/forecast');
-    expect(byDefault.json()).toEqual(forecast(leads, { asOf: NOW, horizonDays: 90 }));
+    expect(byDefault.json()).toEqual(forecastView(forecast(leads, { asOf: NOW, horizonDays: 90 })));
+    expect(byDefault.json().asOf).toBe('2025-01-01T00:00:00.000Z');
     expect(byDefault.json().expectedCustomers).toBeGreaterThan(0);
     expect(byDefault.json().dealValue).toBe(SPEC.dealValue);
   });
@@ -189,6 +218,9 @@ describe('reports', () => {
       ['/v1/reports/sla?slaHours=0', 'slaHours'],
       ['/v1/reports/velocity?from=2024-06-01&to=2024-01-01', 'from'],
       ['/v1/reports/cohorts?asOf=2024-01-01', 'asOf'],
+      // Before 1970 or past year 9999: not an instant the answer could write in ISO 8601.
+      ['/v1/reports/stages?at=1969-12-31', 'at'],
+      ['/v1/reports/conversion?to=9999-12-31T23:00:00-14:00', 'to'],
     ];
     for (const [url, field] of cases) {
       const res = await get(reports, url);
@@ -255,12 +287,13 @@ describe('backtests', () => {
       until: at('2024-12-01'),
       recorded: byLead(journaled.flatMap((l) => l.changes)),
     });
-    expect(res.json()).toEqual(expected);
+    expect(res.json()).toEqual(backtestView(expected));
+    expect(res.json().until).toBe('2024-12-01T00:00:00.000Z');
     expect(res.json().series.map((s: { label: string }) => s.label)).toEqual(['actual', 'threshold 30']);
 
     // Defaults: label "what-if", until now.
     const byDefault = await post(journal, '/v1/backtests', { config: {} });
-    expect(byDefault.json()).toMatchObject({ leads: journaled.length, until: NOW });
+    expect(byDefault.json()).toMatchObject({ leads: journaled.length, until: '2025-01-01T00:00:00.000Z' });
     expect(byDefault.json().series[1].label).toBe('what-if');
   });
 
@@ -275,7 +308,7 @@ describe('backtests', () => {
       [{ label: 'what-if', config: { ...marketingOnly, mqlThreshold: 30 } }],
       { until: at('2024-12-01'), recorded: byLead(journaled.flatMap((l) => l.changes)) },
     );
-    expect(res.json()).toEqual(expected);
+    expect(res.json()).toEqual(backtestView(expected));
     expect(res.json().series[1].funnel.find((s: { stage: string }) => s.stage === 'mql').leads).toBe(0);
   });
 
@@ -365,6 +398,27 @@ describe('the OpenAPI document', () => {
       });
       expect(Object.keys(job.responses), method).toEqual(expect.arrayContaining(['400', '401', '404']));
     }
+    // Times answer as ISO 8601 date-times, and the document says so.
+    const schemas = doc.components.schemas;
+    const dateTime = expect.objectContaining({ type: 'string', format: 'date-time' });
+    expect(schemas.StageCountsReport.properties.at).toEqual(dateTime);
+    expect(schemas.ReportPeriod.properties).toEqual({ from: dateTime, to: dateTime });
+    expect(schemas.SlaReport.properties.worst.items.properties).toMatchObject({
+      mqlAt: dateTime,
+      deadline: dateTime,
+    });
+    for (const name of [
+      'ConversionReport',
+      'VelocityReport',
+      'SlaReport',
+      'CohortReport',
+      'ForecastReport',
+    ]) {
+      expect(schemas[name].properties.asOf, name).toEqual(dateTime);
+    }
+    expect(schemas.BacktestReport.properties.until).toEqual(dateTime);
+    expect(schemas.BacktestJob.properties).toMatchObject({ until: dateTime, createdAt: dateTime });
+    expect(schemas.BacktestJob.properties.finishedAt.anyOf).toContainEqual(dateTime);
     expect(doc.paths['/v1/backtests'].post.requestBody.content['application/json'].schema).toEqual({
       $ref: '#/components/schemas/BacktestRequestInput',
     });
