@@ -13,6 +13,7 @@ import {
   ImportError,
   ImportJobError,
   type ImportJobs,
+  type ImportJobView,
   ImportMappingSchema,
   PRESET_NAMES,
   PRESETS,
@@ -20,7 +21,7 @@ import {
 import type { ApiKeys, ApiPrincipal } from './auth.js';
 import { ApiError, errorHandler, validationError } from './errors.js';
 import { errorsFor, json, problem } from './leads.js';
-import { named } from './schemas.js';
+import { IsoTimeSchema, isoOf, named } from './schemas.js';
 
 export const DEFAULT_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
@@ -49,8 +50,8 @@ export const ImportJobSchema = named(
     status: z.enum(['running', 'succeeded', 'failed']),
     tenant: z.string(),
     format: z.enum(IMPORT_FORMATS),
-    createdAt: z.number(),
-    finishedAt: z.number().nullable(),
+    createdAt: IsoTimeSchema,
+    finishedAt: IsoTimeSchema.nullable(),
     progress: z.object({
       id: z.string(),
       total: Count,
@@ -75,6 +76,13 @@ export const ImportJobSchema = named(
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
   }),
 );
+
+/** A job as the API answers it: its times in ISO 8601. */
+const jobView = (view: ImportJobView): z.output<typeof ImportJobSchema> => ({
+  ...view,
+  createdAt: isoOf(view.createdAt),
+  finishedAt: view.finishedAt === null ? null : isoOf(view.finishedAt),
+});
 
 export interface ImportRoutesOptions {
   keys: ApiKeys;
@@ -126,7 +134,7 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (a
           mapping: mapping ?? PRESETS[preset as keyof typeof PRESETS],
           tenant,
         });
-        return reply.code(202).header('location', `/v1/imports/${view.id}`).send(view);
+        return reply.code(202).header('location', `/v1/imports/${view.id}`).send(jobView(view));
       } catch (err) {
         if (err instanceof ImportError) {
           const issues = err.issues.length ? err.issues : [{ path: [], message: err.message }];
@@ -161,7 +169,7 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (a
     async (request) => {
       const view = options.jobs.get(request.params.id);
       if (!view || !reaches(request, view.tenant)) throw new ApiError(404, 'not_found', 'no such import');
-      return view;
+      return jobView(view);
     },
   );
 };

@@ -10,6 +10,8 @@ const fixture = (name: string) =>
 let api: ApiStack;
 const tenant = `impapi-${Date.now()}`;
 
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 beforeAll(async () => {
   api = await startApiStack((h) => ({ imports: { dataDir: h.dataDir, bodyLimit: 64 * 1024 } }));
 });
@@ -27,6 +29,9 @@ describe('POST /v1/imports', () => {
       return got.json;
     });
     expect(job.progress).toMatchObject({ total: 5, imported: 3, rejected: 2, consentWithdrawn: 1 });
+    // Its times answer as ISO 8601, UTC.
+    expect(started.json.createdAt).toMatch(ISO);
+    expect(Date.parse(job.finishedAt)).toBeGreaterThanOrEqual(Date.parse(job.createdAt));
     expect(job.rejections.map((r: { line: number; field: string }) => [r.line, r.field])).toEqual([
       [4, 'Email'],
       [5, 'Number of Employees'],

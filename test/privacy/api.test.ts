@@ -8,6 +8,9 @@ import { API_KEY, unique } from '../api/support.js';
 import { devServerLeads, eventually } from '../support/workflow.js';
 import { outboxText, privacyDeps, SMALL_RUNS, seedLead } from './support.js';
 
+/** Times answer as ISO 8601, UTC. */
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 const t = devServerLeads(SMALL_RUNS);
 /** A key scoped to one tenant (src/api/auth.ts): it must not export, forget nor read another's. */
 const SCOPED_TENANT = `scoped${Date.now()}`;
@@ -92,7 +95,7 @@ describe('POST /v1/leads/export and /v1/leads/forget', () => {
     );
     expect(consent.statusCode).toBe(200);
     expect(consent.json().changes).toMatchObject([
-      { consent: 'granted', doNotContact: false, source: 'form' },
+      { consent: 'granted', doNotContact: false, source: 'form', at: expect.stringMatching(ISO) },
     ]);
 
     const forgotten = await post('/v1/leads/forget', { lead });
@@ -106,7 +109,10 @@ describe('POST /v1/leads/export and /v1/leads/forget', () => {
 
     const after = (await post('/v1/leads/export', { lead })).json();
     expect(after.leads[0]).toMatchObject({ state: null, stageChanges: [], outbox: [] });
-    expect(after.suppressions).toMatchObject([{ address: lead.email, reason: 'erased' }]);
+    expect(after.suppressions).toMatchObject([
+      { address: lead.email, reason: 'erased', at: expect.stringMatching(ISO) },
+    ]);
+    expect(after.exportedAt).toMatch(ISO);
     expect(LeadClient.keyOf(lead).workflowId).toBe(workflowId);
     // Temporal deletes closed runs in the background: wait until no run of the lead is left.
     await eventually(async () => expect(await runsOf(t.h.client.temporal, workflowId)).toEqual([]), 120_000);
