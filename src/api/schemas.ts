@@ -247,7 +247,7 @@ export const LeadViewSchema = named(
     temperature: TemperatureSchema,
     buyingStage: BuyingStageSchema,
     owner: z.string().nullable(),
-    stageEnteredAt: z.string().describe('ISO time'),
+    stageEnteredAt: IsoTimeSchema,
     reason: z
       .string()
       .nullable()
@@ -269,7 +269,7 @@ export const LeadViewSchema = named(
       .array(
         z.object({
           event: z.enum(TIMER_EVENT_TYPES),
-          at: z.string().describe('ISO time'),
+          at: IsoTimeSchema,
           deferredByCap: z.boolean().optional(),
         }),
       )
@@ -284,7 +284,7 @@ export const LeadViewSchema = named(
 );
 export type LeadViewBody = z.output<typeof LeadViewSchema>;
 
-const at = z.string().describe('ISO time');
+const at = IsoTimeSchema;
 export const TimelineEntrySchema = named(
   'TimelineEntry',
   z.discriminatedUnion('kind', [

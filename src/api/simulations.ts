@@ -20,6 +20,7 @@ import {
 import { type ApiKeys, requireApiKey } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { json, problem } from './leads.js';
+import { IsoTimeSchema } from './schemas.js';
 
 export const SimulationRequestSchema = z
   .object({
@@ -35,7 +36,7 @@ export const SimulationResultSchema = z.looseObject({
   name: z.string().nullable(),
   leadKey: z.string(),
   days: z.number(),
-  startedAt: z.string(),
+  startedAt: IsoTimeSchema,
   durationMs: z.number(),
   events: z.array(Row),
   stages: z.array(Row),

@@ -96,6 +96,10 @@ describe('operations', () => {
       'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
     });
     expect(schemas.Problem.required).toEqual(['type', 'title', 'status', 'detail', 'code']);
+    // Times answer as ISO 8601 date-times, and the document says so.
+    const dateTime = expect.objectContaining({ type: 'string', format: 'date-time' });
+    expect(schemas.LeadView.properties.stageEnteredAt).toEqual(dateTime);
+    expect(schemas.LeadView.properties.next.items.properties.at).toEqual(dateTime);
     expect(doc.components.securitySchemes).toHaveProperty('bearerAuth');
     expect(doc.paths['/v1/webhooks/forms'].post.security).toEqual([]);
     expect(doc.paths['/v1/leads/capture'].post.parameters).toEqual(
