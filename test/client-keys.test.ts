@@ -74,7 +74,7 @@ describe('lead keys', () => {
         payload: { lead: { tenant: 'a:ext:x', email: 'b@c.example' }, command: { type: 'visit' } },
       });
       expect(res.statusCode).toBe(400);
-      expect(res.json().error).toMatchObject({
+      expect(res.json()).toMatchObject({
         code: 'validation',
         issues: [{ in: 'body', path: 'lead.tenant', message: TENANT_ISSUE }],
       });

@@ -45,7 +45,9 @@ describe('the codec server refuses to open without authentication', () => {
     try {
       const port = new URL(url).port;
       const local = `http://127.0.0.1:${port}`;
-      expect((await post(local)).status).toBe(401);
+      const refused = await post(local);
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toMatchObject({ type: '/problems/unauthorized', status: 401 });
       expect((await post(local, 'Bearer not-the-token')).status).toBe(401);
       expect((await post(local, `Bearer ${TOKEN}`)).status).toBe(200);
     } finally {

@@ -243,6 +243,17 @@ describe('the codec server for the Temporal UI', () => {
         body: JSON.stringify({ payloads: 'nope' }),
       });
       expect(bad.status).toBe(400);
+      // An RFC 9457 problem, as the API's errors are.
+      expect(bad.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+      expect(await bad.json()).toEqual({
+        type: '/problems/validation',
+        title: 'The request does not match its schema',
+        status: 400,
+        detail: 'expected { payloads: [{ metadata, data }] }',
+        instance: '/decode',
+        code: 'validation',
+        issues: [expect.objectContaining({ path: 'payloads' })],
+      });
     });
   });
 

@@ -20,6 +20,9 @@ export const defaultPeriod = (asOf: number): Period => ({
 const INSTANT_MESSAGE =
   'expected an ISO 8601 date (2025-03-01, midnight UTC) or date-time with offset (2025-03-01T12:00:00Z)';
 
+const FIRST_INSTANT = 0;
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /** An instant as a date or a date-time, to epoch ms. One message for every branch, so it is reported once. */
 export const InstantSchema = z
   .union([z.iso.date({ error: INSTANT_MESSAGE }), z.iso.datetime({ offset: true, error: INSTANT_MESSAGE })], {
@@ -29,6 +32,11 @@ export const InstantSchema = z
     const t = Date.parse(text);
     if (Number.isNaN(t)) {
       ctx.addIssue({ code: 'custom', message: INSTANT_MESSAGE });
+      return z.NEVER;
+    }
+    // The API answers instants in ISO 8601's four-digit years; no lead is older than 1970.
+    if (t < FIRST_INSTANT || t > LAST_INSTANT) {
+      ctx.addIssue({ code: 'custom', message: 'expected an instant from 1970-01-01 to 9999-12-31' });
       return z.NEVER;
     }
     return t;

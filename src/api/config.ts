@@ -26,8 +26,8 @@ import {
 import { LeadcycleConfigSchema } from '../machines/index.js';
 import { type ApiKeys, requireApiKey } from './auth.js';
 import { ApiError, validationError } from './errors.js';
-import { json } from './leads.js';
-import { ErrorSchema, named } from './schemas.js';
+import { json, problem } from './leads.js';
+import { named } from './schemas.js';
 
 const NoteSchema = z.string().min(1).max(500);
 
@@ -66,9 +66,9 @@ export const ConfigStatusSchema = z.object({
 });
 
 const auth = {
-  401: json('Missing or invalid API key', ErrorSchema),
-  403: json('A tenant-scoped key: config is deployment-wide, admin keys only', ErrorSchema),
-  503: json('Temporal did not answer in time; retry later', ErrorSchema),
+  401: problem('Missing or invalid API key'),
+  403: problem('A tenant-scoped key: config is deployment-wide, admin keys only'),
+  503: problem('Temporal did not answer in time; retry later'),
 } as const;
 
 export interface ConfigRoutesOptions {
@@ -112,7 +112,7 @@ export const configRoutes: FastifyPluginAsyncZod<ConfigRoutesOptions> = async (a
         body: ConfigApplySchema,
         response: {
           201: json('Stored and rolled out', RolloutResultSchema),
-          400: json('The body does not match the schema; `issues` names each field', ErrorSchema),
+          400: problem('The body does not match the schema; `issues` names each field'),
           ...auth,
         },
       },
@@ -175,8 +175,8 @@ export const configRoutes: FastifyPluginAsyncZod<ConfigRoutesOptions> = async (a
         body: ConfigRollbackSchema.optional(),
         response: {
           201: json('Stored and rolled out', RolloutResultSchema),
-          400: json('The body does not match the schema; `issues` names each field', ErrorSchema),
-          409: json('No version before the current one (`no_previous_version`)', ErrorSchema),
+          400: problem('The body does not match the schema; `issues` names each field'),
+          409: problem('No version before the current one (`no_previous_version`)'),
           ...auth,
         },
       },

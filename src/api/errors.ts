@@ -1,5 +1,6 @@
 /**
- * Every error the API answers is JSON: `{ error: { code, message, issues?, rejection? } }`.
+ * Every error the API answers is an RFC 9457 problem (`application/problem+json`):
+ * `{ type, title, status, detail, instance, code, issues?, rejection? }`, its types in ./problems.ts.
  *
  * The rule: 400 when the request does not parse or does not match its schema (the issues name each
  * field), 409 when it matches but the lead's machine refuses it in its current stage (with the
@@ -18,6 +19,7 @@ import { AnalyticsStoreError } from '../analytics/sqlite/errors.js';
 import { LeadCommandRejectedError, LeadNotFoundError, LeadValidationError } from '../client/errors.js';
 import { type FieldIssue, LeadcycleError } from '../errors.js';
 import type { Rejection } from '../machines/index.js';
+import { PROBLEM_CONTENT_TYPE, type Problem, problemOf } from './problems.js';
 
 export type IssueLocation = 'body' | 'querystring' | 'params' | 'headers';
 
@@ -27,9 +29,7 @@ export interface ApiIssue {
   message: string;
 }
 
-export interface ApiErrorBody {
-  error: { code: string; message: string; issues?: ApiIssue[]; rejection?: Rejection };
-}
+export type ApiErrorBody = Problem & { issues?: ApiIssue[]; rejection?: Rejection };
 
 /** An error with its HTTP answer decided: thrown by hooks and handlers, rendered by the error handler. */
 export class ApiError extends LeadcycleError {
@@ -190,19 +190,21 @@ const STORE_FAULT_TEXT: Partial<Record<AnalyticsStoreError['code'], string>> = {
 };
 const STORE_FAULTS: ReadonlySet<string> = new Set(Object.keys(STORE_FAULT_TEXT));
 
-/** Turns anything thrown while serving a request into its JSON answer. */
-export function renderError(err: unknown, bodyLimit: number): RenderedError {
+/** Turns anything thrown while serving a request into its problem; `instance` is the request's path. */
+export function renderError(err: unknown, bodyLimit: number, instance?: string): RenderedError {
   const rendered = (status: number, code: string, message: string, extra: ApiError['extra'] = {}) => ({
     status,
     headers: extra.headers ?? {},
-    body: {
-      error: {
-        code,
-        message,
+    body: problemOf(
+      status,
+      code,
+      message,
+      {
         ...(extra.issues ? { issues: extra.issues } : {}),
         ...(extra.rejection ? { rejection: extra.rejection } : {}),
       },
-    },
+      instance,
+    ),
   });
 
   const decided = err instanceof ApiError ? err : asValidationError(err);
@@ -262,17 +264,31 @@ export function renderError(err: unknown, bodyLimit: number): RenderedError {
   return rendered(500, 'internal', 'internal error');
 }
 
+/** The request's path, without its query (which may hold a token): the problem's `instance`. */
+const instanceOf = (request: FastifyRequest): string => request.url.split('?')[0] ?? request.url;
+
+/** Sends a rendered error as `application/problem+json`. */
+export function sendProblem(reply: FastifyReply, { status, body, headers }: RenderedError) {
+  // Our own serializer: an error body never depends on a route's response schema.
+  return reply
+    .code(status)
+    .headers(headers)
+    .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
+    .serializer(JSON.stringify)
+    .send(body);
+}
+
 /** The error handler of a scope whose bodies are limited to `bodyLimit` bytes (its 413 names it). */
 export function errorHandler(bodyLimit: number) {
   return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body, headers } = renderError(err, bodyLimit);
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    // Our own serializer: an error body never depends on a route's response schema.
-    return reply
-      .code(status)
-      .headers(headers)
-      .type('application/json; charset=utf-8')
-      .serializer(JSON.stringify)
-      .send(body);
+    const rendered = renderError(err, bodyLimit, instanceOf(request));
+    if (rendered.status >= 500) request.log.error({ err }, 'request failed');
+    return sendProblem(reply, rendered);
   };
+}
+
+/** The answer for a route that does not exist. */
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
+  const error = new ApiError(404, 'route_not_found', `no route ${request.method} ${instanceOf(request)}`);
+  return sendProblem(reply, renderError(error, 0, instanceOf(request)));
 }

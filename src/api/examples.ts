@@ -66,6 +66,8 @@ const PROFILE = {
 } as const;
 const DAY = 86_400_000;
 const AS_OF = Date.UTC(2026, 2, 31);
+/** Answers give times as ISO 8601 strings. */
+const iso = (ms: number) => new Date(ms).toISOString();
 const FROM = AS_OF - 90 * DAY;
 
 // Liveness and readiness.
@@ -173,7 +175,7 @@ answer(ConsentHistorySchema, {
       consent: 'granted',
       doNotContact: false,
       source: 'form',
-      at: Date.UTC(2026, 2, 2, 9, 15),
+      at: iso(Date.UTC(2026, 2, 2, 9, 15)),
     },
   ],
 });
@@ -190,8 +192,8 @@ answer(ImportJobSchema, {
   status: 'succeeded',
   tenant: 'acme',
   format: 'csv',
-  createdAt: AS_OF,
-  finishedAt: AS_OF + 1_200,
+  createdAt: iso(AS_OF),
+  finishedAt: iso(AS_OF + 1_200),
   progress: {
     id: '8d6f2b9e-5c1a-4e7b-9f3d-2a6c8e0b4d17',
     total: 1,
@@ -221,7 +223,7 @@ request(CrmWebhookSchema, { lead: ADA, command: { type: 'sales.accepted', owner:
 answer(WebhookAckSchema, { leadId: LEAD_ID, stage: 'lead', consent: 'granted' });
 
 // Reports.
-const period = { from: FROM, to: AS_OF };
+const period = { from: iso(FROM), to: iso(AS_OF) };
 const stages = {
   visitor: 40,
   lead: 25,
@@ -243,22 +245,22 @@ const funnel = [
   { stage: 'customer', leads: 3, stepRate: 0.6, cumulativeRate: 0.03 },
 ] as const;
 const durations = { count: 20, medianDays: 6.5, meanDays: 8.1, p90Days: 17.2 };
-answer(StageCountsReportSchema, { at: AS_OF, total: 90, stages });
+answer(StageCountsReportSchema, { at: iso(AS_OF), total: 90, stages });
 answer(ConversionReportSchema, {
   period,
-  asOf: AS_OF,
+  asOf: iso(AS_OF),
   funnel: [...funnel],
   flow: [{ from: 'mql', to: 'sql', entered: 20, converted: 10, rate: 0.5 }],
 });
 answer(VelocityReportSchema, {
   period,
-  asOf: AS_OF,
+  asOf: iso(AS_OF),
   stages: [{ stage: 'mql', ...durations, open: 8, toNext: { ...durations, count: 10 } }],
 });
 answer(SlaReportSchema, {
   slaHours: 48,
   period,
-  asOf: AS_OF,
+  asOf: iso(AS_OF),
   mqlStays: 20,
   breaches: 3,
   rate: 0.15,
@@ -266,15 +268,15 @@ answer(SlaReportSchema, {
   worst: [
     {
       leadId: LEAD_ID,
-      mqlAt: FROM + 10 * DAY,
-      deadline: FROM + 12 * DAY,
+      mqlAt: iso(FROM + 10 * DAY),
+      deadline: iso(FROM + 12 * DAY),
       outcome: 'recycled_by_sla',
       overdueHours: 48,
     },
   ],
 });
 answer(CohortReportSchema, {
-  asOf: AS_OF,
+  asOf: iso(AS_OF),
   cohorts: [
     {
       month: '2026-01',
@@ -286,7 +288,7 @@ answer(CohortReportSchema, {
   ],
 });
 answer(ForecastReportSchema, {
-  asOf: AS_OF,
+  asOf: iso(AS_OF),
   horizonDays: 90,
   stages: [
     { stage: 'mql', open: 8, history: 40, rate: 0.15, expectedCustomers: 1.2 },
@@ -305,7 +307,7 @@ const whatIf = { config: { mqlThreshold: 40 }, label: 'mql at 40', until: '2026-
 request(BacktestRequestSchema, whatIf);
 const backtest = {
   leads: 90,
-  until: AS_OF,
+  until: iso(AS_OF),
   series: [
     { label: 'actual', funnel: [...funnel], stages, refusedEvents: 0 },
     {
@@ -321,9 +323,9 @@ answer(BacktestJobSchema, {
   id: '0b7e4c2a-9d15-4f38-8a6e-3c1f5d9b2e70',
   status: 'succeeded',
   label: 'mql at 40',
-  until: AS_OF,
-  createdAt: AS_OF + DAY,
-  finishedAt: AS_OF + DAY + 4_000,
+  until: iso(AS_OF),
+  createdAt: iso(AS_OF + DAY),
+  finishedAt: iso(AS_OF + DAY + 4_000),
   result: backtest,
   error: null,
 });

@@ -13,14 +13,15 @@ import {
   ImportError,
   ImportJobError,
   type ImportJobs,
+  type ImportJobView,
   ImportMappingSchema,
   PRESET_NAMES,
   PRESETS,
 } from '../import/index.js';
 import type { ApiKeys, ApiPrincipal } from './auth.js';
 import { ApiError, errorHandler, validationError } from './errors.js';
-import { errorsFor, json } from './leads.js';
-import { ErrorSchema, named } from './schemas.js';
+import { errorsFor, json, problem } from './leads.js';
+import { IsoTimeSchema, isoOf, named } from './schemas.js';
 
 export const DEFAULT_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
@@ -49,8 +50,8 @@ export const ImportJobSchema = named(
     status: z.enum(['running', 'succeeded', 'failed']),
     tenant: z.string(),
     format: z.enum(IMPORT_FORMATS),
-    createdAt: z.number(),
-    finishedAt: z.number().nullable(),
+    createdAt: IsoTimeSchema,
+    finishedAt: IsoTimeSchema.nullable(),
     progress: z.object({
       id: z.string(),
       total: Count,
@@ -75,6 +76,13 @@ export const ImportJobSchema = named(
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
   }),
 );
+
+/** A job as the API answers it: its times in ISO 8601. */
+const jobView = (view: ImportJobView): z.output<typeof ImportJobSchema> => ({
+  ...view,
+  createdAt: isoOf(view.createdAt),
+  finishedAt: view.finishedAt === null ? null : isoOf(view.finishedAt),
+});
 
 export interface ImportRoutesOptions {
   keys: ApiKeys;
@@ -109,9 +117,9 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (a
         response: {
           202: json('The import job (poll GET /v1/imports/{id})', ImportJobSchema),
           ...errorsFor(400, 401, 415),
-          403: json('This API key does not reach that tenant', ErrorSchema),
-          413: json(`The body is larger than the import limit (${bodyLimit} bytes)`, ErrorSchema),
-          429: json('An import is running; retry after Retry-After seconds', ErrorSchema),
+          403: problem('This API key does not reach that tenant'),
+          413: problem(`The body is larger than the import limit (${bodyLimit} bytes)`),
+          429: problem('An import is running; retry after Retry-After seconds'),
         },
       },
     },
@@ -126,7 +134,7 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (a
           mapping: mapping ?? PRESETS[preset as keyof typeof PRESETS],
           tenant,
         });
-        return reply.code(202).header('location', `/v1/imports/${view.id}`).send(view);
+        return reply.code(202).header('location', `/v1/imports/${view.id}`).send(jobView(view));
       } catch (err) {
         if (err instanceof ImportError) {
           const issues = err.issues.length ? err.issues : [{ path: [], message: err.message }];
@@ -154,14 +162,14 @@ export const importRoutes: FastifyPluginAsyncZod<ImportRoutesOptions> = async (a
         response: {
           200: json('The import job', ImportJobSchema),
           ...errorsFor(400, 401),
-          404: json('No such import (or not of this key’s tenants, or forgotten after an hour)', ErrorSchema),
+          404: problem('No such import (or not of this key’s tenants, or forgotten after an hour)'),
         },
       },
     },
     async (request) => {
       const view = options.jobs.get(request.params.id);
       if (!view || !reaches(request, view.tenant)) throw new ApiError(404, 'not_found', 'no such import');
-      return view;
+      return jobView(view);
     },
   );
 };

@@ -55,18 +55,22 @@ export function json<S extends z.ZodType>(description: string, schema: S) {
   return { description, content: { 'application/json': { schema } } };
 }
 
+/** A documented error response: an RFC 9457 problem. */
+export function problem(description: string) {
+  return { description, content: { 'application/problem+json': { schema: ErrorSchema } } };
+}
+
 export const errors = {
-  400: json('The body, query or path does not match the schema; `issues` names each field', ErrorSchema),
-  401: json('Missing or invalid API key', ErrorSchema),
-  404: json('No such lead', ErrorSchema),
-  409: json(
+  400: problem('The body, query or path does not match the schema; `issues` names each field'),
+  401: problem('Missing or invalid API key'),
+  404: problem('No such lead'),
+  409: problem(
     'The machine refused the command in the lead’s current stage (`rejection` says why), or the same Idempotency-Key is still being processed',
-    ErrorSchema,
   ),
-  413: json('The body is larger than the limit (64 KiB by default)', ErrorSchema),
-  415: json('The body is not application/json', ErrorSchema),
-  422: json('This Idempotency-Key was already used with a different request', ErrorSchema),
-  503: json('Temporal did not answer in time; retry later', ErrorSchema),
+  413: problem('The body is larger than the limit (64 KiB by default)'),
+  415: problem('The body is not application/json'),
+  422: problem('This Idempotency-Key was already used with a different request'),
+  503: problem('Temporal did not answer in time; retry later'),
 } as const;
 
 /** The documented error answers of a route, by status. */
@@ -119,10 +123,15 @@ function idempotencyHooks(store: IdempotencyStore, keys: ApiKeys) {
     // same update id, and gets the first outcome if the command went through after all.
     if (reply.statusCode < 500 && reply.statusCode !== 429 && typeof payload === 'string') {
       const location = reply.getHeader('location');
+      // The content type too: a refusal replays as the problem it was, not as plain JSON.
+      const type = reply.getHeader('content-type');
       store.complete(hold.key, hold.token, {
         status: reply.statusCode,
         payload,
-        headers: typeof location === 'string' ? { location } : {},
+        headers: {
+          ...(typeof location === 'string' ? { location } : {}),
+          ...(typeof type === 'string' ? { 'content-type': type } : {}),
+        },
       });
     } else {
       store.release(hold.key, hold.token);
@@ -156,9 +165,9 @@ function idempotencyHooks(store: IdempotencyStore, keys: ApiKeys) {
         case 'replay':
           return reply
             .code(begun.response.status)
+            .type('application/json; charset=utf-8')
             .headers(begun.response.headers)
             .header('idempotent-replayed', 'true')
-            .type('application/json; charset=utf-8')
             .send(begun.response.payload);
         case 'in_progress':
           throw new ApiError(

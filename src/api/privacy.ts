@@ -11,7 +11,7 @@ import { LeadRefSchema } from '../client/lead-key.js';
 import { exportPerson, forgetPerson } from '../privacy/index.js';
 import { type ApiKeys, leadTenantVia, requireApiKey } from './auth.js';
 import { errorsFor, json } from './leads.js';
-import { LeadParamsSchema, named } from './schemas.js';
+import { IsoTimeSchema, isoOf, LeadParamsSchema, named } from './schemas.js';
 
 /** What the privacy routes erase and read besides Temporal: the worker's data dir. */
 export interface PrivacyApiDeps {
@@ -50,7 +50,7 @@ export const ForgetReportSchema = named(
 export const PersonExportSchema = named(
   'PersonExport',
   z.object({
-    exportedAt: z.string(),
+    exportedAt: IsoTimeSchema,
     leads: z.array(
       z.object({
         leadId: z.string(),
@@ -69,7 +69,7 @@ export const PersonExportSchema = named(
         tenant: z.string(),
         addressHash: z.string(),
         reason: z.string(),
-        at: z.number(),
+        at: IsoTimeSchema,
       }),
     ),
   }),
@@ -79,7 +79,7 @@ export const ConsentHistorySchema = named(
   'ConsentHistory',
   z.object({
     leadId: z.string(),
-    changes: z.array(ConsentChangeRowSchema),
+    changes: z.array(ConsentChangeRowSchema.extend({ at: IsoTimeSchema })),
   }),
 );
 
@@ -119,7 +119,10 @@ export const privacyRoutes: FastifyPluginAsyncZod<PrivacyRoutesOptions> = async 
         },
       },
     },
-    async (request) => temporal(() => exportPerson(deps, request.body.lead)),
+    async (request) => {
+      const data = await temporal(() => exportPerson(deps, request.body.lead));
+      return { ...data, suppressions: data.suppressions.map((s) => ({ ...s, at: isoOf(s.at) })) };
+    },
   );
 
   app.get(
@@ -136,7 +139,7 @@ export const privacyRoutes: FastifyPluginAsyncZod<PrivacyRoutesOptions> = async 
     },
     async (request) => ({
       leadId: request.params.leadId,
-      changes: await store.consentChanges(request.params.leadId),
+      changes: (await store.consentChanges(request.params.leadId)).map((c) => ({ ...c, at: isoOf(c.at) })),
     }),
   );
 };

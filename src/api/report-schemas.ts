@@ -10,7 +10,7 @@ import {
   OPEN_STAGES,
 } from '../analytics/index.js';
 import { FUNNEL_STAGES, STAGES } from '../machines/index.js';
-import { named, StageSchema } from './schemas.js';
+import { IsoTimeSchema, named, StageSchema } from './schemas.js';
 
 export const BacktestRequestSchema = named(
   'BacktestRequest',
@@ -29,7 +29,7 @@ export const BacktestRequestSchema = named(
 
 // Responses: the analytics' report types.
 
-const EpochMs = z.number().describe('Epoch milliseconds');
+const IsoTime = IsoTimeSchema;
 const Rate = z.number().nullable().describe('0 to 1; null when there is nothing to divide by');
 const Days = z.number().nullable().describe('Days; null without any stay');
 const FunnelStageSchema = StageSchema.extract(FUNNEL_STAGES);
@@ -45,12 +45,12 @@ const StageCounts = countsOf(STAGES);
 
 const PeriodSchema = named(
   'ReportPeriod',
-  z.object({ from: EpochMs, to: EpochMs }).describe('A half-open interval [from, to)'),
+  z.object({ from: IsoTime, to: IsoTime }).describe('A half-open interval [from, to)'),
 );
 
 export const StageCountsReportSchema = named(
   'StageCountsReport',
-  z.object({ at: EpochMs, total: z.number(), stages: StageCounts.describe('Leads per stage at `at`') }),
+  z.object({ at: IsoTime, total: z.number(), stages: StageCounts.describe('Leads per stage at `at`') }),
 );
 
 const FunnelStepSchema = named(
@@ -67,7 +67,7 @@ export const ConversionReportSchema = named(
   'ConversionReport',
   z.object({
     period: PeriodSchema,
-    asOf: EpochMs,
+    asOf: IsoTime,
     funnel: z.array(FunnelStepSchema).describe('The leads created in the period, followed until asOf'),
     flow: z
       .array(
@@ -92,7 +92,7 @@ export const VelocityReportSchema = named(
   'VelocityReport',
   z.object({
     period: PeriodSchema.nullable().describe('Stays that ended in this period; null for all of them'),
-    asOf: EpochMs,
+    asOf: IsoTime,
     stages: z.array(
       z.object({
         stage: StageSchema,
@@ -111,7 +111,7 @@ export const SlaReportSchema = named(
   z.object({
     slaHours: z.number(),
     period: PeriodSchema.nullable().describe('MQL stays that started in this period; null for all of them'),
-    asOf: EpochMs,
+    asOf: IsoTime,
     mqlStays: z.number(),
     breaches: z.number(),
     rate: Rate,
@@ -120,8 +120,8 @@ export const SlaReportSchema = named(
       .array(
         z.object({
           leadId: z.string().describe('The lead id (its workflow id): GET /v1/leads/{leadId}'),
-          mqlAt: EpochMs,
-          deadline: EpochMs,
+          mqlAt: IsoTime,
+          deadline: IsoTime,
           outcome: z.enum(SLA_OUTCOMES),
           overdueHours: z.number(),
         }),
@@ -133,7 +133,7 @@ export const SlaReportSchema = named(
 export const CohortReportSchema = named(
   'CohortReport',
   z.object({
-    asOf: EpochMs,
+    asOf: IsoTime,
     cohorts: z.array(
       z.object({
         month: z.string().describe('Capture month, YYYY-MM (UTC)'),
@@ -156,7 +156,7 @@ const OpenStageSchema = z.enum(OPEN_STAGES);
 export const ForecastReportSchema = named(
   'ForecastReport',
   z.object({
-    asOf: EpochMs,
+    asOf: IsoTime,
     horizonDays: z.number(),
     stages: z.array(
       z.object({
@@ -182,7 +182,7 @@ export const BacktestReportSchema = named(
   'BacktestReport',
   z.object({
     leads: z.number(),
-    until: EpochMs,
+    until: IsoTime,
     series: z
       .array(
         z.object({
@@ -206,9 +206,9 @@ export const BacktestJobSchema = named(
       .enum(BACKTEST_JOB_STATUSES)
       .describe('running until its thread has exited; then succeeded (see result), failed or cancelled'),
     label: z.string(),
-    until: EpochMs,
-    createdAt: EpochMs,
-    finishedAt: EpochMs.nullable().describe('When its thread exited; null while running'),
+    until: IsoTime,
+    createdAt: IsoTime,
+    finishedAt: IsoTime.nullable().describe('When its thread exited; null while running'),
     result: BacktestReportSchema.nullable().describe('The report, once succeeded'),
     error: z
       .object({ code: z.string(), message: z.string() })

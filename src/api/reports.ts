@@ -1,7 +1,7 @@
 /**
  * `/v1/reports/*`, `/v1/charts/*` and `/v1/backtests`: the analytics over HTTP, behind API keys.
- * Times in queries and bodies are ISO 8601; times in the reports are epoch milliseconds, as the
- * analytics compute them. The parameter schemas are the analytics' own, shared with the CLI
+ * Times are ISO 8601, in queries and bodies as in the answers (./report-views.ts converts the
+ * analytics' epoch milliseconds). The parameter schemas are the analytics' own, shared with the CLI
  * (`leadcycle report …`), so both accept the same values and name the same fields when they refuse one.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -28,7 +28,7 @@ import {
 import type { LeadcycleConfigInput } from '../machines/index.js';
 import { type ApiKeys, requireTenantFilter } from './auth.js';
 import { ApiError, validationError } from './errors.js';
-import { json } from './leads.js';
+import { json, problem } from './leads.js';
 import {
   BacktestJobParamsSchema,
   BacktestJobSchema,
@@ -41,23 +41,28 @@ import {
   StageCountsReportSchema,
   VelocityReportSchema,
 } from './report-schemas.js';
-import { ErrorSchema } from './schemas.js';
+import {
+  backtestJobView,
+  backtestView,
+  cohortsView,
+  conversionView,
+  forecastView,
+  slaView,
+  stagesView,
+  velocityView,
+} from './report-views.js';
 
 const svg = (description: string) => ({ description, content: { 'image/svg+xml': { schema: z.string() } } });
 
 const failures = {
-  400: json('A parameter does not match its schema; `issues` names each one', ErrorSchema),
-  401: json('Missing or invalid API key', ErrorSchema),
-  409: json(
-    'The analytics store holds nothing to compute this from yet (`no_leads`, `no_data`)',
-    ErrorSchema,
-  ),
-  413: json('The body is larger than the limit (64 KiB by default)', ErrorSchema),
-  415: json('The body is not application/json', ErrorSchema),
-  422: json('The config makes the replay loop on its timers (`timer_loop`)', ErrorSchema),
-  503: json(
+  400: problem('A parameter does not match its schema; `issues` names each one'),
+  401: problem('Missing or invalid API key'),
+  409: problem('The analytics store holds nothing to compute this from yet (`no_leads`, `no_data`)'),
+  413: problem('The body is larger than the limit (64 KiB by default)'),
+  415: problem('The body is not application/json'),
+  422: problem('The config makes the replay loop on its timers (`timer_loop`)'),
+  503: problem(
     'The analytics store is closed (the API is stopping), or degraded (`analytics_store_corrupt`, `analytics_store_busy`, `analytics_store_unavailable`, `analytics_store_schema_too_new`); retry later',
-    ErrorSchema,
   ),
 } as const;
 
@@ -114,7 +119,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         response: { 200: json('Leads per stage', StageCountsReportSchema), ...read },
       },
     },
-    (request) => answering(() => scoped(request).stages(request.query.at)),
+    (request) => answering(async () => stagesView(await scoped(request).stages(request.query.at))),
   );
 
   app.get(
@@ -129,9 +134,11 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       },
     },
     (request) =>
-      answering(() => {
+      answering(async () => {
         const { asOf = analytics.now(), tenant: _tenant, ...period } = request.query;
-        return scoped(request).conversion(periodOf(period, asOf, DEFAULT_PERIOD_DAYS) ?? undefined, asOf);
+        return conversionView(
+          await scoped(request).conversion(periodOf(period, asOf, DEFAULT_PERIOD_DAYS) ?? undefined, asOf),
+        );
       }),
   );
 
@@ -146,7 +153,10 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         response: { 200: json('Time in stage', VelocityReportSchema), ...read },
       },
     },
-    (request) => answering(() => scoped(request).velocity(periodOf(request.query, analytics.now(), null))),
+    (request) =>
+      answering(async () =>
+        velocityView(await scoped(request).velocity(periodOf(request.query, analytics.now(), null))),
+      ),
   );
 
   app.get(
@@ -161,12 +171,14 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       },
     },
     (request) =>
-      answering(() => {
+      answering(async () => {
         const { slaHours, tenant: _tenant, ...period } = request.query;
-        return scoped(request).sla({
-          period: periodOf(period, analytics.now(), null),
-          ...(slaHours === undefined ? {} : { slaHours }),
-        });
+        return slaView(
+          await scoped(request).sla({
+            period: periodOf(period, analytics.now(), null),
+            ...(slaHours === undefined ? {} : { slaHours }),
+          }),
+        );
       }),
   );
 
@@ -181,7 +193,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         response: { 200: json('Monthly cohorts', CohortReportSchema), ...read },
       },
     },
-    (request) => answering(() => scoped(request).cohorts()),
+    (request) => answering(async () => cohortsView(await scoped(request).cohorts())),
   );
 
   app.get(
@@ -196,11 +208,13 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       },
     },
     (request) =>
-      answering(() =>
-        scoped(request).forecast({
-          horizonDays: request.query.horizonDays,
-          ...(request.query.dealValue === undefined ? {} : { dealValue: request.query.dealValue }),
-        }),
+      answering(async () =>
+        forecastView(
+          await scoped(request).forecast({
+            horizonDays: request.query.horizonDays,
+            ...(request.query.dealValue === undefined ? {} : { dealValue: request.query.dealValue }),
+          }),
+        ),
       ),
   );
 
@@ -254,14 +268,12 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         });
   app.addHook('onClose', async () => jobs.close());
   const jobFailures = {
-    409: json('The journal is empty (`no_leads`), or the job was cancelled meanwhile', ErrorSchema),
-    422: json(
+    409: problem('The journal is empty (`no_leads`), or the job was cancelled meanwhile'),
+    422: problem(
       'The config makes the replay loop on its timers (`timer_loop`), or the replay ran past the time box (`backtest_timeout`)',
-      ErrorSchema,
     ),
-    429: json(
+    429: problem(
       'As many backtests as the API runs at once are running (`too_many_backtests`); retry after Retry-After seconds',
-      ErrorSchema,
     ),
   } as const;
 
@@ -330,14 +342,14 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
             location: `${request.url.split('?')[0]}/${job.id}`,
             'preference-applied': 'respond-async',
           })
-          .send(apiView(job));
+          .send(backtestJobView(apiView(job)));
       }
       // Waiting for the report: a client that leaves takes its backtest with it.
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) void jobs.cancel(job.id, 'the client left before the report');
       });
       const done = apiView((await jobs.wait(job.id)) ?? job);
-      if (done.status === 'succeeded' && done.result) return done.result;
+      if (done.status === 'succeeded' && done.result) return backtestView(done.result);
       throw jobError(done);
     },
   );
@@ -352,7 +364,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
         200: json('The job', BacktestJobSchema),
         400: failures[400],
         401: failures[401],
-        404: json('No such job (or it finished more than the TTL ago)', ErrorSchema),
+        404: problem('No such job (or it finished more than the TTL ago)'),
       },
     },
   });
@@ -360,7 +372,8 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
   app.get(
     '/backtests/:id',
     jobRoute('A backtest job: running, or its report or error', 'getBacktest'),
-    async (request) => apiView(jobs.get(jobOf(request, request.params.id)) ?? notFound(request.params.id)),
+    async (request) =>
+      backtestJobView(apiView(jobs.get(jobOf(request, request.params.id)) ?? notFound(request.params.id))),
   );
 
   app.delete(
@@ -370,7 +383,9 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       'cancelBacktest',
     ),
     async (request) =>
-      apiView((await jobs.cancel(jobOf(request, request.params.id))) ?? notFound(request.params.id)),
+      backtestJobView(
+        apiView((await jobs.cancel(jobOf(request, request.params.id))) ?? notFound(request.params.id)),
+      ),
   );
 };
 

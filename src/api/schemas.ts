@@ -185,6 +185,12 @@ export const SignatureHeadersSchema = z.looseObject({
 // Responses
 // ---------------------------------------------------------------------------
 
+/** A time in an answer: ISO 8601 in UTC (`format: date-time` in the document). */
+export const IsoTimeSchema = z.iso.datetime().describe('ISO 8601, UTC: 2026-12-02T18:00:00.000Z');
+
+/** Epoch milliseconds (as the analytics, the imports and the stores keep time) as an answer's time. */
+export const isoOf = (ms: number): string => new Date(ms).toISOString();
+
 export const RejectionSchema = named(
   'Rejection',
   z.object({
@@ -204,16 +210,29 @@ export const IssueSchema = z.object({
 });
 
 export const ErrorSchema = named(
-  'Error',
+  'Problem',
   z.object({
-    error: z.object({
-      code: z.string().describe('Stable, machine-readable: validation, unauthorized, rejected, not_found…'),
-      message: z.string(),
-      issues: z.array(IssueSchema).optional(),
-      rejection: RejectionSchema.optional(),
-    }),
+    type: z
+      .string()
+      .describe('The problem type, `/problems/<code>` (relative to the API; GET it), or about:blank'),
+    title: z.string().describe('Short, fixed per type'),
+    status: z.number().int().describe('The HTTP status'),
+    detail: z.string().describe('What went wrong this time'),
+    instance: z.string().optional().describe('The path of the request that failed'),
+    code: z.string().describe('Stable, machine-readable: validation, unauthorized, rejected, not_found…'),
+    issues: z.array(IssueSchema).optional(),
+    rejection: RejectionSchema.optional(),
   }),
 );
+
+export const ProblemTypeSchema = named(
+  'ProblemType',
+  z.object({ type: z.string(), code: z.string(), title: z.string() }),
+);
+
+export const ProblemTypeListSchema = z.object({ problems: z.array(ProblemTypeSchema) });
+
+export const ProblemCodeParamsSchema = z.object({ code: z.string().max(100) });
 
 export const LeadViewSchema = named(
   'LeadView',
@@ -228,7 +247,7 @@ export const LeadViewSchema = named(
     temperature: TemperatureSchema,
     buyingStage: BuyingStageSchema,
     owner: z.string().nullable(),
-    stageEnteredAt: z.string().describe('ISO time'),
+    stageEnteredAt: IsoTimeSchema,
     reason: z
       .string()
       .nullable()
@@ -250,7 +269,7 @@ export const LeadViewSchema = named(
       .array(
         z.object({
           event: z.enum(TIMER_EVENT_TYPES),
-          at: z.string().describe('ISO time'),
+          at: IsoTimeSchema,
           deferredByCap: z.boolean().optional(),
         }),
       )
@@ -265,7 +284,7 @@ export const LeadViewSchema = named(
 );
 export type LeadViewBody = z.output<typeof LeadViewSchema>;
 
-const at = z.string().describe('ISO time');
+const at = IsoTimeSchema;
 export const TimelineEntrySchema = named(
   'TimelineEntry',
   z.discriminatedUnion('kind', [

@@ -20,15 +20,23 @@ import { STAGES } from '../machines/index.js';
 import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { ApiKeys, requireMetricsKey } from './auth.js';
 import { configRoutes } from './config.js';
-import { ApiError, errorHandler } from './errors.js';
+import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 // For its side effect: the examples join the schemas' OpenAPI metadata before the document is built.
 import './examples.js';
 import { type IdempotencyOptions, IdempotencyStore } from './idempotency.js';
 import { importRoutes } from './imports.js';
-import { errors, json, leadRoutes } from './leads.js';
+import { errors, errorsFor, json, leadRoutes } from './leads.js';
 import { type PrivacyApiDeps, privacyRoutes } from './privacy.js';
+import { isProblemCode, PROBLEM_TITLES, problemTypeOf, problemTypes } from './problems.js';
 import { reportRoutes } from './reports.js';
-import { apiSchemas, HealthSchema, ReadySchema } from './schemas.js';
+import {
+  apiSchemas,
+  HealthSchema,
+  ProblemCodeParamsSchema,
+  ProblemTypeListSchema,
+  ProblemTypeSchema,
+  ReadySchema,
+} from './schemas.js';
 import { type SimulationRoutesOptions, simulationRoutes } from './simulations.js';
 import { unsubscribeRoutes } from './unsubscribe.js';
 import { type VendorSecrets, vendorWebhookRoutes } from './vendor-webhooks.js';
@@ -137,18 +145,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   );
 
   app.setErrorHandler(errorHandler(bodyLimit));
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .type('application/json; charset=utf-8')
-      .serializer(JSON.stringify)
-      .send({
-        error: {
-          code: 'route_not_found',
-          message: `no route ${request.method} ${request.url.split('?')[0]}`,
-        },
-      }),
-  );
+  app.setNotFoundHandler(notFoundHandler);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -158,7 +155,9 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         version: '1',
         description:
           'Drive B2B leads (visitor → lead → MQL → SQL → opportunity → customer) from apps, form tools and CRMs. ' +
-          'Every error is `{ error: { code, message, issues?, rejection? } }`: 400 for a request that does not ' +
+          'Every error is an RFC 9457 problem (`application/problem+json`): ' +
+          '`{ type, title, status, detail, instance, code, issues?, rejection? }`, its `type` `/problems/<code>` ' +
+          '(GET it for the type’s title). 400 for a request that does not ' +
           'parse or match its schema (issues name the fields), 409 when the lead’s machine refuses the command ' +
           '(rejection says why) or when the analytics hold nothing to report yet, 422 for an Idempotency-Key ' +
           'reused with another request or a what-if config whose timers never advance.',
@@ -234,6 +233,39 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         temporal: 'reachable' as const,
         ...(options.analyticsHealth ? { analytics: analyticsView(await options.analyticsHealth()) } : {}),
       };
+    },
+  );
+
+  // The problem types: an error's `type` (/problems/<code>) resolves here.
+  typed.get(
+    '/problems',
+    {
+      schema: {
+        operationId: 'listProblemTypes',
+        tags: ['operations'],
+        summary: 'The problem types of the API’s errors (RFC 9457), one per `code`',
+        security: [],
+        response: { 200: json('Every problem type', ProblemTypeListSchema) },
+      },
+    },
+    async () => ({ problems: problemTypes() }),
+  );
+  typed.get(
+    '/problems/:code',
+    {
+      schema: {
+        operationId: 'getProblemType',
+        tags: ['operations'],
+        summary: 'One problem type: what an error of this `code` means',
+        security: [],
+        params: ProblemCodeParamsSchema,
+        response: { 200: json('The problem type', ProblemTypeSchema), ...errorsFor(400, 404) },
+      },
+    },
+    async (request) => {
+      const { code } = request.params;
+      if (!isProblemCode(code)) throw new ApiError(404, 'not_found', `no problem type ${code}`);
+      return { type: problemTypeOf(code), code, title: PROBLEM_TITLES[code] };
     },
   );
 

@@ -19,8 +19,8 @@ import {
 } from '../simulator/index.js';
 import { type ApiKeys, requireApiKey } from './auth.js';
 import { ApiError, validationError } from './errors.js';
-import { json } from './leads.js';
-import { ErrorSchema, named } from './schemas.js';
+import { json, problem } from './leads.js';
+import { IsoTimeSchema, named } from './schemas.js';
 
 export const SimulationRequestSchema = named(
   'SimulationRequest',
@@ -39,7 +39,7 @@ export const SimulationResultSchema = z.looseObject({
   name: z.string().nullable(),
   leadKey: z.string(),
   days: z.number(),
-  startedAt: z.string(),
+  startedAt: IsoTimeSchema,
   durationMs: z.number(),
   events: z.array(Row),
   stages: z.array(Row),
@@ -82,9 +82,9 @@ export const simulationRoutes: FastifyPluginAsyncZod<SimulationRoutesOptions> = 
             'What the lead received and when (or, with format=svg, its SVG timeline)',
             SimulationResultSchema,
           ),
-          400: json('The body does not match the schema; `issues` names each field', ErrorSchema),
-          401: json('Missing or invalid API key', ErrorSchema),
-          429: json('A simulation is running (one at a time); retry after Retry-After seconds', ErrorSchema),
+          400: problem('The body does not match the schema; `issues` names each field'),
+          401: problem('Missing or invalid API key'),
+          429: problem('A simulation is running (one at a time); retry after Retry-After seconds'),
         },
       },
     },

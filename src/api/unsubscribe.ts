@@ -11,8 +11,8 @@ import { z } from 'zod';
 import { verifyUnsubscribeToken } from '../activities/unsubscribe-link.js';
 import type { LeadClient } from '../client/index.js';
 import { ApiError } from './errors.js';
-import { errorsFor, json } from './leads.js';
-import { ErrorSchema, LeadIdSchema } from './schemas.js';
+import { errorsFor, problem } from './leads.js';
+import { LeadIdSchema } from './schemas.js';
 
 export interface UnsubscribeRoutesOptions {
   client: LeadClient;
@@ -31,10 +31,7 @@ const html = (description: string) => ({ description, content: { 'text/html': { 
 
 const responses = {
   ...errorsFor(400, 404, 409, 503),
-  403: json(
-    'The token is not this lead’s (forged, altered or for another secret): nothing changed',
-    ErrorSchema,
-  ),
+  403: problem('The token is not this lead’s (forged, altered or for another secret): nothing changed'),
 };
 
 const page = (title: string, body: string) =>
@@ -137,10 +134,7 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRoutesOptions> 
         response: {
           200: html('Unsubscribed (also when it already was)'),
           ...responses,
-          415: json(
-            'The body is not a form (application/x-www-form-urlencoded or multipart/form-data)',
-            ErrorSchema,
-          ),
+          415: problem('The body is not a form (application/x-www-form-urlencoded or multipart/form-data)'),
         },
       },
     },

@@ -12,15 +12,9 @@ import type { LeadClient, LeadRef } from '../client/index.js';
 import { LeadcycleError } from '../errors.js';
 import type { LeadView } from '../machines/index.js';
 import { ApiError } from './errors.js';
-import { errors, json } from './leads.js';
+import { errors, json, problem } from './leads.js';
 import { ReplayCache } from './replay-cache.js';
-import {
-  CrmWebhookSchema,
-  ErrorSchema,
-  FormWebhookSchema,
-  SignatureHeadersSchema,
-  WebhookAckSchema,
-} from './schemas.js';
+import { CrmWebhookSchema, FormWebhookSchema, SignatureHeadersSchema, WebhookAckSchema } from './schemas.js';
 
 export interface WebhookSecrets {
   /** Signs /v1/webhooks/forms (captures); without it the route does not exist. */
@@ -46,14 +40,8 @@ export interface WebhookRoutesOptions {
 }
 
 const signatureErrors = {
-  401: json(
-    'Missing, malformed, wrong or stale Leadcycle-Signature (timestamp outside the tolerance)',
-    ErrorSchema,
-  ),
-  409: json(
-    'A delivery already received (same timestamp and body), or the machine refused the command',
-    ErrorSchema,
-  ),
+  401: problem('Missing, malformed, wrong or stale Leadcycle-Signature (timestamp outside the tolerance)'),
+  409: problem('A delivery already received (same timestamp and body), or the machine refused the command'),
 };
 
 const ack = (view: LeadView, leadId: string) => ({ leadId, stage: view.stage, consent: view.consent });

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Payload } from '@temporalio/common';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { PROBLEM_CONTENT_TYPE, problemOf } from '../api/problems.js';
 import { issuesOf, LeadcycleError } from '../errors.js';
 import type { AesGcmCodec } from './aes-gcm.js';
 
@@ -135,10 +136,7 @@ export function buildCodecServer({
     if (token || verify) {
       const given = request.headers.authorization?.replace(/^Bearer /, '') ?? '';
       const ok = (token !== undefined && sameSecret(given, token)) || (verify ? await verify(given) : false);
-      if (!ok)
-        return reply
-          .code(401)
-          .send({ error: { code: 'unauthorized', message: 'a valid Bearer token is required' } });
+      if (!ok) return sendProblem(reply, 401, 'unauthorized', 'a valid Bearer token is required');
     }
   });
 
@@ -149,24 +147,34 @@ export function buildCodecServer({
     app.post(path, async (request, reply) => {
       const body = Body.safeParse(request.body);
       if (!body.success) {
-        return reply.code(400).send({
-          error: {
-            code: 'validation',
-            message: 'expected { payloads: [{ metadata, data }] }',
-            issues: issuesOf(body.error).map((i) => ({ path: i.path.join('.'), message: i.message })),
-          },
+        return sendProblem(reply, 400, 'validation', 'expected { payloads: [{ metadata, data }] }', {
+          issues: issuesOf(body.error).map((i) => ({ path: i.path.join('.'), message: i.message })),
         });
       }
       try {
         const out = await codec[op](body.data.payloads.map(fromJson));
         return { payloads: out.map(toJson) };
       } catch (err) {
-        return reply.code(422).send({ error: { code: 'codec', message: (err as Error).message } });
+        return sendProblem(reply, 422, 'codec', (err as Error).message);
       }
     });
   }
   app.get('/healthz', async () => ({ ok: true }));
   return app;
+}
+
+/** An error as the API answers them (RFC 9457, src/api/problems.ts). */
+function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  detail: string,
+  extensions: object = {},
+) {
+  return reply
+    .code(status)
+    .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
+    .send(problemOf(status, code, detail, extensions, reply.request.url.split('?')[0]));
 }
 
 export interface StartCodecServerOptions extends CodecServerOptions {

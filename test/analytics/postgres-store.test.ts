@@ -233,7 +233,7 @@ describe('PostgresAnalyticsStore', () => {
       await stores.postgres.stop();
       const down = await stages();
       expect(down.statusCode).toBe(503);
-      expect(down.json()).toMatchObject({ error: { code: 'analytics_store_unavailable' } });
+      expect(down.json()).toMatchObject({ code: 'analytics_store_unavailable' });
       await stores.postgres.start();
       const up = await stages();
       expect(up.statusCode).toBe(200);

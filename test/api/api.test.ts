@@ -49,6 +49,8 @@ describe('operations', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         '/healthz',
+        '/problems',
+        '/problems/{code}',
         '/readyz',
         '/v1/leads',
         '/v1/leads/capture',
@@ -67,7 +69,7 @@ describe('operations', () => {
       'LeadCommandInput',
       'CommandRequestInput',
       'LeadView',
-      'Error',
+      'Problem',
       'Rejection',
     ]) {
       expect(schemas, name).toHaveProperty(name);
@@ -89,6 +91,15 @@ describe('operations', () => {
     for (const ref of JSON.stringify(doc).match(/#\/components\/schemas\/[A-Za-z]+/g) ?? []) {
       expect(schemas, ref).toHaveProperty(ref.split('/').pop() as string);
     }
+    // Errors are documented as RFC 9457 problems, under their own media type.
+    expect(doc.paths['/v1/leads/capture'].post.responses['409'].content).toEqual({
+      'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+    });
+    expect(schemas.Problem.required).toEqual(['type', 'title', 'status', 'detail', 'code']);
+    // Times answer as ISO 8601 date-times, and the document says so.
+    const dateTime = expect.objectContaining({ type: 'string', format: 'date-time' });
+    expect(schemas.LeadView.properties.stageEnteredAt).toEqual(dateTime);
+    expect(schemas.LeadView.properties.next.items.properties.at).toEqual(dateTime);
     expect(doc.components.securitySchemes).toHaveProperty('bearerAuth');
     expect(doc.paths['/v1/webhooks/forms'].post.security).toEqual([]);
     expect(doc.paths['/v1/leads/capture'].post.parameters).toEqual(
@@ -96,10 +107,36 @@ describe('operations', () => {
     );
   });
 
-  it('an unknown route is a JSON 404', async () => {
-    expect(await api.call('GET', '/v1/nothing')).toMatchObject({
+  it('an unknown route is a 404 problem (RFC 9457), its instance the path without the query', async () => {
+    const res = await api.call('GET', '/v1/nothing?token=secret');
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(res.json).toEqual({
+      type: '/problems/route_not_found',
+      title: 'No such route',
       status: 404,
-      json: { error: { code: 'route_not_found' } },
+      detail: 'no route GET /v1/nothing',
+      instance: '/v1/nothing',
+      code: 'route_not_found',
+    });
+  });
+
+  it('an error’s type resolves to its problem type, served without a key', async () => {
+    const failed = await api.call('POST', '/v1/leads/capture', { body: {} });
+    const type = await api.call('GET', failed.json.type, { auth: false });
+    expect(type).toMatchObject({
+      status: 200,
+      json: { type: '/problems/validation', code: 'validation', title: failed.json.title },
+    });
+    const list = await api.call('GET', '/problems', { auth: false });
+    expect(list.json.problems).toContainEqual(type.json);
+    // Every listed type resolves, and its type is its own address.
+    for (const problem of list.json.problems) {
+      expect(problem.type).toBe(`/problems/${problem.code}`);
+    }
+    expect(await api.call('GET', '/problems/nothing_like_this', { auth: false })).toMatchObject({
+      status: 404,
+      json: { code: 'not_found', detail: 'no problem type nothing_like_this' },
     });
   });
 });
@@ -109,8 +146,8 @@ describe('authentication', () => {
 
   it('a request without a key is a 401', async () => {
     const res = await api.call('POST', '/v1/leads/capture', { body, auth: false });
-    expect(res).toMatchObject({ status: 401, json: { error: { code: 'unauthorized' } } });
-    expect(res.json.error.message).toMatch(/missing API key/);
+    expect(res).toMatchObject({ status: 401, json: { code: 'unauthorized' } });
+    expect(res.json.detail).toMatch(/missing API key/);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
   });
 
@@ -124,7 +161,7 @@ describe('authentication', () => {
       const res = await api.call('POST', '/v1/leads/capture', { body, auth: false, headers });
       expect(res, JSON.stringify(headers)).toMatchObject({
         status: 401,
-        json: { error: { code: 'unauthorized', message: 'invalid API key' } },
+        json: { code: 'unauthorized', detail: 'invalid API key' },
       });
     }
   });
@@ -152,18 +189,18 @@ describe('bad input is a 4xx naming the field, never a 5xx', () => {
   it('malformed JSON is a 400', async () => {
     for (const raw of ['{"lead":', '{"a":1}}', 'nul', '{"__proto__":{"x":1}}']) {
       const res = await api.call('POST', '/v1/leads/capture', { raw });
-      expect(res, raw).toMatchObject({ status: 400, json: { error: { code: 'invalid_json' } } });
+      expect(res, raw).toMatchObject({ status: 400, json: { code: 'invalid_json' } });
     }
   });
 
   it('an empty JSON body is a 400', async () => {
     const res = await api.call('POST', '/v1/leads/commands', { raw: '' });
-    expect(res).toMatchObject({ status: 400, json: { error: { code: 'invalid_json' } } });
+    expect(res).toMatchObject({ status: 400, json: { code: 'invalid_json' } });
   });
 
   it('a missing body is a 400 validation error', async () => {
     const res = await api.call('POST', '/v1/leads/capture');
-    expect(res).toMatchObject({ status: 400, json: { error: { code: 'validation' } } });
+    expect(res).toMatchObject({ status: 400, json: { code: 'validation' } });
   });
 
   it('wrong types name the field path and the reason', async () => {
@@ -174,26 +211,26 @@ describe('bad input is a 4xx naming the field, never a 5xx', () => {
       },
     });
     expect(res.status).toBe(400);
-    expect(res.json.error.issues).toEqual([
+    expect(res.json.issues).toEqual([
       { in: 'body', path: 'command.profile.companySize', message: expect.stringMatching(/expected number/) },
     ]);
-    expect(res.json.error.message).toMatch(/^command\.profile\.companySize: /);
+    expect(res.json.detail).toMatch(/^command\.profile\.companySize: /);
   });
 
   it('an invalid email, an unknown command type and a lead without email or externalId name their fields', async () => {
     const email = await api.call('POST', '/v1/leads/capture', {
       body: { lead: { email: 'not-an-email' }, command: { type: 'visit' } },
     });
-    expect(email.json.error.issues).toEqual([
+    expect(email.json.issues).toEqual([
       expect.objectContaining({ path: 'lead.email', message: expect.stringMatching(/email/i) }),
     ]);
     const type = await api.call('POST', '/v1/leads/commands', {
       body: { lead: { externalId: 'x' }, command: { type: 'tick.decay' } },
     });
     expect(type.status).toBe(400);
-    expect(type.json.error.issues).toEqual([expect.objectContaining({ path: 'command.type' })]);
+    expect(type.json.issues).toEqual([expect.objectContaining({ path: 'command.type' })]);
     const ref = await api.call('POST', '/v1/leads/lookup', { body: { lead: { tenant: 'x' } } });
-    expect(ref.json.error.issues.map((i: { path: string }) => i.path).sort()).toEqual([
+    expect(ref.json.issues.map((i: { path: string }) => i.path).sort()).toEqual([
       'lead.email',
       'lead.externalId',
     ]);
@@ -208,13 +245,13 @@ describe('bad input is a 4xx naming the field, never a 5xx', () => {
       },
     });
     expect(res.status).toBe(400);
-    expect(res.json.error.issues.map((i: { path: string }) => i.path).sort()).toEqual([
+    expect(res.json.issues.map((i: { path: string }) => i.path).sort()).toEqual([
       'command.at',
       'extra',
       'lead.nickname',
     ]);
     const query = await api.call('GET', '/v1/leads?stage=mql&color=red');
-    expect(query.json.error.issues).toEqual([
+    expect(query.json.issues).toEqual([
       { in: 'querystring', path: 'color', message: 'unknown field "color"' },
     ]);
   });
@@ -227,7 +264,7 @@ describe('bad input is a 4xx naming the field, never a 5xx', () => {
       '/v1/leads/not-a-lead-id',
     ]) {
       const res = await api.call('GET', path);
-      expect(res, path).toMatchObject({ status: 400, json: { error: { code: 'validation' } } });
+      expect(res, path).toMatchObject({ status: 400, json: { code: 'validation' } });
     }
   });
 
@@ -235,8 +272,8 @@ describe('bad input is a 4xx naming the field, never a 5xx', () => {
     const res = await api.call('POST', '/v1/leads/capture', {
       body: { lead: { externalId: 'big' }, command: { type: 'visit', page: 'x'.repeat(70 * 1024) } },
     });
-    expect(res).toMatchObject({ status: 413, json: { error: { code: 'payload_too_large' } } });
-    expect(res.json.error.message).toContain('65536');
+    expect(res).toMatchObject({ status: 413, json: { code: 'payload_too_large' } });
+    expect(res.json.detail).toContain('65536');
   });
 
   it('a body that is not JSON is a 415', async () => {
@@ -245,7 +282,7 @@ describe('bad input is a 4xx naming the field, never a 5xx', () => {
         raw: 'lead=x',
         headers: { 'content-type': type },
       });
-      expect(res, type).toMatchObject({ status: 415, json: { error: { code: 'unsupported_media_type' } } });
+      expect(res, type).toMatchObject({ status: 415, json: { code: 'unsupported_media_type' } });
     }
   });
 });
@@ -347,18 +384,16 @@ describe('leads', () => {
     expect(res).toMatchObject({
       status: 409,
       json: {
-        error: {
-          code: 'rejected',
-          message: expect.stringMatching(/^deal\.won is not allowed in stage lead \(engagement score /),
-          rejection: { code: 'not_allowed_in_stage', stage: 'lead', event: 'deal.won', guard: null },
-        },
+        code: 'rejected',
+        detail: expect.stringMatching(/^deal\.won is not allowed in stage lead \(engagement score /),
+        rejection: { code: 'not_allowed_in_stage', stage: 'lead', event: 'deal.won', guard: null },
       },
     });
     const guard = await api.call('POST', '/v1/leads/commands', {
       body: { lead, command: { type: 'sales.accepted', owner: 'rep-1' } },
     });
     expect(guard.status).toBe(409);
-    expect(guard.json.error.rejection.stage).toBe('lead');
+    expect(guard.json.rejection.stage).toBe('lead');
     expect(await acceptedUpdates(captured.json.leadId)).toBe(1);
   });
 
@@ -371,7 +406,7 @@ describe('leads', () => {
       ['GET', `/v1/leads/lead-${'0'.repeat(32)}`, undefined],
     ] as const) {
       const res = await api.call(method, path, body ? { body } : {});
-      expect(res, path).toMatchObject({ status: 404, json: { error: { code: 'not_found' } } });
+      expect(res, path).toMatchObject({ status: 404, json: { code: 'not_found' } });
     }
   });
 });
@@ -398,11 +433,11 @@ describe('listing leads', () => {
     const otherFilter = await api.call('GET', `/v1/leads?limit=2&stage=mql&cursor=${first.nextCursor}`);
     expect(otherFilter).toMatchObject({
       status: 400,
-      json: { error: { code: 'validation', issues: [{ in: 'querystring', path: 'cursor' }] } },
+      json: { code: 'validation', issues: [{ in: 'querystring', path: 'cursor' }] },
     });
-    expect(otherFilter.json.error.issues[0].message).toContain('other filters');
+    expect(otherFilter.json.issues[0].message).toContain('other filters');
     const garbage = await api.call('GET', '/v1/leads?cursor=not-a-cursor');
-    expect(garbage).toMatchObject({ status: 400, json: { error: { issues: [{ path: 'cursor' }] } } });
+    expect(garbage).toMatchObject({ status: 400, json: { issues: [{ path: 'cursor' }] } });
   });
 });
 
@@ -443,7 +478,7 @@ describe('idempotency keys', () => {
       body: { lead, command: { type: 'visit', page: '/other' } },
       headers: { 'idempotency-key': key },
     });
-    expect(other).toMatchObject({ status: 422, json: { error: { code: 'idempotency_key_reused' } } });
+    expect(other).toMatchObject({ status: 422, json: { code: 'idempotency_key_reused' } });
     const elsewhere = await api.call('POST', '/v1/leads/facts', {
       body: { lead, fact: { type: 'visit' } },
       headers: { 'idempotency-key': key },
@@ -465,6 +500,8 @@ describe('idempotency keys', () => {
     });
     expect([refused.status, again.status]).toEqual([409, 409]);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.text).toBe(refused.text);
+    expect(again.headers.get('content-type')).toBe(refused.headers.get('content-type'));
 
     const key2 = `idem-${unique()}`;
     const invalid = await api.call('POST', '/v1/leads/commands', {
@@ -496,9 +533,7 @@ describe('idempotency keys', () => {
       body: { lead: { externalId: 'x' }, command: { type: 'visit' } },
       headers: { 'idempotency-key': 'x'.repeat(300) },
     });
-    expect(res.json.error.issues).toEqual([
-      expect.objectContaining({ in: 'headers', path: 'idempotency-key' }),
-    ]);
+    expect(res.json.issues).toEqual([expect.objectContaining({ in: 'headers', path: 'idempotency-key' })]);
   });
 });
 
@@ -528,7 +563,7 @@ describe('signed webhooks', () => {
     const refused = await api.webhook('/v1/webhooks/crm', { lead, command: { type: 'proposal.sent' } });
     expect(refused).toMatchObject({
       status: 409,
-      json: { error: { code: 'rejected', rejection: { code: 'not_allowed_in_stage', stage: 'lead' } } },
+      json: { code: 'rejected', rejection: { code: 'not_allowed_in_stage', stage: 'lead' } },
     });
     for (const kind of ['webinar_attended', 'premium_content', 'info_request', 'pricing_page']) {
       await api.call('POST', '/v1/leads/commands', { body: { lead, command: { type: 'engagement', kind } } });
@@ -548,7 +583,7 @@ describe('signed webhooks', () => {
       lead,
       command: { type: 'consent.subscribed' },
     });
-    expect(appCommand).toMatchObject({ status: 400, json: { error: { code: 'validation' } } });
+    expect(appCommand).toMatchObject({ status: 400, json: { code: 'validation' } });
     const unknown = await api.webhook('/v1/webhooks/crm', {
       lead: { tenant, email: 'nobody@acme.example' },
       command: { type: 'deal.won' },
@@ -563,7 +598,7 @@ describe('signed webhooks', () => {
       header: first.signature,
       raw: first.raw,
     });
-    expect(replay).toMatchObject({ status: 409, json: { error: { code: 'webhook_replayed' } } });
+    expect(replay).toMatchObject({ status: 409, json: { code: 'webhook_replayed' } });
     // Extra or reordered entries in the header do not make it a new delivery.
     const [t, v1] = first.signature.split(',');
     const reordered = await api.webhook('/v1/webhooks/forms', undefined, {
@@ -579,34 +614,34 @@ describe('signed webhooks', () => {
       const res = await api.webhook('/v1/webhooks/forms', formPayload(unique(), 'old@acme.example'), {
         timestamp,
       });
-      expect(res).toMatchObject({ status: 401, json: { error: { code: 'stale_signature' } } });
+      expect(res).toMatchObject({ status: 401, json: { code: 'stale_signature' } });
     }
   });
 
   it('a bad, missing or malformed signature is rejected before the body is even parsed', async () => {
     const body = formPayload(unique(), 'bad@acme.example');
     const wrongSecret = await api.webhook('/v1/webhooks/forms', body, { secret: 'not-the-secret-at-all' });
-    expect(wrongSecret).toMatchObject({ status: 401, json: { error: { code: 'invalid_signature' } } });
+    expect(wrongSecret).toMatchObject({ status: 401, json: { code: 'invalid_signature' } });
     const tampered = await api.webhook('/v1/webhooks/forms', undefined, {
       header: (await api.webhook('/v1/webhooks/forms', body)).signature,
       raw: JSON.stringify({ ...body, email: 'mallory@evil.example' }),
     });
     expect(tampered.status).toBe(401);
     const malformed = await api.webhook('/v1/webhooks/forms', body, { header: 'v1=abc' });
-    expect(malformed).toMatchObject({ status: 401, json: { error: { code: 'invalid_signature' } } });
+    expect(malformed).toMatchObject({ status: 401, json: { code: 'invalid_signature' } });
     const garbage = await api.webhook('/v1/webhooks/forms', undefined, {
       header: 'v1=abc',
       raw: '{not json',
     });
     expect(garbage.status).toBe(401);
     const missing = await api.call('POST', '/v1/webhooks/forms', { body, auth: false });
-    expect(missing).toMatchObject({ status: 401, json: { error: { code: 'missing_signature' } } });
+    expect(missing).toMatchObject({ status: 401, json: { code: 'missing_signature' } });
   });
 
   it('a correctly signed but invalid payload is a 400 naming the field', async () => {
     const res = await api.webhook('/v1/webhooks/forms', { email: 'x@acme.example', form: 'poll', extra: 1 });
     expect(res.status).toBe(400);
-    expect(res.json.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['extra', 'form']);
+    expect(res.json.issues.map((i: { path: string }) => i.path).sort()).toEqual(['extra', 'form']);
   });
 });
 
@@ -620,7 +655,7 @@ describe('Temporal unavailable', () => {
     });
     const rendered = renderError(new ServiceError('Failed to query Workflow', { cause: grpc }), 65_536);
     expect(rendered.status).toBe(503);
-    expect(rendered.body).toMatchObject({ error: { code: 'worker_unavailable' } });
+    expect(rendered.body).toMatchObject({ code: 'worker_unavailable' });
     expect(rendered.headers['retry-after']).toBe('5');
   });
 
@@ -637,12 +672,12 @@ describe('Temporal unavailable', () => {
         payload: { lead: { externalId: 'x' }, command: { type: 'visit' } },
       });
       expect(capture.statusCode).toBe(503);
-      expect(capture.json()).toMatchObject({ error: { code: 'temporal_unavailable' } });
+      expect(capture.json()).toMatchObject({ code: 'temporal_unavailable' });
       expect(capture.headers['retry-after']).toBeDefined();
       expect(capture.body).not.toMatch(/\n\s+at /);
       const ready = await app.inject('/readyz');
       expect(ready.statusCode).toBe(503);
-      expect(ready.json()).toMatchObject({ error: { code: 'temporal_unavailable' } });
+      expect(ready.json()).toMatchObject({ code: 'temporal_unavailable' });
     } finally {
       await app.close();
       await connection.close();

@@ -33,6 +33,8 @@ const journaled = journalPopulation({ seed: 9, leads: 300, from: FROM, to: FROM 
  */
 const SLOW = { config: { decayTickDays: 1, decayHalfLifeDays: 1_000_000 }, until: '2034-01-01' };
 const QUICK = { config: { mqlThreshold: 30 }, until: '2024-12-01' };
+/** Times answer as ISO 8601, UTC. */
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 let root: string;
 let connection: Connection;
@@ -125,7 +127,13 @@ describe('backtests as jobs', () => {
     expect(started.headers.get('preference-applied')).toBe('respond-async');
     const location = started.headers.get('location') as string;
     expect(location).toBe(`/v1/backtests/${started.body.id}`);
-    expect(started.body).toMatchObject({ status: 'running', label: 'what-if', finishedAt: null });
+    expect(started.body).toMatchObject({
+      status: 'running',
+      label: 'what-if',
+      until: '2034-01-01T00:00:00.000Z',
+      createdAt: expect.stringMatching(ISO),
+      finishedAt: null,
+    });
 
     // Once the thread replays (this process burns CPU)…
     await until(async () => (await cpuOver(500)) > 200, 'the replay to use CPU');
@@ -144,7 +152,7 @@ describe('backtests as jobs', () => {
     // One at a time: another is refused with when to retry, not queued behind it.
     const second = await call(api, 'POST', '/v1/backtests', QUICK, async);
     expect(second.status).toBe(429);
-    expect(second.body.error.code).toBe('too_many_backtests');
+    expect(second.body.code).toBe('too_many_backtests');
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 
     // DELETE answers once the thread has exited: nothing runs, nothing burns CPU.
@@ -153,7 +161,7 @@ describe('backtests as jobs', () => {
     expect(cancelled.body).toMatchObject({
       status: 'cancelled',
       error: { code: 'backtest_cancelled' },
-      finishedAt: expect.any(Number),
+      finishedAt: expect.stringMatching(ISO),
       result: null,
     });
     expect(jobs.running).toBe(0);
@@ -169,6 +177,8 @@ describe('backtests as jobs', () => {
     }, 'the quick job');
     expect(done).toMatchObject({ status: 'succeeded', label: 'threshold 30', error: null });
     expect(done.result.leads).toBe(journaled.length);
+    expect(done.result.until).toBe('2024-12-01T00:00:00.000Z');
+    expect(Date.parse(done.finishedAt)).toBeGreaterThanOrEqual(Date.parse(done.createdAt));
     expect(done.result.series.map((s: { label: string }) => s.label)).toEqual(['actual', 'threshold 30']);
   });
 
@@ -197,8 +207,8 @@ describe('backtests as jobs', () => {
     const started = performance.now();
     const res = await call(boxed, 'POST', '/v1/backtests', SLOW);
     expect(res.status).toBe(422);
-    expect(res.body.error.code).toBe('backtest_timeout');
-    expect(res.body.error.message).toMatch(/longer than 2 s.*LEADCYCLE_BACKTEST_TIMEOUT_MS/);
+    expect(res.body.code).toBe('backtest_timeout');
+    expect(res.body.detail).toMatch(/longer than 2 s.*LEADCYCLE_BACKTEST_TIMEOUT_MS/);
     expect(performance.now() - started).toBeLessThan(20_000);
 
     const job = await call(boxed, 'POST', '/v1/backtests', SLOW, async);
@@ -213,10 +223,10 @@ describe('backtests as jobs', () => {
   it('an unknown job is a 404, a malformed id a 400 naming it', async () => {
     const unknown = await call(api, 'GET', '/v1/backtests/6f1c4d1e-1111-4222-8333-944455556666');
     expect(unknown.status).toBe(404);
-    expect(unknown.body.error.code).toBe('backtest_not_found');
+    expect(unknown.body.code).toBe('backtest_not_found');
     const bad = await call(api, 'DELETE', '/v1/backtests/not-an-id');
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues).toEqual([expect.objectContaining({ in: 'params', path: 'id' })]);
+    expect(bad.body.issues).toEqual([expect.objectContaining({ in: 'params', path: 'id' })]);
   });
 });
 
@@ -237,9 +247,7 @@ describe('timer minimums', () => {
     for (const [config, path, message] of cases) {
       const res = await call(api, 'POST', '/v1/backtests', { config }, async);
       expect(res.status, path).toBe(400);
-      expect(res.body.error.issues, path).toEqual([
-        { in: 'body', path, message: expect.stringMatching(message) },
-      ]);
+      expect(res.body.issues, path).toEqual([{ in: 'body', path, message: expect.stringMatching(message) }]);
     }
     expect(jobs.running).toBe(0);
   });

@@ -56,7 +56,7 @@ describe('config versions over HTTP', () => {
     // Before: no previous version to roll back to.
     const none = await api.call('POST', '/v1/config/rollback', { body: {} });
     expect(none.status).toBe(409);
-    expect(none.json.error.code).toBe('no_previous_version');
+    expect(none.json.code).toBe('no_previous_version');
 
     const applied = await api.call('POST', '/v1/config/versions', {
       body: { config: { mqlThreshold: 30 }, note: 'lower the MQL threshold' },
@@ -98,11 +98,11 @@ describe('config versions over HTTP', () => {
     const before = await versions.ids();
     const bad = await api.call('POST', '/v1/config/versions', { body: { config: { mqlThreshold: 'high' } } });
     expect(bad.status).toBe(400);
-    expect(bad.json.error.code).toBe('validation');
-    expect(bad.json.error.issues.map((i: { path: string }) => i.path)).toContain('config.mqlThreshold');
+    expect(bad.json.code).toBe('validation');
+    expect(bad.json.issues.map((i: { path: string }) => i.path)).toContain('config.mqlThreshold');
     const unknown = await api.call('POST', '/v1/config/versions', { body: { config: {}, backtest: true } });
     expect(unknown.status).toBe(400);
-    expect(unknown.json.error.issues.map((i: { path: string }) => i.path)).toContain('backtest');
+    expect(unknown.json.issues.map((i: { path: string }) => i.path)).toContain('backtest');
     expect(await versions.ids()).toEqual(before);
   });
 
@@ -115,7 +115,7 @@ describe('config versions over HTTP', () => {
     ] as const) {
       const forbidden = await api.call(method, path, { body, headers: scoped });
       expect(forbidden.status, `${method} ${path}`).toBe(403);
-      expect(forbidden.json.error.code).toBe('tenant_scope');
+      expect(forbidden.json.code).toBe('tenant_scope');
       expect((await api.call(method, path, { body, auth: false })).status, `${method} ${path}`).toBe(401);
     }
     expect((await versions.current())?.config.mqlThreshold).not.toBe(10);

@@ -60,7 +60,7 @@ describe('internal events stay internal', () => {
     const before = await state(lead);
     const res = await api.call('POST', '/v1/leads/commands', { body: { lead, command } });
     expect(res.status).toBe(400);
-    expect(res.json.error.code).toBe('validation');
+    expect(res.json.code).toBe('validation');
     const after = await state(lead);
     expect(after.stage).toBe(before.stage);
     expect(after.consent).toBe('unknown');
@@ -77,7 +77,7 @@ describe('one address, one record', () => {
     ]) {
       const res = await api.call('POST', '/v1/leads/commands', { body: { lead, command } });
       expect(res.status).toBe(400);
-      expect(res.json.error.issues).toEqual([expect.objectContaining({ path: 'command.profile.email' })]);
+      expect(res.json.issues).toEqual([expect.objectContaining({ path: 'command.profile.email' })]);
     }
     // The key's own address, in any case, is fine.
     const same = await api.call('POST', '/v1/leads/commands', {

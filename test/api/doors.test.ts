@@ -71,7 +71,7 @@ describe('API keys scoped to tenants', () => {
       api.call('POST', '/v1/leads/lookup', { ...scoped, body: { lead: { email: theirs.email } } }),
     ];
     for (const res of await Promise.all(attempts)) {
-      expect(res).toMatchObject({ status: 404, json: { error: { code: 'not_found' } } });
+      expect(res).toMatchObject({ status: 404, json: { code: 'not_found' } });
     }
     // The admin key sees the lead as it was: no command got through.
     const after = await api.call('GET', `/v1/leads/${leadId}`);
@@ -103,10 +103,10 @@ describe('API keys scoped to tenants', () => {
 
   it('routes that span tenants (the list, /metrics) are a 403 for a scoped key, open to the admin key', async () => {
     const list = await api.call('GET', '/v1/leads', { headers: as(SCOPED_KEY) });
-    expect(list).toMatchObject({ status: 403, json: { error: { code: 'tenant_scope' } } });
+    expect(list).toMatchObject({ status: 403, json: { code: 'tenant_scope' } });
     expect((await api.call('GET', '/v1/leads')).status).toBe(200);
     const metrics = await api.call('GET', '/metrics', { headers: as(SCOPED_KEY) });
-    expect(metrics).toMatchObject({ status: 403, json: { error: { code: 'tenant_scope' } } });
+    expect(metrics).toMatchObject({ status: 403, json: { code: 'tenant_scope' } });
   });
 });
 
@@ -170,11 +170,11 @@ describe('signed webhooks', () => {
       { lead, command: { type: 'deal.won' } },
       { secret: WEBHOOK_SECRET },
     );
-    expect(forged).toMatchObject({ status: 401, json: { error: { code: 'invalid_signature' } } });
+    expect(forged).toMatchObject({ status: 401, json: { code: 'invalid_signature' } });
     const crossed = await api.webhook('/v1/webhooks/forms', formBody(tenant, 'x@acme.example'), {
       secret: CRM_SECRET,
     });
-    expect(crossed).toMatchObject({ status: 401, json: { error: { code: 'invalid_signature' } } });
+    expect(crossed).toMatchObject({ status: 401, json: { code: 'invalid_signature' } });
 
     // Signed by the CRM, the same command reaches the machine (which refuses it in this stage).
     const real = await api.webhook(
@@ -182,7 +182,7 @@ describe('signed webhooks', () => {
       { lead, command: { type: 'deal.won' } },
       { secret: CRM_SECRET },
     );
-    expect(real).toMatchObject({ status: 409, json: { error: { code: 'rejected' } } });
+    expect(real).toMatchObject({ status: 409, json: { code: 'rejected' } });
   });
 
   it('a delivery replayed after the API restarts is still refused', async () => {
@@ -212,7 +212,7 @@ describe('signed webhooks', () => {
     try {
       const replay = await api.h.run(() => deliver(after));
       expect(replay.statusCode).toBe(409);
-      expect(replay.json()).toMatchObject({ error: { code: 'webhook_replayed' } });
+      expect(replay.json()).toMatchObject({ code: 'webhook_replayed' });
     } finally {
       await after.close();
     }

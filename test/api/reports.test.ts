@@ -18,6 +18,15 @@ import {
   stageCounts,
   velocity,
 } from '../../src/analytics/index.js';
+import {
+  backtestView,
+  cohortsView,
+  conversionView,
+  forecastView,
+  slaView,
+  stagesView,
+  velocityView,
+} from '../../src/api/report-views.js';
 import { buildApi } from '../../src/api/server.js';
 import { LeadClient } from '../../src/client/index.js';
 import { DAY_MS, type LeadcycleConfigInput } from '../../src/machines/index.js';
@@ -102,10 +111,14 @@ async function call(app: FastifyInstance, options: InjectOptions & { auth?: bool
     headers: { ...(auth ? { authorization: `Bearer ${API_KEY}` } : {}), ...request.headers },
   });
   if (response.statusCode >= 400) {
-    // Every error is JSON with a code and a message, and never a stack trace.
-    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    // Every error is an RFC 9457 problem with a code, and never a stack trace.
+    expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(response.json()).toMatchObject({
-      error: { code: expect.any(String), message: expect.any(String) },
+      type: expect.any(String),
+      title: expect.any(String),
+      status: response.statusCode,
+      detail: expect.any(String),
+      code: expect.any(String),
     });
     expect(response.body).not.toMatch(/\n\s+at |\.ts:\d+/);
   }
@@ -121,48 +134,68 @@ describe('reports', () => {
   it('GET /v1/reports/stages: the pure counts, now or at an instant', async () => {
     const now = await get(reports, '/v1/reports/stages');
     expect(now.statusCode).toBe(200);
-    expect(now.json()).toEqual(stageCounts(leads, NOW));
+    expect(now.json()).toEqual(stagesView(stageCounts(leads, NOW)));
+    // Times answer as ISO 8601 in UTC, whatever offset the query had.
+    expect(now.json().at).toBe('2025-01-01T00:00:00.000Z');
     const past = await get(reports, '/v1/reports/stages?at=2024-06-01T12:00:00%2B02:00');
-    expect(past.json()).toEqual(stageCounts(leads, at('2024-06-01T10:00:00Z')));
+    expect(past.json()).toEqual(stagesView(stageCounts(leads, at('2024-06-01T10:00:00Z'))));
+    expect(past.json().at).toBe('2024-06-01T10:00:00.000Z');
   });
 
   it('GET /v1/reports/conversion: the pure funnel, by default for the 90 days before asOf', async () => {
     const period = await get(reports, '/v1/reports/conversion?from=2024-01-01&to=2024-07-01&asOf=2024-10-01');
     expect(period.json()).toEqual(
-      conversion(leads, { from: at('2024-01-01'), to: at('2024-07-01') }, at('2024-10-01')),
+      conversionView(conversion(leads, { from: at('2024-01-01'), to: at('2024-07-01') }, at('2024-10-01'))),
     );
+    expect(period.json()).toMatchObject({
+      period: { from: '2024-01-01T00:00:00.000Z', to: '2024-07-01T00:00:00.000Z' },
+      asOf: '2024-10-01T00:00:00.000Z',
+    });
     const byDefault = await get(reports, '/v1/reports/conversion');
-    expect(byDefault.json()).toEqual(conversion(leads, { from: NOW - 90 * DAY_MS, to: NOW }, NOW));
+    expect(byDefault.json()).toEqual(
+      conversionView(conversion(leads, { from: NOW - 90 * DAY_MS, to: NOW }, NOW)),
+    );
     // One end given: the other is 90 days away (to) or asOf (from).
     const toOnly = await get(reports, '/v1/reports/conversion?to=2024-06-01');
-    expect(toOnly.json().period).toEqual({ from: at('2024-06-01') - 90 * DAY_MS, to: at('2024-06-01') });
+    expect(toOnly.json().period).toEqual({
+      from: '2024-03-03T00:00:00.000Z',
+      to: '2024-06-01T00:00:00.000Z',
+    });
   });
 
   it('GET /v1/reports/velocity and /v1/reports/sla: the pure reports, for a period or all time', async () => {
     const period = { from: at('2024-03-01'), to: at('2024-09-01') };
     expect((await get(reports, '/v1/reports/velocity?from=2024-03-01&to=2024-09-01')).json()).toEqual(
-      velocity(leads, NOW, period),
+      velocityView(velocity(leads, NOW, period)),
     );
-    expect((await get(reports, '/v1/reports/velocity')).json()).toEqual(velocity(leads, NOW, null));
+    expect((await get(reports, '/v1/reports/velocity')).json()).toEqual(
+      velocityView(velocity(leads, NOW, null)),
+    );
     const sla = await get(reports, '/v1/reports/sla?slaHours=24&from=2024-03-01&to=2024-09-01');
-    expect(sla.json()).toEqual(slaBreaches(leads, { slaHours: 24, asOf: NOW, period }));
+    expect(sla.json()).toEqual(slaView(slaBreaches(leads, { slaHours: 24, asOf: NOW, period })));
     expect(sla.json().breaches).toBeGreaterThan(0);
+    const [worst] = sla.json().worst;
+    expect(Date.parse(worst.deadline) - Date.parse(worst.mqlAt)).toBe(24 * 3_600_000);
+    expect(worst.mqlAt).toMatch(/^2024-0[3-8]-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     // The default SLA is the live config's: the built-in 48 hours here, 12 for a live config that says so.
     expect((await get(reports, '/v1/reports/sla')).json()).toEqual(
-      slaBreaches(leads, { slaHours: 48, asOf: NOW, period: null }),
+      slaView(slaBreaches(leads, { slaHours: 48, asOf: NOW, period: null })),
     );
     const strict = (await appOver(join(root, 'reports'), { salesSlaHours: 12 })).app;
     expect((await get(strict, '/v1/reports/sla')).json()).toEqual(
-      slaBreaches(leads, { slaHours: 12, asOf: NOW, period: null }),
+      slaView(slaBreaches(leads, { slaHours: 12, asOf: NOW, period: null })),
     );
   });
 
   it('GET /v1/reports/cohorts and /v1/reports/forecast: the pure reports', async () => {
-    expect((await get(reports, '/v1/reports/cohorts')).json()).toEqual(cohorts(leads, NOW));
+    expect((await get(reports, '/v1/reports/cohorts')).json()).toEqual(cohortsView(cohorts(leads, NOW)));
     const given = await get(reports, '/v1/reports/forecast?horizonDays=60&dealValue=1000');
-    expect(given.json()).toEqual(forecast(leads, { asOf: NOW, horizonDays: 60, dealValue: 1000 }));
+    expect(given.json()).toEqual(
+      forecastView(forecast(leads, { asOf: NOW, horizonDays: 60, dealValue: 1000 })),
+    );
     const byDefault = await get(reports, '/v1/reports/forecast');
-    expect(byDefault.json()).toEqual(forecast(leads, { asOf: NOW, horizonDays: 90 }));
+    expect(byDefault.json()).toEqual(forecastView(forecast(leads, { asOf: NOW, horizonDays: 90 })));
+    expect(byDefault.json().asOf).toBe('2025-01-01T00:00:00.000Z');
     expect(byDefault.json().expectedCustomers).toBeGreaterThan(0);
     expect(byDefault.json().dealValue).toBe(SPEC.dealValue);
   });
@@ -185,24 +218,27 @@ describe('reports', () => {
       ['/v1/reports/sla?slaHours=0', 'slaHours'],
       ['/v1/reports/velocity?from=2024-06-01&to=2024-01-01', 'from'],
       ['/v1/reports/cohorts?asOf=2024-01-01', 'asOf'],
+      // Before 1970 or past year 9999: not an instant the answer could write in ISO 8601.
+      ['/v1/reports/stages?at=1969-12-31', 'at'],
+      ['/v1/reports/conversion?to=9999-12-31T23:00:00-14:00', 'to'],
     ];
     for (const [url, field] of cases) {
       const res = await get(reports, url);
       expect(res.statusCode, url).toBe(400);
-      expect(res.json().error, url).toMatchObject({
+      expect(res.json(), url).toMatchObject({
         code: 'validation',
         issues: [{ in: 'querystring', path: field }],
       });
     }
     const date = await get(reports, '/v1/reports/stages?at=yesterday');
-    expect(date.json().error.message).toMatch(/^at: expected an ISO 8601 date/);
+    expect(date.json().detail).toMatch(/^at: expected an ISO 8601 date/);
   });
 
   it('every analytics route wants an API key', async () => {
     for (const url of ['/v1/reports/stages', '/v1/reports/forecast', '/v1/charts/funnel.svg']) {
       const res = await call(reports, { method: 'GET', url, auth: false });
       expect(res.statusCode, url).toBe(401);
-      expect(res.json().error.code).toBe('unauthorized');
+      expect(res.json().code).toBe('unauthorized');
     }
     const res = await call(reports, {
       method: 'POST',
@@ -229,12 +265,12 @@ describe('charts', () => {
   it('a chart without data is a 409, and a bad period a 400', async () => {
     const none = await get(empty, '/v1/charts/velocity.svg');
     expect(none.statusCode).toBe(409);
-    expect(none.json().error.code).toBe('no_data');
+    expect(none.json().code).toBe('no_data');
     // An empty funnel is still a funnel: zero leads at every step.
     expect((await get(empty, '/v1/charts/funnel.svg')).statusCode).toBe(200);
     const bad = await get(reports, '/v1/charts/funnel.svg?to=tomorrow');
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.issues).toEqual([expect.objectContaining({ path: 'to' })]);
+    expect(bad.json().issues).toEqual([expect.objectContaining({ path: 'to' })]);
   });
 });
 
@@ -251,12 +287,13 @@ describe('backtests', () => {
       until: at('2024-12-01'),
       recorded: byLead(journaled.flatMap((l) => l.changes)),
     });
-    expect(res.json()).toEqual(expected);
+    expect(res.json()).toEqual(backtestView(expected));
+    expect(res.json().until).toBe('2024-12-01T00:00:00.000Z');
     expect(res.json().series.map((s: { label: string }) => s.label)).toEqual(['actual', 'threshold 30']);
 
     // Defaults: label "what-if", until now.
     const byDefault = await post(journal, '/v1/backtests', { config: {} });
-    expect(byDefault.json()).toMatchObject({ leads: journaled.length, until: NOW });
+    expect(byDefault.json()).toMatchObject({ leads: journaled.length, until: '2025-01-01T00:00:00.000Z' });
     expect(byDefault.json().series[1].label).toBe('what-if');
   });
 
@@ -271,14 +308,21 @@ describe('backtests', () => {
       [{ label: 'what-if', config: { ...marketingOnly, mqlThreshold: 30 } }],
       { until: at('2024-12-01'), recorded: byLead(journaled.flatMap((l) => l.changes)) },
     );
-    expect(res.json()).toEqual(expected);
+    expect(res.json()).toEqual(backtestView(expected));
     expect(res.json().series[1].funnel.find((s: { stage: string }) => s.stage === 'mql').leads).toBe(0);
   });
 
   it('an empty journal is a 409 no_leads', async () => {
     const res = await post(empty, '/v1/backtests', { config: { mqlThreshold: 30 } });
     expect(res.statusCode).toBe(409);
-    expect(res.json().error).toEqual({ code: 'no_leads', message: 'the journal holds no leads to replay' });
+    expect(res.json()).toEqual({
+      type: '/problems/no_leads',
+      title: 'No leads to replay',
+      status: 409,
+      detail: 'the journal holds no leads to replay',
+      instance: '/v1/backtests',
+      code: 'no_leads',
+    });
   });
 
   it('a bad config is a 400 naming the field', async () => {
@@ -294,7 +338,7 @@ describe('backtests', () => {
     for (const [body, field] of cases) {
       const res = await post(empty, '/v1/backtests', body);
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
-      expect(res.json().error.issues, JSON.stringify(body)).toContainEqual(
+      expect(res.json().issues, JSON.stringify(body)).toContainEqual(
         expect.objectContaining({ in: 'body', path: field }),
       );
     }
@@ -312,7 +356,7 @@ describe('backtests', () => {
     await store.close();
     const res = await get(app, '/v1/reports/stages');
     expect(res.statusCode).toBe(503);
-    expect(res.json().error.code).toBe('analytics_unavailable');
+    expect(res.json().code).toBe('analytics_unavailable');
   });
 });
 
@@ -354,6 +398,27 @@ describe('the OpenAPI document', () => {
       });
       expect(Object.keys(job.responses), method).toEqual(expect.arrayContaining(['400', '401', '404']));
     }
+    // Times answer as ISO 8601 date-times, and the document says so.
+    const schemas = doc.components.schemas;
+    const dateTime = expect.objectContaining({ type: 'string', format: 'date-time' });
+    expect(schemas.StageCountsReport.properties.at).toEqual(dateTime);
+    expect(schemas.ReportPeriod.properties).toEqual({ from: dateTime, to: dateTime });
+    expect(schemas.SlaReport.properties.worst.items.properties).toMatchObject({
+      mqlAt: dateTime,
+      deadline: dateTime,
+    });
+    for (const name of [
+      'ConversionReport',
+      'VelocityReport',
+      'SlaReport',
+      'CohortReport',
+      'ForecastReport',
+    ]) {
+      expect(schemas[name].properties.asOf, name).toEqual(dateTime);
+    }
+    expect(schemas.BacktestReport.properties.until).toEqual(dateTime);
+    expect(schemas.BacktestJob.properties).toMatchObject({ until: dateTime, createdAt: dateTime });
+    expect(schemas.BacktestJob.properties.finishedAt.anyOf).toContainEqual(dateTime);
     expect(doc.paths['/v1/backtests'].post.requestBody.content['application/json'].schema).toEqual({
       $ref: '#/components/schemas/BacktestRequestInput',
     });

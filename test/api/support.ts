@@ -78,8 +78,15 @@ export async function startApiStack(
       json = undefined;
     }
     if (response.status >= 400) {
-      // Every error is JSON with a code and a message.
-      expect(json).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
+      // Every error is an RFC 9457 problem with a code.
+      expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+      expect(json).toMatchObject({
+        type: expect.any(String),
+        title: expect.any(String),
+        status: response.status,
+        detail: expect.any(String),
+        code: expect.any(String),
+      });
     }
     return { status: response.status, headers: response.headers, text, json };
   };

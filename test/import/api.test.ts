@@ -10,6 +10,8 @@ const fixture = (name: string) =>
 let api: ApiStack;
 const tenant = `impapi-${Date.now()}`;
 
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 beforeAll(async () => {
   api = await startApiStack((h) => ({ imports: { dataDir: h.dataDir, bodyLimit: 64 * 1024 } }));
 });
@@ -27,6 +29,9 @@ describe('POST /v1/imports', () => {
       return got.json;
     });
     expect(job.progress).toMatchObject({ total: 6, imported: 3, rejected: 3, consentWithdrawn: 1 });
+    // Its times answer as ISO 8601, UTC.
+    expect(started.json.createdAt).toMatch(ISO);
+    expect(Date.parse(job.finishedAt)).toBeGreaterThanOrEqual(Date.parse(job.createdAt));
     expect(job.rejections.map((r: { line: number; field: string }) => [r.line, r.field])).toEqual([
       [4, 'Email'],
       [5, 'Number of Employees'],
@@ -51,18 +56,18 @@ describe('POST /v1/imports', () => {
       body: { content: 'First Name\nAda\n', preset: 'hubspot', tenant },
     });
     expect(missing.status).toBe(400);
-    expect(missing.json.error.code).toBe('missing_column');
-    expect(missing.json.error.message).toMatch(/"Email"/);
+    expect(missing.json.code).toBe('missing_column');
+    expect(missing.json.detail).toMatch(/"Email"/);
     const neither = await api.call('POST', '/v1/imports', {
       body: { content: 'Email\na@b.example\n', tenant },
     });
     expect(neither.status).toBe(400);
-    expect(neither.json.error.issues[0].path).toBe('preset');
+    expect(neither.json.issues[0].path).toBe('preset');
     const big = await api.call('POST', '/v1/imports', {
       body: { content: `Email\n${'x@y.example\n'.repeat(7000)}`, preset: 'hubspot', tenant },
     });
     expect(big.status).toBe(413);
-    expect(big.json.error.message).toContain(String(64 * 1024));
+    expect(big.json.detail).toContain(String(64 * 1024));
     const anonymous = await api.call('POST', '/v1/imports', {
       body: { content: 'Email\n', preset: 'hubspot' },
       auth: false,

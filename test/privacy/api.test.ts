@@ -8,6 +8,9 @@ import { API_KEY, unique } from '../api/support.js';
 import { devServerLeads, eventually } from '../support/workflow.js';
 import { outboxText, privacyDeps, SMALL_RUNS, seedLead } from './support.js';
 
+/** Times answer as ISO 8601, UTC. */
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 const t = devServerLeads(SMALL_RUNS);
 /** A key scoped to one tenant (src/api/auth.ts): it must not export, forget nor read another's. */
 const SCOPED_TENANT = `scoped${Date.now()}`;
@@ -62,7 +65,7 @@ describe('a tenant-scoped key and personal data', () => {
       await as('GET', `/v1/leads/${workflowId}/consent`),
     ]) {
       expect(res.statusCode, res.body).toBe(404);
-      expect(res.json()).toMatchObject({ error: { code: 'not_found' } });
+      expect(res.json()).toMatchObject({ code: 'not_found' });
     }
     // Still there for the admin key.
     const exported = await post('/v1/leads/export', { lead });
@@ -92,7 +95,7 @@ describe('POST /v1/leads/export and /v1/leads/forget', () => {
     );
     expect(consent.statusCode).toBe(200);
     expect(consent.json().changes).toMatchObject([
-      { consent: 'granted', doNotContact: false, source: 'form' },
+      { consent: 'granted', doNotContact: false, source: 'form', at: expect.stringMatching(ISO) },
     ]);
 
     const forgotten = await post('/v1/leads/forget', { lead });
@@ -106,7 +109,10 @@ describe('POST /v1/leads/export and /v1/leads/forget', () => {
 
     const after = (await post('/v1/leads/export', { lead })).json();
     expect(after.leads[0]).toMatchObject({ state: null, stageChanges: [], outbox: [] });
-    expect(after.suppressions).toMatchObject([{ address: lead.email, reason: 'erased' }]);
+    expect(after.suppressions).toMatchObject([
+      { address: lead.email, reason: 'erased', at: expect.stringMatching(ISO) },
+    ]);
+    expect(after.exportedAt).toMatch(ISO);
     expect(LeadClient.keyOf(lead).workflowId).toBe(workflowId);
     // Temporal deletes closed runs in the background: wait until no run of the lead is left.
     await eventually(async () => expect(await runsOf(t.h.client.temporal, workflowId)).toEqual([]), 120_000);
@@ -118,8 +124,8 @@ describe('POST /v1/leads/export and /v1/leads/forget', () => {
   it('answers bad input with a 400 naming the field, and no key with a 401', async () => {
     const bad = await post('/v1/leads/forget', { lead: { email: 'not-an-email' } });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error).toMatchObject({ code: 'validation' });
-    expect(JSON.stringify(bad.json().error.issues)).toContain('lead');
+    expect(bad.json()).toMatchObject({ code: 'validation' });
+    expect(JSON.stringify(bad.json().issues)).toContain('lead');
     expect((await post('/v1/leads/export', { lead: { externalId: 'x' } }, false)).statusCode).toBe(401);
     const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/leads/forget', '/v1/leads/export']));

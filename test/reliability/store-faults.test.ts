@@ -173,8 +173,8 @@ describe('store faults', () => {
     expect(metrics.json).toMatch(/^leadcycle_analytics_store_up 0$/m);
     const report = await stack.call('GET', '/v1/reports/stages');
     expect(report.status).toBe(503);
-    expect(report.json.error.code).toBe('analytics_store_corrupt');
-    expect(report.json.error.message).toContain('leadcycle.db');
+    expect(report.json.code).toBe('analytics_store_corrupt');
+    expect(report.json.detail).toContain('leadcycle.db');
 
     const lead = { tenant: `corrupt-${Date.now()}`, email: 'ada@corrupt.example' };
     await driveToMql(stack, lead);

@@ -46,9 +46,7 @@ describe('POST /v1/simulations', () => {
       payload: { journey: { events: [{ day: 1, command: { type: 'engagement', kind: 'dancing' } }] } },
     });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.issues.map((i: { path: string }) => i.path)).toContain(
-      'journey.events.0.command.kind',
-    );
+    expect(bad.json().issues.map((i: { path: string }) => i.path)).toContain('journey.events.0.command.kind');
     const late = await app.inject({
       method: 'POST',
       url: '/v1/simulations',
