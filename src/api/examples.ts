@@ -39,11 +39,17 @@ import {
   LeadListSchema,
   LeadViewSchema,
   LookupRequestSchema,
+  ProblemTypeListSchema,
+  ProblemTypeSchema,
   ReadySchema,
   TimelineSchema,
+  VendorWebhookAckSchema,
   WebhookAckSchema,
 } from './schemas.js';
 import { SimulationRequestSchema, SimulationResultSchema } from './simulations.js';
+import { HubSpotBodySchema } from './vendors/hubspot.js';
+import { MauticBodySchema } from './vendors/mautic.js';
+import { TypeformBodySchema } from './vendors/typeform.js';
 
 /** Adds `examples` to a schema's OpenAPI metadata, keeping the rest (its component name first). */
 function withExamples(schema: z.ZodType, examples: unknown[]): void {
@@ -375,4 +381,50 @@ answer(SimulationResultSchema, {
   handoffs: [],
   effects: [{ day: 0, type: 'sendContent' }],
   final: { stage: 'lead' },
+});
+
+// Problem types (RFC 9457).
+const rejected = {
+  type: '/problems/rejected',
+  code: 'rejected',
+  title: "The lead's machine refused the command",
+};
+answer(ProblemTypeSchema, rejected);
+answer(ProblemTypeListSchema, { problems: [rejected] });
+
+// The vendors' own webhooks, as each tool posts them.
+request(HubSpotBodySchema, [
+  {
+    eventId: 1001,
+    subscriptionType: 'contact.propertyChange',
+    portalId: 62515,
+    objectId: 123,
+    occurredAt: Date.UTC(2026, 2, 2, 9, 15),
+    propertyName: 'email',
+    propertyValue: 'ada@acme.example',
+  },
+]);
+request(MauticBodySchema, {
+  'mautic.lead_post_save_new': [
+    {
+      timestamp: '2026-03-02T09:15:00+00:00',
+      contact: {
+        id: 47,
+        fields: { core: { email: { alias: 'email', value: 'ada@acme.example' } } },
+      },
+    },
+  ],
+});
+request(TypeformBodySchema, {
+  event_id: '01HW3ZQ8X4',
+  event_type: 'form_response',
+  form_response: {
+    form_id: 'lT4Z3j',
+    submitted_at: '2026-03-02T09:15:00Z',
+    answers: [{ type: 'email', field: { id: 'f1', ref: 'email' }, email: 'ada@acme.example' }],
+  },
+});
+answer(VendorWebhookAckSchema, {
+  applied: [{ event: 'contact.propertyChange:email', leadId: LEAD_ID, stage: 'visitor', consent: 'unknown' }],
+  ignored: [{ event: 'contact.propertyChange:lifecyclestage', reason: 'leadcycle decides the stage' }],
 });

@@ -16,9 +16,9 @@ import type { LeadClient } from '../client/index.js';
 import { TenantSchema } from '../client/lead-key.js';
 import { FormKindSchema } from '../machines/index.js';
 import { ApiError } from './errors.js';
-import { errors, json } from './leads.js';
+import { errors, json, problem } from './leads.js';
 import { ReplayCache } from './replay-cache.js';
-import { ErrorSchema, VendorWebhookAckSchema } from './schemas.js';
+import { VendorWebhookAckSchema } from './schemas.js';
 import type { Action, Ignored, Routing, VendorAdapter } from './vendors/common.js';
 import { hubspot } from './vendors/hubspot.js';
 import { mautic } from './vendors/mautic.js';
@@ -67,8 +67,8 @@ export const FormToolQuerySchema = z.object({
 });
 
 const refusals = {
-  401: json('Missing, wrong or stale vendor signature (outside the time window)', ErrorSchema),
-  409: json('A delivery already received (same time and body)', ErrorSchema),
+  401: problem('Missing, wrong or stale vendor signature (outside the time window)'),
+  409: problem('A delivery already received (same time and body)'),
 };
 
 interface Route {

@@ -11,6 +11,7 @@ import {
   commandUpdate,
   configUpdate,
   factSignal,
+  importUpdate,
   LEAD_WORKFLOW_TYPE,
   mergeUpdate,
   stateQuery,
@@ -114,7 +115,7 @@ const WorkflowMetadataSchema = z
         queryDefinitions: z.array(handler([stateQuery.name, ...Object.keys(SDK_QUERIES)])).max(10),
         signalDefinitions: z.array(handler([factSignal.name])).max(10),
         updateDefinitions: z
-          .array(handler([commandUpdate.name, mergeUpdate.name, configUpdate.name]))
+          .array(handler([commandUpdate.name, mergeUpdate.name, configUpdate.name, importUpdate.name]))
           .max(10),
       })
       .strict(),
