@@ -1,5 +1,5 @@
 /** `forget` and `export`: erasure and access (GDPR) for one person, over src/privacy/. */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { Outbox } from '../activities/outbox.js';
 import { openStore } from '../analytics/index.js';
@@ -7,11 +7,13 @@ import { connectTemporal, loadLeadIds, useLeadIds } from '../client/index.js';
 import { resolveDataDir } from '../paths.js';
 import { exportPerson, forgetPerson, type PrivacyDeps } from '../privacy/index.js';
 import { readSettings } from '../settings.js';
+import { exportLeadsCsv } from './export.js';
 import { leadRef } from './leads.js';
 import { parseOptions, tenantOption } from './options.js';
 import type { Output } from './output.js';
 
 const PrivacyOptionsSchema = z.object({ tenant: z.string() }).strict();
+const ExportOptionsSchema = z.object({ tenant: z.string(), out: z.string().min(1).optional() }).strict();
 
 async function withDeps<T>(fn: (deps: PrivacyDeps) => Promise<T>): Promise<T> {
   // The deployment's lead ids and address hashes: the person is found as the API would find them.
@@ -52,11 +54,17 @@ export function addPrivacyCommands(program: Command, out: Output): void {
 
   program
     .command('export')
-    .description('everything leadcycle holds on a person, as JSON')
-    .argument('<lead>', 'email or external id')
+    .description(
+      'everything leadcycle holds on a person, as JSON; with no person, every lead of the tenant as CSV',
+    )
+    .argument('[lead]', 'email or external id (none: every lead of --tenant, as CSV)')
     .addOption(tenantOption())
-    .action(async (lead: string, options: unknown) => {
-      const { tenant } = parseOptions(PrivacyOptionsSchema, options);
+    .option('--out <file.csv>', 'with no person: the CSV file to write (0600; default: stdout)')
+    .action(async (lead: string | undefined, options: unknown) => {
+      const { tenant, out: file } = parseOptions(ExportOptionsSchema, options);
+      if (lead === undefined) return exportLeadsCsv(out, tenant, file);
+      if (file !== undefined)
+        throw new InvalidArgumentError('--out is for the CSV of every lead: give no person');
       const data = await withDeps((deps) => exportPerson(deps, leadRef(lead, tenant)));
       // JSON either way: the export is for the person, not a table.
       out.print(data, () => JSON.stringify(data, null, 2));

@@ -388,6 +388,15 @@ export class LeadClient {
     }
   }
 
+  /** The lead whose workflow id this is (a listing names leads by id only). */
+  async getById(workflowId: string): Promise<LeadView> {
+    try {
+      return await this.temporal.workflow.getHandle(workflowId).query(stateQuery);
+    } catch (err) {
+      translate(err, workflowId);
+    }
+  }
+
   /**
    * The lead's stage changes, emails, handoffs, consent changes and config versions, in order, from
    * its workflow histories (src/client/timeline.ts). LeadNotFoundError when there is no such lead.

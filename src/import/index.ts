@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './export.js';
 export * from './jobs.js';
 export * from './mapping.js';
 export * from './parse.js';

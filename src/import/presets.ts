@@ -20,10 +20,12 @@
  *
  * Columns a preset names but a file lacks are empty; only the key's column is required.
  */
+import { IMPORTED_STAGES } from '../machines/index.js';
+import { EXPORT_COLUMNS } from './export.js';
 import type { ImportMapping } from './mapping.js';
 import { parseMapping } from './mapping.js';
 
-export const PRESET_NAMES = ['hubspot', 'mautic'] as const;
+export const PRESET_NAMES = ['hubspot', 'mautic', 'leadcycle'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** HubSpot's lifecycle stages, by label and by internal value (`marketingqualifiedlead`). */
@@ -119,5 +121,36 @@ export const PRESETS: Record<PresetName, ImportMapping> = {
     },
     history: { score: 'points' },
     properties: ['id', 'city', 'state', 'preferred_locale', 'timezone', 'website'],
+  }),
+  // `leadcycle export` (export.ts): the columns it writes, read back as they were written.
+  leadcycle: parseMapping({
+    key: 'email',
+    tool: 'file',
+    columns: {
+      email: EXPORT_COLUMNS.email,
+      firstName: EXPORT_COLUMNS.firstName,
+      lastName: EXPORT_COLUMNS.lastName,
+      company: EXPORT_COLUMNS.company,
+      jobTitle: EXPORT_COLUMNS.jobTitle,
+      sector: EXPORT_COLUMNS.sector,
+      jobFunction: EXPORT_COLUMNS.jobFunction,
+      country: EXPORT_COLUMNS.country,
+      companySize: EXPORT_COLUMNS.companySize,
+      annualRevenue: EXPORT_COLUMNS.annualRevenue,
+    },
+    history: {
+      stage: EXPORT_COLUMNS.stage,
+      createdAt: EXPORT_COLUMNS.createdAt,
+      stageDates: Object.fromEntries(IMPORTED_STAGES.map((stage) => [stage, EXPORT_COLUMNS.stageEnteredAt])),
+      score: EXPORT_COLUMNS.score,
+      owner: EXPORT_COLUMNS.owner,
+      lastEmailAt: EXPORT_COLUMNS.lastEmailAt,
+    },
+    consent: {
+      column: EXPORT_COLUMNS.consent,
+      granted: ['granted'],
+      withdrawn: ['withdrawn'],
+      none: ['unknown'],
+    },
   }),
 };
