@@ -172,13 +172,20 @@ function velocitySpec(times: StageTimeBar[], options: ChartOptions = {}): TopLev
   return {
     ...frame(options, 'Time in stage'),
     data: { values },
-    height: times.length * (16 * measures.length + 14),
+    // Room for a third label line (the open stays) when some stage has one.
+    height: times.length * (16 * measures.length + (times.some((t) => t.open > 0) ? 28 : 14)),
     encoding: {
       y: {
         field: 'stage',
         type: 'nominal',
         scale: { domain: times.map(axisLabel) },
-        axis: { title: null, labelExpr: "split(datum.label, '\\n')", labelLineHeight: 14 },
+        axis: {
+          title: null,
+          labelExpr: "split(datum.label, '\\n')",
+          labelLineHeight: 14,
+          // Without canvas, text widths are over-estimated: the default limit would cut "open (censored)".
+          labelLimit: 260,
+        },
       },
       x: {
         field: 'value',
