@@ -54,7 +54,7 @@ export function loginPage(options: { error?: string; next?: string } = {}): stri
     'Log in',
     html`<header><h1>leadcycle dashboard</h1></header>
 <main><section><h2>Log in</h2>
-<p class="note">Paste an API key (one of LEADCYCLE_API_KEYS; <code>npm start</code> prints its local key). The key is checked once and never stored: the session lasts 8 hours, or until you log out.</p>
+<p class="note">Paste an API key: one of LEADCYCLE_API_KEYS, or under <code>npm start</code> without them the one in <code>.leadcycle/api-key</code>. The key is checked once and never stored: the session lasts 8 hours, or until you log out.</p>
 ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
 <form method="post" action="/login">
 <input type="hidden" name="next" value="${options.next ?? '/'}">
