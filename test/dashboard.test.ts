@@ -188,6 +188,18 @@ describe('the dashboard', () => {
       headers: { cookie: 'leadcycle_session=eyJzaWQiOiJ4IiwicGlkIjoieCIsImV4cCI6OTk5OTk5OTk5OTk5OX0.bad' },
     });
     expect(forged.status).toBe(302);
+    // A form posted from another site is refused, whatever it carries.
+    const crossSite = await fetch(`${api.base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ key: API_KEY }).toString(),
+    });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.headers.get('set-cookie')).toBeNull();
+    const login = await fetch(`${api.base}/login`);
+    expect(login.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(login.headers.get('cache-control')).toBe('no-store');
 
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     await page.goto(`${api.base}/`);
