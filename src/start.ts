@@ -130,7 +130,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     privacy: { store: effects.analytics, outbox: effects.outbox },
   });
   log(
-    `api: ${api.url} (OpenAPI at ${api.url}/openapi.json); ` +
+    `api: ${api.url} (OpenAPI at ${api.url}/openapi.json, dashboard at ${api.url}/); ` +
       (settings.LEADCYCLE_API_KEYS
         ? 'keys from LEADCYCLE_API_KEYS'
         : `key in ${join(dataDir, API_KEY_FILE)}`) +

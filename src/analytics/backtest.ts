@@ -22,7 +22,14 @@ import {
   type Stage,
 } from '../machines/index.js';
 import type { JournaledLead, StageChangeRow } from './records.js';
-import { type FunnelStage, type FunnelStep, funnelFromCounts, reachedStages, stageAt } from './reports.js';
+import {
+  type FunnelStage,
+  type FunnelStep,
+  funnelFromCounts,
+  reachedStages,
+  stageAt,
+  wasVisitorFirst,
+} from './reports.js';
 
 export class BacktestError extends LeadcycleError<'no_leads'> {}
 
@@ -136,6 +143,7 @@ class Tally {
   readonly #reached = new Map<FunnelStage, number>();
   readonly #stages = Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
   #refused = 0;
+  #visitorsFirst = 0;
 
   constructor(
     readonly label: string,
@@ -147,6 +155,7 @@ class Tally {
     for (const stage of reachedStages(changes, this.until)) {
       this.#reached.set(stage, (this.#reached.get(stage) ?? 0) + 1);
     }
+    if (wasVisitorFirst(changes, this.until)) this.#visitorsFirst++;
     const now = stageAt(changes, this.until);
     if (now !== null) this.#stages[now]++;
   }
@@ -154,7 +163,7 @@ class Tally {
   series(): BacktestSeries {
     return {
       label: this.label,
-      funnel: funnelFromCounts(this.#reached),
+      funnel: funnelFromCounts(this.#reached, this.#visitorsFirst),
       stages: { ...this.#stages },
       refusedEvents: this.#refused,
     };

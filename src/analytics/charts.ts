@@ -22,7 +22,10 @@ export interface StageTimeBar {
   stage: string;
   medianDays: number | null;
   meanDays: number | null;
+  /** Completed stays, which the times rest on. */
   stays: number;
+  /** Stays still running: censored, counted on the chart but not in its times. */
+  open: number;
 }
 export interface ChartOptions {
   title?: string;
@@ -55,7 +58,25 @@ const LABELS = {
 
 const count = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const percent = new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 0 });
-const days = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+const oneDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+
+/** Under this many days a duration reads in hours: "0 days" said nothing of a 5-hour stay. */
+export const HOURS_BELOW_DAYS = 2;
+
+/** A duration in days in a readable unit: hours under two days, days from there. */
+export function formatDuration(days: number): string {
+  if (days < HOURS_BELOW_DAYS) {
+    const shown = oneDecimal.format(days * 24);
+    return `${shown} ${shown === '1' ? 'hour' : 'hours'}`;
+  }
+  return `${oneDecimal.format(days)} days`;
+}
+
+/** Under a velocity row's stage: the stays its times rest on, then (a line of its own) the censored ones. */
+export function velocityStaysLabel(t: Pick<StageTimeBar, 'stays' | 'open'>): string {
+  const stays = `${count.format(t.stays)} ${t.stays === 1 ? 'stay' : 'stays'}`;
+  return t.open === 0 ? stays : `${stays}\n${count.format(t.open)} open (censored)`;
+}
 
 /**
  * One series: the funnel; two or more (e.g. "actual" and "what-if: MQL threshold 60"): grouped bars
@@ -65,7 +86,11 @@ export async function funnelChartSvg(series: FunnelSeries[], options: ChartOptio
   return render(funnelSpec(series, options));
 }
 
-/** Velocity: median and mean days spent in each stage (completed stays), as grouped horizontal bars. */
+/**
+ * Velocity: median and mean time spent in each stage (completed stays), as grouped horizontal bars;
+ * stays still open are censored: counted under each stage, not in its times. The axis is in hours
+ * when every bar is under two days.
+ */
 export async function velocityChartSvg(times: StageTimeBar[], options: ChartOptions = {}): Promise<string> {
   return render(velocitySpec(times, options));
 }
@@ -126,39 +151,47 @@ function funnelSpec(series: FunnelSeries[], options: ChartOptions = {}): TopLeve
 function velocitySpec(times: StageTimeBar[], options: ChartOptions = {}): TopLevelSpec {
   if (times.length === 0) throw new ChartError('no-stages', 'velocity chart: no stages given');
   const measures = ['median', 'mean'] as const;
-  // Two lines per axis label: the stage, then how many completed stays the numbers rest on.
-  const axisLabel = (t: StageTimeBar) =>
-    `${t.stage}\n${count.format(t.stays)} ${t.stays === 1 ? 'stay' : 'stays'}`;
+  // Lines of an axis label: the stage, how many completed stays the numbers rest on, how many are open.
+  const axisLabel = (t: StageTimeBar) => `${t.stage}\n${velocityStaysLabel(t)}`;
   const rows = times.flatMap((t) => {
     check(t.stays, `stays of ${t.stage}`);
+    check(t.open, `open stays of ${t.stage}`);
     return measures.flatMap((measure) => {
       const value = measure === 'median' ? t.medianDays : t.meanDays;
       if (value === null) return []; // no completed stay: no bar, rather than a misleading zero
       check(value, `${measure} days of ${t.stage}`);
-      const shown = days.format(value);
-      return [
-        { stage: axisLabel(t), measure, days: value, label: `${shown} ${shown === '1' ? 'day' : 'days'}` },
-      ];
+      return [{ stage: axisLabel(t), measure, days: value, label: formatDuration(value) }];
     });
   });
   if (rows.length === 0) throw new ChartError('no_data', 'velocity chart: no stage has a completed stay');
   const maxDays = Math.max(...rows.map((r) => r.days));
+  // One unit for the axis: hours when every bar is short, as their labels are.
+  const inHours = maxDays < HOURS_BELOW_DAYS;
+  const unit = inHours ? 24 : 1;
+  const values = rows.map((r) => ({ ...r, value: r.days * unit }));
   return {
     ...frame(options, 'Time in stage'),
-    data: { values: rows },
-    height: times.length * (16 * measures.length + 14),
+    data: { values },
+    // Room for a third label line (the open stays) when some stage has one.
+    height: times.length * (16 * measures.length + (times.some((t) => t.open > 0) ? 28 : 14)),
     encoding: {
       y: {
         field: 'stage',
         type: 'nominal',
         scale: { domain: times.map(axisLabel) },
-        axis: { title: null, labelExpr: "split(datum.label, '\\n')", labelLineHeight: 14 },
+        axis: {
+          title: null,
+          labelExpr: "split(datum.label, '\\n')",
+          labelLineHeight: 14,
+          // Without canvas, text widths are over-estimated: the default limit would cut "open (censored)".
+          labelLimit: 260,
+        },
       },
       x: {
-        field: 'days',
+        field: 'value',
         type: 'quantitative',
-        title: 'days in stage',
-        scale: { domain: [0, maxDays / BAR_SHARE], nice: false },
+        title: inHours ? 'hours in stage' : 'days in stage',
+        scale: { domain: [0, (maxDays * unit) / BAR_SHARE], nice: false },
         axis: { grid: true, tickCount: 5, format: ',~r', titleColor: '#555', labelColor: '#555' },
       },
       yOffset: { field: 'measure', type: 'nominal', scale: { domain: [...measures] } },

@@ -147,27 +147,37 @@ export class Analytics {
   }
 
   async funnelSvg(period?: Period, asOf = this.now()): Promise<string> {
-    const report = await this.conversion(period, asOf);
+    return this.funnelSvgOf(await this.conversion(period, asOf));
+  }
+
+  /** The funnel chart of a conversion report already at hand (the dashboard shows its figures too). */
+  async funnelSvgOf(report: ConversionReport): Promise<string> {
     return funnelChartSvg([{ label: 'leads', steps: report.funnel }], {
       title: 'Lead funnel',
-      subtitle: `leads created ${day(report.period.from)} – ${day(report.period.to)}, as of ${day(asOf)}`,
+      subtitle: `leads created ${day(report.period.from)} – ${day(report.period.to)}, as of ${day(report.asOf)}`,
     });
   }
 
   async velocitySvg(period: Period | null = null, asOf = this.now()): Promise<string> {
-    const report = await this.velocity(period, asOf);
+    return this.velocitySvgOf(await this.velocity(period, asOf));
+  }
+
+  /** The velocity chart of a report already at hand. */
+  async velocitySvgOf(report: VelocityReport): Promise<string> {
+    const { period, asOf } = report;
     return velocityChartSvg(
       report.stages.map((s) => ({
         stage: s.stage,
         medianDays: s.medianDays,
         meanDays: s.meanDays,
         stays: s.count,
+        open: s.open,
       })),
       {
-        title: 'Time in stage (days)',
-        subtitle: period
-          ? `stays ended ${day(period.from)} – ${day(period.to)}`
-          : `all stays, as of ${day(asOf)}`,
+        title: 'Time in stage',
+        subtitle: `${
+          period ? `stays ended ${day(period.from)} – ${day(period.to)}` : `all stays, as of ${day(asOf)}`
+        }; stays still open are censored: counted, not in the times`,
       },
     );
   }

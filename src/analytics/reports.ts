@@ -108,12 +108,31 @@ export function reachedStages(changes: StageChangeRow[], asOf: number): FunnelSt
   });
 }
 
-/** Steps from how many leads reached each funnel stage. */
-export function funnelFromCounts(reached: ReadonlyMap<FunnelStage, number>): FunnelStep[] {
-  const first = reached.get(FUNNEL_STAGES[0]) ?? 0;
-  return FUNNEL_STAGES.map((stage, i) => {
+/**
+ * Whether the lead was a visitor before it became a lead (by `asOf`): its visitor stay lasted, or
+ * lasts still. A lead captured by a form enters visitor and lead at the same instant: it never was one.
+ */
+export function wasVisitorFirst(changes: StageChangeRow[], asOf: number): boolean {
+  const visitor = firstEntry(changes, 'visitor');
+  if (visitor === null || visitor > asOf) return false;
+  const lead = firstEntry(changes, 'lead');
+  return lead === null || lead > asOf || lead > visitor;
+}
+
+/**
+ * Steps from how many leads reached each funnel stage. When none of them was a visitor first
+ * (`visitorsFirst`, see wasVisitorFirst: every lead came in by a form), the funnel starts at lead:
+ * a "visitor → lead 100 %" step would only restate the capture.
+ */
+export function funnelFromCounts(
+  reached: ReadonlyMap<FunnelStage, number>,
+  visitorsFirst: number,
+): FunnelStep[] {
+  const stages = visitorsFirst === 0 ? FUNNEL_STAGES.slice(1) : FUNNEL_STAGES;
+  const first = reached.get(stages[0] as FunnelStage) ?? 0;
+  return stages.map((stage, i) => {
     const leads = reached.get(stage) ?? 0;
-    const previous = i === 0 ? null : (reached.get(FUNNEL_STAGES[i - 1] as FunnelStage) ?? 0);
+    const previous = i === 0 ? null : (reached.get(stages[i - 1] as FunnelStage) ?? 0);
     return {
       stage,
       leads,
@@ -125,10 +144,12 @@ export function funnelFromCounts(reached: ReadonlyMap<FunnelStage, number>): Fun
 
 export function funnelOf(cohort: Iterable<StageChangeRow[]>, asOf: number): FunnelStep[] {
   const reached = new Map<FunnelStage, number>();
+  let visitorsFirst = 0;
   for (const changes of cohort) {
     for (const stage of reachedStages(changes, asOf)) reached.set(stage, (reached.get(stage) ?? 0) + 1);
+    if (wasVisitorFirst(changes, asOf)) visitorsFirst++;
   }
-  return funnelFromCounts(reached);
+  return funnelFromCounts(reached, visitorsFirst);
 }
 
 export function conversion(
@@ -184,7 +205,10 @@ export function durations(ms: number[]): Durations {
 
 export interface StageTime extends Durations {
   stage: Stage;
-  /** Stays still running at `asOf`: not in the figures (their length is not known yet). */
+  /**
+   * Stays still running at `asOf`: censored, counted here but not in the times (their length is not
+   * known yet, only that it is at least asOf minus their entry).
+   */
   open: number;
   /** From entering the stage to first reaching the next funnel stage, for the leads that did. */
   toNext: Durations | null;
@@ -194,6 +218,20 @@ export interface VelocityReport {
   period: Period | null;
   asOf: number;
   stages: StageTime[];
+}
+
+/**
+ * The stages a lead does not leave along the lifecycle (a merge only closes the record): their stays
+ * never end, so they have no times. `lost` is left only by a come-back (the salesDecides rule).
+ */
+export const TERMINAL_STAGES: readonly Stage[] = ['customer', 'disqualified', 'lost', 'merged'];
+
+/**
+ * The velocity rows worth showing: every stage but the terminal ones, which are kept only when some
+ * stay in them did end (a lost deal that came back), so they would not be rows without a figure.
+ */
+export function velocityRows(rows: StageTime[]): StageTime[] {
+  return rows.filter((row) => !TERMINAL_STAGES.includes(row.stage) || row.count > 0);
 }
 
 /**
@@ -232,15 +270,17 @@ export function velocity(
   return {
     period,
     asOf,
-    stages: STAGES.filter((s) => s !== 'merged').map((stage) => ({
-      stage,
-      ...durations(stays.get(stage) ?? []),
-      open: open.get(stage) ?? 0,
-      toNext:
-        (FUNNEL_STAGES as readonly Stage[]).includes(stage) && stage !== 'customer'
-          ? durations(toNext.get(stage) ?? [])
-          : null,
-    })),
+    stages: velocityRows(
+      STAGES.filter((s) => s !== 'merged').map((stage) => ({
+        stage,
+        ...durations(stays.get(stage) ?? []),
+        open: open.get(stage) ?? 0,
+        toNext:
+          (FUNNEL_STAGES as readonly Stage[]).includes(stage) && stage !== 'customer'
+            ? durations(toNext.get(stage) ?? [])
+            : null,
+      })),
+    ),
   };
 }
 

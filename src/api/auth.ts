@@ -87,6 +87,20 @@ export class ApiKeys {
     return found;
   }
 
+  /** The principal of a key by its id (as `principal` names it), or null when no configured key has it. */
+  principalById(id: string): ApiPrincipal | null {
+    const index = this.principals.indexOf(id);
+    return index < 0 ? null : { id, tenants: this.scopes[index] ?? null };
+  }
+
+  /** The principal of a key given as such (a login form's), or null when it is no configured key. */
+  principalOfKey(candidate: string): ApiPrincipal | null {
+    const index = this.match(candidate.trim());
+    return index === null
+      ? null
+      : { id: this.principals[index] as string, tenants: this.scopes[index] ?? null };
+  }
+
   /**
    * Checks a request's headers and names the caller (a stable id derived from its key, not secret);
    * throws a 401 ApiError when the key is missing or wrong.

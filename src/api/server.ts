@@ -12,7 +12,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Analytics, BacktestJobs, BacktestLimits, StoreHealth } from '../analytics/index.js';
+import { type Analytics, BacktestJobs, type BacktestLimits, type StoreHealth } from '../analytics/index.js';
 import type { LeadClient } from '../client/index.js';
 import type { ConfigVersions } from '../config-versions.js';
 import { ImportJobs, type ImportJobsOptions } from '../import/jobs.js';
@@ -20,6 +20,8 @@ import { STAGES } from '../machines/index.js';
 import { LEAD_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { ApiKeys, requireMetricsKey } from './auth.js';
 import { configRoutes } from './config.js';
+import { dashboardRoutes } from './dashboard/routes.js';
+import { DashboardSessions } from './dashboard/session.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 // For its side effect: the examples join the schemas' OpenAPI metadata before the document is built.
 import './examples.js';
@@ -118,6 +120,12 @@ export interface BuildApiOptions {
   idempotency?: IdempotencyOptions;
   /** Deadline of each Temporal call made for a request; past it the answer is a 503. Default 20 s. */
   temporalTimeoutMs?: number;
+  /**
+   * The dashboard at `/` (src/api/dashboard/), with the analytics only: the secret its session cookies
+   * are signed with (default: a random one per process, so a restart logs everyone out) and how long
+   * a session lasts (default 8 hours).
+   */
+  dashboard?: { sessionSecret?: string; sessionTtlMs?: number };
 }
 
 export async function buildApi(options: BuildApiOptions): Promise<FastifyInstance> {
@@ -346,11 +354,24 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     await app.register(privacyRoutes, { prefix: '/v1/leads', client, keys, temporal, store, outbox });
   }
   if (options.analytics) {
-    await app.register(reportRoutes, {
-      prefix: '/v1',
-      analytics: options.analytics,
-      keys,
-      ...(options.backtests ? { backtests: options.backtests } : {}),
+    const { analytics } = options;
+    // One set of backtest jobs for /v1/backtests and the dashboard: one concurrency limit for both.
+    const backtests =
+      options.backtests instanceof BacktestJobs
+        ? options.backtests
+        : BacktestJobs.over(analytics.store, {
+            ...options.backtests,
+            onBug: (err, id) => app.log.error({ err, backtest: id }, 'backtest thread failed'),
+          });
+    await app.register(reportRoutes, { prefix: '/v1', analytics, keys, backtests });
+    await app.register(dashboardRoutes, {
+      analytics,
+      jobs: backtests,
+      sessions: new DashboardSessions(
+        keys,
+        options.dashboard?.sessionSecret,
+        options.dashboard?.sessionTtlMs,
+      ),
     });
   }
   if (options.configVersions)

@@ -49,7 +49,10 @@ export function addImportCommand(program: Command, out: Output): void {
     .addOption(
       new Option('--preset <tool>', 'the column names of this tool’s contact export').choices(PRESET_NAMES),
     )
-    .option('--mapping <file.json>', 'a mapping file: { key, tool, columns, history, values, properties, consent } (see README)')
+    .option(
+      '--mapping <file.json>',
+      'a mapping file: { key, tool, columns, history, values, properties, consent } (see README)',
+    )
     .addOption(
       new Option('--format <format>', 'the file’s format (default: by its extension)').choices(
         IMPORT_FORMATS,

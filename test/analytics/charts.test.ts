@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ChartError,
   type FunnelSeries,
+  formatDuration,
   funnelChartSvg,
   type StageTimeBar,
   velocityChartSvg,
@@ -106,26 +107,52 @@ describe('funnelChartSvg', () => {
 
 describe('velocityChartSvg', () => {
   const times: StageTimeBar[] = [
-    { stage: 'lead', medianDays: 2.3333333, meanDays: 5.41666666, stays: 1200 },
-    { stage: 'mql', medianDays: 0.98, meanDays: null, stays: 1 },
-    { stage: 'sql', medianDays: null, meanDays: null, stays: 0 },
+    { stage: 'lead', medianDays: 2.3333333, meanDays: 5.41666666, stays: 1200, open: 30 },
+    { stage: 'mql', medianDays: 0.98, meanDays: null, stays: 1, open: 0 },
+    { stage: 'sql', medianDays: null, meanDays: null, stays: 0, open: 4 },
   ];
 
-  it('draws median and mean per stage, skipping missing values', async () => {
+  it('draws median and mean per stage, skipping missing values, open stays counted as censored', async () => {
     const svg = await velocityChartSvg(times, { title: 'Time in stage' });
     expectStandaloneSvg(svg);
     expect(texts(svg, 'legend-label')).toEqual(['median', 'mean']);
     expect(texts(svg, 'axis-label')).toEqual(
-      expect.arrayContaining(['lead\n1,200 stays', 'mql\n1 stay', 'sql\n0 stays']),
+      expect.arrayContaining([
+        'lead\n1,200 stays\n30 open (censored)',
+        'mql\n1 stay',
+        'sql\n0 stays\n4 open (censored)',
+      ]),
     );
-    const labels = texts(svg).filter((t) => / days?$/.test(t));
-    // Three bars: sql has none, mql only its median.
-    expect(labels).toEqual(['2.3 days', '5.4 days', '1 day']);
+    const labels = texts(svg).filter((t) => / (days?|hours?)$/.test(t));
+    // Three bars: sql has none, mql only its median, in hours (under two days).
+    expect(labels).toEqual(['2.3 days', '5.4 days', '23.5 hours']);
+    expect(texts(svg, 'axis-title')).toEqual(['days in stage']);
     expect(texts(svg).join('\n')).not.toMatch(/\d\.\d{3,}/);
+  });
+
+  it('labels short stays in hours, never "0 days", and puts the axis in hours when every bar is short', async () => {
+    const svg = await velocityChartSvg([
+      { stage: 'lead', medianDays: 0.01, meanDays: 1 / 24, stays: 10, open: 0 },
+      { stage: 'mql', medianDays: 1.99, meanDays: 1.5, stays: 3, open: 0 },
+    ]);
+    const labels = texts(svg).filter((t) => / (days?|hours?)$/.test(t));
+    expect(labels).toEqual(['0.2 hours', '1 hour', '47.8 hours', '36 hours']);
+    expect(texts(svg).join('\n')).not.toContain('0 days');
+    expect(texts(svg, 'axis-title')).toEqual(['hours in stage']);
   });
 
   it('refuses empty input with a typed error', async () => {
     await expect(velocityChartSvg([])).rejects.toMatchObject({ code: 'no-stages' });
     await expect(velocityChartSvg([times[2] as StageTimeBar])).rejects.toMatchObject({ code: 'no_data' });
+  });
+});
+
+describe('formatDuration', () => {
+  it('reads in hours under two days, in days from two days on', () => {
+    expect(formatDuration(0)).toBe('0 hours');
+    expect(formatDuration(1 / 24)).toBe('1 hour');
+    expect(formatDuration(1.999)).toBe('48 hours');
+    expect(formatDuration(2)).toBe('2 days');
+    expect(formatDuration(12.345)).toBe('12.3 days');
   });
 });

@@ -49,14 +49,50 @@ describe.each(STORE_KINDS)('reports from the %s store', (kind) => {
     it('recovers the step rates and the cumulative rates (within 2 percentage points, n ≥ 1,000 per step)', async () => {
       const report = await population.conversion({ from: SPEC.from, to: SPEC.to }, END);
       const step = (stage: string) => report.funnel.find((s) => s.stage === stage);
-      expect(step('visitor')?.leads).toBe(SPEC.leads);
-      expect(step('lead')?.stepRate).toBe(1);
+      // Every lead came in by a form (visitor and lead at one instant): the funnel starts at lead.
+      expect(report.funnel.map((s) => s.stage)).toEqual(['lead', 'mql', 'sql', 'opportunity', 'customer']);
+      expect(step('lead')).toMatchObject({ leads: SPEC.leads, stepRate: null, cumulativeRate: 1 });
       expect(step('mql')?.stepRate).toBeCloseTo(0.4, 1);
       expect(Math.abs((step('mql')?.stepRate ?? 0) - 0.4)).toBeLessThan(0.02);
       expect(Math.abs((step('sql')?.stepRate ?? 0) - 0.6)).toBeLessThan(0.02);
       expect(Math.abs((step('opportunity')?.stepRate ?? 0) - 0.5)).toBeLessThan(0.03);
       expect(Math.abs((step('customer')?.stepRate ?? 0) - 0.3)).toBeLessThan(0.04);
       expect(Math.abs((step('customer')?.cumulativeRate ?? 0) - 0.4 * 0.6 * 0.5 * 0.3)).toBeLessThan(0.006);
+    });
+
+    it('starts at visitor as soon as one lead of the cohort was a visitor first', async () => {
+      const t = Date.UTC(2026, 0, 1);
+      const report = await (
+        await analyticsOf([
+          ...leadRows('form', [
+            [null, 'visitor', t],
+            ['visitor', 'lead', t],
+          ]),
+          ...leadRows('visit', [
+            [null, 'visitor', t],
+            ['visitor', 'lead', t + HOUR_MS],
+          ]),
+          ...leadRows('browsing', [[null, 'visitor', t + 2 * HOUR_MS]]),
+        ])
+      ).conversion({ from: t, to: t + DAY_MS }, t + DAY_MS);
+      expect(report.funnel.slice(0, 2)).toEqual([
+        { stage: 'visitor', leads: 3, stepRate: null, cumulativeRate: 1 },
+        { stage: 'lead', leads: 2, stepRate: 2 / 3, cumulativeRate: 2 / 3 },
+      ]);
+      // Before the visit became a lead, it was a visitor still: the step is there at that instant too.
+      const early = await (
+        await analyticsOf([
+          ...leadRows('form', [
+            [null, 'visitor', t],
+            ['visitor', 'lead', t],
+          ]),
+          ...leadRows('visit', [
+            [null, 'visitor', t],
+            ['visitor', 'lead', t + HOUR_MS],
+          ]),
+        ])
+      ).conversion({ from: t, to: t + DAY_MS }, t + HOUR_MS / 2);
+      expect(early.funnel[0]).toEqual({ stage: 'visitor', leads: 2, stepRate: null, cumulativeRate: 1 });
     });
 
     it('counts flow per stage: leads entering a stage in the period and moving on by asOf', async () => {
@@ -86,6 +122,34 @@ describe.each(STORE_KINDS)('reports from the %s store', (kind) => {
         // Exponential stays: the time to the next stage has the same distribution as the stay.
         if (time?.toNext?.meanDays) expect(Math.abs(time.toNext.meanDays / meanDays - 1)).toBeLessThan(0.1);
       }
+    });
+
+    it('drops the terminal stages, whose stays never end, unless some stay in them did end', async () => {
+      const report = await population.velocity(null, END);
+      expect(report.stages.map((s) => s.stage)).toEqual([
+        'visitor',
+        'lead',
+        'mql',
+        'sql',
+        'opportunity',
+        'recycled',
+      ]);
+      const t = Date.UTC(2026, 0, 1);
+      const comeBack = await (
+        await analyticsOf(
+          leadRows('back', [
+            [null, 'lead', t],
+            ['lead', 'lost', t + DAY_MS],
+            ['lost', 'lead', t + 31 * DAY_MS],
+          ]),
+        )
+      ).velocity(null, t + 40 * DAY_MS);
+      expect(comeBack.stages.find((s) => s.stage === 'lost')).toMatchObject({
+        count: 1,
+        medianDays: 30,
+        open: 0,
+      });
+      expect(comeBack.stages.map((s) => s.stage)).not.toContain('customer');
     });
 
     it('leaves stays still running out of the figures and counts them as open', async () => {
@@ -197,4 +261,22 @@ function row(
   at: number,
 ): StageChangeRow {
   return { key: `one/${seq}`, leadId: 'one', seq, from, to, at, cause: 'test', reason: null, amount: null };
+}
+
+/** One lead's rows, in seq order. */
+function leadRows(
+  leadId: string,
+  changes: [StageChangeRow['from'], StageChangeRow['to'], number][],
+): StageChangeRow[] {
+  return changes.map(([from, to, at], i) => ({
+    key: `${leadId}/${i + 1}`,
+    leadId,
+    seq: i + 1,
+    from,
+    to,
+    at,
+    cause: 'test',
+    reason: null,
+    amount: null,
+  }));
 }

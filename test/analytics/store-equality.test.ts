@@ -120,6 +120,9 @@ describe('SQL reports equal the in-memory reference', () => {
     const stages = await reference.stages(T + 36 * HOUR_MS);
     // edge-c's seq 2 lies after this instant: it is still a visitor, though its seq 3 (an MQL) does not.
     expect(stages.stages).toMatchObject({ visitor: 1, lead: 0, mql: 3 });
+    // edge-c was a visitor for two days: the funnel of a period holding it starts at visitor, not lead.
+    const funnel = (await reference.conversion({ from: T, to: T + DAY_MS }, T + 3 * DAY_MS)).funnel;
+    expect(funnel[0]).toMatchObject({ stage: 'visitor', leads: 2 });
     const sla = await reference.sla({ slaHours: 48, asOf: T + 100 * DAY_MS });
     expect(sla.byOutcome).toEqual({ answered_late: 2, recycled_by_sla: 1, still_waiting: 2 });
   });

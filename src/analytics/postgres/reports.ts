@@ -27,6 +27,7 @@ import {
   type StageCountsReport,
   type StageFlow,
   type VelocityReport,
+  velocityRows,
 } from '../reports.js';
 
 type Query = (sql: string, params: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>;
@@ -114,6 +115,8 @@ export class PostgresReports implements ReportQueries {
       `WITH ${FIRSTS}
        SELECT
          ${FUNNEL_STAGES.map((s) => `count(*) FILTER (WHERE ${inPeriod('created')} AND ${col(s)} <= $4::float8) AS reached_${s}`).join(',\n')},
+         count(*) FILTER (WHERE ${inPeriod('created')} AND ${col('visitor')} <= $4::float8
+           AND (${col('lead')} IS NULL OR ${col('lead')} > $4::float8 OR ${col('lead')} > ${col('visitor')})) AS visitors_first,
          ${pairs
            .map(
              ([from, to]) =>
@@ -136,7 +139,7 @@ export class PostgresReports implements ReportQueries {
       const converted = Number(row[`converted_${from}`] ?? 0);
       return { from, to, entered, converted, rate: ratio(converted, entered) };
     });
-    return { period, asOf, funnel: funnelFromCounts(reached), flow };
+    return { period, asOf, funnel: funnelFromCounts(reached, Number(row.visitors_first ?? 0)), flow };
   }
 
   async velocity(asOf: number, period: Period | null, scope: ReportScope): Promise<VelocityReport> {
@@ -168,15 +171,17 @@ export class PostgresReports implements ReportQueries {
     return {
       period,
       asOf,
-      stages: STAGES.filter((s) => s !== 'merged').map((stage) => ({
-        stage,
-        ...durationsOf(stayOf.get(stage)),
-        open: Number(stayOf.get(stage)?.open ?? 0),
-        toNext:
-          (FUNNEL_STAGES as readonly Stage[]).includes(stage) && stage !== 'customer'
-            ? durationsOf(nextOf.get(stage))
-            : null,
-      })),
+      stages: velocityRows(
+        STAGES.filter((s) => s !== 'merged').map((stage) => ({
+          stage,
+          ...durationsOf(stayOf.get(stage)),
+          open: Number(stayOf.get(stage)?.open ?? 0),
+          toNext:
+            (FUNNEL_STAGES as readonly Stage[]).includes(stage) && stage !== 'customer'
+              ? durationsOf(nextOf.get(stage))
+              : null,
+        })),
+      ),
     };
   }
 
