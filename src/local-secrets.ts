@@ -10,6 +10,7 @@ import type { Settings } from './settings.js';
 
 export const API_KEY_FILE = 'api-key';
 export const UNSUBSCRIBE_SECRET_FILE = 'unsubscribe-secret';
+export const DASHBOARD_SECRET_FILE = 'dashboard-secret';
 export const FORMS_WEBHOOK_SECRET_FILE = 'forms-webhook-secret';
 export const CRM_COMMAND_SECRET_FILE = 'crm-command-secret';
 

@@ -103,6 +103,12 @@ export const SettingsSchema = z
       // Anyone holding one link can try secrets offline: a short one would not hold.
       z.string().min(16, 'must be at least 16 characters'),
     ),
+    /**
+     * Signs the dashboard's session cookies: the same on every API process, so a restart or another
+     * replica keeps operators logged in. Unset: a random one per process (`npm start` keeps one in
+     * the data dir).
+     */
+    LEADCYCLE_DASHBOARD_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
     /** Where recipients reach the API (the unsubscribe links); unset: the API's own address. */
     LEADCYCLE_PUBLIC_URL: optional(
       text.refine((s) => isUrl(s, ['https:', 'http:']), 'must be an http(s) URL'),

@@ -20,7 +20,13 @@ import { startCodecServer } from './codec/server.js';
 import { loadConfigFile } from './config-file.js';
 import { ConfigVersions, liveConfig as liveConfigOf } from './config-versions.js';
 import { DEMO_CONFIG, runDemo } from './demo.js';
-import { API_KEY_FILE, localSecret, localWebhookSecrets, UNSUBSCRIBE_SECRET_FILE } from './local-secrets.js';
+import {
+  API_KEY_FILE,
+  DASHBOARD_SECRET_FILE,
+  localSecret,
+  localWebhookSecrets,
+  UNSUBSCRIBE_SECRET_FILE,
+} from './local-secrets.js';
 import { dataDirOf } from './paths.js';
 import { ensurePrivateDir } from './private-fs.js';
 import { readSettings } from './settings.js';
@@ -126,6 +132,11 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     ...(settings.LEADCYCLE_PUBLIC_URL ? { publicUrl: settings.LEADCYCLE_PUBLIC_URL } : {}),
     ...(settings.LEADCYCLE_METRICS_KEY ? { metricsKey: settings.LEADCYCLE_METRICS_KEY } : {}),
     unsubscribeSecret,
+    // Kept in the data dir: a restart keeps operators logged in to the dashboard.
+    dashboard: {
+      sessionSecret:
+        settings.LEADCYCLE_DASHBOARD_SECRET ?? (await localSecret(dataDir, DASHBOARD_SECRET_FILE)),
+    },
     // Forget and export read and erase what the worker's activities write.
     privacy: { store: effects.analytics, outbox: effects.outbox },
   });

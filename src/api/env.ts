@@ -77,6 +77,9 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiSet
     ...(settings.LEADCYCLE_UNSUBSCRIBE_SECRET
       ? { unsubscribeSecret: settings.LEADCYCLE_UNSUBSCRIBE_SECRET }
       : {}),
+    ...(settings.LEADCYCLE_DASHBOARD_SECRET
+      ? { dashboard: { sessionSecret: settings.LEADCYCLE_DASHBOARD_SECRET } }
+      : {}),
     dataDir: dataDirOf(settings),
     temporalTimeoutMs: settings.LEADCYCLE_API_TEMPORAL_TIMEOUT_MS,
     backtests: {
