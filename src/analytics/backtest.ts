@@ -182,6 +182,8 @@ export async function backtest(
     recorded?: ReadonlyMap<string, StageChangeRow[]>;
     /** Sees every replayed lead (benchmarks count its timers). */
     onReplay?: (replay: LeadReplay, scenario: BacktestScenario) => void;
+    /** Sees the count of leads replayed so far, after each one (the CLI's progress bar). */
+    onProgress?: (leads: number) => void;
   },
 ): Promise<BacktestReport> {
   const { until, recorded } = options;
@@ -197,6 +199,7 @@ export async function backtest(
       tallies[i]?.add(result.changes, result.refused);
       options.onReplay?.(result, scenarios[i] as BacktestScenario);
     });
+    options.onProgress?.(leads);
   }
   if (leads === 0) throw new BacktestError('no_leads', 'the journal holds no leads to replay');
   return {

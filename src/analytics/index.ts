@@ -129,14 +129,24 @@ export class Analytics {
    */
   async backtest(
     whatIf: LeadcycleConfigInput,
-    options: { label?: string; until?: number } = {},
+    options: {
+      label?: string;
+      until?: number;
+      /** Leads replayed so far, of about `total` (the leads with recorded stage changes). */
+      onProgress?: (done: number, total: number) => void;
+    } = {},
   ): Promise<BacktestReport> {
+    const recorded = await this.#leads();
+    const { onProgress } = options;
     return backtest(
       this.store.journal(this.#scope()),
       [{ label: options.label ?? 'what-if', config: this.whatIf(whatIf) }],
       {
         until: options.until ?? this.now(),
-        recorded: await this.#leads(),
+        recorded,
+        ...(onProgress
+          ? { onProgress: (done: number) => onProgress(done, Math.max(done, recorded.size)) }
+          : {}),
       },
     );
   }

@@ -27,6 +27,7 @@ import { LeadcycleConfigSchema } from '../machines/index.js';
 import { resolveDataDir } from '../paths.js';
 import { readSettings } from '../settings.js';
 import type { Output } from './output.js';
+import { progressBar } from './progress.js';
 import {
   describeBacktest,
   describeCohorts,
@@ -253,13 +254,36 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
       // A backtest replays every timer of every lead: the file's own timers meet the API's floors too.
       const tooFast = backtestTimerIssues(LeadcycleConfigSchema.parse(config));
       if (tooFast.length > 0) throw new ConfigFileError(file, tooFast);
+      // A long replay shows its progress on a terminal (never into --json's stdout).
+      const bar =
+        process.stderr.isTTY && !out.json
+          ? progressBar('backtest |{bar}| {value}/{total} leads | ETA {eta_formatted}')
+          : null;
       const r = await withAnalytics(
         dataDir,
         async (a) => {
-          const result = await a.backtest(config, {
-            ...(label === undefined ? {} : { label }),
-            ...(until === undefined ? {} : { until }),
-          });
+          let started = false;
+          let shown = 0;
+          const result = await a
+            .backtest(config, {
+              ...(label === undefined ? {} : { label }),
+              ...(until === undefined ? {} : { until }),
+              ...(bar
+                ? {
+                    onProgress: (done: number, total: number) => {
+                      if (!started) bar.start(total, 0);
+                      started = true;
+                      // Every 100th lead: drawing is slower than replaying.
+                      if (done - shown >= 100 || done === total) {
+                        bar.setTotal(total);
+                        bar.update(done);
+                        shown = done;
+                      }
+                    },
+                  }
+                : {}),
+            })
+            .finally(() => bar?.stop());
           return { result, svg: chart ? await a.backtestSvg(result) : null };
         },
         tenant,

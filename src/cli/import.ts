@@ -1,7 +1,6 @@
 /** `leadcycle import <file>`: bulk import of contacts (src/import/), with a progress bar on a TTY. */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
 import {
@@ -21,6 +20,7 @@ import { resolveDataDir } from '../paths.js';
 import { withClient } from './leads.js';
 import { integer, parseOptions, tenantOption } from './options.js';
 import type { Output } from './output.js';
+import { progressBar } from './progress.js';
 
 const ImportOptionsSchema = z
   .object({
@@ -77,14 +77,8 @@ Consent comes only from the mapping's consent column; without one, every contact
       const source = { format: options.format ?? formatOf(file), open: () => createReadStream(file) };
       const bar =
         process.stderr.isTTY && !out.json && options.progress !== false
-          ? new cliProgress.SingleBar(
-              {
-                stream: process.stderr,
-                format:
-                  'import |{bar}| {value}/{total} rows | {rate} leads/s | ETA {eta_formatted} | {rejected} rejected',
-                hideCursor: true,
-              },
-              cliProgress.Presets.shades_classic,
+          ? progressBar(
+              'import |{bar}| {value}/{total} rows | {rate} leads/s | ETA {eta_formatted} | {rejected} rejected',
             )
           : null;
       const started = Date.now();

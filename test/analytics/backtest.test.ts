@@ -79,7 +79,15 @@ describe('what-if backtest', () => {
     try {
       await recordPopulation(store, population.slice(0, 300));
       const analytics = new Analytics(store, () => UNTIL);
-      const fromStore = await analytics.backtest({ mqlThreshold: 60 }, { label: 'MQL at 60' });
+      const progress: Array<[number, number]> = [];
+      const fromStore = await analytics.backtest(
+        { mqlThreshold: 60 },
+        { label: 'MQL at 60', onProgress: (done, total) => progress.push([done, total]) },
+      );
+      // The CLI's progress bar: one step a lead, of the store's 300.
+      expect(progress).toHaveLength(300);
+      expect(progress.at(0)).toEqual([1, 300]);
+      expect(progress.at(-1)).toEqual([300, 300]);
       const inMemory = await backtest(
         journalOf(population.slice(0, 300)),
         [{ label: 'MQL at 60', config: { mqlThreshold: 60 } }],
