@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Analytics, openAnalyticsStore, type SqliteAnalyticsStore } from '../src/analytics/index.js';
 import { DAY_MS } from '../src/machines/index.js';
 import { API_KEY, type ApiStack, startApiStack } from './api/support.js';
+import { launchChromium } from './support/chromium.js';
 import { BANT_COMPLETE, FIT } from './support/lead.js';
 import { journalPopulation, recordPopulation } from './support/population.js';
 import { eventually } from './support/workflow.js';
@@ -16,7 +17,6 @@ import { eventually } from './support/workflow.js';
  * /v1 reports answer for the same filters. With LEADCYCLE_UPDATE_SCREENSHOT=1 the screenshots replace
  * docs/dashboard-*.png, which README shows.
  */
-const CHROMIUM = process.env.LEADCYCLE_CHROMIUM ?? '/usr/bin/chromium';
 const ACME_KEY = 'acme-dashboard-key-0123456789abcdef';
 const UPDATE = process.env.LEADCYCLE_UPDATE_SCREENSHOT === '1';
 const shot = (name: string) =>
@@ -83,16 +83,7 @@ beforeAll(async () => {
     expect(stages.stages.mql).toBeGreaterThanOrEqual(1);
     expect((await new Analytics(store).forTenant('globex').stages()).stages.lead).toBeGreaterThanOrEqual(1);
   }, 30_000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

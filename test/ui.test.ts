@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { activitiesFromEnv } from '../src/activities/index.js';
 import { LeadClient } from '../src/client/index.js';
 import { loadDataConverter } from '../src/codec/keys.js';
 import { getFreePort, type RunningDevServer, startDevServer } from '../src/temporal/server.js';
 import { createLeadWorker } from '../src/worker.js';
+import { launchChromium } from './support/chromium.js';
 import { BANT_COMPLETE, FIT } from './support/lead.js';
 import { payloadText } from './support/payloads.js';
 import { eventually } from './support/workflow.js';
@@ -24,7 +25,6 @@ import { eventually } from './support/workflow.js';
  */
 const SCREENSHOT = fileURLToPath(new URL('../docs/temporal-ui-leads.png', import.meta.url));
 const LEAD_SCREENSHOT = fileURLToPath(new URL('../docs/temporal-ui-lead.png', import.meta.url));
-const CHROMIUM = process.env.LEADCYCLE_CHROMIUM ?? '/usr/bin/chromium';
 
 let server: RunningDevServer | undefined;
 let worker: Worker | undefined;
@@ -89,19 +89,7 @@ beforeAll(async () => {
     ),
   );
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 const screenshot = (name: string, readme: string) =>
