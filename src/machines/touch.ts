@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * A touch: where a capture or a visit came from (docs/domain.md: "Attribution"). Marketing labels
+ * A touch: where a capture or a visit came from (README: "Touches (attribution)"). Marketing labels
  * only, never personal data: each is short, and its charset leaves no room for an email address
  * (no `@`), so none names a person. They stay out of search attributes; the analytics keep them.
  */
