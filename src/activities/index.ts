@@ -253,7 +253,7 @@ export function createActivities(deps: ActivityDeps) {
   const activities = {
     /** recorded=false when the key was already there. */
     async recordStageChange(input: RecordStageChangeInput): Promise<{ recorded: boolean }> {
-      const { from, to, at, cause, reason, amount } = input.change;
+      const { from, to, at, cause, reason, amount, firstTouch, lastTouch } = input.change;
       return analytics.recordStageChange({
         key: input.idempotencyKey,
         // The workflow id, not the lead key: the key holds the email address.
@@ -266,6 +266,9 @@ export function createActivities(deps: ActivityDeps) {
         reason,
         amount: amount ?? null,
         tenant: tenantOfKey(input.leadKey),
+        // Marketing labels only (TouchSchema): where the lead came from, for the attribution report.
+        ...(firstTouch ? { firstTouch } : {}),
+        ...(lastTouch ? { lastTouch } : {}),
       });
     },
 

@@ -2,8 +2,9 @@
  * Funnel, velocity, forecast and what-if backtesting over what the lead workflows record. The CLI
  * (`leadcycle report …`) and the HTTP API (`/v1/reports/…`) are thin doors onto `Analytics`.
  */
-import { type LeadcycleConfigInput, LeadcycleConfigSchema } from '../machines/index.js';
+import { type LeadcycleConfigInput, LeadcycleConfigSchema, type TouchDimension } from '../machines/index.js';
 import { readSettings, type Settings } from '../settings.js';
+import { type AttributionModel, type AttributionReport, attribution } from './attribution.js';
 import { type BacktestReport, backtest } from './backtest.js';
 import { funnelChartSvg, velocityChartSvg } from './charts.js';
 import { type ForecastReport, forecast } from './forecast.js';
@@ -26,6 +27,7 @@ import {
   velocity,
 } from './reports.js';
 
+export * from './attribution.js';
 export * from './backtest.js';
 export * from './backtest-jobs.js';
 export * from './charts.js';
@@ -101,6 +103,20 @@ export class Analytics {
     const sql = this.#sql;
     if (sql) return sql.slaBreaches(query, this.#scope());
     return slaBreaches(await this.#leads(), query);
+  }
+
+  /**
+   * Leads, MQLs, SQLs, opportunities, customers and won amount per source, channel, campaign or form.
+   * Computed here for every store: the PostgreSQL store has no SQL for it yet.
+   */
+  async attribution(
+    options: { model?: AttributionModel; by?: TouchDimension; period?: Period | null } = {},
+  ): Promise<AttributionReport> {
+    return attribution(await this.#leads(), {
+      model: options.model ?? 'first',
+      by: options.by ?? 'source',
+      period: options.period ?? null,
+    });
   }
 
   async cohorts(asOf = this.now()): Promise<CohortReport> {

@@ -6,7 +6,14 @@
 import { z } from 'zod';
 import { TenantSchema } from '../client/lead-key.js';
 import { describeIssues, type FieldIssue, issuesOf, LeadcycleError } from '../errors.js';
-import { DAY_MS, HOUR_MS, type LeadcycleConfig, LeadcycleConfigSchema } from '../machines/index.js';
+import {
+  DAY_MS,
+  HOUR_MS,
+  type LeadcycleConfig,
+  LeadcycleConfigSchema,
+  TOUCH_DIMENSIONS,
+} from '../machines/index.js';
+import { ATTRIBUTION_MODELS } from './attribution.js';
 import type { Period } from './reports.js';
 
 /** The default report period: the 90 days before `asOf`. */
@@ -89,6 +96,22 @@ export const SlaParamsSchema = PeriodParamsSchema.extend({
     .max(MAX_HOURS)
     .optional()
     .describe("Hours sales have to accept an MQL; default the live config's salesSlaHours (48 built in)"),
+}).strict();
+
+/** Attribution: stage entries in a period (default all), by a touch's dimension, under a model. */
+export const AttributionParamsSchema = PeriodParamsSchema.extend({
+  model: z
+    .enum(ATTRIBUTION_MODELS)
+    .default('first')
+    .describe(
+      "Credit each stage to the lead's first touch, or to its last touch before the stage; default first",
+    ),
+  by: z
+    .enum(TOUCH_DIMENSIONS)
+    .default('source')
+    .describe(
+      "Group by the touch's source (else utm_source), channel, campaign (else utm_campaign) or form; default source",
+    ),
 }).strict();
 
 export const CohortsParamsSchema = z.object({ tenant }).strict();

@@ -4,7 +4,13 @@
  * replays through the machine under another config. Both are written by activities, idempotently.
  */
 import { z } from 'zod';
-import { ConsentSourceSchema, ConsentStateSchema, LeadEventSchema, StageSchema } from '../machines/index.js';
+import {
+  ConsentSourceSchema,
+  ConsentStateSchema,
+  LeadEventSchema,
+  StageSchema,
+  TouchSchema,
+} from '../machines/index.js';
 
 /** One stage change, as the machine emitted it (`at` is the workflow's clock, epoch ms). */
 export const StageChangeRowSchema = z.object({
@@ -30,6 +36,12 @@ export const StageChangeRowSchema = z.object({
    * 5). Null for rows written before it whose lead has recorded nothing since.
    */
   tenant: z.string().min(1).nullable().optional(),
+  /**
+   * The lead's first and last touch as of the change (marketing labels, no personal data), for the
+   * attribution report (SQLite migration 6, PostgreSQL 2). Absent before the lead had one.
+   */
+  firstTouch: TouchSchema.nullable().optional(),
+  lastTouch: TouchSchema.nullable().optional(),
 });
 export type StageChangeRow = z.infer<typeof StageChangeRowSchema>;
 

@@ -19,6 +19,7 @@ import {
   PersonRequestSchema,
 } from './privacy.js';
 import {
+  AttributionReportSchema,
   BacktestJobSchema,
   BacktestReportSchema,
   BacktestRequestSchema,
@@ -427,4 +428,17 @@ request(TypeformBodySchema, {
 answer(VendorWebhookAckSchema, {
   applied: [{ event: 'contact.propertyChange:email', leadId: LEAD_ID, stage: 'visitor', consent: 'unknown' }],
   ignored: [{ event: 'contact.propertyChange:lifecyclestage', reason: 'leadcycle decides the stage' }],
+});
+
+// Attribution by first touch.
+const counts = { leads: 40, mqls: 12, sqls: 5, opportunities: 3, customers: 1, wonAmount: 12_000 };
+answer(AttributionReportSchema, {
+  model: 'first',
+  by: 'source',
+  period,
+  rows: [
+    { value: 'google', ...counts },
+    { value: null, leads: 10, mqls: 1, sqls: 0, opportunities: 0, customers: 0, wonAmount: 0 },
+  ],
+  total: { leads: 50, mqls: 13, sqls: 5, opportunities: 3, customers: 1, wonAmount: 12_000 },
 });

@@ -4,12 +4,13 @@
  */
 import { z } from 'zod';
 import {
+  ATTRIBUTION_MODELS,
   BacktestConfigSchema,
   BacktestLabelSchema,
   BacktestUntilSchema,
   OPEN_STAGES,
 } from '../analytics/index.js';
-import { FUNNEL_STAGES, STAGES } from '../machines/index.js';
+import { FUNNEL_STAGES, STAGES, TOUCH_DIMENSIONS } from '../machines/index.js';
 import { IsoTimeSchema, named, StageSchema } from './schemas.js';
 
 export const BacktestRequestSchema = named(
@@ -127,6 +128,32 @@ export const SlaReportSchema = named(
         }),
       )
       .describe('The most overdue first'),
+  }),
+);
+
+const AttributionCountsSchema = z.object({
+  leads: z.number().describe('Leads that entered `lead` in the period'),
+  mqls: z.number(),
+  sqls: z.number(),
+  opportunities: z.number(),
+  customers: z.number(),
+  wonAmount: z.number().describe("The amounts of those customers' deals"),
+});
+
+export const AttributionReportSchema = named(
+  'AttributionReport',
+  z.object({
+    model: z.enum(ATTRIBUTION_MODELS),
+    by: z.enum(TOUCH_DIMENSIONS),
+    period: PeriodSchema.nullable().describe('Stage entries in this period; null for all of them'),
+    rows: z
+      .array(
+        AttributionCountsSchema.extend({
+          value: z.string().nullable().describe('The touch value; null for leads without one'),
+        }),
+      )
+      .describe('The most leads first'),
+    total: AttributionCountsSchema,
   }),
 );
 

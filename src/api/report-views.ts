@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import type {
+  AttributionReport,
   BacktestJobView,
   BacktestReport,
   CohortReport,
@@ -17,6 +18,7 @@ import type {
   VelocityReport,
 } from '../analytics/index.js';
 import type {
+  AttributionReportSchema,
   BacktestJobSchema,
   BacktestReportSchema,
   CohortReportSchema,
@@ -75,4 +77,9 @@ export const backtestJobView = (v: BacktestJobView): z.output<typeof BacktestJob
   createdAt: isoOf(v.createdAt),
   finishedAt: v.finishedAt === null ? null : isoOf(v.finishedAt),
   result: v.result && backtestView(v.result),
+});
+
+export const attributionView = (r: AttributionReport): z.output<typeof AttributionReportSchema> => ({
+  ...r,
+  period: r.period && periodView(r.period),
 });

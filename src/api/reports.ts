@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   type Analytics,
   AnalyticsStoreError,
+  AttributionParamsSchema,
   BacktestJobError,
   BacktestJobs,
   type BacktestJobView,
@@ -30,6 +31,7 @@ import { type ApiKeys, requireTenantFilter } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { json, problem } from './leads.js';
 import {
+  AttributionReportSchema,
   BacktestJobParamsSchema,
   BacktestJobSchema,
   BacktestReportSchema,
@@ -42,6 +44,7 @@ import {
   VelocityReportSchema,
 } from './report-schemas.js';
 import {
+  attributionView,
   backtestJobView,
   backtestView,
   cohortsView,
@@ -179,6 +182,27 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
             ...(slaHours === undefined ? {} : { slaHours }),
           }),
         );
+      }),
+  );
+
+  app.get(
+    '/reports/attribution',
+    {
+      schema: {
+        operationId: 'reportAttribution',
+        tags,
+        summary:
+          'Leads, MQLs, SQLs, opportunities, customers and won amount per source, channel, campaign or form',
+        querystring: AttributionParamsSchema,
+        response: { 200: json('Attribution by first or last touch', AttributionReportSchema), ...read },
+      },
+    },
+    (request) =>
+      answering(() => {
+        const { model, by, tenant: _tenant, ...period } = request.query;
+        return scoped(request)
+          .attribution({ model, by, period: periodOf(period, analytics.now(), null) })
+          .then(attributionView);
       }),
   );
 

@@ -19,6 +19,7 @@ import {
   ProfileSchema,
   SalesCommandSchema,
   TIMER_EVENT_TYPES,
+  TouchSchema,
 } from '../machines/index.js';
 
 type Meta = { id?: string | undefined; [key: string]: unknown };
@@ -162,6 +163,7 @@ export const FormWebhookSchema = named(
       consent: z.boolean().default(false).describe('The explicit marketing opt-in ticked on the form'),
       profile: ProfileSchema.omit({ email: true }).optional(),
       contentStage: BuyingStageSchema.optional(),
+      touch: TouchSchema.optional(),
     })
     .strict(),
 );

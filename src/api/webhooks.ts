@@ -131,7 +131,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
           tags: ['webhooks'],
           summary: 'A form submission from a form tool: captures the lead (signed, no API key)',
           description:
-            'Maps `{ tenant?, email, form, consent, profile?, contentStage? }` to a `form.submitted` capture of ' +
+            'Maps `{ tenant?, email, form, consent, profile?, contentStage?, touch? }` to a `form.submitted` capture of ' +
             'the lead (tenant, email). The same form submitted twice is one lead.',
           security: [],
           headers: SignatureHeadersSchema,
@@ -148,7 +148,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
         },
       },
       async (request) => {
-        const { tenant, email, form, consent, profile, contentStage } = request.body;
+        const { tenant, email, form, consent, profile, contentStage, touch } = request.body;
         const ref = { ...(tenant ? { tenant } : {}), email };
         const view = await temporal(() =>
           client.capture(ref, {
@@ -157,6 +157,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
             consent,
             profile: { ...profile, email },
             ...(contentStage ? { contentStage } : {}),
+            ...(touch ? { touch } : {}),
           }),
         );
         return ack(view, await idOf(ref));

@@ -6,6 +6,7 @@ import { Argument, type Command, Option } from 'commander';
 import { z } from 'zod';
 import {
   Analytics,
+  AttributionParamsSchema,
   BacktestLabelSchema,
   BacktestUntilSchema,
   backtestTimerIssues,
@@ -29,6 +30,7 @@ import { readSettings } from '../settings.js';
 import type { Output } from './output.js';
 import { progressBar } from './progress.js';
 import {
+  describeAttribution,
   describeBacktest,
   describeCohorts,
   describeConversion,
@@ -86,6 +88,7 @@ const StagesOptionsSchema = StagesParamsSchema.extend(DataDirSchema.shape);
 const ConversionOptionsSchema = ConversionParamsSchema.extend(DataDirSchema.shape);
 const VelocityOptionsSchema = PeriodParamsSchema.extend(DataDirSchema.shape);
 const SlaOptionsSchema = SlaParamsSchema.extend(DataDirSchema.shape);
+const AttributionOptionsSchema = AttributionParamsSchema.extend(DataDirSchema.shape);
 const CohortsOptionsSchema = CohortsParamsSchema.extend(DataDirSchema.shape);
 const ForecastOptionsSchema = ForecastParamsSchema.extend(DataDirSchema.shape);
 const CHARTS = ['funnel', 'velocity'] as const;
@@ -168,6 +171,27 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
         tenant,
       );
       out.print(r, () => describeSla(r));
+    });
+
+  report
+    .command('attribution')
+    .description(
+      'leads, MQLs, SQLs, opportunities, customers and won amount per source, channel, campaign or form',
+    )
+    .option(
+      '--model <model>',
+      "first: credit the lead's first touch; last: its last touch before each stage (default first)",
+    )
+    .option('--by <dimension>', 'source, channel, campaign or form (default source)')
+    .option('--from <date>', `only stage entries from then (${dateHelp})`)
+    .option('--to <date>', 'only stage entries before then (default now)')
+    .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
+    .action(async (options: unknown) => {
+      const { dataDir, tenant, model, by, ...given } = parseParams(AttributionOptionsSchema, options);
+      const period = periodOf(given, Date.now(), null);
+      const r = await withAnalytics(dataDir, (a) => a.attribution({ model, by, period }), tenant);
+      out.print(r, () => describeAttribution(r));
     });
 
   report

@@ -1,5 +1,6 @@
 /** The analytics' reports as text for people: a line saying what was counted, then a table. */
 import {
+  type AttributionReport,
   type BacktestReport,
   type CohortReport,
   type ConversionReport,
@@ -75,6 +76,20 @@ export function describeSla(r: SlaReport): string {
       `${r.byOutcome.recycled_by_sla} recycled by the SLA, ${r.byOutcome.still_waiting} still waiting`,
     ...(worst.length ? ['', 'most overdue', table(worst)] : []),
   ].join('\n');
+}
+
+export function describeAttribution(r: AttributionReport): string {
+  const which = r.period ? `stage entries ${span(r.period)}` : 'all stage entries';
+  const rows = [...r.rows, { value: 'total', ...r.total }].map((row) => ({
+    [r.by]: row.value ?? '(none)',
+    leads: row.leads,
+    MQLs: row.mqls,
+    SQLs: row.sqls,
+    opportunities: row.opportunities,
+    customers: row.customers,
+    won: money(row.wonAmount),
+  }));
+  return [`${r.model}-touch attribution by ${r.by}; ${which}`, table(rows)].join('\n');
 }
 
 export function describeCohorts(r: CohortReport): string {

@@ -13,6 +13,7 @@ import {
   temperatureOf,
   UNKNOWN_BANT,
 } from './scoring.js';
+import type { Touches } from './touch.js';
 import type { BuyingStage, Stage, Temperature } from './vocabulary.js';
 
 /** What the machine knows about one lead. Facts first; the last block is derived from the facts. */
@@ -58,6 +59,8 @@ export interface LeadContext {
   imported?: ImportedFacts;
   /** What time ages (LeadRules.timeAges): absent in leads recorded before it. */
   aging?: LeadAging;
+  /** Where the lead came from: absent until a capture or visit gives a touch (and in leads recorded before touches). */
+  touches?: Touches;
 
   // Derived, recomputed by `derive` whenever a fact changes.
   fit: PersonaMatch;

@@ -1,4 +1,5 @@
 import type { ContentFamily, ContentItem } from './config.js';
+import type { Touch } from './touch.js';
 import type { BuyingStage, ConsentSource, ConsentState, Stage, Temperature } from './vocabulary.js';
 
 /**
@@ -16,6 +17,9 @@ export type Effect =
       reason: string | null;
       /** Into an opportunity or a customer: the deal's amount, when one was given. */
       amount?: number;
+      /** The lead's first and last touch at the change, once it has one (attribution). */
+      firstTouch?: Touch;
+      lastTouch?: Touch;
     }
   | {
       type: 'content.send';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EngagementKindSchema } from './config.js';
+import { ChannelSchema, TouchSchema } from './touch.js';
 import { BuyingStageSchema, ConsentSourceSchema, ConsentStateSchema, FormKindSchema } from './vocabulary.js';
 
 /**
@@ -73,7 +74,9 @@ export const VisitSchema = z
     type: z.literal('visit'),
     at,
     page: z.string().max(2000).optional(),
-    channel: z.enum(['web', 'trade_show', 'social', 'inbound_call', 'referral', 'other']).default('web'),
+    channel: ChannelSchema.default('web'),
+    /** Where the visit came from (campaign, UTM): the lead's last touch, and its first when it has none. */
+    touch: TouchSchema.optional(),
   })
   .strict();
 
@@ -87,6 +90,8 @@ export const FormSubmittedSchema = z
     consent: z.boolean().default(false),
     /** Buying stage of the content behind the form (a content download), when known. */
     contentStage: BuyingStageSchema.optional(),
+    /** Where the capture came from (source, campaign, form, UTM): the lead's last touch, and its first when it has none. */
+    touch: TouchSchema.optional(),
   })
   .strict();
 

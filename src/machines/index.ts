@@ -12,5 +12,6 @@ export * from './lead-key.js';
 export * from './lead-machine.js';
 export * from './marketing-rules.js';
 export * from './scoring.js';
+export * from './touch.js';
 export * from './view.js';
 export * from './vocabulary.js';

@@ -7,6 +7,7 @@ import { IMPORTED_STAGES, type ImportedStage, type LeadEvent, type Profile } fro
 import { type CheckArgs, createChecks, handRaiserOf, nextContent, type Verdict } from './guards.js';
 import { disqualifyingRule, pageKinds } from './marketing-rules.js';
 import { decayTo, engage, fillBant, furthestStage, mergeBant, NO_ENGAGEMENT } from './scoring.js';
+import type { Touch } from './touch.js';
 import type { BuyingStage, ConsentSource, ConsentState, Stage } from './vocabulary.js';
 
 const ENGAGEMENT_OF_FORM = {
@@ -32,6 +33,21 @@ const formEngagement = {
   params: ({ event }: { event: LeadEvent }): Engaged => {
     assertEvent(event, 'form.submitted');
     return { kind: ENGAGEMENT_OF_FORM[event.form], contentStage: event.contentStage, profile: event.profile };
+  },
+} as const;
+
+/**
+ * A capture's or a visit's touch, when it gives one: a visit's names the visit's channel, a form's
+ * the form's kind, unless the touch names its own.
+ */
+const recordTouch = {
+  type: 'recordTouch',
+  params: ({ event }: { event: LeadEvent }): { touch: Touch | undefined } => {
+    assertEvent(event, ['visit', 'form.submitted']);
+    if (!event.touch) return { touch: undefined };
+    return event.type === 'visit'
+      ? { touch: { channel: event.channel, ...event.touch } }
+      : { touch: { form: event.form, ...event.touch } };
   },
 } as const;
 
@@ -182,7 +198,9 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
   /** What every open stage takes in: a merged-in record's facts, and a form's engagement. */
   const openStage = {
     'lead.absorbed': absorb,
-    'form.submitted': { actions: ['restateDoNotContact', formEngagement, 'subscribeNewsletter'] },
+    'form.submitted': {
+      actions: ['restateDoNotContact', formEngagement, recordTouch, 'subscribeNewsletter'],
+    },
   } as const;
   /** The stages where sales qualifies a lead take BANT updates too. */
   const qualifyingStage = { ...openStage, 'bant.updated': { actions: 'updateBant' } } as const;
@@ -193,7 +211,7 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
    */
   const byRule = <A>(actions: A) =>
     ({ guard: 'breaksDisqualifyingRule', target: 'disqualified', actions }) as const;
-  const formByRule = byRule(['restateDoNotContact', formEngagement] as const);
+  const formByRule = byRule(['restateDoNotContact', formEngagement, recordTouch] as const);
   const ruledStage = {
     'form.submitted': [formByRule, openStage['form.submitted']],
     'profile.updated': byRule(['restateDoNotContact', 'updateProfile'] as const),
@@ -324,6 +342,8 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
           cause: event.type,
           reason,
           ...(amount !== null ? { amount } : {}),
+          // The touches as of the change: the last one is the touch that preceded it (attribution).
+          ...(context.touches ? { firstTouch: context.touches.first, lastTouch: context.touches.last } : {}),
         });
         enqueue.assign({
           stage,
@@ -335,6 +355,12 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
           enqueue.assign(({ context }) =>
             derive({ ...context, aging: noteActivity(context, { ...event, at } as LeadEvent) }, at, config),
           );
+      }),
+
+      /** The first touch is kept; every touch is the last. Nothing changes without one. */
+      recordTouch: enqueueActions(({ context, enqueue }, { touch }: { touch: Touch | undefined }) => {
+        if (!touch) return;
+        enqueue.assign({ touches: { first: context.touches?.first ?? touch, last: touch } });
       }),
 
       /** An engagement of `kind` scores; a form also tells who the lead is. */
@@ -613,13 +639,16 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
     // Facts any stage takes in. Only events no region handles live here, so none runs twice.
     on: {
       visit: {
-        actions: {
-          type: 'recordEngagement',
-          params: ({ event }) => ({
-            kind: pageKind(event.type === 'visit' ? event.page : undefined),
-            contentStage: undefined,
-          }),
-        },
+        actions: [
+          {
+            type: 'recordEngagement',
+            params: ({ event }) => ({
+              kind: pageKind(event.type === 'visit' ? event.page : undefined),
+              contentStage: undefined,
+            }),
+          },
+          recordTouch,
+        ],
       },
       engagement: {
         actions: {
@@ -647,7 +676,10 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
               'lead.merged': mergeAway,
               'form.submitted': [
                 formByRule,
-                { target: 'lead', actions: ['restateDoNotContact', formEngagement, 'subscribeNewsletter'] },
+                {
+                  target: 'lead',
+                  actions: ['restateDoNotContact', formEngagement, recordTouch, 'subscribeNewsletter'],
+                },
               ],
               disqualify: { target: 'disqualified' },
               'lead.imported': IMPORTED_STAGES.map((stage) => ({

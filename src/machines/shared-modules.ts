@@ -30,6 +30,7 @@ import * as leadMachine from './lead-machine.js';
 import * as marketingRules from './marketing-rules.js';
 import * as scoring from './scoring.js';
 import * as step from './step.js';
+import * as touch from './touch.js';
 import * as view from './view.js';
 import * as vocabulary from './vocabulary.js';
 
@@ -69,6 +70,7 @@ for (const exports of [
   marketingRules,
   scoring,
   step,
+  touch,
   view,
   vocabulary,
 ]) {

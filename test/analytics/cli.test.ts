@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  attribution,
   backtest,
   byLead,
   cohorts,
@@ -351,5 +352,51 @@ describe('bad input exits 2 naming the option or the field; missing data exits 1
     expect(JSON.parse(asJson.stderr).error.code).toBe('no_leads');
     expect(chart.code).toBe(1);
     expect(chart.stderr).toMatch(/no stage has a completed stay/);
+  });
+});
+
+describe('leadcycle report attribution', () => {
+  it('the pure report by first or last touch, as JSON and as a table; a wrong model is named', async () => {
+    const dir = await mkdtemp(join(root, 'touched-'));
+    // Customers credited to a partner by their last touch; everyone else to where they came from.
+    const touched = rows.map((row): StageChangeRow => {
+      if (row.to === 'visitor') return row;
+      const n = Number.parseInt(row.leadId.replace(/\D/g, '') || '0', 10);
+      const first = { source: n % 2 ? 'google' : 'linkedin', campaign: 'spring' };
+      return {
+        ...row,
+        firstTouch: first,
+        lastTouch: row.to === 'customer' ? { source: 'partner-x' } : first,
+      };
+    });
+    const store = openAnalyticsStore(dir);
+    await store.recordStageChanges(touched);
+    await store.close();
+    const period = ['--from', '2023-03-01', '--to', '2023-09-01'];
+    const [last, first, human, wrong] = await Promise.all([
+      report('report', 'attribution', '--model', 'last', ...period, '--data-dir', dir),
+      report('report', 'attribution', '--by', 'campaign', '--data-dir', dir),
+      cli(['report', 'attribution', '--model', 'last', ...period, '--data-dir', dir]),
+      cli(['report', 'attribution', '--model', 'linear', '--data-dir', dir]),
+    ]);
+    const expected = attribution(byLead(touched), {
+      model: 'last',
+      by: 'source',
+      period: { from: at('2023-03-01'), to: at('2023-09-01') },
+    });
+    expect(last.json).toEqual(expected);
+    const partner = expected.rows.find((r) => r.value === 'partner-x');
+    expect(partner?.customers).toBeGreaterThan(0);
+    expect(partner?.leads).toBe(0);
+    expect(first.json).toEqual(
+      attribution(byLead(touched), { model: 'first', by: 'campaign', period: null }),
+    );
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('last-touch attribution by source; stage entries 2023-03-01 00:00 UTC');
+    expect(human.stdout).toMatch(
+      new RegExp(`^partner-x\\s+0\\s+0\\s+0\\s+0\\s+${partner?.customers}\\s`, 'm'),
+    );
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('model');
   });
 });

@@ -84,6 +84,13 @@ describe('SqliteAnalyticsStore', () => {
     );
   });
 
+  it('throws a typed error on a stored touch that is not one', async () => {
+    const store = open();
+    await store.recordStageChange(change({ leadId: 'a', seq: 1, firstTouch: { source: 'google' } }));
+    openRaw().prepare(`UPDATE stage_changes SET first_touch = '{"source":"ada@acme.example"}'`).run();
+    await expect(store.stageChanges()).rejects.toMatchObject({ code: 'invalid_touch' });
+  });
+
   it('throws a typed error on a stored stage this code does not know', async () => {
     const store = open();
     await store.recordStageChange(change({ leadId: 'a', seq: 1 }));
@@ -104,6 +111,18 @@ describe.each(STORE_KINDS)('the %s analytics store', (kind) => {
     // Same key, other content: the first write wins, as a retry must not rewrite history.
     expect(await store.recordStageChange({ ...row, to: 'sql' })).toEqual({ recorded: false });
     expect(await store.stageChanges()).toEqual([row]);
+  });
+
+  it("keeps a change's first and last touch, and reads rows without them as before", async () => {
+    const store = await open();
+    const firstTouch = { source: 'google', channel: 'web' as const, utm_medium: 'cpc', utm_term: 'crm tool' };
+    const lastTouch = { campaign: 'spring', form: 'demo_request' };
+    const touched = change({ leadId: 'a', seq: 1, firstTouch, lastTouch });
+    const plain = change({ leadId: 'b', seq: 1 });
+    await store.recordStageChange(touched);
+    await store.recordStageChanges([plain]);
+    expect(await store.stageChanges()).toEqual([touched, plain]);
+    expect((await store.stageChanges({ leadId: 'b' }))[0]).not.toHaveProperty('firstTouch');
   });
 
   it('records the journal once per lead and entry, counting only the new entries', async () => {

@@ -127,3 +127,45 @@ describe('SQL reports equal the in-memory reference', () => {
     expect(sla.byOutcome).toEqual({ answered_late: 2, recycled_by_sla: 1, still_waiting: 2 });
   });
 });
+
+describe('the attribution report over both stores', () => {
+  const SOURCES = ['google', 'linkedin', 'partner-x'] as const;
+  const CAMPAIGNS = ['spring', 'ebook', undefined] as const;
+  /** Touches on most leads (a third of them change their last touch once they are MQLs); none on some. */
+  const touched = rows.map((row): StageChangeRow => {
+    const n = Number.parseInt(row.leadId.replace(/\D/g, '') || '0', 10);
+    if (n % 7 === 0 || row.to === 'visitor') return row;
+    const first = { source: SOURCES[n % 3], channel: 'web' as const, campaign: CAMPAIGNS[n % 3] };
+    const late = row.to !== 'lead' && row.to !== 'mql' && n % 3 === 1;
+    const last = late ? { utm_source: 'newsletter', utm_campaign: 'nurture-q1', form: 'demo' } : first;
+    return { ...row, firstTouch: first, lastTouch: last };
+  });
+
+  it('keeps every touch, and gives the same report from either store', async () => {
+    const sqlite = await stores.open('SQLite');
+    const postgres = await stores.open('PostgreSQL');
+    await sqlite.recordStageChanges(touched);
+    await postgres.recordStageChanges(touched);
+    const fromSqlite = await sqlite.stageChanges();
+    expect(await postgres.stageChanges()).toEqual(fromSqlite);
+    expect(fromSqlite.filter((r) => r.lastTouch?.utm_source === 'newsletter').length).toBeGreaterThan(0);
+    for (const tenant of [null, 'acme', 'nobody']) {
+      for (const model of ['first', 'last'] as const) {
+        for (const by of ['source', 'channel', 'campaign', 'form'] as const) {
+          for (const period of [null, { from: FROM, to: FROM + 90 * DAY_MS }]) {
+            const report = (store: typeof sqlite) =>
+              new Analytics(store, () => T, {}, tenant).attribution({ model, by, period });
+            expect(await report(postgres)).toEqual(await report(sqlite));
+          }
+        }
+      }
+    }
+    const all = await new Analytics(sqlite, () => T).attribution({ model: 'first', by: 'source' });
+    expect(all.rows.map((r) => r.value)).toEqual(expect.arrayContaining([...SOURCES, null]));
+    const last = await new Analytics(sqlite, () => T).attribution({ model: 'last', by: 'source' });
+    // The late touch gets the SQLs and beyond under `last`, none of the leads.
+    expect(last.rows.find((r) => r.value === 'newsletter')).toMatchObject({ leads: 0, mqls: 0 });
+    expect(last.rows.find((r) => r.value === 'newsletter')?.sqls).toBeGreaterThan(0);
+    expect(last.total).toEqual(all.total);
+  }, 60_000);
+});

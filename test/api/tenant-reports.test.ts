@@ -94,6 +94,10 @@ describe('reports per tenant', () => {
     ]) {
       expect((await get(`${url}?tenant=globex`)).status).toBe(200);
     }
+    // The attribution report counts one tenant's leads too (none of these has a touch: all under null).
+    const attribution = (await get('/v1/reports/attribution?tenant=acme')).json;
+    expect(attribution.total).toMatchObject({ leads: 2, mqls: 1 });
+    expect(attribution.rows).toEqual([expect.objectContaining({ value: null, leads: 2 })]);
     expect((await get('/v1/charts/funnel.svg?tenant=acme')).status).toBe(200);
     expect((await get('/v1/reports/stages?tenant=not:a:tenant')).status).toBe(400);
   });

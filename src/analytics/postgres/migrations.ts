@@ -67,6 +67,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX consent_changes_lead ON consent_changes (lead_id, at);
     `,
   },
+  {
+    version: 2,
+    name: 'first and last touch on stage changes',
+    // JSON text as written, as the SQLite store's migration 6 keeps it: read back the same either way.
+    sql: `
+      ALTER TABLE stage_changes ADD COLUMN first_touch text;
+      ALTER TABLE stage_changes ADD COLUMN last_touch text;
+    `,
+  },
 ];
 
 /** Brings the database up to the newest migration this code knows; refuses a newer schema. */

@@ -123,8 +123,21 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
     return this.#transaction(async (client) => {
       const { rowCount } = await client.query(
         `INSERT INTO stage_changes (${STAGE_CHANGE_COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-        [c.key, c.lead_id, c.seq, c.from_stage, c.to_stage, c.at, c.cause, c.reason, c.amount, c.tenant],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
+        [
+          c.key,
+          c.lead_id,
+          c.seq,
+          c.from_stage,
+          c.to_stage,
+          c.at,
+          c.cause,
+          c.reason,
+          c.amount,
+          c.tenant,
+          c.first_touch,
+          c.last_touch,
+        ],
       );
       if (change.tenant) await fillTenant(client, change.leadId, change.tenant);
       return { recorded: rowCount === 1 };
@@ -144,7 +157,7 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
         const { rowCount } = await client.query(
           `INSERT INTO stage_changes (${STAGE_CHANGE_COLUMNS})
            SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[],
-                                $7::text[], $8::text[], $9::float8[], $10::text[])
+                                $7::text[], $8::text[], $9::float8[], $10::text[], $11::text[], $12::text[])
            ON CONFLICT DO NOTHING`,
           [
             column('key'),
@@ -157,6 +170,8 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
             column('reason'),
             column('amount'),
             column('tenant'),
+            column('first_touch'),
+            column('last_touch'),
           ],
         );
         recorded += rowCount ?? 0;

@@ -6,6 +6,8 @@ export type AnalyticsStoreErrorCode =
   | 'schema_too_new'
   /** A stored stage this code does not know: written by other code, or a stage was removed. */
   | 'unknown_stage'
+  /** A stored touch that is not one (not JSON, or a label out of bounds): written by other code. */
+  | 'invalid_touch'
   /** A journal entry for another lead than the one it is recorded with: a caller's bug. */
   | 'lead_mismatch'
   /** A broken line before the last one of the legacy JSON Lines file. */

@@ -95,6 +95,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX leads_tenant ON leads (tenant, lead_id);
     `,
   },
+  {
+    version: 6,
+    name: 'first and last touch on stage changes',
+    // JSON of the touches (marketing labels) as of each change: the attribution report groups by them.
+    sql: `
+      ALTER TABLE stage_changes ADD COLUMN first_touch TEXT;
+      ALTER TABLE stage_changes ADD COLUMN last_touch TEXT;
+    `,
+  },
 ];
 
 const SCHEMA_MIGRATIONS_DDL = `

@@ -1,5 +1,5 @@
 /** Rows of `stage_changes` to the store's `StageChangeRow` and back. */
-import { STAGES, type Stage } from '../../machines/index.js';
+import { STAGES, type Stage, type Touch, TouchSchema } from '../../machines/index.js';
 import type { StageChangeRow } from '../records.js';
 import { AnalyticsStoreError } from './errors.js';
 
@@ -14,6 +14,9 @@ export interface StageChangeColumns {
   reason: string | null;
   amount: number | null;
   tenant: string | null;
+  /** JSON of a `Touch`, or null. */
+  first_touch: string | null;
+  last_touch: string | null;
 }
 
 const KNOWN_STAGES: ReadonlySet<string> = new Set(STAGES);
@@ -26,6 +29,22 @@ function stageOf(value: string, key: string): Stage {
     );
   }
   return value as Stage;
+}
+
+/** A stored touch: our own schema wrote it, but a label's bounds are checked again before it reaches a report. */
+function touchOf(json: string | null, key: string): Touch | null {
+  if (json === null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    value = undefined;
+  }
+  const parsed = TouchSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new AnalyticsStoreError('invalid_touch', `stage change ${key}: a touch that is not one`);
+  }
+  return parsed.data;
 }
 
 /** Columns to row: our own schema wrote them, so only the stage names (an enum that evolves) are checked. */
@@ -42,6 +61,9 @@ export function toStageChangeRow(c: StageChangeColumns): StageChangeRow {
     amount: c.amount,
     // Only when known: rows of before migration 5 read as they did.
     ...(c.tenant === null ? {} : { tenant: c.tenant }),
+    // Only when known, likewise: rows without touches read as before migration 6.
+    ...(c.first_touch === null ? {} : { firstTouch: touchOf(c.first_touch, c.key) }),
+    ...(c.last_touch === null ? {} : { lastTouch: touchOf(c.last_touch, c.key) }),
   };
 }
 
@@ -58,8 +80,10 @@ export function toColumns(row: StageChangeRow): StageChangeColumns {
     reason: row.reason ?? null,
     amount: row.amount ?? null,
     tenant: row.tenant ?? null,
+    first_touch: row.firstTouch ? JSON.stringify(row.firstTouch) : null,
+    last_touch: row.lastTouch ? JSON.stringify(row.lastTouch) : null,
   };
 }
 
 export const STAGE_CHANGE_COLUMNS =
-  'key, lead_id, seq, from_stage, to_stage, at, cause, reason, amount, tenant';
+  'key, lead_id, seq, from_stage, to_stage, at, cause, reason, amount, tenant, first_touch, last_touch';

@@ -79,7 +79,8 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
     this.#db = db;
     this.#insertChange = db.prepare(
       `INSERT OR IGNORE INTO stage_changes (${STAGE_CHANGE_COLUMNS})
-       VALUES (@key, @lead_id, @seq, @from_stage, @to_stage, @at, @cause, @reason, @amount, @tenant)`,
+       VALUES (@key, @lead_id, @seq, @from_stage, @to_stage, @at, @cause, @reason, @amount, @tenant,
+               @first_touch, @last_touch)`,
     );
     this.#insertChanges = db.transaction((rows: StageChangeRow[]) => {
       let recorded = 0;
