@@ -111,6 +111,8 @@ export interface LeadListFilter {
   stage?: Stage | undefined;
   temperature?: Temperature | undefined;
   limit?: number | undefined;
+  /** Only the leads of this client's task queue (this deployment's workers): an export asks each one. */
+  ownTaskQueue?: boolean | undefined;
 }
 
 /** A page of a lead listing and the cursor of the next one (null after the last). */
@@ -490,6 +492,7 @@ export class LeadClient {
     if (filter.stage) clauses.push(`LeadStage = '${parse(StageSchema, filter.stage)}'`);
     if (filter.temperature)
       clauses.push(`LeadTemperature = '${parse(TemperatureSchema, filter.temperature)}'`);
+    if (filter.ownTaskQueue) clauses.push(`TaskQueue = '${this.taskQueue.replaceAll("'", "\\'")}'`);
     const query = clauses.join(' AND ');
     const response = await this.temporal.workflowService.listWorkflowExecutions({
       namespace: this.temporal.options.namespace,

@@ -77,8 +77,9 @@ export interface ExportSummary {
 }
 
 /**
- * Writes every running lead of `tenant` to `out` as CSV (the caller ends `out`). A listing names leads by workflow id only
- * (no tenant in the visibility store: no personal data there), so each lead's state is asked for,
+ * Writes every running lead of `tenant` to `out` as CSV (the caller ends `out`). A listing names
+ * leads by workflow id only (no tenant in the visibility store: no personal data there), so each
+ * lead of the client's task queue (the deployment's workers answer it) is asked for its state,
  * `concurrency` at a time, and kept when its key is the tenant's.
  */
 export async function exportLeads(options: {
@@ -95,7 +96,7 @@ export async function exportLeads(options: {
   const summary: ExportSummary = { tenant, leads: 0, scanned: 0 };
   let cursor: string | undefined;
   do {
-    const page = await client.listPage({ limit: 500, ...(cursor ? { cursor } : {}) });
+    const page = await client.listPage({ limit: 500, ownTaskQueue: true, ...(cursor ? { cursor } : {}) });
     for (let i = 0; i < page.leads.length; i += concurrency) {
       const views = await Promise.all(
         page.leads.slice(i, i + concurrency).map((l) => client.getById(l.workflowId).catch(() => null)),

@@ -106,9 +106,9 @@ describe('GET /v1/reports/attribution', () => {
       },
     });
     expect(res.status).toBe(400);
-    expect(res.json.error.issues).toContainEqual(expect.objectContaining({ path: 'command.touch.campaign' }));
+    expect(res.json.issues).toContainEqual(expect.objectContaining({ path: 'command.touch.campaign' }));
     const bad = await api.call('GET', '/v1/reports/attribution?model=linear&by=medium');
     expect(bad.status).toBe(400);
-    expect(bad.json.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['by', 'model']);
+    expect(bad.json.issues.map((i: { path: string }) => i.path).sort()).toEqual(['by', 'model']);
   });
 });
