@@ -29,6 +29,8 @@ let store: SqliteAnalyticsStore;
 let browser: Browser;
 let dir: string;
 
+const SOURCES = ['google', 'linkedin', 'trade-show'];
+
 /** Generated history: 180 days up to ten days ago, a population per tenant. */
 const NOW = Date.now();
 const HISTORY = [
@@ -42,11 +44,21 @@ const HISTORY = [
     idPrefix: `${tenant}-`,
     from: NOW - 190 * DAY_MS,
     to: NOW - 10 * DAY_MS,
-  }).map((l) => ({
-    lead: { ...l.lead, tenant },
-    events: l.events,
-    changes: l.changes.map((c) => ({ ...c, tenant })),
-  })),
+  }).map((l, n) => {
+    // Several sources: found by search, a paid social campaign, an event; a third came back by email.
+    const firstTouch = { source: SOURCES[n % SOURCES.length] as string };
+    const lastTouch = n % 3 === 0 ? { source: 'newsletter' } : firstTouch;
+    return {
+      lead: { ...l.lead, tenant },
+      events: l.events,
+      changes: l.changes.map((c, i) => ({
+        ...c,
+        tenant,
+        firstTouch,
+        lastTouch: i === 0 ? firstTouch : lastTouch,
+      })),
+    };
+  }),
 );
 
 beforeAll(async () => {
@@ -166,6 +178,22 @@ async function expectFiguresOfReports(page: Page) {
     expect(expected[s.stage], s.stage).toEqual([s.open, s.history, s.rate, s.expectedCustomers]);
   }
   expect(expected.total).toEqual([forecast.expectedCustomers]);
+
+  for (const model of ['first', 'last'] as const) {
+    const attribution = await report('attribution', { ...period, model, by: 'source' });
+    const shown = await tableOf(page, `attribution-${model}`);
+    expect(Object.keys(shown)).toEqual(attribution.rows.map((r: { value: string | null }) => r.value ?? ''));
+    for (const r of attribution.rows) {
+      expect(shown[r.value ?? ''], `${model} ${r.value}`).toEqual([
+        r.leads,
+        r.mqls,
+        r.sqls,
+        r.opportunities,
+        r.customers,
+        r.wonAmount,
+      ]);
+    }
+  }
   return { conversion, velocity };
 }
 
@@ -231,6 +259,9 @@ describe('the dashboard', () => {
     await page.waitForURL(/tenant=acme/);
     expect(new URL(page.url()).searchParams.get('period')).toBe('365d');
     const acme = await expectFiguresOfReports(page);
+    // Leads from several sources, by first and by last touch.
+    expect(await page.locator('#attribution-first td', { hasText: 'linkedin' }).count()).toBe(1);
+    expect(await page.locator('#attribution-last td', { hasText: 'newsletter' }).count()).toBe(1);
     expect(acme.conversion.funnel[0]).toMatchObject({ stage: 'lead', leads: 163 });
     // The velocity fixes: no terminal stage without an ended stay, open stays counted, hours for short stays.
     const stagesShown = acme.velocity.stages.map((s: { stage: string }) => s.stage);

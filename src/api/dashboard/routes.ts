@@ -221,11 +221,14 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
         const now = analytics.now();
         const { filters, period } = resolveFilters(who, q, now);
         const scoped = analytics.forTenant(filters.tenant);
-        const [stages, conversion, velocity, forecast] = await Promise.all([
+        const inPeriod = period.all ? null : { from: period.from, to: period.to };
+        const [stages, conversion, velocity, forecast, firstTouch, lastTouch] = await Promise.all([
           scoped.stages(now),
           scoped.conversion({ from: period.from, to: period.to }, now),
-          scoped.velocity(period.all ? null : { from: period.from, to: period.to }, now),
+          scoped.velocity(inPeriod, now),
           scoped.forecast({ asOf: now }),
+          scoped.attribution({ model: 'first', by: 'source', period: inPeriod }),
+          scoped.attribution({ model: 'last', by: 'source', period: inPeriod }),
         ]);
         const [funnelSvg, velocitySvg] = await Promise.all([
           scoped.funnelSvgOf(conversion),
@@ -244,6 +247,7 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
           velocity,
           velocitySvg,
           forecast,
+          attribution: [firstTouch, lastTouch],
         });
       },
       (error) => overviewPage({ who, filters: fallback, period: null, error }),

@@ -5,6 +5,7 @@
  * and pseudonymous lead ids, and no lead id is shown either).
  */
 import type {
+  AttributionReport,
   BacktestJobView,
   ConversionReport,
   ForecastReport,
@@ -120,6 +121,8 @@ export interface OverviewModel {
   /** Null when no stay ended in the period (no chart to draw). */
   velocitySvg?: string | null;
   forecast?: ForecastReport;
+  /** By source: first touch, then last touch. */
+  attribution?: AttributionReport[];
 }
 
 export function overviewPage(model: OverviewModel): string {
@@ -134,6 +137,7 @@ ${model.stages ? stagesSection(model.stages) : ''}
 ${model.conversion && model.funnelSvg !== undefined ? funnelSection(model.conversion, model.funnelSvg) : ''}
 ${model.velocity ? velocitySection(model.velocity, model.velocitySvg ?? null) : ''}
 ${model.forecast ? forecastSection(model.forecast) : ''}
+${(model.attribution ?? []).map(attributionSection)}
 </main>`,
   );
 }
@@ -187,6 +191,18 @@ ${report.stages.map(
       ? ''
       : html`; revenue <span id="forecast-revenue" data-value="${String(report.expectedRevenue)}">${Math.round(report.expectedRevenue).toLocaleString('en-US')}</span>`
   }.${report.notEnoughHistory.length > 0 ? ` Not enough history for: ${report.notEnoughHistory.join(', ')}.` : ''}</p>
+</section>`;
+}
+
+function attributionSection(report: AttributionReport): Html {
+  return html`<section id="attribution-${report.model}"><h2>Attribution by ${report.by}, ${report.model} touch</h2>
+<table><thead><tr><th>${report.by}</th><th>leads</th><th>MQLs</th><th>SQLs</th><th>opportunities</th><th>customers</th><th>won</th></tr></thead><tbody>
+${report.rows.map(
+  (r) =>
+    html`<tr data-stage="${r.value ?? ''}"><td>${r.value ?? '(no touch)'}</td>${cell(r.leads, 'count')}${cell(r.mqls, 'count')}${cell(r.sqls, 'count')}${cell(r.opportunities, 'count')}${cell(r.customers, 'count')}${cell(r.wonAmount, 'count')}</tr>`,
+)}
+</tbody></table>
+<p class="note">Each stage entered in the period, credited to the lead's ${report.model === 'first' ? 'first touch' : 'last touch before it'}.</p>
 </section>`;
 }
 
