@@ -30,11 +30,13 @@ const profile = (first: string, extra: object = {}) => ({
   jobFunction: 'it',
   ...extra,
 });
-const form = (first: string, extra: object = {}): LeadCommandInput => ({
+/** A content download, from where the lead came (the dashboard's attribution reads it). */
+const form = (first: string, source: string, extra: object = {}): LeadCommandInput => ({
   type: 'form.submitted',
   form: 'content_download',
   consent: true,
   profile: profile(first, extra),
+  touch: { source, campaign: 'demo-launch' },
 });
 const BANT = { budget: true, authority: true, need: true, timelineMonths: 3 };
 
@@ -44,8 +46,11 @@ const STORIES: Array<{ name: string; story: string; steps: Step[] }> = [
     name: 'Ada',
     story: 'the whole funnel: visitor to customer',
     steps: [
-      [0, { type: 'visit', channel: 'web', page: '/pricing' }],
-      [2, form('Ada')],
+      [
+        0,
+        { type: 'visit', channel: 'web', page: '/pricing', touch: { source: 'google', utm_medium: 'cpc' } },
+      ],
+      [2, form('Ada', 'google')],
       [3, { type: 'engagement', kind: 'demo_request' }],
       [3, { type: 'engagement', kind: 'webinar_attended' }],
       [3, { type: 'bant.updated', bant: BANT }],
@@ -58,7 +63,7 @@ const STORIES: Array<{ name: string; story: string; steps: Step[] }> = [
     name: 'Blaise',
     story: 'an MQL sales never accepts: the SLA escalates, then the lead goes back to nurture',
     steps: [
-      [1, form('Blaise')],
+      [1, form('Blaise', 'linkedin')],
       [2, { type: 'engagement', kind: 'quote_request' }],
       [2, { type: 'engagement', kind: 'webinar_attended' }],
     ],
@@ -67,7 +72,7 @@ const STORIES: Array<{ name: string; story: string; steps: Step[] }> = [
     name: 'Claude',
     story: 'a premature offer: lost for timing, re-nurtured, qualifies again after the cooldown',
     steps: [
-      [2, form('Claude')],
+      [2, form('Claude', 'google')],
       [2, { type: 'engagement', kind: 'demo_request' }],
       [2, { type: 'engagement', kind: 'pricing_page' }],
       [2, { type: 'engagement', kind: 'webinar_attended' }],
@@ -83,7 +88,7 @@ const STORIES: Array<{ name: string; story: string; steps: Step[] }> = [
     name: 'Dora',
     story: 'a competitor: disqualified',
     steps: [
-      [3, form('Dora', { company: 'Rival Inc' })],
+      [3, form('Dora', 'trade-show', { company: 'Rival Inc' })],
       [3, { type: 'disqualify', reason: 'competitor' }],
     ],
   },
@@ -91,7 +96,7 @@ const STORIES: Array<{ name: string; story: string; steps: Step[] }> = [
     name: 'Emil',
     story: 'a nurtured lead: emails every 8 s, at most 3 a minute, then an unsubscribe',
     steps: [
-      [1, form('Emil', { jobFunction: 'finance' })],
+      [1, form('Emil', 'newsletter', { jobFunction: 'finance' })],
       [40, { type: 'consent.unsubscribed', doNotContact: false }],
     ],
   },
