@@ -28,7 +28,7 @@ import { LeadcycleConfigSchema } from '../machines/index.js';
 import { resolveDataDir } from '../paths.js';
 import { readSettings } from '../settings.js';
 import type { Output } from './output.js';
-import { progressBar } from './progress.js';
+import { drawEvery, progressBar } from './progress.js';
 import {
   describeAttribution,
   describeBacktest,
@@ -286,26 +286,12 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
       const r = await withAnalytics(
         dataDir,
         async (a) => {
-          let started = false;
-          let shown = 0;
+          const onProgress = bar && drawEvery(bar, 100);
           const result = await a
             .backtest(config, {
               ...(label === undefined ? {} : { label }),
               ...(until === undefined ? {} : { until }),
-              ...(bar
-                ? {
-                    onProgress: (done: number, total: number) => {
-                      if (!started) bar.start(total, 0);
-                      started = true;
-                      // Every 100th lead: drawing is slower than replaying.
-                      if (done - shown >= 100 || done === total) {
-                        bar.setTotal(total);
-                        bar.update(done);
-                        shown = done;
-                      }
-                    },
-                  }
-                : {}),
+              ...(onProgress ? { onProgress } : {}),
             })
             .finally(() => bar?.stop());
           return { result, svg: chart ? await a.backtestSvg(result) : null };

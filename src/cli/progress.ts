@@ -7,3 +7,15 @@ export function progressBar(format: string): cliProgress.SingleBar {
     cliProgress.Presets.shades_classic,
   );
 }
+
+/** A progress callback that draws `bar` every `every` steps and at the end: drawing is slower than the work. */
+export function drawEvery(bar: cliProgress.SingleBar, every: number): (done: number, total: number) => void {
+  let shown: number | null = null;
+  return (done, total) => {
+    if (shown === null) bar.start(total, 0);
+    if (shown !== null && done - shown < every && done !== total) return;
+    bar.setTotal(total);
+    bar.update(done);
+    shown = done;
+  };
+}

@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import type { LeadClient } from '../client/index.js';
+import { type LeadClient, LeadNotFoundError } from '../client/index.js';
 import type { LeadView } from '../machines/index.js';
 
 /** The export's columns, in order: the leadcycle preset maps each one back. */
@@ -99,7 +99,13 @@ export async function exportLeads(options: {
     const page = await client.listPage({ limit: 500, ownTaskQueue: true, ...(cursor ? { cursor } : {}) });
     for (let i = 0; i < page.leads.length; i += concurrency) {
       const views = await Promise.all(
-        page.leads.slice(i, i + concurrency).map((l) => client.getById(l.workflowId).catch(() => null)),
+        page.leads.slice(i, i + concurrency).map((l) =>
+          // Only a lead closed since the listing is skipped: any other failure stops the export.
+          client.getById(l.workflowId).catch((err: unknown) => {
+            if (err instanceof LeadNotFoundError) return null;
+            throw err;
+          }),
+        ),
       );
       for (const view of views) {
         if (!view) continue; // closed between the listing and the query

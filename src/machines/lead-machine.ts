@@ -1,6 +1,6 @@
 import { and, assertEvent, assign, enqueueActions, not, setup, stateIn } from 'xstate';
 import { isStale, lastSalesActivityAt, noteActivity } from './aging.js';
-import { type EngagementKind, HOUR_MS, type LeadcycleConfig } from './config.js';
+import { DAY_MS, type EngagementKind, HOUR_MS, type LeadcycleConfig } from './config.js';
 import { derive as deriveFacts, initialContext, type LeadContext, type LeadInput } from './context.js';
 import type { Effect } from './effects.js';
 import { IMPORTED_STAGES, type ImportedStage, type LeadEvent, type Profile } from './events.js';
@@ -72,7 +72,7 @@ const latest = (times: Array<number | null>): number | null =>
 export function rampSlotOf(leadKey: string, importedAt: number, rampDays: number): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < leadKey.length; i++) hash = Math.imul(hash ^ leadKey.charCodeAt(i), 0x01000193) >>> 0;
-  const span = Math.max(0, rampDays * 24 * HOUR_MS - HOUR_MS);
+  const span = Math.max(0, rampDays * DAY_MS - HOUR_MS);
   return importedAt + HOUR_MS + Math.floor((hash / 2 ** 32) * span);
 }
 
