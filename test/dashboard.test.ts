@@ -6,6 +6,7 @@ import { Analytics, openAnalyticsStore, type SqliteAnalyticsStore } from '../src
 import { DAY_MS } from '../src/machines/index.js';
 import { API_KEY, type ApiStack, startApiStack } from './api/support.js';
 import { launchChromium } from './support/chromium.js';
+import { reportOf, scopeOf, tableOf } from './support/dashboard.js';
 import { BANT_COMPLETE, FIT } from './support/lead.js';
 import { journalPopulation, recordPopulation } from './support/population.js';
 import { eventually } from './support/workflow.js';
@@ -105,39 +106,7 @@ afterAll(async () => {
 });
 
 /** A report's JSON from the API, with the admin key. */
-async function report(path: string, query: Record<string, string>) {
-  const response = await fetch(`${api.base}/v1/reports/${path}?${new URLSearchParams(query)}`, {
-    headers: { authorization: `Bearer ${API_KEY}` },
-  });
-  expect(response.status, path).toBe(200);
-  // biome-ignore lint/suspicious/noExplicitAny: a report's JSON, compared field by field
-  return (await response.json()) as any;
-}
-
-/** The rows of a section's table: stage, then each cell's exact value (null for "–"). */
-async function tableOf(page: Page, section: string): Promise<Record<string, (number | null)[]>> {
-  return page.$$eval(`#${section} tbody tr`, (rows) =>
-    Object.fromEntries(
-      rows.map((row) => [
-        row.getAttribute('data-stage') ?? '',
-        [...row.querySelectorAll('td[data-value]')].map((td) => {
-          const v = td.getAttribute('data-value') ?? '';
-          return v === '' ? null : Number(v);
-        }),
-      ]),
-    ),
-  );
-}
-
-/** The period and tenant the page says it shows. */
-async function scopeOf(page: Page) {
-  return page.$eval('#scope', (p) => ({
-    tenant: p.getAttribute('data-tenant') ?? '',
-    from: p.getAttribute('data-from') ?? '',
-    to: p.getAttribute('data-to') ?? '',
-    asOf: p.getAttribute('data-as-of') ?? '',
-  }));
-}
+const report = (path: string, query: Record<string, string>) => reportOf(api.base, API_KEY, path, query);
 
 /** Every table of the overview equals the reports of the same tenant and period. */
 async function expectFiguresOfReports(page: Page) {
