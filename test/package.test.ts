@@ -80,7 +80,7 @@ describe('the package in an app', () => {
 
   it('ships compiled JavaScript, declarations and the workflow bundle; no sources, no tsx', async () => {
     const pkg = join(app, 'node_modules/leadcycle');
-    expect((await readdir(pkg)).sort()).toEqual(['README.md', 'bin', 'dist', 'package.json']);
+    expect((await readdir(pkg)).sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json']);
     for (const file of [
       'dist/worker.js',
       'dist/worker.d.ts',
