@@ -125,4 +125,22 @@ describe('the go install of the Temporal server', () => {
       expect.stringMatching(/^leadcycle: installed .*cmd\/tools\/sql@.* in \d+s\n$/),
     ]);
   });
+
+  it('says it waits when another process holds the install lock, and nothing more once that one built it', async () => {
+    const built = join(dir, `temporal-server-${TEMPORAL_SERVER_VERSION}`);
+    const lock = join(dir, `temporal-server-${TEMPORAL_SERVER_VERSION}.lock`);
+    await mkdir(lock, { recursive: true });
+    await mkdir(built);
+    const { progress, chunks } = capture();
+    const waiting = installClusterBinaries(dir, progress);
+    // The other process finishes its build and lets go of the lock.
+    await new Promise((r) => setTimeout(r, 300));
+    await executable(join(built, 'server'));
+    await executable(join(built, 'sql'));
+    await rm(lock, { recursive: true });
+    expect((await waiting).server).toBe(join(built, 'server'));
+    expect(chunks).toEqual([
+      `leadcycle: waiting for another process installing the Temporal server into ${built} (lock ${lock})…\n`,
+    ]);
+  });
 });

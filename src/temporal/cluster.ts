@@ -90,7 +90,13 @@ export async function installClusterBinaries(
   };
   if (!(existsSync(server) && existsSync(sql))) {
     await mkdir(dir, { recursive: true });
-    await withLock(join(toolsDir, `temporal-server-${TEMPORAL_SERVER_VERSION}.lock`), async () => {
+    const lock = join(toolsDir, `temporal-server-${TEMPORAL_SERVER_VERSION}.lock`);
+    // Another process's build (the test suite's, begun in the background) is waited for: say so.
+    const waiting = () =>
+      (progress?.stream ?? process.stderr).write(
+        `leadcycle: waiting for another process installing the Temporal server into ${dir} (lock ${lock})…\n`,
+      );
+    await withLock(lock, waiting, async () => {
       if (existsSync(server) && existsSync(sql)) return;
       const env = { ...process.env, GOBIN: dir };
       for (const pkg of ['cmd/server', 'cmd/tools/sql']) {
@@ -108,14 +114,15 @@ export async function installClusterBinaries(
 }
 
 /** mkdir is atomic: whoever creates the lock dir installs; the others wait for it to go. */
-async function withLock(lockDir: string, body: () => Promise<void>): Promise<void> {
+async function withLock(lockDir: string, onWait: () => void, body: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + 30 * 60_000;
-  for (;;) {
+  for (let waited = false; ; waited = true) {
     try {
       await mkdir(lockDir);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!waited) onWait();
       if (Date.now() > deadline) {
         throw new TemporalServerError(
           'install_failed',
