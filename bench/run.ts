@@ -316,7 +316,7 @@ async function importPhase(binary: string, bundles: Record<Kind, string>): Promi
 }
 
 async function main(): Promise<void> {
-  const binary = await findTemporalBinary('temporal', { log });
+  const binary = await findTemporalBinary('temporal');
   const env: Environment = await environment(binary);
   log(`${env.cpuModel}, ${env.cores} cores, ${env.memoryGiB} GiB, Node ${env.node}, ${env.temporalCli}`);
 
@@ -365,7 +365,7 @@ async function main(): Promise<void> {
     results.engine = await phase(() => engine(binary, bundles));
   }
   if (options.phases.includes('history') && !options.profile) {
-    const testServer = await findTemporalBinary('temporal-test-server', { log });
+    const testServer = await findTemporalBinary('temporal-test-server');
     results.history = await phase(() =>
       runHistory(
         {

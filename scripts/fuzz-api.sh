@@ -16,12 +16,20 @@ venv="${LEADCYCLE_DATA_DIR:-$root/.leadcycle}/tools/fuzz-venv"
 marker="$venv/leadcycle-pins.txt"
 
 install_schemathesis() {
-  echo "[fuzz-api] installing $SCHEMATHESIS_PIN into $venv (one-time)…"
+  echo "[fuzz-api] installing $SCHEMATHESIS_PIN from PyPI into $venv (one-time)…" >&2
+  local started=$SECONDS
+  # pip --quiet says nothing for a minute or more: a line every 10 s says it still runs.
+  (while sleep 10; do echo "[fuzz-api] still installing $SCHEMATHESIS_PIN ($((SECONDS - started))s)" >&2; done) &
+  local ticker=$!
+  trap "kill $ticker 2>/dev/null" EXIT
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$SCHEMATHESIS_PIN"
   # Written last: a half-finished install has no marker and is redone next time.
   echo "$SCHEMATHESIS_PIN" >"$marker"
+  kill "$ticker" 2>/dev/null
+  trap - EXIT
+  echo "[fuzz-api] installed $SCHEMATHESIS_PIN in $((SECONDS - started))s" >&2
 }
 
 if [[ "$(cat "$marker" 2>/dev/null)" != "$SCHEMATHESIS_PIN" || ! -x "$venv/bin/schemathesis" ]]; then

@@ -66,9 +66,7 @@ async function main(): Promise<number> {
 
   const server = await connectOrStart({
     // The binary from the usual place (.leadcycle/tools), not from this run's temp dir.
-    ...(readTemporalConnectionSettings().address
-      ? {}
-      : { binary: await findTemporalBinary('temporal', { log }) }),
+    ...(readTemporalConnectionSettings().address ? {} : { binary: await findTemporalBinary('temporal') }),
     port: await getFreePort(),
     uiPort: null,
     dataDir: dir,

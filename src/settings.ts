@@ -125,6 +125,18 @@ export const SettingsSchema = z
       // Anyone holding one signed request can try secrets offline: a short one would not hold.
       z.string().min(16, 'must be at least 16 characters'),
     ),
+    /**
+     * How long the local outbox keeps a delivery (its names and addresses): older records are pruned
+     * at worker start and daily (src/activities/outbox-retention.ts). Whole days, at least 1: far
+     * longer than an activity's retry of a delivery it recorded (see there).
+     */
+    LEADCYCLE_OUTBOX_RETENTION_DAYS: orDefault(
+      z.coerce
+        .number<string>('must be a whole number of days')
+        .int('must be a whole number of days')
+        .min(1, 'must be at least 1 day'),
+      '90',
+    ),
     LEADCYCLE_CRM_TIMEOUT_MS: optional(milliseconds),
     LEADCYCLE_SMTP_TIMEOUT_MS: optional(milliseconds),
 

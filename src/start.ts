@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { activitiesFromEnv } from './activities/index.js';
+import { keepOutboxRetention } from './activities/outbox-retention.js';
 import { Analytics } from './analytics/index.js';
 import { vendorSecretsOf } from './api/env.js';
 import { REPLAY_CACHE_FILE } from './api/replay-cache.js';
@@ -82,6 +83,10 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
     settings.LEADCYCLE_UNSUBSCRIBE_SECRET ?? (await localSecret(dataDir, UNSUBSCRIBE_SECRET_FILE));
   const effects = activitiesFromEnv({ ...process.env, LEADCYCLE_UNSUBSCRIBE_SECRET: unsubscribeSecret });
   watchAnalyticsStore(effects.analytics);
+  const retention = await keepOutboxRetention(effects.outbox, {
+    days: settings.LEADCYCLE_OUTBOX_RETENTION_DAYS,
+    log,
+  });
   log('worker: bundling the workflow code…');
   const worker = await createLeadWorker({
     connection,
@@ -167,6 +172,7 @@ export async function runStack({ demo, log }: StackOptions): Promise<void> {
 
   // The SDK's Runtime turns SIGINT/SIGTERM into a graceful worker shutdown; then we stop the rest.
   await running;
+  retention.stop();
   await api.close();
   await effects.close();
   await clientConnection.close();

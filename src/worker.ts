@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { activitiesFromEnv, type LeadActivities } from './activities/index.js';
+import { keepOutboxRetention } from './activities/outbox-retention.js';
 import type { ServedAnalyticsStore } from './analytics/open.js';
 import { DEFAULT_TASK_QUEUE } from './client/lead-client.js';
 import { loadLeadIds } from './client/lead-ids.js';
@@ -142,6 +143,10 @@ export async function startLeadWorker(
   const connection = await NativeConnection.connect(options);
   const effects = activitiesFromEnv();
   watchAnalyticsStore(effects.analytics);
+  const retention = await keepOutboxRetention(effects.outbox, {
+    days: settings.LEADCYCLE_OUTBOX_RETENTION_DAYS,
+    log: console.log,
+  });
   const { dataConverter, source } = await loadDataConverter();
   const worker = await createLeadWorker({
     connection,
@@ -152,6 +157,7 @@ export async function startLeadWorker(
     maxCachedWorkflows: defaultMaxCachedWorkflows(settings.LEADCYCLE_MAX_CACHED_WORKFLOWS),
   });
   const done = worker.run().finally(async () => {
+    retention.stop();
     await effects.close();
     await connection.close();
   });

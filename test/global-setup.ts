@@ -30,8 +30,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await findTemporalBinary('temporal-test-server');
   // The cluster suite's Temporal server is built with Go (minutes on a cold Go cache): begun now, it
   // builds while the other files run, and the suite waits for it (the install holds a lock). A
-  // failure here is the suite's to report, when it installs again.
-  const clusterBuild = installClusterBinaries(join(resolveDataDir(), 'tools'), () => {}).catch(() => {});
+  // failure here is the suite's to report, when it installs again. Its progress comes as lines, not
+  // redrawn in place: vitest draws on the same terminal meanwhile.
+  const clusterBuild = installClusterBinaries(join(resolveDataDir(), 'tools'), {
+    stream: { write: (text) => process.stderr.write(text) },
+  }).catch(() => {});
 
   const dbDir = await mkdtemp(join(tmpdir(), 'leadcycle-test-'));
   const started = await Promise.allSettled([

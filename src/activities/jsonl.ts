@@ -121,6 +121,8 @@ export class JsonlLog<T extends { key: string }> {
   readonly #schema: z.ZodType<T>;
   readonly #keyLock = new KeyedLock();
   #opened: Promise<{ handle: FileHandle; keys: Set<string> }> | null = null;
+  /** `#opened` once it has loaded: one still loading waits for the file lock, so reads the file as it will be. */
+  #loaded: Promise<{ handle: FileHandle; keys: Set<string> }> | null = null;
 
   constructor(file: string, schema: z.ZodType<T>) {
     this.file = resolve(file);
@@ -197,7 +199,8 @@ export class JsonlLog<T extends { key: string }> {
         }
         await rename(temp, this.file);
         await syncDir(dirname(this.file));
-        if (this.#opened) await this.#current();
+        // Only a log already loaded: awaiting one still loading would wait for the lock held here.
+        if (this.#opened && this.#opened === this.#loaded) await this.#current();
         return { removed };
       } finally {
         await old.close();
@@ -234,21 +237,28 @@ export class JsonlLog<T extends { key: string }> {
   #reload(): Promise<{ handle: FileHandle; keys: Set<string> }> {
     const reopened = this.#loadUnlocked();
     this.#opened = reopened;
-    reopened.catch(() => {
-      if (this.#opened === reopened) this.#opened = null;
-    });
+    this.#markLoaded(reopened);
     return reopened;
   }
 
   #open(): Promise<{ handle: FileHandle; keys: Set<string> }> {
     if (!this.#opened) {
       this.#opened = this.#load();
-      // A failed open (a corrupt file, a permission error) is retried on the next call.
-      this.#opened.catch(() => {
-        this.#opened = null;
-      });
+      this.#markLoaded(this.#opened);
     }
     return this.#opened;
+  }
+
+  /** Notes `opened` as loaded once it is; a failed open (a corrupt file, a permission error) is retried on the next call. */
+  #markLoaded(opened: Promise<{ handle: FileHandle; keys: Set<string> }>): void {
+    opened.then(
+      () => {
+        if (this.#opened === opened) this.#loaded = opened;
+      },
+      () => {
+        if (this.#opened === opened) this.#opened = null;
+      },
+    );
   }
 
   async #load(): Promise<{ handle: FileHandle; keys: Set<string> }> {

@@ -139,6 +139,19 @@ export class Outbox {
     return { removed: records.removed + deadLetters.removed };
   }
 
+  /**
+   * Removes the records recorded (`at`) before `cutoff` (ms since the epoch): the retention
+   * (outbox-retention.ts). The same atomic 0600 rewrite as `forget`, taken in turn with this
+   * process's appends, and another process's appends carried over. A pruned key is forgotten: a
+   * delivery under it would happen again, which is why the cutoff must lie far behind any retry.
+   */
+  async prune(cutoff: number): Promise<{ removed: number }> {
+    const pruned = await this.#log.rewrite((r) => Date.parse(r.at) >= cutoff);
+    // The email cap's send times are reloaded from what is left.
+    if (pruned.removed > 0) this.#sent = null;
+    return pruned;
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.#log.close(), this.#deadLetters.close()]);
   }

@@ -1,13 +1,27 @@
 /** `outbox`: what the default sender and CRM handoff delivered to the data dir's outbox. */
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
-import { OUTBOX_KINDS, readOutbox } from '../activities/index.js';
-import { resolveDataDir } from '../paths.js';
+import { OUTBOX_KINDS, Outbox, readOutbox } from '../activities/index.js';
+import { pruneOutbox } from '../activities/outbox-retention.js';
+import { dataDirOf, resolveDataDir } from '../paths.js';
+import { readSettings } from '../settings.js';
 import { integer, parseOptions } from './options.js';
 import { type Output, table } from './output.js';
 
 const OutboxOptionsSchema = z
   .object({ kind: z.enum(OUTBOX_KINDS).optional(), lead: z.string().optional(), limit: z.number() })
+  .strict();
+
+/** `30d`: whole days, at least one (the retention's own floor: see src/activities/outbox-retention.ts). */
+const PruneOptionsSchema = z
+  .object({
+    olderThan: z
+      .string()
+      .regex(/^\d+d$/, 'must be a number of days like 30d')
+      .transform((s) => Number.parseInt(s, 10))
+      .pipe(z.number().int().min(1, 'must be at least 1d'))
+      .optional(),
+  })
   .strict();
 
 /** The parts of a payload the table names: the content sent (or skipped, and why), or the CRM handoff. */
@@ -26,7 +40,7 @@ function whatOf(payload: unknown): string {
 }
 
 export function addOutboxCommand(program: Command, out: Output): void {
-  program
+  const outbox = program
     .command('outbox')
     .description('show what the default sender and CRM handoff delivered to the local outbox')
     .addOption(new Option('--kind <kind>').choices(OUTBOX_KINDS))
@@ -38,5 +52,28 @@ export function addOutboxCommand(program: Command, out: Output): void {
       out.print(records, () =>
         table(records.map((r) => ({ at: r.at, kind: r.kind, lead: r.leadKey, what: whatOf(r.payload) }))),
       );
+    });
+
+  outbox
+    .command('prune')
+    .description(
+      'remove the records older than the retention (LEADCYCLE_OUTBOX_RETENTION_DAYS, 90 by default); the worker does it daily',
+    )
+    .option('--older-than <days>', 'another age than the retention, in days (30d)')
+    .action(async (options: unknown) => {
+      const { olderThan } = parseOptions(PruneOptionsSchema, options);
+      const settings = readSettings();
+      const days = olderThan ?? settings.LEADCYCLE_OUTBOX_RETENTION_DAYS;
+      const box = new Outbox(dataDirOf(settings));
+      try {
+        const result = { ...(await pruneOutbox(box, days)), olderThanDays: days, file: box.file };
+        out.print(
+          result,
+          () =>
+            `pruned ${result.removed} records recorded before ${result.before} (older than ${days} days) from ${box.file}`,
+        );
+      } finally {
+        await box.close();
+      }
     });
 }

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
+import { type TimedStepOptions, withTimedStep } from '../cli/progress.js';
 import { resolveDataDir } from '../paths.js';
 import { ensurePrivateDir } from '../private-fs.js';
-import { type Log, TemporalServerError } from './errors.js';
+import { TemporalServerError } from './errors.js';
 import { assertPortFree, getFreePort, HOST } from './ports.js';
 import { POSTGRES_USER, type RunningPostgres, startPostgres } from './postgres.js';
 import { type ProcessOptions, type RunningServer, spawnServer } from './process.js';
@@ -56,9 +57,13 @@ export interface ClusterBinaries {
 
 /**
  * Installs the pinned Temporal server and SQL tool into `<dataDir>/tools/temporal-server-<version>/`
- * unless both are there. A lock dir keeps two processes from installing over each other.
+ * unless both are there. A lock dir keeps two processes from installing over each other. The build
+ * reports its progress (default stderr): `go install` says nothing for minutes.
  */
-export async function installClusterBinaries(toolsDir: string, log: Log): Promise<ClusterBinaries> {
+export async function installClusterBinaries(
+  toolsDir: string,
+  progress?: TimedStepOptions,
+): Promise<ClusterBinaries> {
   const dir = join(toolsDir, `temporal-server-${TEMPORAL_SERVER_VERSION}`);
   const server = join(dir, 'server');
   const sql = join(dir, 'sql');
@@ -85,14 +90,22 @@ export async function installClusterBinaries(toolsDir: string, log: Log): Promis
   };
   if (!(existsSync(server) && existsSync(sql))) {
     await mkdir(dir, { recursive: true });
-    await withLock(join(toolsDir, `temporal-server-${TEMPORAL_SERVER_VERSION}.lock`), async () => {
-      if (existsSync(server) && existsSync(sql)) return;
-      log(
-        `leadcycle: installing the Temporal server ${TEMPORAL_SERVER_VERSION} into ${dir} (first time ~8 minutes on 2 cores)`,
+    const lock = join(toolsDir, `temporal-server-${TEMPORAL_SERVER_VERSION}.lock`);
+    // Another process's build (the test suite's, begun in the background) is waited for: say so.
+    const waiting = () =>
+      (progress?.stream ?? process.stderr).write(
+        `leadcycle: waiting for another process installing the Temporal server into ${dir} (lock ${lock})…\n`,
       );
+    await withLock(lock, waiting, async () => {
+      if (existsSync(server) && existsSync(sql)) return;
       const env = { ...process.env, GOBIN: dir };
       for (const pkg of ['cmd/server', 'cmd/tools/sql']) {
-        await go(['install', `${MODULE}/${pkg}@v${TEMPORAL_SERVER_VERSION}`], env);
+        await withTimedStep(
+          `${MODULE}/${pkg}@v${TEMPORAL_SERVER_VERSION} with go install into ${dir}` +
+            (pkg === 'cmd/server' ? ' (first time ~8 minutes on 2 cores)' : ''),
+          () => go(['install', `${MODULE}/${pkg}@v${TEMPORAL_SERVER_VERSION}`], env),
+          progress,
+        );
       }
     });
   }
@@ -101,14 +114,15 @@ export async function installClusterBinaries(toolsDir: string, log: Log): Promis
 }
 
 /** mkdir is atomic: whoever creates the lock dir installs; the others wait for it to go. */
-async function withLock(lockDir: string, body: () => Promise<void>): Promise<void> {
+async function withLock(lockDir: string, onWait: () => void, body: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + 30 * 60_000;
-  for (;;) {
+  for (let waited = false; ; waited = true) {
     try {
       await mkdir(lockDir);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!waited) onWait();
       if (Date.now() > deadline) {
         throw new TemporalServerError(
           'install_failed',
@@ -264,8 +278,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const toolsDir = options.toolsDir ?? join(dataDir, 'tools');
   await ensurePrivateDir(clusterDir);
   const binaries = options.binary
-    ? await installClusterBinaries(toolsDir, log).then((b) => ({ ...b, server: options.binary as string }))
-    : await installClusterBinaries(toolsDir, log);
+    ? await installClusterBinaries(toolsDir).then((b) => ({ ...b, server: options.binary as string }))
+    : await installClusterBinaries(toolsDir);
 
   await letServerUserTraverse([dataDir, clusterDir]);
   const postgres = await startPostgres({

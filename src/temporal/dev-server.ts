@@ -38,7 +38,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Ru
   const uiPort = options.uiPort === undefined ? 8233 : options.uiPort;
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const dbFile = options.dbFile ?? join(dataDir, 'temporal.sqlite');
-  const binary = options.binary ?? (await findTemporalBinary('temporal', { dataDir, log }));
+  const binary = options.binary ?? (await findTemporalBinary('temporal', { dataDir }));
 
   await assertPortFree(port);
   if (uiPort !== null) await assertPortFree(uiPort);
@@ -97,7 +97,7 @@ export async function startTimeSkippingServer(
   const port = options.port ?? (await getFreePort());
   const binary =
     options.binary ??
-    (await findTemporalBinary('temporal-test-server', { dataDir: options.dataDir ?? resolveDataDir(), log }));
+    (await findTemporalBinary('temporal-test-server', { dataDir: options.dataDir ?? resolveDataDir() }));
 
   await assertPortFree(port);
   const server = spawnServer(binary, [String(port)], `${HOST}:${port}`, DEFAULT_NAMESPACE, options);

