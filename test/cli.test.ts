@@ -73,6 +73,32 @@ describe('the leadcycle CLI', () => {
     expect(sent.stdout).toMatch(/^reason\s+hand_raiser:demo_request$/m);
   });
 
+  it('shows where a lead came from: its first touch and its last', async () => {
+    const email = 'tou@cli.example';
+    const form = {
+      type: 'form.submitted',
+      form: 'webinar',
+      consent: true,
+      profile: { email },
+      touch: { source: 'google', campaign: 'spring-launch', utm_medium: 'cpc' },
+    };
+    expect((await cli('send', email, JSON.stringify(form), '--tenant', tenant, '--start')).code).toBe(0);
+    const visit = { type: 'visit', channel: 'social', touch: { source: 'linkedin' } };
+    expect((await cli('send', email, JSON.stringify(visit), '--tenant', tenant)).code).toBe(0);
+    const shown = await cli('show', email, '--tenant', tenant);
+    expect(shown.stdout).toMatch(
+      /^first touch\s+source google, campaign spring-launch, form webinar, utm_medium cpc$/m,
+    );
+    expect(shown.stdout).toMatch(/^last touch\s+source linkedin, channel social$/m);
+    const asJson = JSON.parse((await cli('--json', 'show', email, '--tenant', tenant)).stdout);
+    expect(asJson.touches).toEqual({
+      first: { form: 'webinar', source: 'google', campaign: 'spring-launch', utm_medium: 'cpc' },
+      last: { channel: 'social', source: 'linkedin' },
+    });
+    // A lead without a touch says so.
+    expect((await cli('show', 'ada@cli.example', '--tenant', tenant)).stdout).toMatch(/^first touch\s+-$/m);
+  });
+
   it('show --timeline lists what happened to the lead, in order, as text and as JSON', async () => {
     await cli('capture', 'tim@cli.example', '--tenant', tenant, '--form', 'demo_request', '--consent');
     await cli('send', 'tim@cli.example', '{"type":"disqualify","reason":"student"}', '--tenant', tenant);

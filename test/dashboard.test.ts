@@ -30,7 +30,19 @@ let store: SqliteAnalyticsStore;
 let browser: Browser;
 let dir: string;
 
-const SOURCES = ['google', 'linkedin', 'trade-show'];
+/** First touches: a search ad, a social campaign, an event (whose leads came by no form). */
+const TOUCHES = [
+  { source: 'google', channel: 'web', campaign: 'spring-launch', form: 'pricing-page-demo' },
+  { source: 'linkedin', channel: 'social', campaign: 'abm-q3', form: 'whitepaper' },
+  { source: 'trade-show', channel: 'trade_show', campaign: 'expo-2026' },
+] as const;
+/** A third came back by the newsletter: their last touch. */
+const NEWSLETTER = {
+  source: 'newsletter',
+  channel: 'other',
+  campaign: 'monthly-digest',
+  form: 'newsletter-link',
+} as const;
 
 /** Generated history: 180 days up to ten days ago, a population per tenant. */
 const NOW = Date.now();
@@ -46,9 +58,8 @@ const HISTORY = [
     from: NOW - 190 * DAY_MS,
     to: NOW - 10 * DAY_MS,
   }).map((l, n) => {
-    // Several sources: found by search, a paid social campaign, an event; a third came back by email.
-    const firstTouch = { source: SOURCES[n % SOURCES.length] as string };
-    const lastTouch = n % 3 === 0 ? { source: 'newsletter' } : firstTouch;
+    const firstTouch = TOUCHES[n % TOUCHES.length] as (typeof TOUCHES)[number];
+    const lastTouch = n % 3 === 0 ? NEWSLETTER : firstTouch;
     return {
       lead: { ...l.lead, tenant },
       events: l.events,
@@ -148,8 +159,12 @@ async function expectFiguresOfReports(page: Page) {
   }
   expect(expected.total).toEqual([forecast.expectedCustomers]);
 
+  // By the dimension the page shows (its `by`, default source).
+  const by = await page.$eval('#attribution-first', (s) => s.getAttribute('data-by') ?? '');
+  expect(by).toBe(new URL(page.url()).searchParams.get('by') ?? 'source');
   for (const model of ['first', 'last'] as const) {
-    const attribution = await report('attribution', { ...period, model, by: 'source' });
+    const attribution = await report('attribution', { ...period, model, by });
+    expect(await page.$eval(`#attribution-${model}`, (s) => s.getAttribute('data-by'))).toBe(by);
     const shown = await tableOf(page, `attribution-${model}`);
     expect(Object.keys(shown)).toEqual(attribution.rows.map((r: { value: string | null }) => r.value ?? ''));
     for (const r of attribution.rows) {
@@ -232,6 +247,16 @@ describe('the dashboard', () => {
     expect(await page.locator('#attribution-first td', { hasText: 'linkedin' }).count()).toBe(1);
     expect(await page.locator('#attribution-last td', { hasText: 'newsletter' }).count()).toBe(1);
     expect(acme.conversion.funnel[0]).toMatchObject({ stage: 'lead', leads: 163 });
+    // By campaign, through the dimension's own form: the filters are kept.
+    await page.selectOption('#attribution select[name=by]', 'campaign');
+    await page.click('#attribution button[type=submit]');
+    await page.waitForURL(/by=campaign/);
+    expect(new URL(page.url()).searchParams.get('tenant')).toBe('acme');
+    expect(new URL(page.url()).searchParams.get('period')).toBe('365d');
+    await expectFiguresOfReports(page);
+    expect(await page.locator('#attribution-first td', { hasText: 'expo-2026' }).count()).toBe(1);
+    expect(await page.locator('#attribution-last td', { hasText: 'monthly-digest' }).count()).toBe(1);
+    await page.goto(`${api.base}/?tenant=acme&period=365d`);
     // The velocity fixes: no terminal stage without an ended stay, open stays counted, hours for short stays.
     const stagesShown = acme.velocity.stages.map((s: { stage: string }) => s.stage);
     expect(stagesShown).not.toContain('customer');
@@ -249,6 +274,24 @@ describe('the dashboard', () => {
     const url = page.url();
     const globex = await expectFiguresOfReports(page);
     expect(globex.conversion.funnel[0].leads).toBeGreaterThan(20);
+    // By form and by channel, the same dates: leads from the trade show came by no form.
+    for (const by of ['form', 'channel']) {
+      await page.selectOption('#attribution select[name=by]', by);
+      await page.click('#attribution button[type=submit]');
+      await page.waitForURL(new RegExp(`by=${by}`));
+      expect(new URL(page.url()).searchParams.get('from')).toBe(new URL(url).searchParams.get('from'));
+      await expectFiguresOfReports(page);
+    }
+    expect(await page.locator('#attribution-first td', { hasText: 'trade_show' }).count()).toBe(1);
+    await page.selectOption('#attribution select[name=by]', 'form');
+    await page.click('#attribution button[type=submit]');
+    await page.waitForURL(/by=form/);
+    expect(Object.keys(await tableOf(page, 'attribution-first'))).toContain('');
+    // A dimension the report does not know is refused as the report refuses it.
+    const refused = await page.goto(`${api.base}/?by=utm_source`);
+    expect(refused?.status()).toBe(400);
+    expect(await page.locator('.error').textContent()).toContain('by');
+    await page.goto(url);
     const shared = await browser.newPage();
     await shared.context().addCookies(await page.context().cookies());
     await shared.goto(url);

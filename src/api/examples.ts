@@ -101,6 +101,10 @@ answer(LeadViewSchema, {
   owner: null,
   stageEnteredAt: '2026-03-02T09:15:00.000Z',
   reason: 'form.submitted',
+  touches: {
+    first: { form: 'content_download', source: 'google', campaign: 'spring-launch' },
+    last: { channel: 'web', source: 'newsletter', utm_medium: 'email' },
+  },
   next: [
     { event: 'tick.nurture', at: '2026-03-09T09:15:00.000Z' },
     { event: 'tick.decay', at: '2026-03-09T09:15:00.000Z' },

@@ -65,6 +65,7 @@ named('LeadCommand', LeadCommandSchema);
 named('LeadFact', LeadFactSchema);
 named('Profile', ProfileSchema);
 named('Bant', BantSchema);
+named('Touch', TouchSchema);
 
 // The machine's vocabulary under its OpenAPI names.
 export const StageSchema = named('Stage', machineStageSchema);
@@ -261,6 +262,12 @@ export const LeadViewSchema = named(
       .optional()
       .describe(
         'An SQL or opportunity sales left untouched: its owner was reminded (absent before time aged leads)',
+      ),
+    touches: z
+      .object({ first: TouchSchema, last: TouchSchema })
+      .optional()
+      .describe(
+        'Where the lead came from: its first touch (kept) and its last (each capture or visit with one); absent until one',
       ),
     configVersion: z
       .number()

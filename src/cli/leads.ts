@@ -25,6 +25,8 @@ import {
   StageSchema,
   TEMPERATURES,
   TemperatureSchema,
+  type Touch,
+  TouchSchema,
 } from '../machines/index.js';
 import { readSettings } from '../settings.js';
 import { TemporalConnectionError } from '../temporal/connection.js';
@@ -57,6 +59,12 @@ export function leadRef(lead: string, tenant: string): LeadRef {
   return lead.includes('@') ? { tenant, email: lead } : { tenant, externalId: lead };
 }
 
+/** A touch on one line, its fields in the schema's order: `source google, channel web, campaign brand`. */
+const touchText = (touch: Touch): string =>
+  (Object.keys(TouchSchema.shape) as (keyof Touch)[])
+    .flatMap((k) => (touch[k] === undefined ? [] : [`${k} ${touch[k]}`]))
+    .join(', ');
+
 function describeLead(view: LeadView): string {
   const fields = {
     lead: view.leadKey,
@@ -69,6 +77,8 @@ function describeLead(view: LeadView): string {
     owner: view.owner ?? 'marketing',
     'in stage since': view.stageEnteredAt,
     reason: view.reason ?? '-',
+    'first touch': view.touches ? touchText(view.touches.first) : '-',
+    'last touch': view.touches ? touchText(view.touches.last) : '-',
   };
   const width = Math.max(...Object.keys(fields).map((k) => k.length));
   const lines = Object.entries(fields).map(([k, v]) => `${k.padEnd(width)}  ${v}`);

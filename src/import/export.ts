@@ -1,12 +1,12 @@
 /**
  * `leadcycle export`: a tenant's leads as CSV, one row a lead, in the columns the `leadcycle` import
  * preset reads back (presets.ts), so an export round-trips: the profile, stage, dates, score,
- * owner, last email and consent. The file holds personal data: the CLI writes it 0600.
+ * owner, last email, consent and first touch. The file holds personal data: the CLI writes it 0600.
  */
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { type LeadClient, LeadNotFoundError } from '../client/index.js';
-import type { LeadView } from '../machines/index.js';
+import type { LeadView, Touch } from '../machines/index.js';
 
 /** The export's columns, in order: the leadcycle preset maps each one back. */
 export const EXPORT_COLUMNS = {
@@ -30,8 +30,23 @@ export const EXPORT_COLUMNS = {
   consent: 'Consent',
 } as const;
 
+/** The lead's first touch, a column a field (an import gives a lead its first touch only). */
+export const TOUCH_EXPORT_COLUMNS = {
+  source: 'First Touch Source',
+  channel: 'First Touch Channel',
+  campaign: 'First Touch Campaign',
+  form: 'First Touch Form',
+  utm_source: 'First Touch UTM Source',
+  utm_medium: 'First Touch UTM Medium',
+  utm_campaign: 'First Touch UTM Campaign',
+  utm_term: 'First Touch UTM Term',
+  utm_content: 'First Touch UTM Content',
+} as const satisfies Record<keyof Touch, string>;
+
 type Column = keyof typeof EXPORT_COLUMNS;
+type TouchColumn = keyof typeof TOUCH_EXPORT_COLUMNS;
 const COLUMNS = Object.keys(EXPORT_COLUMNS) as Column[];
+const TOUCH_COLUMNS = Object.keys(TOUCH_EXPORT_COLUMNS) as TouchColumn[];
 
 const iso = (ms: number | null | undefined) =>
   ms === null || ms === undefined ? '' : new Date(ms).toISOString();
@@ -39,7 +54,10 @@ const cell = (value: string | number | null | undefined) =>
   value === null || value === undefined ? '' : String(value);
 
 /** One lead's row; null for a lead of another tenant. */
-export function exportRowOf(view: LeadView, tenant: string): Record<Column, string> | null {
+export function exportRowOf(
+  view: LeadView,
+  tenant: string,
+): (Record<Column, string> & { touch: Record<TouchColumn, string> }) | null {
   const [keyTenant, kind, ...rest] = view.leadKey.split(':');
   if (keyTenant !== tenant) return null;
   const id = rest.join(':');
@@ -65,6 +83,9 @@ export function exportRowOf(view: LeadView, tenant: string): Record<Column, stri
     owner: cell(view.owner),
     lastEmailAt: iso(context.nurture.lastSentAt),
     consent: view.consent,
+    touch: Object.fromEntries(
+      TOUCH_COLUMNS.map((field) => [field, cell(view.touches?.first[field])]),
+    ) as Record<TouchColumn, string>,
   };
 }
 
@@ -92,7 +113,7 @@ export async function exportLeads(options: {
   const concurrency = options.concurrency ?? 16;
   const write = (line: string) =>
     options.out.write(line) ? Promise.resolve() : new Promise<void>((r) => options.out.once('drain', r));
-  await write(stringify([Object.values(EXPORT_COLUMNS)]));
+  await write(stringify([[...Object.values(EXPORT_COLUMNS), ...Object.values(TOUCH_EXPORT_COLUMNS)]]));
   const summary: ExportSummary = { tenant, leads: 0, scanned: 0 };
   let cursor: string | undefined;
   do {
@@ -113,7 +134,9 @@ export async function exportLeads(options: {
         const row = exportRowOf(view, tenant);
         if (!row) continue;
         summary.leads++;
-        await write(stringify([COLUMNS.map((column) => row[column])]));
+        await write(
+          stringify([[...COLUMNS.map((column) => row[column]), ...TOUCH_COLUMNS.map((f) => row.touch[f])]]),
+        );
       }
     }
     cursor = page.nextCursor ?? undefined;

@@ -5,7 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { issuesOf } from '../errors.js';
-import { IMPORT_SOURCES, IMPORTED_STAGES } from '../machines/index.js';
+import {
+  ChannelSchema,
+  IMPORT_SOURCES,
+  IMPORTED_STAGES,
+  TouchLabelSchema,
+  TouchSchema,
+} from '../machines/index.js';
 import { ImportError } from './errors.js';
 
 const column = z
@@ -86,6 +92,23 @@ export const ImportMappingSchema = z
           .record(z.string().min(1).max(100), z.string().trim().toLowerCase().min(1).max(100))
           .default({}),
         companySize: z.record(z.string().min(1).max(100), z.number().int().nonnegative()).default({}),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Where the other tool says the contact first came from: the lead's first touch. `columns` by
+     * touch field; `sources` and `channels` map the source's and the channel's cells (compared as
+     * words) to leadcycle's labels and channels (a source not listed passes as it is, a channel
+     * neither listed nor one of leadcycle's is `other`); `campaignWhenSource`, when given, reads
+     * the campaign column only on rows whose source cell is one of these (a column that holds a
+     * campaign for some sources only). A cell that is no marketing label rejects the row.
+     */
+    touch: z
+      .object({
+        columns: z.partialRecord(TouchSchema.keyof(), column).default({}),
+        sources: z.record(z.string().min(1).max(100), TouchLabelSchema).default({}),
+        channels: z.record(z.string().min(1).max(100), ChannelSchema).default({}),
+        campaignWhenSource: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
       })
       .strict()
       .prefault({}),

@@ -18,10 +18,18 @@
  * HubSpot's lifecycle-stage dates are its "Became a … Date" properties, its score "HubSpot Score",
  * its last email "Last marketing email send date" (hs_email_last_send_date).
  *
+ * The first touch: HubSpot's "Original Source" (hs_analytics_source; its values ORGANIC_SEARCH,
+ * PAID_SEARCH, … or their labels "Organic search", "Paid search", …) is the source, in words, and
+ * tells the channel; "Original Source Drill-Down 1" is the utm_campaign for the sources whose
+ * drill-down HubSpot's "Understand Original and Latest source properties" article says so (email
+ * marketing, paid search), else a search term, a domain or "IMPORT", not a campaign. HubSpot keeps
+ * no UTM parameters among its default contact properties. Mautic keeps UTM tags in a table of their
+ * own (lead_utmtags), not among the contact's fields: its export carries no touch.
+ *
  * Columns a preset names but a file lacks are empty; only the key's column is required.
  */
 import { IMPORTED_STAGES } from '../machines/index.js';
-import { EXPORT_COLUMNS } from './export.js';
+import { EXPORT_COLUMNS, TOUCH_EXPORT_COLUMNS } from './export.js';
 import type { ImportMapping } from './mapping.js';
 import { parseMapping } from './mapping.js';
 
@@ -69,6 +77,36 @@ const HUBSPOT_INDUSTRIES: Record<string, string> = {
   STAFFING_AND_RECRUITING: 'services',
 };
 
+/** HubSpot's original sources (internal values; labels compare as the same words) in lowercase words. */
+const HUBSPOT_SOURCES: Record<string, string> = {
+  ORGANIC_SEARCH: 'organic search',
+  PAID_SEARCH: 'paid search',
+  EMAIL_MARKETING: 'email marketing',
+  SOCIAL_MEDIA: 'organic social',
+  'Organic social': 'organic social',
+  REFERRALS: 'referrals',
+  OTHER_CAMPAIGNS: 'other campaigns',
+  DIRECT_TRAFFIC: 'direct traffic',
+  OFFLINE: 'offline sources',
+  'Offline sources': 'offline sources',
+  PAID_SOCIAL: 'paid social',
+};
+
+/** The channel each original source is: a visit to the site, but from a social network, a referring site, or offline. */
+const HUBSPOT_CHANNELS = {
+  ORGANIC_SEARCH: 'web',
+  PAID_SEARCH: 'web',
+  EMAIL_MARKETING: 'web',
+  DIRECT_TRAFFIC: 'web',
+  OTHER_CAMPAIGNS: 'web',
+  SOCIAL_MEDIA: 'social',
+  'Organic social': 'social',
+  PAID_SOCIAL: 'social',
+  REFERRALS: 'referral',
+  OFFLINE: 'other',
+  'Offline sources': 'other',
+} as const;
+
 export const PRESETS: Record<PresetName, ImportMapping> = {
   hubspot: parseMapping({
     key: 'email',
@@ -100,6 +138,16 @@ export const PRESETS: Record<PresetName, ImportMapping> = {
       lastEmailAt: 'Last marketing email send date',
     },
     values: { sector: HUBSPOT_INDUSTRIES },
+    touch: {
+      columns: {
+        source: 'Original Source',
+        channel: 'Original Source',
+        campaign: 'Original Source Drill-Down 1',
+      },
+      sources: HUBSPOT_SOURCES,
+      channels: HUBSPOT_CHANNELS,
+      campaignWhenSource: ['EMAIL_MARKETING', 'PAID_SEARCH'],
+    },
     properties: ['Record ID', 'Phone Number', 'Lead Status', 'Original Source'],
     consent: {
       column: 'Unsubscribed from all email',
@@ -146,6 +194,7 @@ export const PRESETS: Record<PresetName, ImportMapping> = {
       owner: EXPORT_COLUMNS.owner,
       lastEmailAt: EXPORT_COLUMNS.lastEmailAt,
     },
+    touch: { columns: TOUCH_EXPORT_COLUMNS },
     consent: {
       column: EXPORT_COLUMNS.consent,
       granted: ['granted'],

@@ -4,23 +4,27 @@
  * is the same Temporal update and is applied once. Pure: no I/O.
  *
  * A contact becomes a lead through one `lead.imported` command: its profile, and the stage, dates,
- * score, owner and custom properties the other tool recorded (the mapping's `history`), never a
- * form and never an email at import. Consent comes only from the mapping's consent column: an
- * opt-in is a `consent.subscribed` after the import, an opt-out a `consent.unsubscribed` before it
- * (so nothing can go out between the two), both with source `import` for the proof of consent.
+ * score, owner and custom properties the other tool recorded (the mapping's `history`) and its first
+ * touch (the mapping's `touch`), never a form and never an email at import. Consent comes only
+ * from the mapping's consent column: an opt-in is a `consent.subscribed` after the import, an
+ * opt-out a `consent.unsubscribed` before it (so nothing can go out between the two), both with
+ * source `import` for the proof of consent.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type LeadRef, leadKeyOf } from '../client/index.js';
 import { TenantSchema } from '../client/lead-key.js';
 import {
+  CHANNELS,
   IMPORTED_STAGES,
   type ImportCommandInput,
   type ImportedStage,
   type LeadCommandInput,
   ProfileSchema,
+  type Touch,
+  TouchSchema,
 } from '../machines/index.js';
-import { dateCell, employeesCell, mapped, numberCell } from './cells.js';
+import { dateCell, employeesCell, mapped, numberCell, wordsOf } from './cells.js';
 import type { ImportMapping, ProfileField } from './mapping.js';
 import { PROFILE_FIELDS } from './mapping.js';
 
@@ -132,6 +136,8 @@ export function translateRow(
   }
   const history = historyOf(cells, mapping, now);
   issues.push(...history.issues);
+  const touch = touchOf(cells, mapping);
+  issues.push(...touch.issues);
   const consent = consentOf(cells, mapping);
   if ('issue' in consent) issues.push(consent.issue);
   if (issues.length > 0 || !parsed.success || 'issue' in consent) return { ok: false, issues };
@@ -148,6 +154,7 @@ export function translateRow(
     tool: mapping.tool,
     profile: { email, ...rest },
     ...history.facts,
+    ...(touch.touch ? { touch: touch.touch } : {}),
   };
   const commands: RowCapture['command'][] =
     consent.consent === 'granted'
@@ -160,6 +167,42 @@ export function translateRow(
     ref,
     leadKey,
     captures: commands.map((command) => ({ command, updateId: updateIdOf(leadKey, command) })),
+  };
+}
+
+/** The mapping's `touch` columns of a row: the first touch (none when every cell is empty), or the cells that are no label. */
+export function touchOf(
+  cells: Record<string, string>,
+  mapping: ImportMapping,
+): { touch: Touch | undefined; issues: RowIssue[] } {
+  const { columns, sources, channels, campaignWhenSource } = mapping.touch;
+  const cell = (column: string | undefined) => (column === undefined ? '' : (cells[column] ?? '').trim());
+  const candidate: Record<string, string> = {};
+  for (const [field, column] of Object.entries(columns)) {
+    const value = cell(column);
+    if (value !== '') candidate[field] = value;
+  }
+  const source = candidate.source;
+  if (source !== undefined) candidate.source = mapped(sources, source) ?? source;
+  // A channel neither listed nor leadcycle's is `other`: attribution is no reason to refuse a contact.
+  const channel = candidate.channel;
+  if (channel !== undefined)
+    candidate.channel = mapped(channels, channel) ?? CHANNELS.find((c) => c === wordsOf(channel)) ?? 'other';
+  // A campaign column that holds a campaign for some sources only (HubSpot's drill-down 1).
+  if (
+    campaignWhenSource &&
+    !(source !== undefined && campaignWhenSource.some((v) => wordsOf(v) === wordsOf(source)))
+  )
+    delete candidate.campaign;
+  if (Object.keys(candidate).length === 0) return { touch: undefined, issues: [] };
+  const parsed = TouchSchema.safeParse(candidate);
+  if (parsed.success) return { touch: parsed.data, issues: [] };
+  return {
+    touch: undefined,
+    issues: parsed.error.issues.map((issue) => {
+      const field = String(issue.path[0] ?? '') as keyof Touch;
+      return { field: columns[field] ?? field, reason: issue.message };
+    }),
   };
 }
 

@@ -219,6 +219,8 @@ export const LeadImportedSchema = z
     lastEmailAt: pastAt.optional(),
     /** Properties leadcycle has no field for, kept as they were (names and values bounded). */
     properties: z.record(z.string().min(1).max(100), z.string().max(2000)).optional(),
+    /** Where the other tool says the contact first came from: the lead's first touch (added later: optional). */
+    touch: TouchSchema.optional(),
   })
   .strict();
 

@@ -451,6 +451,15 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
               : {}),
             // The stale clock of an imported SQL or opportunity starts at the import: no reminders for the past.
             ...(context.aging ? { aging: { ...context.aging, salesActivityAt: at } } : {}),
+            // The other tool's first touch: the lead's first and last, unless a visit gave one already.
+            ...(event.touch
+              ? {
+                  touches: {
+                    first: context.touches?.first ?? event.touch,
+                    last: context.touches?.last ?? event.touch,
+                  },
+                }
+              : {}),
             imported: {
               tool: event.tool,
               at,

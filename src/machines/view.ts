@@ -1,6 +1,7 @@
 import type { LeadcycleConfig } from './config.js';
 import { type Deadline, type DeadlineOptions, deadlines } from './deadlines.js';
 import type { LeadState } from './decide.js';
+import type { Touches } from './touch.js';
 
 /** What callers see of a lead: its stage and the numbers that explain it, and what it waits for. */
 export interface LeadView {
@@ -24,6 +25,8 @@ export interface LeadView {
   stale?: boolean;
   /** An imported contact: the tool it came from, when, and that tool's score (absent: not imported). */
   imported?: { tool: string; at: string; score: number | null };
+  /** Where the lead came from: its first touch and its last (marketing labels only); absent until one. */
+  touches?: Touches;
   /** Upcoming timer deadlines, soonest first (ISO times). */
   next: Array<{ event: Deadline['event']; at: string; deferredByCap?: boolean }>;
   /**
@@ -58,6 +61,7 @@ export function viewOf(state: LeadState, config: LeadcycleConfig, options: Deadl
           },
         }
       : {}),
+    ...(context.touches ? { touches: { first: context.touches.first, last: context.touches.last } } : {}),
     next: deadlines(state, config, options)
       .sort((a, b) => a.at - b.at)
       .map((d) => ({ ...d, at: new Date(d.at).toISOString() })),

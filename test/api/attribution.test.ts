@@ -37,9 +37,11 @@ describe('GET /v1/reports/attribution', () => {
     expect(
       (await capture('ada@acme.example', 'content_download', { source: 'google', campaign: 'ebook' })).status,
     ).toBe(200);
-    expect(
-      (await capture('bob@acme.example', 'webinar', { utm_source: 'linkedin', utm_medium: 'social' })).status,
-    ).toBe(200);
+    const bob = await capture('bob@acme.example', 'webinar', {
+      utm_source: 'linkedin',
+      utm_medium: 'social',
+    });
+    expect(bob.status).toBe(200);
     const hook = await api.webhook('/v1/webhooks/forms', {
       tenant,
       email: 'cy@acme.example',
@@ -63,6 +65,17 @@ describe('GET /v1/reports/attribution', () => {
       profile: { email: ada.email, ...FIT },
     });
     expect(demo.json).toMatchObject({ stage: 'mql' });
+    // The lead's answer shows both touches: the first kept, the last the partner's (the demo form gave none).
+    expect(demo.json.touches).toEqual({
+      first: { form: 'content_download', source: 'google', campaign: 'ebook' },
+      last: { channel: 'referral', source: 'partner-x' },
+    });
+    // Read back by id: one touch is both.
+    const bobTouch = { form: 'webinar', utm_source: 'linkedin', utm_medium: 'social' };
+    expect((await api.call('GET', `/v1/leads/${bob.json.leadId}`)).json.touches).toEqual({
+      first: bobTouch,
+      last: bobTouch,
+    });
 
     const report = (query: string) => api.call('GET', `/v1/reports/attribution?tenant=${tenant}&${query}`);
     const first = await eventually(async () => {

@@ -1,7 +1,7 @@
 /**
  * `leadcycle export` round-trips: leads imported from a HubSpot export, exported as CSV and
  * imported again (the `leadcycle` preset) into another tenant arrive with the same stage, dates,
- * owner, score, profile and consent. Real dev server, real worker.
+ * owner, score, profile, consent and first touch. Real dev server, real worker.
  */
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -12,9 +12,9 @@ const leads = devServerLeads();
 const from = `exp-${Date.now()}`;
 const into = `${from}-again`;
 
-const HUBSPOT = `Email,First Name,Company Name,Job Title,Industry,Number of Employees,Lifecycle Stage,Create Date,Became a Sales Qualified Lead Date,HubSpot Score,Contact owner,Last marketing email send date,Unsubscribed from all email
-ada@acme.example,Ada,"Acme, Inc.",CTO,COMPUTER_SOFTWARE,250,Sales Qualified Lead,2024-01-10 08:00,2024-02-01 09:30,71,rep-7,2024-11-02 10:00,false
-bob@acme.example,Bob,Acme,Buyer,Retail,40,Lead,2024-03-01,,5,,,true
+const HUBSPOT = `Email,First Name,Company Name,Job Title,Industry,Number of Employees,Lifecycle Stage,Create Date,Became a Sales Qualified Lead Date,HubSpot Score,Contact owner,Last marketing email send date,Unsubscribed from all email,Original Source,Original Source Drill-Down 1
+ada@acme.example,Ada,"Acme, Inc.",CTO,COMPUTER_SOFTWARE,250,Sales Qualified Lead,2024-01-10 08:00,2024-02-01 09:30,71,rep-7,2024-11-02 10:00,false,PAID_SEARCH,brand-q1
+bob@acme.example,Bob,Acme,Buyer,Retail,40,Lead,2024-03-01,,5,,,true,,
 `;
 
 async function csvOf(tenant: string): Promise<{ text: string; leads: number }> {
@@ -53,8 +53,10 @@ describe('leadcycle export', () => {
     expect(exported.leads).toBe(2);
     const lines = exported.text.trim().split('\n');
     expect(lines[0]).toBe(
-      'Email,External ID,First Name,Last Name,Company,Job Title,Sector,Job Function,Country,Employees,Annual Revenue,Stage,Created,Stage Entered,Score,Owner,Last Email,Consent',
+      'Email,External ID,First Name,Last Name,Company,Job Title,Sector,Job Function,Country,Employees,Annual Revenue,Stage,Created,Stage Entered,Score,Owner,Last Email,Consent,' +
+        'First Touch Source,First Touch Channel,First Touch Campaign,First Touch Form,First Touch UTM Source,First Touch UTM Medium,First Touch UTM Campaign,First Touch UTM Term,First Touch UTM Content',
     );
+    expect(lines.find((l) => l.startsWith('ada@'))).toMatch(/,paid search,web,brand-q1,,,,,,$/);
     expect(lines).toHaveLength(3);
     expect(exported.text).toContain('"Acme, Inc."');
 
@@ -78,12 +80,17 @@ describe('leadcycle export', () => {
         consent: before.consent,
         imported: { score: before.imported?.score },
       });
+      expect(after.touches).toEqual(before.touches);
       expect(after.state.context.profile).toEqual(before.state.context.profile);
       expect(after.state.context.createdAt).toBe(before.state.context.createdAt);
       expect(after.state.context.nurture.lastSentAt).toBe(before.state.context.nurture.lastSentAt);
     }
     const ada = await h.client.get({ tenant: into, email: 'ada@acme.example' });
     expect(ada).toMatchObject({ stage: 'sql', owner: 'rep-7', stageEnteredAt: '2024-02-01T09:30:00.000Z' });
+    // HubSpot's original source, its campaign from drill-down 1, is the first touch both times.
+    const paidSearch = { source: 'paid search', channel: 'web', campaign: 'brand-q1' };
+    expect(ada.touches).toEqual({ first: paidSearch, last: paidSearch });
+    expect((await h.client.get({ tenant: into, email: 'bob@acme.example' })).touches).toBeUndefined();
     // And the second export equals the first, but for nothing.
     expect((await csvOf(into)).text.split('\n').slice(1).sort()).toEqual(
       exported.text.split('\n').slice(1).sort(),

@@ -79,6 +79,40 @@ describe('touches (attribution)', () => {
     });
   });
 
+  it('an imported contact takes the other tool’s touch as its first and last; a visit before it keeps its own', () => {
+    const imported = {
+      type: 'lead.imported',
+      tool: 'hubspot',
+      stage: 'mql',
+      profile: { ...FIT, email: 'ada@acme.example' },
+      touch: { source: 'paid search', channel: 'web', campaign: 'brand' },
+    } as const;
+    const lead = testLead();
+    expect(lead.send(imported)).toBeNull();
+    expect(lead.context.touches).toEqual({ first: imported.touch, last: imported.touch });
+    expect(stageChanges(lead).at(-1)).toMatchObject({
+      to: 'mql',
+      firstTouch: imported.touch,
+      lastTouch: imported.touch,
+    });
+    // Attribution counts the import under that touch; a later visit is the last touch.
+    lead.send({ type: 'visit', channel: 'social', touch: { source: 'linkedin' } });
+    expect(lead.context.touches?.first).toEqual(imported.touch);
+    expect(lead.context.touches?.last).toEqual({ channel: 'social', source: 'linkedin' });
+
+    const visited = testLead();
+    visited.send({ type: 'visit', channel: 'referral', touch: { source: 'partner-x' } });
+    expect(visited.send(imported)).toBeNull();
+    expect(visited.context.touches).toEqual({
+      first: { channel: 'referral', source: 'partner-x' },
+      last: { channel: 'referral', source: 'partner-x' },
+    });
+    // Without a touch, an import sets none.
+    const bare = testLead();
+    expect(bare.send({ ...imported, touch: undefined })).toBeNull();
+    expect(bare.context.touches).toBeUndefined();
+  });
+
   it('a lead without touches emits stage changes as before', () => {
     const lead = testLead();
     lead.send({ type: 'form.submitted', form: 'demo_request', consent: true, profile: FIT });

@@ -51,3 +51,18 @@ describe('view reason: why the lead is in its stage', () => {
     expect(viewOf(state, config).reason).toBeNull();
   });
 });
+
+describe('view touches: where the lead came from', () => {
+  const viewOfLead = (lead: ReturnType<typeof testLead>) => viewOf(lead.cycle.stateOf(lead.snapshot), config);
+
+  it('shows the first and the last touch; none before a touch', () => {
+    const lead = capturedLead();
+    expect(viewOfLead(lead)).not.toHaveProperty('touches');
+    lead.send({ type: 'visit', channel: 'social', touch: { source: 'linkedin', campaign: 'abm-q3' } });
+    lead.send({ type: 'visit', channel: 'web', touch: { utm_source: 'google', utm_medium: 'cpc' } });
+    expect(viewOfLead(lead).touches).toEqual({
+      first: { channel: 'social', source: 'linkedin', campaign: 'abm-q3' },
+      last: { channel: 'web', utm_source: 'google', utm_medium: 'cpc' },
+    });
+  });
+});

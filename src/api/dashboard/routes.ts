@@ -10,6 +10,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
   type Analytics,
   AnalyticsStoreError,
+  AttributionParamsSchema,
   BacktestConfigSchema,
   BacktestJobError,
   type BacktestJobs,
@@ -220,6 +221,11 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
       async () => {
         const now = analytics.now();
         const { filters, period } = resolveFilters(who, q, now);
+        // The attribution report's own `by`: the same dimensions, the same default and refusal.
+        const { by } = parseParams(
+          AttributionParamsSchema.pick({ by: true }),
+          q.by?.trim() ? { by: q.by.trim() } : {},
+        );
         const scoped = analytics.forTenant(filters.tenant);
         const inPeriod = period.all ? null : { from: period.from, to: period.to };
         const [stages, conversion, velocity, forecast, firstTouch, lastTouch] = await Promise.all([
@@ -227,8 +233,8 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
           scoped.conversion({ from: period.from, to: period.to }, now),
           scoped.velocity(inPeriod, now),
           scoped.forecast({ asOf: now }),
-          scoped.attribution({ model: 'first', by: 'source', period: inPeriod }),
-          scoped.attribution({ model: 'last', by: 'source', period: inPeriod }),
+          scoped.attribution({ model: 'first', by, period: inPeriod }),
+          scoped.attribution({ model: 'last', by, period: inPeriod }),
         ]);
         const [funnelSvg, velocitySvg] = await Promise.all([
           scoped.funnelSvgOf(conversion),

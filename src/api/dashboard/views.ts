@@ -13,6 +13,7 @@ import type {
   VelocityReport,
 } from '../../analytics/index.js';
 import { velocityStaysLabel } from '../../analytics/index.js';
+import { TOUCH_DIMENSIONS } from '../../machines/index.js';
 import type { ApiPrincipal } from '../auth.js';
 import { cell, type Html, html, isoDay, page, raw } from './html.js';
 
@@ -121,7 +122,7 @@ export interface OverviewModel {
   /** Null when no stay ended in the period (no chart to draw). */
   velocitySvg?: string | null;
   forecast?: ForecastReport;
-  /** By source: first touch, then last touch. */
+  /** By one dimension (the `by` of the URL, default source): first touch, then last touch. */
   attribution?: AttributionReport[];
 }
 
@@ -137,6 +138,7 @@ ${model.stages ? stagesSection(model.stages) : ''}
 ${model.conversion && model.funnelSvg !== undefined ? funnelSection(model.conversion, model.funnelSvg) : ''}
 ${model.velocity ? velocitySection(model.velocity, model.velocitySvg ?? null) : ''}
 ${model.forecast ? forecastSection(model.forecast) : ''}
+${model.attribution?.[0] ? attributionBy(filters, model.attribution[0].by) : ''}
 ${(model.attribution ?? []).map(attributionSection)}
 </main>`,
   );
@@ -194,8 +196,19 @@ ${report.stages.map(
 </section>`;
 }
 
+/** The attribution's dimension: a GET form of its own that keeps the page's filters. */
+function attributionBy(filters: Filters, by: string): Html {
+  const kept = new URLSearchParams(filtersQuery(filters));
+  return html`<section id="attribution"><form class="filters" method="get" action="/">
+${[...kept].map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
+<label>Attribution by <select name="by">${TOUCH_DIMENSIONS.map(
+    (d) => html`<option value="${d}"${d === by ? raw(' selected') : ''}>${d}</option>`,
+  )}</select></label>
+<button type="submit">Show</button></form></section>`;
+}
+
 function attributionSection(report: AttributionReport): Html {
-  return html`<section id="attribution-${report.model}"><h2>Attribution by ${report.by}, ${report.model} touch</h2>
+  return html`<section id="attribution-${report.model}" data-by="${report.by}"><h2>Attribution by ${report.by}, ${report.model} touch</h2>
 <table><thead><tr><th>${report.by}</th><th>leads</th><th>MQLs</th><th>SQLs</th><th>opportunities</th><th>customers</th><th>won</th></tr></thead><tbody>
 ${report.rows.map(
   (r) =>
