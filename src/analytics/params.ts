@@ -141,11 +141,12 @@ export const CohortFunnelParamsSchema = z
     from: from.describe(
       `Start of the period of lead creation; default ${DEFAULT_PERIOD_DAYS} days before \`to\``,
     ),
-    to: to.describe('End of the period of lead creation (exclusive); default now'),
+    to: to.describe('End of the period of lead creation (exclusive); default `asOf`'),
     interval: z
       .enum(COHORT_INTERVALS)
       .default('month')
       .describe('Cohort length (UTC; weeks start on Monday); default month'),
+    asOf: InstantSchema.optional().describe('Follow the leads until this instant; default now'),
     tenant,
   })
   .strict();

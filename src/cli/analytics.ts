@@ -240,15 +240,21 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
       '--from <date>',
       `start of the period of creation (${dateHelp}; default ${DEFAULT_PERIOD_DAYS} days before --to)`,
     )
-    .option('--to <date>', 'end of the period of creation, excluded (default now)')
+    .option('--to <date>', 'end of the period of creation, excluded (default: --as-of)')
     .option('--interval <interval>', 'week (from Monday, UTC) or month (default month)')
+    .option('--as-of <date>', 'follow the leads until this instant (default now)')
     .addOption(dataDirOption())
     .addOption(tenantFilterOption())
     .action(async (options: unknown) => {
-      const { dataDir, tenant, interval, ...given } = parseParams(CohortFunnelOptionsSchema, options);
-      const now = Date.now();
-      const period = periodOf(given, now, DEFAULT_PERIOD_DAYS) ?? undefined;
-      const r = await withAnalytics(dataDir, (a) => a.cohortFunnel(period, interval, now), tenant);
+      const {
+        dataDir,
+        tenant,
+        interval,
+        asOf = Date.now(),
+        ...given
+      } = parseParams(CohortFunnelOptionsSchema, options);
+      const period = periodOf(given, asOf, DEFAULT_PERIOD_DAYS) ?? undefined;
+      const r = await withAnalytics(dataDir, (a) => a.cohortFunnel(period, interval, asOf), tenant);
       out.print(r, () => describeCohortFunnel(r));
     });
 

@@ -74,8 +74,25 @@ describe('leadcycle report flow and cohort-funnel', () => {
     expect(wrong.stderr).toContain('interval');
   });
 
-  it('cohort-funnel: the pure report, by week', async () => {
+  it('cohort-funnel: the pure report, by week, now and as of a past instant', async () => {
     const before = Date.now();
+    const past = await runCli([
+      '--json',
+      'report',
+      'cohort-funnel',
+      '--from',
+      '2023-03-01',
+      '--to',
+      '2023-04-01',
+      '--as-of',
+      '2023-05-01',
+      '--data-dir',
+      dir,
+    ]);
+    expect(past.code, past.stderr).toBe(0);
+    expect(JSON.parse(past.stdout)).toEqual(
+      cohortFunnel(byLead(rows), { from: at('2023-03-01'), to: at('2023-04-01') }, 'month', at('2023-05-01')),
+    );
     const r = await runCli([
       '--json',
       'report',
