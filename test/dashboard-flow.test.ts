@@ -127,6 +127,9 @@ describe('the funnel over time page', () => {
     expect(await selectValue(page, 'interval')).toBe('week');
     const acme = await expectTablesOfReports(page);
     expect(acme.flow.interval).toBe('week');
+    // The chart: a line per stage shown.
+    const legend = await page.locator('#flow svg .role-legend-label text').allTextContents();
+    expect(legend).toEqual(acme.flow.stages);
     expect(acme.cohorts.cohorts.reduce((n: number, c: { leads: number }) => n + c.leads, 0)).toBeGreaterThan(
       20,
     );

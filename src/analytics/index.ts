@@ -6,7 +6,7 @@ import { type LeadcycleConfigInput, LeadcycleConfigSchema, type TouchDimension }
 import { readSettings, type Settings } from '../settings.js';
 import { type AttributionModel, type AttributionReport, attribution } from './attribution.js';
 import { type BacktestReport, backtest } from './backtest.js';
-import { funnelChartSvg, velocityChartSvg } from './charts.js';
+import { balanceChartSvg, funnelChartSvg, velocityChartSvg } from './charts.js';
 import { type CohortFunnelReport, cohortFunnel, type FlowReport, funnelOverTime } from './flow.js';
 import { type ForecastReport, forecast } from './forecast.js';
 import { openStore } from './open.js';
@@ -223,6 +223,19 @@ export class Analytics {
         subtitle: `${
           period ? `stays ended ${day(period.from)} – ${day(period.to)}` : `all stays, as of ${day(asOf)}`
         }; stays still open are censored: counted, not in the times`,
+      },
+    );
+  }
+
+  /** The funnel over time's balances, a line per stage, of a report already at hand. */
+  async flowSvgOf(report: FlowReport): Promise<string> {
+    return balanceChartSvg(
+      report.buckets.flatMap((b) =>
+        b.stages.map((s) => ({ stage: s.stage, at: new Date(b.to).toISOString(), leads: s.endBalance })),
+      ),
+      {
+        title: 'Leads per stage over time',
+        subtitle: `at the end of each ${report.interval}, ${day(report.buckets[0]?.from ?? report.period.from)} – ${day(report.period.to)}`,
       },
     );
   }

@@ -18,6 +18,8 @@ export interface FlowPageModel {
   period: ResolvedPeriod | null;
   error?: string;
   flow?: FlowReport;
+  /** The balances per stage as lines; null without any bucket. */
+  flowSvg?: string | null;
   cohorts?: CohortFunnelReport;
 }
 
@@ -48,17 +50,18 @@ export function flowPage(model: FlowPageModel): string {
 ${filterForm(who, filters, '/flow', more)}
 ${model.error ? html`<p class="error" role="alert">${model.error}</p>` : ''}
 ${period ? periodLine(period, filters.tenant) : ''}
-${model.flow ? flowSections(model.flow) : ''}
+${model.flow ? flowSections(model.flow, model.flowSvg ?? null) : ''}
 ${model.cohorts ? cohortSection(model.cohorts) : ''}
 </main>`,
   );
 }
 
-function flowSections(report: FlowReport): Html {
+function flowSections(report: FlowReport, svg: string | null): Html {
   if (report.buckets.length === 0) {
     return html`<section id="flow"><h2>Funnel over time</h2><p class="note">No stage change recorded before the end of the period.</p></section>`;
   }
   return html`<section id="flow"><h2>Funnel over time, by ${report.interval}</h2>
+${svg === null ? '' : html`<figure>${raw(svg)}</figure>`}
 <p class="note">Per stage and ${report.interval} (UTC${report.interval === 'week' ? ', from Monday' : ''}): the leads in it at the start, those that came in, those that moved on to a later stage (forward), to a side stage (out: recycled, disqualified, lost, merged) or back to an earlier one, and those in it at the end (start + in − forward − out − back). Conversion: forward of start + in. Velocity: mean time in the stage of the stays that moved forward. A lead that skips a stage never enters it.</p></section>
 ${report.stages.map((stage) => stageTable(report, stage))}`;
 }

@@ -288,7 +288,9 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
           scoped.flow(span, interval),
           scoped.cohortFunnel(span, cohortInterval, now),
         ]);
-        return flowPage({ who, filters, period, interval, cohortInterval, flow, cohorts });
+        // No bucket (nothing recorded before the period's end): no chart, the page says so.
+        const flowSvg = flow.buckets.length === 0 ? null : await scoped.flowSvgOf(flow);
+        return flowPage({ who, filters, period, interval, cohortInterval, flow, flowSvg, cohorts });
       },
       (error) => flowPage({ who, filters: fallback, period: null, ...fallbackIntervals, error }),
     );
