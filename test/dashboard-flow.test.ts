@@ -183,6 +183,22 @@ describe('the funnel over time page', () => {
     expect((await scopeOf(page)).tenant).toBe('acme');
     await expectTablesOfReports(page);
     expect((await page.goto(`${api.base}/flow?tenant=globex`))?.status()).toBe(403);
+    // The reports behind it keep the key to its tenant too.
+    for (const path of ['flow', 'cohort-funnel']) {
+      const other = await fetch(`${api.base}/v1/reports/${path}?tenant=globex`, {
+        headers: { authorization: `Bearer ${ACME_KEY}` },
+      });
+      expect(other.status, path).toBe(403);
+      const own = await reportOf(api.base, ACME_KEY, path, {});
+      expect(own, path).toEqual(
+        await report(path, {
+          tenant: 'acme',
+          ...('asOf' in own ? { asOf: own.asOf } : {}),
+          from: own.period.from,
+          to: own.period.to,
+        }),
+      );
+    }
     await page.close();
   }, 60_000);
 });

@@ -262,13 +262,12 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     },
     (request) =>
       answering(async () => {
-        const { interval, tenant: _tenant, ...period } = request.query;
-        const now = analytics.now();
+        const { interval, asOf = analytics.now(), tenant: _tenant, ...period } = request.query;
         return cohortFunnelView(
           await scoped(request).cohortFunnel(
-            periodOf(period, now, DEFAULT_PERIOD_DAYS) ?? undefined,
+            periodOf(period, asOf, DEFAULT_PERIOD_DAYS) ?? undefined,
             interval,
-            now,
+            asOf,
           ),
         );
       }),
