@@ -1,5 +1,5 @@
 /**
- * Funnel and velocity charts as standalone SVG strings, for READMEs and reports. Vega-Lite specs are
+ * Funnel, velocity and balance charts as standalone SVG strings, for READMEs and reports. Vega-Lite specs are
  * compiled to Vega and rendered headlessly (`renderer: 'none'`), so no browser or node-canvas is
  * needed: without canvas, Vega estimates text widths, which only makes it leave a little more room
  * for labels than they take.
@@ -93,6 +93,37 @@ export async function funnelChartSvg(series: FunnelSeries[], options: ChartOptio
  */
 export async function velocityChartSvg(times: StageTimeBar[], options: ChartOptions = {}): Promise<string> {
   return render(velocitySpec(times, options));
+}
+
+/** Leads in a stage at the end of a bucket (the funnel over time's balance). */
+export interface BalancePoint {
+  stage: string;
+  /** The end of the bucket: an ISO 8601 instant. */
+  at: string;
+  leads: number;
+}
+
+/** The funnel over time: a line per stage of the leads in it at the end of each bucket. */
+export async function balanceChartSvg(points: BalancePoint[], options: ChartOptions = {}): Promise<string> {
+  if (points.length === 0) throw new ChartError('no_data', 'balance chart: no bucket to draw');
+  for (const p of points) check(p.leads, `leads in ${p.stage} at ${p.at}`);
+  const stages = [...new Set(points.map((p) => p.stage))];
+  return render({
+    ...frame(options, 'Leads per stage over time'),
+    data: { values: points },
+    height: 260,
+    mark: { type: 'line', point: points.length <= 6 * 60, strokeWidth: 2 },
+    encoding: {
+      x: { field: 'at', type: 'temporal', title: null, axis: { labelColor: '#555', grid: false } },
+      y: {
+        field: 'leads',
+        type: 'quantitative',
+        title: 'leads at the end of the bucket',
+        axis: { grid: true, tickCount: 5, format: ',~r', titleColor: '#555', labelColor: '#555' },
+      },
+      color: seriesColor('stage', stages),
+    },
+  });
 }
 
 function funnelSpec(series: FunnelSeries[], options: ChartOptions = {}): TopLevelSpec {

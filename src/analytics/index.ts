@@ -6,10 +6,11 @@ import { type LeadcycleConfigInput, LeadcycleConfigSchema, type TouchDimension }
 import { readSettings, type Settings } from '../settings.js';
 import { type AttributionModel, type AttributionReport, attribution } from './attribution.js';
 import { type BacktestReport, backtest } from './backtest.js';
-import { funnelChartSvg, velocityChartSvg } from './charts.js';
+import { balanceChartSvg, funnelChartSvg, velocityChartSvg } from './charts.js';
+import { type CohortFunnelReport, cohortFunnel, type FlowReport, funnelOverTime } from './flow.js';
 import { type ForecastReport, forecast } from './forecast.js';
 import { openStore } from './open.js';
-import { DEFAULT_PERIOD_DAYS, defaultPeriod } from './params.js';
+import { type CohortInterval, DEFAULT_PERIOD_DAYS, defaultPeriod, type FlowInterval } from './params.js';
 import type { AnalyticsStore, StageChangeQuery, StageChangeRow } from './records.js';
 import { type ReportQueries, type ReportScope, reportQueriesOf } from './report-queries.js';
 import {
@@ -31,6 +32,7 @@ export * from './attribution.js';
 export * from './backtest.js';
 export * from './backtest-jobs.js';
 export * from './charts.js';
+export * from './flow.js';
 export * from './forecast.js';
 export * from './open.js';
 export * from './params.js';
@@ -119,6 +121,23 @@ export class Analytics {
     });
   }
 
+  /**
+   * The funnel over time: per bucket of the period and funnel stage, balances, entries, moves
+   * forward and out, conversion and velocity. Computed here for every store (no SQL for it yet).
+   */
+  async flow(period?: Period, interval: FlowInterval = 'week'): Promise<FlowReport> {
+    return funnelOverTime(await this.#leads(), period ?? defaultPeriod(this.now()), interval);
+  }
+
+  /** Leads by the week or month they were created in, each cohort's funnel until `asOf`. */
+  async cohortFunnel(
+    period?: Period,
+    interval: CohortInterval = 'month',
+    asOf = this.now(),
+  ): Promise<CohortFunnelReport> {
+    return cohortFunnel(await this.#leads(), period ?? defaultPeriod(asOf), interval, asOf);
+  }
+
   async cohorts(asOf = this.now()): Promise<CohortReport> {
     const sql = this.#sql;
     if (sql) return sql.cohorts(asOf, this.#scope());
@@ -204,6 +223,19 @@ export class Analytics {
         subtitle: `${
           period ? `stays ended ${day(period.from)} – ${day(period.to)}` : `all stays, as of ${day(asOf)}`
         }; stays still open are censored: counted, not in the times`,
+      },
+    );
+  }
+
+  /** The funnel over time's balances, a line per stage, of a report already at hand. */
+  async flowSvgOf(report: FlowReport): Promise<string> {
+    return balanceChartSvg(
+      report.buckets.flatMap((b) =>
+        b.stages.map((s) => ({ stage: s.stage, at: new Date(b.to).toISOString(), leads: s.endBalance })),
+      ),
+      {
+        title: 'Leads per stage over time',
+        subtitle: `at the end of each ${report.interval}, ${day(report.buckets[0]?.from ?? report.period.from)} – ${day(report.period.to)}`,
       },
     );
   }

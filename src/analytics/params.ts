@@ -116,6 +116,41 @@ export const AttributionParamsSchema = PeriodParamsSchema.extend({
 
 export const CohortsParamsSchema = z.object({ tenant }).strict();
 
+/** Bucket lengths of the funnel over time and of the cohort funnel (src/analytics/flow.ts). */
+export const FLOW_INTERVALS = ['day', 'week', 'month'] as const;
+export type FlowInterval = (typeof FLOW_INTERVALS)[number];
+export const COHORT_INTERVALS = ['week', 'month'] as const;
+export type CohortInterval = (typeof COHORT_INTERVALS)[number];
+
+/** A period in buckets: the funnel over time (`/v1/reports/flow`). */
+export const FlowParamsSchema = z
+  .object({
+    from: from.describe(`Start of the period; default ${DEFAULT_PERIOD_DAYS} days before \`to\``),
+    to,
+    interval: z
+      .enum(FLOW_INTERVALS)
+      .default('week')
+      .describe('Bucket length (UTC; weeks start on Monday); default week'),
+    tenant,
+  })
+  .strict();
+
+/** Leads by the bucket they were created in (`/v1/reports/cohort-funnel`). */
+export const CohortFunnelParamsSchema = z
+  .object({
+    from: from.describe(
+      `Start of the period of lead creation; default ${DEFAULT_PERIOD_DAYS} days before \`to\``,
+    ),
+    to: to.describe('End of the period of lead creation (exclusive); default `asOf`'),
+    interval: z
+      .enum(COHORT_INTERVALS)
+      .default('month')
+      .describe('Cohort length (UTC; weeks start on Monday); default month'),
+    asOf: InstantSchema.optional().describe('Follow the leads until this instant; default now'),
+    tenant,
+  })
+  .strict();
+
 export const ForecastParamsSchema = z
   .object({
     horizonDays: number('a number of days')

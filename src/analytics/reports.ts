@@ -44,7 +44,8 @@ export function firstEntry(changes: StageChangeRow[], stage: Stage): number | nu
   return changes.find((c) => c.to === stage)?.at ?? null;
 }
 
-const createdAt = (changes: StageChangeRow[]): number | null => changes[0]?.at ?? null;
+/** When the lead was created: its first stage change. */
+export const createdAt = (changes: StageChangeRow[]): number | null => changes[0]?.at ?? null;
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -142,13 +143,22 @@ export function funnelFromCounts(
   });
 }
 
-export function funnelOf(cohort: Iterable<StageChangeRow[]>, asOf: number): FunnelStep[] {
+/** How many of a cohort reached each funnel stage by `asOf`, and how many were visitors first. */
+export function reachedCounts(
+  cohort: Iterable<StageChangeRow[]>,
+  asOf: number,
+): { reached: Map<FunnelStage, number>; visitorsFirst: number } {
   const reached = new Map<FunnelStage, number>();
   let visitorsFirst = 0;
   for (const changes of cohort) {
     for (const stage of reachedStages(changes, asOf)) reached.set(stage, (reached.get(stage) ?? 0) + 1);
     if (wasVisitorFirst(changes, asOf)) visitorsFirst++;
   }
+  return { reached, visitorsFirst };
+}
+
+export function funnelOf(cohort: Iterable<StageChangeRow[]>, asOf: number): FunnelStep[] {
+  const { reached, visitorsFirst } = reachedCounts(cohort, asOf);
   return funnelFromCounts(reached, visitorsFirst);
 }
 

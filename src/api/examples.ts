@@ -23,8 +23,10 @@ import {
   BacktestJobSchema,
   BacktestReportSchema,
   BacktestRequestSchema,
+  CohortFunnelReportSchema,
   CohortReportSchema,
   ConversionReportSchema,
+  FlowReportSchema,
   ForecastReportSchema,
   SlaReportSchema,
   StageCountsReportSchema,
@@ -296,6 +298,84 @@ answer(CohortReportSchema, {
       customerRate: 0.07,
       daysToCustomer: { count: 2, medianDays: 41, meanDays: 41, p90Days: 47 },
     },
+  ],
+});
+const week = (n: number) => ({ from: iso(FROM + n * 7 * DAY), to: iso(FROM + (n + 1) * 7 * DAY) });
+// One week: each stage ends with startBalance + entered − forward − out − back.
+answer(FlowReportSchema, {
+  period: week(0),
+  interval: 'week',
+  stages: ['lead', 'mql', 'sql', 'opportunity', 'customer'],
+  buckets: [
+    {
+      ...week(0),
+      stages: [
+        {
+          stage: 'lead',
+          startBalance: 20,
+          entered: 12,
+          forward: 5,
+          out: 2,
+          back: 0,
+          endBalance: 25,
+          conversion: 0.16,
+          velocityDays: 9.5,
+        },
+        {
+          stage: 'mql',
+          startBalance: 6,
+          entered: 5,
+          forward: 2,
+          out: 1,
+          back: 0,
+          endBalance: 8,
+          conversion: 0.18,
+          velocityDays: 3.2,
+        },
+        {
+          stage: 'sql',
+          startBalance: 3,
+          entered: 2,
+          forward: 1,
+          out: 0,
+          back: 0,
+          endBalance: 4,
+          conversion: 0.2,
+          velocityDays: 6,
+        },
+        {
+          stage: 'opportunity',
+          startBalance: 2,
+          entered: 1,
+          forward: 0,
+          out: 1,
+          back: 0,
+          endBalance: 2,
+          conversion: 0,
+          velocityDays: null,
+        },
+        {
+          stage: 'customer',
+          startBalance: 3,
+          entered: 0,
+          forward: 0,
+          out: 0,
+          back: 0,
+          endBalance: 3,
+          conversion: 0,
+          velocityDays: null,
+        },
+      ],
+    },
+  ],
+});
+answer(CohortFunnelReportSchema, {
+  period: { from: iso(FROM), to: iso(FROM + 14 * DAY) },
+  interval: 'week',
+  asOf: iso(AS_OF),
+  cohorts: [
+    { ...week(0), leads: 90, funnel: [...funnel] },
+    { ...week(1), leads: 90, funnel: [...funnel] },
   ],
 });
 answer(ForecastReportSchema, {

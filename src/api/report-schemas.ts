@@ -8,6 +8,8 @@ import {
   BacktestConfigSchema,
   BacktestLabelSchema,
   BacktestUntilSchema,
+  COHORT_INTERVALS,
+  FLOW_INTERVALS,
   OPEN_STAGES,
 } from '../analytics/index.js';
 import { FUNNEL_STAGES, STAGES, TOUCH_DIMENSIONS } from '../machines/index.js';
@@ -175,6 +177,63 @@ export const CohortReportSchema = named(
         daysToCustomer: DurationsSchema,
       }),
     ),
+  }),
+);
+
+export const FlowReportSchema = named(
+  'FlowReport',
+  z.object({
+    period: PeriodSchema,
+    interval: z.enum(FLOW_INTERVALS),
+    stages: z
+      .array(FunnelStageSchema)
+      .describe('The funnel stages shown: visitor only when some lead was a visitor before it was a lead'),
+    buckets: z
+      .array(
+        z.object({
+          from: IsoTime,
+          to: IsoTime.describe('End of the bucket (exclusive); the first and last are cut to the period'),
+          stages: z.array(
+            z.object({
+              stage: FunnelStageSchema,
+              startBalance: z.number().describe('Leads in the stage just before the bucket starts'),
+              entered: z.number().describe('Moves into the stage in the bucket'),
+              forward: z.number().describe('Moves out of it to a later funnel stage'),
+              out: z
+                .number()
+                .describe('Moves out of it to a side stage (recycled, disqualified, lost, merged)'),
+              back: z.number().describe('Moves out of it to an earlier funnel stage'),
+              endBalance: z.number().describe('startBalance + entered − forward − out − back'),
+              conversion: Rate.describe('forward / (startBalance + entered); null when that is 0'),
+              velocityDays: Days.describe(
+                'Mean days in the stage of the stays that moved forward in the bucket; null when none did',
+              ),
+            }),
+          ),
+        }),
+      )
+      .describe('From the bucket of the first recorded change on, oldest first'),
+  }),
+);
+
+export const CohortFunnelReportSchema = named(
+  'CohortFunnelReport',
+  z.object({
+    period: PeriodSchema.describe('Leads created in this period'),
+    interval: z.enum(COHORT_INTERVALS),
+    asOf: IsoTime,
+    cohorts: z
+      .array(
+        z.object({
+          from: IsoTime,
+          to: IsoTime.describe('End of the cohort (exclusive); the first and last are cut to the period'),
+          leads: z.number().describe('Leads created (first stage change) in the bucket'),
+          funnel: z
+            .array(FunnelStepSchema)
+            .describe('How many of the cohort reached each stage by asOf; visitor in every cohort or none'),
+        }),
+      )
+      .describe('The cohorts with leads, oldest first'),
   }),
 );
 

@@ -9,8 +9,10 @@ import type {
   AttributionReport,
   BacktestJobView,
   BacktestReport,
+  CohortFunnelReport,
   CohortReport,
   ConversionReport,
+  FlowReport,
   ForecastReport,
   Period,
   SlaReport,
@@ -21,8 +23,10 @@ import type {
   AttributionReportSchema,
   BacktestJobSchema,
   BacktestReportSchema,
+  CohortFunnelReportSchema,
   CohortReportSchema,
   ConversionReportSchema,
+  FlowReportSchema,
   ForecastReportSchema,
   SlaReportSchema,
   StageCountsReportSchema,
@@ -82,4 +86,17 @@ export const backtestJobView = (v: BacktestJobView): z.output<typeof BacktestJob
 export const attributionView = (r: AttributionReport): z.output<typeof AttributionReportSchema> => ({
   ...r,
   period: r.period && periodView(r.period),
+});
+
+export const flowView = (r: FlowReport): z.output<typeof FlowReportSchema> => ({
+  ...r,
+  period: periodView(r.period),
+  buckets: r.buckets.map((b) => ({ ...b, from: isoOf(b.from), to: isoOf(b.to) })),
+});
+
+export const cohortFunnelView = (r: CohortFunnelReport): z.output<typeof CohortFunnelReportSchema> => ({
+  ...r,
+  period: periodView(r.period),
+  asOf: isoOf(r.asOf),
+  cohorts: r.cohorts.map((c) => ({ ...c, from: isoOf(c.from), to: isoOf(c.to) })),
 });

@@ -15,9 +15,11 @@ import {
   type BacktestJobView,
   type BacktestLimits,
   ChartError,
+  CohortFunnelParamsSchema,
   CohortsParamsSchema,
   ConversionParamsSchema,
   DEFAULT_PERIOD_DAYS,
+  FlowParamsSchema,
   ForecastParamsSchema,
   PeriodParamsSchema,
   periodOf,
@@ -36,8 +38,10 @@ import {
   BacktestJobSchema,
   BacktestReportSchema,
   BacktestRequestSchema,
+  CohortFunnelReportSchema,
   CohortReportSchema,
   ConversionReportSchema,
+  FlowReportSchema,
   ForecastReportSchema,
   SlaReportSchema,
   StageCountsReportSchema,
@@ -47,8 +51,10 @@ import {
   attributionView,
   backtestJobView,
   backtestView,
+  cohortFunnelView,
   cohortsView,
   conversionView,
+  flowView,
   forecastView,
   slaView,
   stagesView,
@@ -218,6 +224,53 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       },
     },
     (request) => answering(async () => cohortsView(await scoped(request).cohorts())),
+  );
+
+  app.get(
+    '/reports/flow',
+    {
+      schema: {
+        operationId: 'reportFlow',
+        tags,
+        summary: `Funnel over time: per day, week or month of a period (default: the ${DEFAULT_PERIOD_DAYS} days before to) and funnel stage, balances, entries, moves forward and out, conversion and velocity`,
+        querystring: FlowParamsSchema,
+        response: { 200: json('Funnel over time', FlowReportSchema), ...read },
+      },
+    },
+    (request) =>
+      answering(async () => {
+        const { interval, tenant: _tenant, ...period } = request.query;
+        return flowView(
+          await scoped(request).flow(
+            periodOf(period, analytics.now(), DEFAULT_PERIOD_DAYS) ?? undefined,
+            interval,
+          ),
+        );
+      }),
+  );
+
+  app.get(
+    '/reports/cohort-funnel',
+    {
+      schema: {
+        operationId: 'reportCohortFunnel',
+        tags,
+        summary: `Leads by the week or month they were created in (default: the ${DEFAULT_PERIOD_DAYS} days before to), and how many of each reached every funnel stage`,
+        querystring: CohortFunnelParamsSchema,
+        response: { 200: json('Cohort funnel', CohortFunnelReportSchema), ...read },
+      },
+    },
+    (request) =>
+      answering(async () => {
+        const { interval, asOf = analytics.now(), tenant: _tenant, ...period } = request.query;
+        return cohortFunnelView(
+          await scoped(request).cohortFunnel(
+            periodOf(period, asOf, DEFAULT_PERIOD_DAYS) ?? undefined,
+            interval,
+            asOf,
+          ),
+        );
+      }),
   );
 
   app.get(

@@ -10,9 +10,11 @@ import {
   BacktestLabelSchema,
   BacktestUntilSchema,
   backtestTimerIssues,
+  CohortFunnelParamsSchema,
   CohortsParamsSchema,
   ConversionParamsSchema,
   DEFAULT_PERIOD_DAYS,
+  FlowParamsSchema,
   ForecastParamsSchema,
   openStore,
   PeriodParamsSchema,
@@ -32,8 +34,10 @@ import { drawEvery, progressBar } from './progress.js';
 import {
   describeAttribution,
   describeBacktest,
+  describeCohortFunnel,
   describeCohorts,
   describeConversion,
+  describeFlow,
   describeForecast,
   describeSla,
   describeStages,
@@ -90,6 +94,8 @@ const VelocityOptionsSchema = PeriodParamsSchema.extend(DataDirSchema.shape);
 const SlaOptionsSchema = SlaParamsSchema.extend(DataDirSchema.shape);
 const AttributionOptionsSchema = AttributionParamsSchema.extend(DataDirSchema.shape);
 const CohortsOptionsSchema = CohortsParamsSchema.extend(DataDirSchema.shape);
+const FlowOptionsSchema = FlowParamsSchema.extend(DataDirSchema.shape);
+const CohortFunnelOptionsSchema = CohortFunnelParamsSchema.extend(DataDirSchema.shape);
 const ForecastOptionsSchema = ForecastParamsSchema.extend(DataDirSchema.shape);
 const CHARTS = ['funnel', 'velocity'] as const;
 const ChartSchema = z.enum(CHARTS);
@@ -203,6 +209,53 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
       const { dataDir, tenant } = parseParams(CohortsOptionsSchema, options);
       const r = await withAnalytics(dataDir, (a) => a.cohorts(), tenant);
       out.print(r, () => describeCohorts(r));
+    });
+
+  report
+    .command('flow')
+    .description(
+      'funnel over time: per day, week or month and funnel stage, balances, entries, moves forward and out, conversion, velocity',
+    )
+    .option(
+      '--from <date>',
+      `start of the period (${dateHelp}; default ${DEFAULT_PERIOD_DAYS} days before --to)`,
+    )
+    .option('--to <date>', 'end of the period, excluded (default now)')
+    .option('--interval <interval>', 'day, week (from Monday, UTC) or month (default week)')
+    .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
+    .action(async (options: unknown) => {
+      const { dataDir, tenant, interval, ...given } = parseParams(FlowOptionsSchema, options);
+      const period = periodOf(given, Date.now(), DEFAULT_PERIOD_DAYS) ?? undefined;
+      const r = await withAnalytics(dataDir, (a) => a.flow(period, interval), tenant);
+      out.print(r, () => describeFlow(r));
+    });
+
+  report
+    .command('cohort-funnel')
+    .description(
+      'leads by the week or month they were created in, and how many of each reached every funnel stage',
+    )
+    .option(
+      '--from <date>',
+      `start of the period of creation (${dateHelp}; default ${DEFAULT_PERIOD_DAYS} days before --to)`,
+    )
+    .option('--to <date>', 'end of the period of creation, excluded (default: --as-of)')
+    .option('--interval <interval>', 'week (from Monday, UTC) or month (default month)')
+    .option('--as-of <date>', 'follow the leads until this instant (default now)')
+    .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
+    .action(async (options: unknown) => {
+      const {
+        dataDir,
+        tenant,
+        interval,
+        asOf = Date.now(),
+        ...given
+      } = parseParams(CohortFunnelOptionsSchema, options);
+      const period = periodOf(given, asOf, DEFAULT_PERIOD_DAYS) ?? undefined;
+      const r = await withAnalytics(dataDir, (a) => a.cohortFunnel(period, interval, asOf), tenant);
+      out.print(r, () => describeCohortFunnel(r));
     });
 
   report

@@ -2,8 +2,10 @@
 import {
   type AttributionReport,
   type BacktestReport,
+  type CohortFunnelReport,
   type CohortReport,
   type ConversionReport,
+  type FlowReport,
   type ForecastReport,
   MIN_HISTORY,
   type Period,
@@ -104,6 +106,41 @@ export function describeCohorts(r: CohortReport): string {
     'median days to customer': oneDecimal(c.daysToCustomer.medianDays),
   }));
   return [`leads by capture month, as of ${when(r.asOf)}`, table(rows)].join('\n');
+}
+
+const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+export function describeFlow(r: FlowReport): string {
+  const rows = r.buckets.flatMap((b) =>
+    b.stages.map((s) => ({
+      from: day(b.from),
+      stage: s.stage,
+      start: s.startBalance,
+      in: s.entered,
+      forward: s.forward,
+      out: s.out,
+      back: s.back,
+      end: s.endBalance,
+      conversion: pct(s.conversion),
+      'days (moved on)': oneDecimal(s.velocityDays),
+    })),
+  );
+  return [
+    `funnel by ${r.interval}, ${span(r.period)}: end = start + in − forward − out − back`,
+    rows.length ? table(rows) : 'no stage change recorded before the end of the period',
+  ].join('\n');
+}
+
+export function describeCohortFunnel(r: CohortFunnelReport): string {
+  const rows = r.cohorts.map((c) => ({
+    [r.interval]: day(c.from),
+    leads: c.leads,
+    ...Object.fromEntries(c.funnel.map((s) => [s.stage, `${s.leads} (${pct(s.cumulativeRate)})`])),
+  }));
+  return [
+    `leads by the ${r.interval} they were created in, ${span(r.period)}, followed until ${when(r.asOf)}; reached (of the cohort)`,
+    rows.length ? table(rows) : 'no lead created in the period',
+  ].join('\n');
 }
 
 export function describeForecast(r: ForecastReport): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  balanceChartSvg,
   ChartError,
   type FunnelSeries,
   formatDuration,
@@ -144,6 +145,26 @@ describe('velocityChartSvg', () => {
   it('refuses empty input with a typed error', async () => {
     await expect(velocityChartSvg([])).rejects.toMatchObject({ code: 'no-stages' });
     await expect(velocityChartSvg([times[2] as StageTimeBar])).rejects.toMatchObject({ code: 'no_data' });
+  });
+});
+
+describe('balanceChartSvg', () => {
+  it('draws a line per stage with a legend of the stages, and refuses nothing to draw', async () => {
+    const at = ['2026-11-09T00:00:00.000Z', '2026-11-16T00:00:00.000Z', '2026-11-23T00:00:00.000Z'];
+    const points = ['lead', 'mql', 'sql'].flatMap((stage, s) =>
+      at.map((t, i) => ({ stage, at: t, leads: (3 - s) * 10 + i })),
+    );
+    const svg = await balanceChartSvg(points, { title: 'Leads per stage over time' });
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(texts(svg, 'legend-label')).toEqual(['lead', 'mql', 'sql']);
+    // One line per stage.
+    expect(svg.match(/<path[^>]*d="M/g)?.length ?? 0).toBeGreaterThanOrEqual(3);
+    expect(svg).toContain('mark-line role-mark');
+    expect(texts(svg, 'title-text')).toEqual(['Leads per stage over time']);
+    await expect(balanceChartSvg([])).rejects.toMatchObject({ code: 'no_data' });
+    await expect(balanceChartSvg([{ stage: 'lead', at: at[0] as string, leads: -1 }])).rejects.toBeInstanceOf(
+      ChartError,
+    );
   });
 });
 

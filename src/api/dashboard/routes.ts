@@ -1,5 +1,5 @@
 /**
- * The dashboard's routes: `/` (overview), `/whatif` (backtests), `/login` and `/logout`. HTML pages
+ * The dashboard's routes: `/` (overview), `/flow` (funnel over time), `/whatif` (backtests), `/login` and `/logout`. HTML pages
  * rendered here from the same Analytics the /v1 reports answer from (internal calls, not HTTP), so a
  * figure on a page is the figure of the report for the same filters. Behind a session cookie
  * (session.ts) that a login with an API key opens; the tenant rules are those of the /v1 reports
@@ -7,6 +7,7 @@
  * key only its own.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import {
   type Analytics,
   AnalyticsStoreError,
@@ -15,6 +16,8 @@ import {
   BacktestJobError,
   type BacktestJobs,
   ChartError,
+  CohortFunnelParamsSchema,
+  FlowParamsSchema,
   PeriodParamsSchema,
   parseParams,
   periodOf,
@@ -24,6 +27,7 @@ import { TenantSchema } from '../../client/index.js';
 import { describeIssues, issuesOf } from '../../errors.js';
 import { DAY_MS, LeadcycleConfigSchema } from '../../machines/index.js';
 import type { ApiPrincipal } from '../auth.js';
+import { flowPage } from './flow-page.js';
 import { cookieOf, type DashboardSessions, SESSION_COOKIE, type Session, sessionCookie } from './session.js';
 import {
   DEFAULT_PRESET,
@@ -117,6 +121,14 @@ export function resolveFilters(
       : { from: now - Number.parseInt(preset, 10) * DAY_MS, to: now, all: false, asOf: now };
   return { filters: { tenant, preset, from: '', to: '' }, period };
 }
+
+/** The funnel over time's intervals: the reports' own, so a page refuses what the API refuses. */
+const FlowIntervalsSchema = z
+  .object({
+    interval: FlowParamsSchema.shape.interval,
+    cohorts: CohortFunnelParamsSchema.shape.interval,
+  })
+  .strict();
 
 export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async (app, options) => {
   const { analytics, sessions, jobs } = options;
@@ -257,6 +269,36 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
         });
       },
       (error) => overviewPage({ who, filters: fallback, period: null, error }),
+    );
+  });
+
+  app.get('/flow', { schema: { hide: true } }, async (request, reply) => {
+    const session = sessionOf(request);
+    if (!session) return toLogin(request, reply);
+    const who = session.principal;
+    const q = query(request);
+    const fallback: Filters = { tenant: null, preset: null, from: q.from ?? '', to: q.to ?? '' };
+    const fallbackIntervals = { interval: 'week', cohortInterval: 'month' } as const;
+    return rendering(
+      reply,
+      async () => {
+        const now = analytics.now();
+        const { filters, period } = resolveFilters(who, q, now);
+        const { interval, cohorts: cohortInterval } = parseParams(FlowIntervalsSchema, {
+          ...(q.interval?.trim() ? { interval: q.interval.trim() } : {}),
+          ...(q.cohorts?.trim() ? { cohorts: q.cohorts.trim() } : {}),
+        });
+        const scoped = analytics.forTenant(filters.tenant);
+        const span = { from: period.from, to: period.to };
+        const [flow, cohorts] = await Promise.all([
+          scoped.flow(span, interval),
+          scoped.cohortFunnel(span, cohortInterval, now),
+        ]);
+        // No bucket (nothing recorded before the period's end): no chart, the page says so.
+        const flowSvg = flow.buckets.length === 0 ? null : await scoped.flowSvgOf(flow);
+        return flowPage({ who, filters, period, interval, cohortInterval, flow, flowSvg, cohorts });
+      },
+      (error) => flowPage({ who, filters: fallback, period: null, ...fallbackIntervals, error }),
     );
   });
 

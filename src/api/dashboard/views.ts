@@ -66,10 +66,11 @@ ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
   );
 }
 
-function header(who: ApiPrincipal): Html {
+/** The header every page shares: the nav links, the key's scope, log out. */
+export function header(who: ApiPrincipal): Html {
   const scope = who.tenants === null ? 'admin key: every tenant' : `tenants: ${[...who.tenants].join(', ')}`;
   return html`<header><h1>leadcycle dashboard</h1>
-<a href="/">Overview</a><a href="/whatif">What-if</a>
+<a href="/">Overview</a><a href="/flow">Funnel over time</a><a href="/whatif">What-if</a>
 <span class="note" style="color:#dde">${scope}</span>
 <form method="post" action="/logout"><button type="submit">Log out</button></form></header>`;
 }
@@ -83,7 +84,16 @@ function tenantField(who: ApiPrincipal, tenant: string | null): Html {
   return html`<label>Tenant <input name="tenant" value="${tenant ?? ''}" placeholder="every tenant" pattern="[^:]+"></label>`;
 }
 
-function filterForm(who: ApiPrincipal, filters: Filters, action: string): Html {
+/**
+ * The tenant and period form every filtered page shares; a page's own fields (`more.fields`) go in
+ * it too, and their values (`more.query`) ride along on the preset links.
+ */
+export function filterForm(
+  who: ApiPrincipal,
+  filters: Filters,
+  action: string,
+  more: { fields: Html; query: Record<string, string> } = { fields: html``, query: {} },
+): Html {
   return html`<section><form class="filters" method="get" action="${action}">
 ${tenantField(who, filters.tenant)}
 <label>Period <select name="period">
@@ -94,14 +104,17 @@ ${PERIOD_PRESETS.map(
 )}</select></label>
 <label>From <input type="date" name="from" value="${filters.from}"></label>
 <label>Until (exclusive) <input type="date" name="to" value="${filters.to}"></label>
+${more.fields}
 <button type="submit">Apply</button>
 </form>
 <p class="note presets">${PERIOD_PRESETS.map(
-    (p) => html`<a href="${action}${filtersQuery({ ...filters, preset: p, from: '', to: '' })}">${p}</a>`,
+    (p) =>
+      html`<a href="${action}${filtersQuery({ ...filters, preset: p, from: '', to: '' }, more.query)}">${p}</a>`,
   )} · A period from – until overrides the preset; dates are UTC days.</p></section>`;
 }
 
-function periodLine(period: ResolvedPeriod, tenant: string | null): Html {
+/** The line saying which tenant and period the page shows (#scope, which the browser tests read). */
+export function periodLine(period: ResolvedPeriod, tenant: string | null): Html {
   const from = new Date(period.from).toISOString();
   const to = new Date(period.to).toISOString();
   return html`<p id="scope" data-tenant="${tenant ?? ''}" data-from="${period.all ? '' : from}" data-to="${to}" data-as-of="${new Date(period.asOf).toISOString()}" data-all="${String(period.all)}">
