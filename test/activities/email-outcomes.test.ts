@@ -151,7 +151,7 @@ describe('an SMTP 4xx that Temporal retries', () => {
       consent: true,
       profile: { ...FIT, email: ref.email },
     });
-    await eventually(() => expect(smtp.received.map((m) => m.to)).toEqual([[ref.email]]), 30_000);
+    await eventually(async () => expect(smtp.received.map((m) => m.to)).toEqual([[ref.email]]), 30_000);
     expect(attempts).toEqual([ref.email, ref.email]);
 
     const store = openAnalyticsStore(dataDir);
