@@ -11,6 +11,7 @@ import type {
   BacktestReport,
   CohortReport,
   ConversionReport,
+  EmailReport,
   ForecastReport,
   Period,
   SlaReport,
@@ -23,6 +24,7 @@ import type {
   BacktestReportSchema,
   CohortReportSchema,
   ConversionReportSchema,
+  EmailReportSchema,
   ForecastReportSchema,
   SlaReportSchema,
   StageCountsReportSchema,
@@ -80,6 +82,11 @@ export const backtestJobView = (v: BacktestJobView): z.output<typeof BacktestJob
 });
 
 export const attributionView = (r: AttributionReport): z.output<typeof AttributionReportSchema> => ({
+  ...r,
+  period: r.period && periodView(r.period),
+});
+
+export const emailView = (r: EmailReport): z.output<typeof EmailReportSchema> => ({
   ...r,
   period: r.period && periodView(r.period),
 });

@@ -38,6 +38,7 @@ import {
   BacktestRequestSchema,
   CohortReportSchema,
   ConversionReportSchema,
+  EmailReportSchema,
   ForecastReportSchema,
   SlaReportSchema,
   StageCountsReportSchema,
@@ -49,6 +50,7 @@ import {
   backtestView,
   cohortsView,
   conversionView,
+  emailView,
   forecastView,
   slaView,
   stagesView,
@@ -204,6 +206,24 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
           .attribution({ model, by, period: periodOf(period, analytics.now(), null) })
           .then(attributionView);
       }),
+  );
+
+  app.get(
+    '/reports/email',
+    {
+      schema: {
+        operationId: 'reportEmail',
+        tags,
+        summary:
+          'Per content item: emails sent, deferred and suppressed, unique opens and clicks, unsubscribes',
+        querystring: PeriodParamsSchema,
+        response: { 200: json('Email performance per content item', EmailReportSchema), ...read },
+      },
+    },
+    (request) =>
+      answering(async () =>
+        emailView(await scoped(request).emailPerformance(periodOf(request.query, analytics.now(), null))),
+      ),
   );
 
   app.get(

@@ -34,6 +34,7 @@ import {
   describeBacktest,
   describeCohorts,
   describeConversion,
+  describeEmail,
   describeForecast,
   describeSla,
   describeStages,
@@ -106,7 +107,9 @@ const BacktestOptionsSchema = DataDirSchema.extend({
 export function addAnalyticsCommands(program: Command, out: Output): void {
   const report = program
     .command('report')
-    .description('funnel, velocity, SLA, cohort and forecast reports from the analytics store');
+    .description(
+      'funnel, velocity, SLA, attribution, email, cohort and forecast reports from the analytics store',
+    );
 
   report
     .command('stages')
@@ -192,6 +195,22 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
       const period = periodOf(given, Date.now(), null);
       const r = await withAnalytics(dataDir, (a) => a.attribution({ model, by, period }), tenant);
       out.print(r, () => describeAttribution(r));
+    });
+
+  report
+    .command('email')
+    .description(
+      'per content item: emails sent, deferred and suppressed, unique opens and clicks, unsubscribes',
+    )
+    .option('--from <date>', `only what happened from then (${dateHelp}; default everything)`)
+    .option('--to <date>', 'only what happened before then (default now)')
+    .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
+    .action(async (options: unknown) => {
+      const { dataDir, tenant, ...given } = parseParams(VelocityOptionsSchema, options);
+      const period = periodOf(given, Date.now(), null);
+      const r = await withAnalytics(dataDir, (a) => a.emailPerformance(period), tenant);
+      out.print(r, () => describeEmail(r));
     });
 
   report

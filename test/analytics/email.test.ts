@@ -1,7 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Analytics } from '../../src/analytics/index.js';
+import { Analytics, openAnalyticsStore } from '../../src/analytics/index.js';
 import type { EmailOutcomeRow, JournalEntry } from '../../src/analytics/records.js';
 import { DAY_MS, HOUR_MS, type LeadEvent } from '../../src/machines/index.js';
+import { runCli } from '../support/cli.js';
 import { type StoreKind, useTestStores } from '../support/stores.js';
 
 /**
@@ -155,4 +159,40 @@ describe('the email report', () => {
     const after = await new Analytics(postgres, () => T).emailPerformance();
     expect(after.items.find((r) => r.itemId === 'd-2')).toBeUndefined();
   });
+});
+
+describe('leadcycle report email', () => {
+  it("is the report's JSON, or a table of it, for a tenant and a period", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'leadcycle-email-cli-'));
+    try {
+      const store = openAnalyticsStore(dir);
+      for (const row of OUTCOMES) await store.recordEmailOutcome(row);
+      for (const { leadId, tenant, events } of JOURNAL) {
+        await store.recordJournal(
+          { leadId, createdAt: T, tenant },
+          events.map((event, i) => ({ leadId, seq: i + 1, event })),
+        );
+      }
+      const period = { from: T + 12 * HOUR_MS, to: T + 3 * DAY_MS };
+      const expected = await new Analytics(store, Date.now, {}, 'acme').emailPerformance(period);
+      await store.close();
+      const args = ['report', 'email', '--tenant', 'acme', '--data-dir', dir];
+      const dates = [
+        '--from',
+        new Date(period.from).toISOString(),
+        '--to',
+        new Date(period.to).toISOString(),
+      ];
+      const [json, text] = await Promise.all([runCli(['--json', ...args, ...dates]), runCli(args)]);
+      expect(json.code, json.stderr).toBe(0);
+      expect(JSON.parse(json.stdout)).toEqual(expected);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toContain('email per content item; everything recorded');
+      expect(text.stdout).toMatch(/^d-1\s+Title of d-1\s+2\s+1\s+1\s+2\s+100\.0%\s+1\s+50\.0%\s+0\s*$/m);
+      expect(text.stdout).toContain('suppressed: hard_bounce 1');
+      expect(text.stdout).toContain('1 unsubscribes of leads sent no email before');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
