@@ -1,10 +1,10 @@
 /**
  * The dashboard's routes: `/` (overview), `/email` (email per content item), `/whatif` (backtests),
  * `/login` and `/logout`. HTML pages rendered here from the same Analytics the /v1 reports answer
- * from (internal calls, not HTTP), so a figure on a page is the figure of the report for the same filters. Behind a session cookie
- * (session.ts) that a login with an API key opens; the tenant rules are those of the /v1 reports
- * (src/api/auth.ts requireTenantFilter): an admin key sees every tenant or the one it names, a scoped
- * key only its own.
+ * from (internal calls, not HTTP), so a figure on a page is the figure of the report for the same
+ * filters. Behind a session cookie (session.ts) that a login with an API key opens; the tenant rules
+ * are those of the /v1 reports (src/api/auth.ts requireTenantFilter): an admin key sees every tenant
+ * or the one it names, a scoped key only its own.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
