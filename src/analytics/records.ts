@@ -128,6 +128,8 @@ export const EmailOutcomeRowSchema = z
 export type EmailOutcomeRow = z.infer<typeof EmailOutcomeRowSchema>;
 
 export interface EmailOutcomeQuery {
+  /** Only this lead's (a person's export). */
+  leadId?: string;
   /** Only this tenant's emails. */
   tenant?: string;
   /** Outcomes before this instant (epoch ms). */

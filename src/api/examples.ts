@@ -168,6 +168,7 @@ answer(PersonExportSchema, {
       runs: [],
       stageChanges: [],
       consentChanges: [],
+      emailOutcomes: [],
       journal: [],
       outbox: [],
     },

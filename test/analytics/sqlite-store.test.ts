@@ -246,6 +246,7 @@ describe.each(STORE_KINDS)('the %s analytics store', (kind) => {
     expect(await store.emailOutcomes()).toEqual([deferred, suppressed, sent]);
     expect(await store.emailOutcomes({ tenant: 'acme' })).toEqual([deferred, sent]);
     expect(await store.emailOutcomes({ until: T0 + 2 * HOUR })).toEqual([deferred, suppressed]);
+    expect(await store.emailOutcomes({ leadId: 'b' })).toEqual([suppressed]);
     await expect(store.recordEmailOutcome({ ...sent, key: 'wf-a/9', skipReason: 'erased' })).rejects.toThrow(
       /skip reason/,
     );

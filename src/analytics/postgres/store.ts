@@ -341,8 +341,9 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
     const { rows } = await this.#query<EmailOutcomeColumns>(
       `SELECT ${EMAIL_OUTCOME_COLUMNS} FROM email_outcomes
        WHERE ($1::text IS NULL OR tenant = $1) AND ($2::bigint IS NULL OR at < $2)
+         AND ($3::text IS NULL OR lead_id = $3)
        ORDER BY at, key`,
-      [query.tenant ?? null, query.until ?? null],
+      [query.tenant ?? null, query.until ?? null, query.leadId ?? null],
     );
     return rows.map(toEmailOutcomeRow);
   }

@@ -318,10 +318,12 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
   async emailOutcomes(query: EmailOutcomeQuery = {}): Promise<EmailOutcomeRow[]> {
     this.#live();
     const where = [
+      query.leadId !== undefined ? 'lead_id = @leadId' : null,
       query.tenant !== undefined ? 'tenant = @tenant' : null,
       query.until !== undefined ? 'at < @until' : null,
     ].filter(Boolean);
     const params: Record<string, string | number> = {};
+    if (query.leadId !== undefined) params.leadId = query.leadId;
     if (query.tenant !== undefined) params.tenant = query.tenant;
     if (query.until !== undefined) params.until = query.until;
     return this.#db
