@@ -9,14 +9,20 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { openServedStore, type ServedAnalyticsStore } from '../analytics/open.js';
-import type { AnalyticsStore } from '../analytics/records.js';
+import type { AnalyticsStore, EmailOutcome, EmailOutcomeRow } from '../analytics/records.js';
 import { redactEvent } from '../analytics/redact.js';
 import { suppressionOf, tenantOfLeadKey } from '../analytics/suppression.js';
 import { type LeadIds, leadIds } from '../client/lead-key.js';
 import { type ConsentState, type Effect, keyAddressOf, type LeadEvent } from '../machines/index.js';
 import { stateQuery } from '../workflows/messages.js';
 import { loadActivityConfig } from './config.js';
-import { type ContentSender, OutboxSender, type SendResult, SmtpSender } from './content-sender.js';
+import {
+  type ContentSender,
+  OutboxSender,
+  type SendResult,
+  type SkipReason,
+  SmtpSender,
+} from './content-sender.js';
 import {
   type CrmEffect,
   type CrmHandoff,
@@ -250,6 +256,59 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
+  /** The email of a delivery, sent or skipped; thrown on a failure to send. */
+  async function sendOrSkip(input: SendContentInput): Promise<SendResult> {
+    const delivery = {
+      key: input.idempotencyKey,
+      workflowId: input.workflowId,
+      leadKey: input.leadKey,
+      to: input.to,
+      content: input.content,
+    };
+    // Looked up where the message leaves, by address: whichever record of the person (another
+    // email lead, a CRM id, one whose consent the machine still thinks granted) asks, a suppressed
+    // address gets nothing.
+    const consent = (await consentNow(input.workflowId)) ?? input.consent;
+    if (consent?.doNotContact) return sender.skip(delivery, 'do_not_contact');
+    if (consent && consent.state !== 'granted') return sender.skip(delivery, 'unsubscribed');
+    const tenant = tenantOfLeadKey(input.leadKey);
+    const suppressed = await suppressionOf(analytics, tenant, input.to.email, ids);
+    if (suppressed) return sender.skip(delivery, suppressed.reason);
+    const cap = input.emailCap;
+    if (!cap) return sender.send(delivery);
+    return recipients.run(`${tenant}\n${input.to.email.toLowerCase()}`, async () => {
+      // Done before under this key: send() answers delivered=false without counting it again.
+      if (await outbox.has(delivery.key)) return sender.send(delivery);
+      // The machine's clock may run ahead of the wall (a test server's); never behind it in production.
+      const now = Math.max(Date.now(), input.content.at);
+      // The machine defers a capped send to the very moment the oldest one leaves the window, and
+      // that one really left a little after it was decided: an email late by no more than one
+      // attempt does not count at the window's edge. Late by an outage, it does.
+      const since = now - cap.windowDays * DAY_MS + ONE_ATTEMPT_MS;
+      const sent = await outbox.emailsSentSince(input.leadKey, input.to.email, since);
+      return sent.length >= cap.max ? sender.skip(delivery, 'email_cap') : sender.send(delivery);
+    });
+  }
+
+  /**
+   * One attempt the mail server refused for now (or could not be reached): "deferred", keyed by the
+   * attempt, so each counts once. Best effort: the send's own failure is what Temporal must see.
+   */
+  async function recordDeferral(input: SendContentInput): Promise<void> {
+    const context = activityContext();
+    // Outside Temporal (`leadcycle deliveries retry`) there is no attempt number: the instant stands in.
+    const attempt = context ? String(context.info.attempt) : `manual-${Date.now()}`;
+    try {
+      await analytics.recordEmailOutcome(
+        emailOutcome(input, `${input.idempotencyKey}#${attempt}`, 'deferred', null),
+      );
+    } catch (err) {
+      context?.log.warn('could not record a deferred email', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
   const activities = {
     /** recorded=false when the key was already there. */
     async recordStageChange(input: RecordStageChangeInput): Promise<{ recorded: boolean }> {
@@ -344,36 +403,19 @@ export function createActivities(deps: ActivityDeps) {
             'to.email is not an email address',
           );
         }
-        const delivery = {
-          key: input.idempotencyKey,
-          workflowId: input.workflowId,
-          leadKey: input.leadKey,
-          to: input.to,
-          content: input.content,
-        };
-        // Looked up where the message leaves, by address: whichever record of the person (another
-        // email lead, a CRM id, one whose consent the machine still thinks granted) asks, a suppressed
-        // address gets nothing.
-        const consent = (await consentNow(input.workflowId)) ?? input.consent;
-        if (consent?.doNotContact) return sender.skip(delivery, 'do_not_contact');
-        if (consent && consent.state !== 'granted') return sender.skip(delivery, 'unsubscribed');
-        const tenant = tenantOfLeadKey(input.leadKey);
-        const suppressed = await suppressionOf(analytics, tenant, input.to.email, ids);
-        if (suppressed) return sender.skip(delivery, suppressed.reason);
-        const cap = input.emailCap;
-        if (!cap) return sender.send(delivery);
-        return recipients.run(`${tenant}\n${input.to.email.toLowerCase()}`, async () => {
-          // Done before under this key: send() answers delivered=false without counting it again.
-          if (await outbox.has(delivery.key)) return sender.send(delivery);
-          // The machine's clock may run ahead of the wall (a test server's); never behind it in production.
-          const now = Math.max(Date.now(), input.content.at);
-          // The machine defers a capped send to the very moment the oldest one leaves the window, and
-          // that one really left a little after it was decided: an email late by no more than one
-          // attempt does not count at the window's edge. Late by an outage, it does.
-          const since = now - cap.windowDays * DAY_MS + ONE_ATTEMPT_MS;
-          const sent = await outbox.emailsSentSince(input.leadKey, input.to.email, since);
-          return sent.length >= cap.max ? sender.skip(delivery, 'email_cap') : sender.send(delivery);
-        });
+        let result: SendResult;
+        try {
+          result = await sendOrSkip(input);
+        } catch (err) {
+          if (err instanceof SmtpUnavailableError) await recordDeferral(input);
+          throw err;
+        }
+        // After the send: a write that fails is retried with the delivery, which then sends nothing.
+        const skipped = result.skipped ?? null;
+        await analytics.recordEmailOutcome(
+          emailOutcome(input, input.idempotencyKey, skipped === null ? 'sent' : 'suppressed', skipped),
+        );
+        return result;
       });
     },
 
@@ -404,6 +446,31 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
   return activities;
+}
+
+/**
+ * What became of a delivery, for the email report: `sent` (now, or done before under its key),
+ * `suppressed` with its reason, or `deferred` (reason null, key per attempt). The item and the
+ * pseudonymous lead id only: no address.
+ */
+function emailOutcome(
+  input: SendContentInput,
+  key: string,
+  outcome: EmailOutcome,
+  skipped: SkipReason | null,
+): EmailOutcomeRow {
+  const { item, at } = input.content;
+  return {
+    key,
+    leadId: input.workflowId,
+    tenant: tenantOfKey(input.leadKey),
+    itemId: item.id,
+    title: item.title,
+    outcome,
+    skipReason: skipped,
+    // The machine's clock may run ahead of the wall (a test server's), as the email cap reads it.
+    at: Math.max(Date.now(), at),
+  };
 }
 
 /** The effect's sequence number: the workflow's keys are `<workflow id>/<sequence>`. */

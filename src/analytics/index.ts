@@ -7,6 +7,7 @@ import { readSettings, type Settings } from '../settings.js';
 import { type AttributionModel, type AttributionReport, attribution } from './attribution.js';
 import { type BacktestReport, backtest } from './backtest.js';
 import { balanceChartSvg, funnelChartSvg, velocityChartSvg } from './charts.js';
+import { type EmailReport, emailPerformance } from './email.js';
 import { type CohortFunnelReport, cohortFunnel, type FlowReport, funnelOverTime } from './flow.js';
 import { type ForecastReport, forecast } from './forecast.js';
 import { openStore } from './open.js';
@@ -32,6 +33,7 @@ export * from './attribution.js';
 export * from './backtest.js';
 export * from './backtest-jobs.js';
 export * from './charts.js';
+export * from './email.js';
 export * from './flow.js';
 export * from './forecast.js';
 export * from './open.js';
@@ -136,6 +138,24 @@ export class Analytics {
     asOf = this.now(),
   ): Promise<CohortFunnelReport> {
     return cohortFunnel(await this.#leads(), period ?? defaultPeriod(asOf), interval, asOf);
+  }
+
+  /**
+   * Per content item: emails sent, deferred and suppressed, unique opens and clicks, unsubscribes
+   * (each credited to the last item sent to the lead before it), in the period (null: everything).
+   * Computed here for every store from the email outcomes and the journal.
+   */
+  async emailPerformance(period: Period | null = null): Promise<EmailReport> {
+    const scope = this.#scope();
+    const outcomes = await this.store.emailOutcomes({
+      ...scope,
+      ...(period ? { until: period.to } : {}),
+    });
+    const { content } = LeadcycleConfigSchema.parse(this.liveConfig);
+    return emailPerformance(outcomes, this.store.journal(scope), {
+      period,
+      library: Object.values(content).flat(),
+    });
   }
 
   async cohorts(asOf = this.now()): Promise<CohortReport> {

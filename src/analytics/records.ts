@@ -92,6 +92,50 @@ export const ConsentChangeRowSchema = z.object({
 });
 export type ConsentChangeRow = z.infer<typeof ConsentChangeRowSchema>;
 
+/**
+ * What became of one marketing email (SQLite migration 7, PostgreSQL 3): `sent`, `suppressed` (not
+ * sent: `skipReason` says why) or `deferred` (one SMTP attempt the mail server refused for now, and
+ * Temporal retried). Counted per content item by the email report; no address, no name.
+ */
+export const EMAIL_OUTCOMES = ['sent', 'deferred', 'suppressed'] as const;
+export type EmailOutcome = (typeof EMAIL_OUTCOMES)[number];
+/** Why an email was not sent (the ContentSender's SkipReason, src/activities/content-sender.ts). */
+export const EMAIL_SKIP_REASONS = [...SUPPRESSION_REASONS, 'unsubscribed', 'email_cap'] as const;
+export type EmailSkipReason = (typeof EMAIL_SKIP_REASONS)[number];
+
+export const EmailOutcomeRowSchema = z
+  .object({
+    /**
+     * Idempotency key: the delivery's (`<workflow id>/<effect sequence>`), one outcome per delivery;
+     * a deferral's is `<delivery key>#<attempt>`, one per attempt.
+     */
+    key: z.string().min(1),
+    leadId: z.string().min(1),
+    /** The lead's tenant; null for a lead key without one. */
+    tenant: z.string().min(1).nullable(),
+    /** The content item (its id in the config's content library) and its title when sent. */
+    itemId: z.string().min(1),
+    title: z.string().nullable(),
+    outcome: z.enum(EMAIL_OUTCOMES),
+    /** Set for `suppressed` only. */
+    skipReason: z.enum(EMAIL_SKIP_REASONS).nullable(),
+    at: z.number().int().nonnegative(),
+  })
+  .refine((r) => (r.outcome === 'suppressed') === (r.skipReason !== null), {
+    message: 'a skip reason goes with a suppressed email, and only with one',
+    path: ['skipReason'],
+  });
+export type EmailOutcomeRow = z.infer<typeof EmailOutcomeRowSchema>;
+
+export interface EmailOutcomeQuery {
+  /** Only this lead's (a person's export). */
+  leadId?: string;
+  /** Only this tenant's emails. */
+  tenant?: string;
+  /** Outcomes before this instant (epoch ms). */
+  until?: number;
+}
+
 export interface StageChangeQuery {
   leadId?: string;
   /** Only this tenant's leads (rows of unknown tenant are never a tenant's). */
@@ -129,7 +173,14 @@ export interface AnalyticsStore {
   recordConsentChange(change: ConsentChangeRow): Promise<{ recorded: boolean }>;
   /** A lead's consent changes, oldest first. */
   consentChanges(leadId: string): Promise<ConsentChangeRow[]>;
-  /** Deletes everything stored of a lead (stage changes, journal, consent changes); the suppression list stays. */
+  /** recorded=false when an outcome with that key is already stored (the first one stays). */
+  recordEmailOutcome(row: EmailOutcomeRow): Promise<{ recorded: boolean }>;
+  /** Email outcomes ordered by `at`, then key. */
+  emailOutcomes(query?: EmailOutcomeQuery): Promise<EmailOutcomeRow[]>;
+  /**
+   * Deletes everything stored of a lead (stage changes, journal, consent changes, email outcomes);
+   * the suppression list stays.
+   */
   forgetLead(leadId: string): Promise<{ removed: number }>;
   close(): Promise<void>;
 }

@@ -26,6 +26,7 @@ import {
   CohortFunnelReportSchema,
   CohortReportSchema,
   ConversionReportSchema,
+  EmailReportSchema,
   FlowReportSchema,
   ForecastReportSchema,
   SlaReportSchema,
@@ -173,6 +174,7 @@ answer(PersonExportSchema, {
       runs: [],
       stageChanges: [],
       consentChanges: [],
+      emailOutcomes: [],
       journal: [],
       outbox: [],
     },
@@ -525,4 +527,24 @@ answer(AttributionReportSchema, {
     { value: null, leads: 10, mqls: 1, sqls: 0, opportunities: 0, customers: 0, wonAmount: 0 },
   ],
   total: { leads: 50, mqls: 13, sqls: 5, opportunities: 3, customers: 1, wonAmount: 12_000 },
+});
+
+// Email performance per content item.
+const noSkips = { do_not_contact: 0, hard_bounce: 0, complaint: 0, erased: 0, unsubscribed: 0, email_cap: 0 };
+const guide = {
+  sent: 120,
+  deferred: 4,
+  suppressed: 3,
+  suppressedBy: { ...noSkips, hard_bounce: 2, email_cap: 1 },
+  uniqueOpens: 54,
+  uniqueClicks: 12,
+  unsubscribes: 2,
+  openRate: 0.45,
+  clickRate: 0.1,
+};
+answer(EmailReportSchema, {
+  period,
+  items: [{ itemId: 'evaluation-2', title: 'Evaluation guide #2', ...guide }],
+  total: guide,
+  unsubscribesWithoutEmail: 0,
 });

@@ -59,6 +59,7 @@ export const PersonExportSchema = named(
         runs: z.array(z.unknown()),
         stageChanges: z.array(z.unknown()),
         consentChanges: z.array(z.unknown()),
+        emailOutcomes: z.array(z.unknown()).describe('What became of each marketing email to the lead'),
         journal: z.array(z.unknown()),
         outbox: z.array(z.unknown()),
       }),

@@ -9,6 +9,7 @@ import {
   BacktestLabelSchema,
   BacktestUntilSchema,
   COHORT_INTERVALS,
+  EMAIL_SKIP_REASONS,
   FLOW_INTERVALS,
   OPEN_STAGES,
 } from '../analytics/index.js';
@@ -156,6 +157,45 @@ export const AttributionReportSchema = named(
       )
       .describe('The most leads first'),
     total: AttributionCountsSchema,
+  }),
+);
+
+const EmailCountsSchema = z.object({
+  sent: z.number().describe('Emails that left, each delivery once however often it was retried'),
+  deferred: z
+    .number()
+    .describe(
+      'Attempts the mail server refused for now (SMTP 4xx) or could not be reached; each was retried',
+    ),
+  suppressed: z.number().describe('Emails not sent (`suppressedBy` says why)'),
+  suppressedBy: countsOf(EMAIL_SKIP_REASONS).describe(
+    'Suppressed address (do_not_contact, hard_bounce, complaint, erased), the lead unsubscribed, or the email cap',
+  ),
+  uniqueOpens: z.number().describe('Leads that opened it in the period'),
+  uniqueClicks: z.number().describe('Leads that clicked it in the period'),
+  unsubscribes: z
+    .number()
+    .describe('Unsubscribes in the period, each credited to the last item sent to the lead before it'),
+  openRate: Rate.describe('uniqueOpens over sent; null when nothing was sent'),
+  clickRate: Rate.describe('uniqueClicks over sent; null when nothing was sent'),
+});
+
+export const EmailReportSchema = named(
+  'EmailReport',
+  z.object({
+    period: PeriodSchema.nullable().describe('What happened in this period; null for everything recorded'),
+    items: z
+      .array(
+        EmailCountsSchema.extend({
+          itemId: z.string().describe("The content item's id"),
+          title: z.string().nullable().describe('Its title, when known'),
+        }),
+      )
+      .describe('Per content item, the most sent first'),
+    total: EmailCountsSchema,
+    unsubscribesWithoutEmail: z
+      .number()
+      .describe('Unsubscribes in the period of leads that had been sent no email before: in no item'),
   }),
 );
 

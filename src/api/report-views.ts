@@ -12,6 +12,7 @@ import type {
   CohortFunnelReport,
   CohortReport,
   ConversionReport,
+  EmailReport,
   FlowReport,
   ForecastReport,
   Period,
@@ -26,6 +27,7 @@ import type {
   CohortFunnelReportSchema,
   CohortReportSchema,
   ConversionReportSchema,
+  EmailReportSchema,
   FlowReportSchema,
   ForecastReportSchema,
   SlaReportSchema,
@@ -99,4 +101,9 @@ export const cohortFunnelView = (r: CohortFunnelReport): z.output<typeof CohortF
   period: periodView(r.period),
   asOf: isoOf(r.asOf),
   cohorts: r.cohorts.map((c) => ({ ...c, from: isoOf(c.from), to: isoOf(c.to) })),
+});
+
+export const emailView = (r: EmailReport): z.output<typeof EmailReportSchema> => ({
+  ...r,
+  period: r.period && periodView(r.period),
 });

@@ -41,6 +41,7 @@ import {
   CohortFunnelReportSchema,
   CohortReportSchema,
   ConversionReportSchema,
+  EmailReportSchema,
   FlowReportSchema,
   ForecastReportSchema,
   SlaReportSchema,
@@ -54,6 +55,7 @@ import {
   cohortFunnelView,
   cohortsView,
   conversionView,
+  emailView,
   flowView,
   forecastView,
   slaView,
@@ -210,6 +212,24 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
           .attribution({ model, by, period: periodOf(period, analytics.now(), null) })
           .then(attributionView);
       }),
+  );
+
+  app.get(
+    '/reports/email',
+    {
+      schema: {
+        operationId: 'reportEmail',
+        tags,
+        summary:
+          'Per content item: emails sent, deferred and suppressed, unique opens and clicks, unsubscribes',
+        querystring: PeriodParamsSchema,
+        response: { 200: json('Email performance per content item', EmailReportSchema), ...read },
+      },
+    },
+    (request) =>
+      answering(async () =>
+        emailView(await scoped(request).emailPerformance(periodOf(request.query, analytics.now(), null))),
+      ),
   );
 
   app.get(

@@ -37,6 +37,7 @@ import {
   describeCohortFunnel,
   describeCohorts,
   describeConversion,
+  describeEmail,
   describeFlow,
   describeForecast,
   describeSla,
@@ -112,7 +113,9 @@ const BacktestOptionsSchema = DataDirSchema.extend({
 export function addAnalyticsCommands(program: Command, out: Output): void {
   const report = program
     .command('report')
-    .description('funnel, velocity, SLA, cohort and forecast reports from the analytics store');
+    .description(
+      'funnel, velocity, SLA, attribution, email, cohort and forecast reports from the analytics store',
+    );
 
   report
     .command('stages')
@@ -198,6 +201,22 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
       const period = periodOf(given, Date.now(), null);
       const r = await withAnalytics(dataDir, (a) => a.attribution({ model, by, period }), tenant);
       out.print(r, () => describeAttribution(r));
+    });
+
+  report
+    .command('email')
+    .description(
+      'per content item: emails sent, deferred and suppressed, unique opens and clicks, unsubscribes',
+    )
+    .option('--from <date>', `only what happened from then (${dateHelp}; default everything)`)
+    .option('--to <date>', 'only what happened before then (default now)')
+    .addOption(dataDirOption())
+    .addOption(tenantFilterOption())
+    .action(async (options: unknown) => {
+      const { dataDir, tenant, ...given } = parseParams(VelocityOptionsSchema, options);
+      const period = periodOf(given, Date.now(), null);
+      const r = await withAnalytics(dataDir, (a) => a.emailPerformance(period), tenant);
+      out.print(r, () => describeEmail(r));
     });
 
   report

@@ -5,6 +5,8 @@ import {
   type CohortFunnelReport,
   type CohortReport,
   type ConversionReport,
+  EMAIL_SKIP_REASONS,
+  type EmailReport,
   type FlowReport,
   type ForecastReport,
   MIN_HISTORY,
@@ -92,6 +94,34 @@ export function describeAttribution(r: AttributionReport): string {
     won: money(row.wonAmount),
   }));
   return [`${r.model}-touch attribution by ${r.by}; ${which}`, table(rows)].join('\n');
+}
+
+export function describeEmail(r: EmailReport): string {
+  const which = r.period ? span(r.period) : 'everything recorded';
+  const rows = [...r.items, { itemId: 'total', title: null, ...r.total }].map((row) => ({
+    item: row.itemId,
+    title: row.title ?? '',
+    sent: row.sent,
+    deferred: row.deferred,
+    suppressed: row.suppressed,
+    opened: row.uniqueOpens,
+    'open rate': pct(row.openRate),
+    clicked: row.uniqueClicks,
+    'click rate': pct(row.clickRate),
+    unsubscribes: row.unsubscribes,
+  }));
+  const why = EMAIL_SKIP_REASONS.filter((reason) => r.total.suppressedBy[reason] > 0)
+    .map((reason) => `${reason} ${r.total.suppressedBy[reason]}`)
+    .join(', ');
+  return [
+    `email per content item; ${which}`,
+    table(rows),
+    ...(why ? [`suppressed: ${why}`] : []),
+    ...(r.unsubscribesWithoutEmail > 0
+      ? [`${r.unsubscribesWithoutEmail} unsubscribes of leads sent no email before (in no item)`]
+      : []),
+    'opened and clicked count leads; an unsubscribe is credited to the last item sent to the lead before it',
+  ].join('\n');
 }
 
 export function describeCohorts(r: CohortReport): string {

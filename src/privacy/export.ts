@@ -1,13 +1,19 @@
 /**
  * Access (GDPR art. 15): everything leadcycle holds on a person, as JSON. The lead's state (from its
- * workflow), its Temporal runs, its stage changes, consent changes and journal (analytics store), its
- * outbox records (emails and CRM handoffs, with their addresses), its dead letters, and the suppression
- * of its addresses.
+ * workflow), its Temporal runs, its stage changes, consent changes, email outcomes and journal
+ * (analytics store), its outbox records (emails and CRM handoffs, with their addresses), its dead
+ * letters, and the suppression of its addresses.
  */
 import { type DeadLetter, readDeadLetters } from '../activities/dead-letters.js';
 import type { OutboxRecord } from '../activities/outbox.js';
 import { readOutbox } from '../activities/outbox.js';
-import type { ConsentChangeRow, JournalEntry, StageChangeRow, Suppression } from '../analytics/records.js';
+import type {
+  ConsentChangeRow,
+  EmailOutcomeRow,
+  JournalEntry,
+  StageChangeRow,
+  Suppression,
+} from '../analytics/records.js';
 import { suppressionOf } from '../analytics/suppression.js';
 import { type LeadRef, leadIds } from '../client/lead-key.js';
 import type { LeadView } from '../machines/index.js';
@@ -22,6 +28,8 @@ export interface ExportedLead {
   runs: RunInfo[];
   stageChanges: StageChangeRow[];
   consentChanges: ConsentChangeRow[];
+  /** What became of each marketing email sent (or not) to the lead, for the email report. */
+  emailOutcomes: EmailOutcomeRow[];
   /** The events the lead accepted, as journaled (without the personal data the journal drops). */
   journal: JournalEntry['event'][];
   outbox: OutboxRecord[];
@@ -53,6 +61,7 @@ export async function exportPerson(deps: PrivacyDeps, ref: LeadRef): Promise<Per
       runs: await runsOf(temporal, lead.leadId),
       stageChanges: await store.stageChanges({ leadId: lead.leadId }),
       consentChanges: await store.consentChanges(lead.leadId),
+      emailOutcomes: await store.emailOutcomes({ leadId: lead.leadId }),
       journal: journals.get(lead.leadId) ?? [],
       outbox: await readOutbox(outbox.dataDir, { leadKey: lead.leadKey }),
       deadLetters: await readDeadLetters(outbox.dataDir, { leadKey: lead.leadKey }),

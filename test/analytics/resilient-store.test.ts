@@ -8,6 +8,7 @@ import {
   ANALYTICS_SPOOL_FILE,
   AnalyticsStoreError,
   addressHash,
+  type EmailOutcomeRow,
   ResilientAnalyticsStore,
   type StageChangeRow,
   type StoreHealth,
@@ -25,6 +26,17 @@ const change = (leadId: string, seq: number): StageChangeRow => ({
   cause: 'lead.started',
   reason: null,
   amount: null,
+});
+
+const sent = (leadId: string, seq: number): EmailOutcomeRow => ({
+  key: `${leadId}/${seq}`,
+  leadId,
+  tenant: 't',
+  itemId: 'discovery-1',
+  title: 'Discovery guide #1',
+  outcome: 'sent',
+  skipReason: null,
+  at: 2_000 + seq,
 });
 
 let stores: ResilientAnalyticsStore[] = [];
@@ -121,5 +133,22 @@ describe('ResilientAnalyticsStore', () => {
     // A new store (a restarted worker) finds the suppression in the database itself.
     await store.close();
     expect(await open(dir).suppression('t', hash)).toMatchObject({ reason: 'do_not_contact' });
+  });
+
+  it('spools email outcomes it cannot write now, drains them once, and a forget erases them from the spool', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'leadcycle-resilient-'));
+    const store = open(dir);
+    await lock(store.file);
+    expect(await store.recordEmailOutcome(sent('lead-a', 2))).toEqual({ recorded: true });
+    expect(await store.recordEmailOutcome(sent('lead-a', 2))).toEqual({ recorded: true });
+    await store.recordEmailOutcome(sent('lead-b', 2));
+    expect(store.health()).toMatchObject({ status: 'degraded', code: 'busy' });
+    expect(await store.emailOutcomes()).toEqual([]);
+
+    await unlock();
+    await store.forgetLead('lead-b');
+    await store.drain();
+    expect(await store.emailOutcomes()).toEqual([sent('lead-a', 2)]);
+    expect((await readFile(join(dir, ANALYTICS_SPOOL_FILE), 'utf8')).trim()).toBe('');
   });
 });

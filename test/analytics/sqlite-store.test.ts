@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { JournalEntry, StageChangeRow } from '../../src/analytics/records.js';
+import type { EmailOutcomeRow, JournalEntry, StageChangeRow } from '../../src/analytics/records.js';
 import {
   ANALYTICS_DB_FILE,
   AnalyticsStoreError,
@@ -59,6 +59,17 @@ const change = (over: Partial<StageChangeRow> & { leadId: string; seq: number })
   cause: 'engagement',
   reason: null,
   amount: null,
+  ...over,
+});
+
+const email = (over: Partial<EmailOutcomeRow> & { key: string }): EmailOutcomeRow => ({
+  leadId: 'a',
+  tenant: 'acme',
+  itemId: 'discovery-1',
+  title: 'Discovery guide #1',
+  outcome: 'sent',
+  skipReason: null,
+  at: T0,
   ...over,
 });
 
@@ -211,6 +222,36 @@ describe.each(STORE_KINDS)('the %s analytics store', (kind) => {
     expect(await store.stageChanges()).toHaveLength(3);
   });
 
+  it('records an email outcome once per key, and reads them by tenant and until in time order', async () => {
+    const store = await open();
+    const sent = email({ key: 'wf-a/4', at: T0 + 2 * HOUR });
+    const deferred = email({ key: 'wf-a/5#1', outcome: 'deferred', at: T0 + HOUR });
+    const suppressed = email({
+      key: 'wf-b/4',
+      leadId: 'b',
+      tenant: 'beta',
+      title: null,
+      outcome: 'suppressed',
+      skipReason: 'hard_bounce',
+      at: T0 + HOUR,
+    });
+    for (const row of [sent, deferred, suppressed]) {
+      expect(await store.recordEmailOutcome(row)).toEqual({ recorded: true });
+    }
+    // A retry of the same delivery, even one that saw another outcome, rewrites nothing.
+    expect(
+      await store.recordEmailOutcome({ ...sent, outcome: 'suppressed', skipReason: 'email_cap' }),
+    ).toEqual({ recorded: false });
+    // Ties on `at` in key order, the same in both stores.
+    expect(await store.emailOutcomes()).toEqual([deferred, suppressed, sent]);
+    expect(await store.emailOutcomes({ tenant: 'acme' })).toEqual([deferred, sent]);
+    expect(await store.emailOutcomes({ until: T0 + 2 * HOUR })).toEqual([deferred, suppressed]);
+    expect(await store.emailOutcomes({ leadId: 'b' })).toEqual([suppressed]);
+    await expect(store.recordEmailOutcome({ ...sent, key: 'wf-a/9', skipReason: 'erased' })).rejects.toThrow(
+      /skip reason/,
+    );
+  });
+
   it('throws CLOSED after close, and closes twice quietly', async () => {
     const store = await open();
     await store.close();
@@ -269,10 +310,13 @@ describe.each(STORE_KINDS)('the %s analytics store', (kind) => {
         source: 'form',
         at: T0,
       });
+      await store.recordEmailOutcome(email({ key: 'a/4' }));
+      await store.recordEmailOutcome(email({ key: 'b/4', leadId: 'b' }));
       const hash = addressHash('acme', 'ada@example.com');
       await store.suppress({ tenant: 'acme', addressHash: hash, reason: 'erased', at: T0 });
-      // stage change, two journal entries, the lead, the consent change
-      expect(await store.forgetLead('a')).toEqual({ removed: 5 });
+      // stage change, two journal entries, the lead, the consent change, the email outcome
+      expect(await store.forgetLead('a')).toEqual({ removed: 6 });
+      expect((await store.emailOutcomes()).map((r) => r.leadId)).toEqual(['b']);
       expect(await store.stageChanges({ leadId: 'a' })).toEqual([]);
       expect(await store.consentChanges('a')).toEqual([]);
       const journaled = [];

@@ -56,6 +56,24 @@ beforeAll(async () => {
     change('globex', 'lead-g1', 1, null, 'lead'),
   ])
     await store.recordStageChange(row);
+  // One email each: acme's lead a1 was sent one, globex's lead g1 had one suppressed.
+  const email = { itemId: 'discovery-1', title: 'Discovery guide #1', at: NOW - 2 * H };
+  await store.recordEmailOutcome({
+    key: 'lead-a1/3',
+    leadId: 'lead-a1',
+    tenant: 'acme',
+    ...email,
+    outcome: 'sent',
+    skipReason: null,
+  });
+  await store.recordEmailOutcome({
+    key: 'lead-g1/2',
+    leadId: 'lead-g1',
+    tenant: 'globex',
+    ...email,
+    outcome: 'suppressed',
+    skipReason: 'hard_bounce',
+  });
   connection = Connection.lazy({ address: '127.0.0.1:1' });
   const client = new LeadClient(new Client({ connection }), { taskQueue: 'nowhere' });
   app = await buildApi({
@@ -98,6 +116,15 @@ describe('reports per tenant', () => {
     const attribution = (await get('/v1/reports/attribution?tenant=acme')).json;
     expect(attribution.total).toMatchObject({ leads: 2, mqls: 1 });
     expect(attribution.rows).toEqual([expect.objectContaining({ value: null, leads: 2 })]);
+    // The email report too, its period in ISO times.
+    const acmeEmail = (await get('/v1/reports/email?tenant=acme')).json;
+    expect(acmeEmail.total).toMatchObject({ sent: 1, suppressed: 0 });
+    const globexEmail = (await get('/v1/reports/email?tenant=globex&from=2024-12-01')).json;
+    expect(globexEmail.period).toEqual({ from: '2024-12-01T00:00:00.000Z', to: '2025-01-01T00:00:00.000Z' });
+    expect(globexEmail.items).toEqual([
+      expect.objectContaining({ itemId: 'discovery-1', sent: 0, suppressed: 1, openRate: null }),
+    ]);
+    expect((await get('/v1/reports/email')).json.total).toMatchObject({ sent: 1, suppressed: 1 });
     expect((await get('/v1/charts/funnel.svg?tenant=acme')).status).toBe(200);
     expect((await get('/v1/reports/stages?tenant=not:a:tenant')).status).toBe(400);
   });
@@ -108,6 +135,8 @@ describe('reports per tenant', () => {
     const other = await get('/v1/reports/stages?tenant=globex', ACME);
     expect(other).toMatchObject({ status: 403, json: { code: 'tenant_scope' } });
     expect((await get('/v1/reports/cohorts?tenant=globex', ACME)).status).toBe(403);
+    expect((await get('/v1/reports/email?tenant=globex', ACME)).status).toBe(403);
+    expect((await get('/v1/reports/email', ACME)).json.total).toMatchObject({ sent: 1, suppressed: 0 });
   });
 
   it('the tenant column comes by migration 5, and a lead that records again fills its older rows', async () => {

@@ -25,6 +25,8 @@ describe('forgetting and exporting a person', () => {
       expect(lead?.consentChanges.map((c) => [c.consent, c.source])).toEqual([['granted', 'form']]);
       expect(lead?.journal.map((e) => e.type)).toContain('form.submitted');
       expect(lead?.outbox.map((r) => r.kind)).toEqual(expect.arrayContaining(['email', 'crm']));
+      // The email the outbox holds, as the email report counts it: by lead id and item, no address.
+      expect(lead?.emailOutcomes.map((o) => [o.leadId, o.outcome])).toEqual([[workflowId, 'sent']]);
       expect(exported.suppressions).toEqual([]);
       const runs = lead?.runs ?? [];
       expect(runs.filter((r) => r.status === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(1);
@@ -52,6 +54,7 @@ describe('forgetting and exporting a person', () => {
       // The analytics store and the outbox hold nothing of the lead; the address is suppressed.
       expect(await deps.store.stageChanges({ leadId: workflowId })).toEqual([]);
       expect(await deps.store.consentChanges(workflowId)).toEqual([]);
+      expect(await deps.store.emailOutcomes({ leadId: workflowId })).toEqual([]);
       for await (const { lead: journaled } of deps.store.journal())
         expect(journaled.leadId).not.toBe(workflowId);
       expect(await readOutbox(t.h.dataDir, { leadKey })).toEqual([]);
@@ -84,6 +87,7 @@ describe('forgetting and exporting a person', () => {
           runs: expect.any(Array),
           stageChanges: [],
           consentChanges: [],
+          emailOutcomes: [],
           journal: [],
           outbox: [],
           deadLetters: [],

@@ -76,6 +76,25 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE stage_changes ADD COLUMN last_touch text;
     `,
   },
+  {
+    version: 3,
+    name: 'email events',
+    // The SQLite store's migration 7: what became of each marketing email, no address, no name.
+    sql: `
+      CREATE TABLE email_outcomes (
+        key text COLLATE "C" PRIMARY KEY,
+        lead_id text COLLATE "C" NOT NULL,
+        tenant text,
+        item_id text COLLATE "C" NOT NULL,
+        title text,
+        outcome text NOT NULL,
+        skip_reason text,
+        at bigint NOT NULL
+      );
+      CREATE INDEX email_outcomes_tenant_at ON email_outcomes (tenant, at);
+      CREATE INDEX email_outcomes_lead ON email_outcomes (lead_id);
+    `,
+  },
 ];
 
 /** Brings the database up to the newest migration this code knows; refuses a newer schema. */

@@ -17,6 +17,8 @@ import {
   type AnalyticsStore,
   type ConsentChangeRow,
   ConsentChangeRowSchema,
+  type EmailOutcomeQuery,
+  type EmailOutcomeRow,
   type JournalEntry,
   type JournaledLead,
   type JournalQuery,
@@ -26,6 +28,12 @@ import {
   SuppressionSchema,
 } from '../records.js';
 import type { ReportQueries } from '../report-queries.js';
+import {
+  EMAIL_OUTCOME_COLUMNS,
+  type EmailOutcomeColumns,
+  toEmailOutcomeColumns,
+  toEmailOutcomeRow,
+} from '../sqlite/email-rows.js';
 import { AnalyticsStoreError } from '../sqlite/errors.js';
 import type { StoreHealth } from '../sqlite/resilient.js';
 import {
@@ -45,7 +53,7 @@ const JOURNAL_PAGE_LEADS = 1_000;
 const BULK_ROWS = 5_000;
 
 /** The tables that hold a lead's rows, by `lead_id`: what forgetting a lead deletes. */
-const LEAD_TABLES = ['stage_changes', 'journal', 'leads', 'consent_changes'] as const;
+const LEAD_TABLES = ['stage_changes', 'journal', 'leads', 'consent_changes', 'email_outcomes'] as const;
 
 /** bigint columns (epoch ms, counts) as numbers: every value we store fits 2^53. */
 const INT8_OID = 20;
@@ -317,6 +325,27 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
         at: r.at,
       }),
     );
+  }
+
+  async recordEmailOutcome(row: EmailOutcomeRow): Promise<{ recorded: boolean }> {
+    const c = toEmailOutcomeColumns(row);
+    const { rowCount } = await this.#query(
+      `INSERT INTO email_outcomes (${EMAIL_OUTCOME_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT DO NOTHING`,
+      [c.key, c.lead_id, c.tenant, c.item_id, c.title, c.outcome, c.skip_reason, c.at],
+    );
+    return { recorded: rowCount === 1 };
+  }
+
+  async emailOutcomes(query: EmailOutcomeQuery = {}): Promise<EmailOutcomeRow[]> {
+    const { rows } = await this.#query<EmailOutcomeColumns>(
+      `SELECT ${EMAIL_OUTCOME_COLUMNS} FROM email_outcomes
+       WHERE ($1::text IS NULL OR tenant = $1) AND ($2::bigint IS NULL OR at < $2)
+         AND ($3::text IS NULL OR lead_id = $3)
+       ORDER BY at, key`,
+      [query.tenant ?? null, query.until ?? null, query.leadId ?? null],
+    );
+    return rows.map(toEmailOutcomeRow);
   }
 
   async forgetLead(leadId: string): Promise<{ removed: number }> {

@@ -104,6 +104,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE stage_changes ADD COLUMN last_touch TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'email events',
+    // What became of each marketing email, by the delivery's key (a deferral: per attempt). The
+    // lead by its workflow id and the content item only: no address, no name.
+    sql: `
+      CREATE TABLE email_outcomes (
+        key TEXT PRIMARY KEY,
+        lead_id TEXT NOT NULL,
+        tenant TEXT,
+        item_id TEXT NOT NULL,
+        title TEXT,
+        outcome TEXT NOT NULL,
+        skip_reason TEXT,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX email_outcomes_tenant_at ON email_outcomes (tenant, at);
+      CREATE INDEX email_outcomes_lead ON email_outcomes (lead_id);
+    `,
+  },
 ];
 
 const SCHEMA_MIGRATIONS_DDL = `

@@ -5,9 +5,9 @@
  *   not stop the process that holds it; `health()` says what is wrong (readiness, a metric).
  * - Short busy timeout: better-sqlite3 is synchronous, so a write waiting on another process's lock
  *   blocks the whole event loop; it waits `busyTimeoutMs` at most.
- * - The writes the workflow only records (stage changes, journal batches, consent changes) go to a
- *   spool, `<dataDir>/analytics-spool.jsonl` (synced before the activity returns), when the store
- *   cannot take them, and are drained into it in the background once it can: the effects queued
+ * - The writes the workflow only records (stage changes, journal batches, consent changes, email
+ *   outcomes) go to a spool, `<dataDir>/analytics-spool.jsonl` (synced before the activity returns),
+ *   when the store cannot take them, and are drained into it in the background once it can: the effects queued
  *   behind them in the workflow (emails, handoffs) do not wait for the database. Every write is
  *   idempotent by its key, so draining twice is harmless.
  * - A do-not-contact's suppression waiting in the spool is honoured by `suppression()`; a suppression
@@ -22,6 +22,9 @@ import {
   type AnalyticsStore,
   type ConsentChangeRow,
   ConsentChangeRowSchema,
+  type EmailOutcomeQuery,
+  type EmailOutcomeRow,
+  EmailOutcomeRowSchema,
   type JournalEntry,
   type JournaledLead,
   JournaledLeadSchema,
@@ -73,11 +76,12 @@ const SpoolRecordSchema = z.discriminatedUnion('kind', [
     change: ConsentChangeRowSchema,
   }),
   z.object({ key: z.string().min(1), kind: z.literal('suppression'), entry: SuppressionSchema }),
+  z.object({ key: z.string().min(1), kind: z.literal('email_outcome'), row: EmailOutcomeRowSchema }),
 ]);
 type SpoolRecord = z.infer<typeof SpoolRecordSchema>;
 
 const leadOf = (r: SpoolRecord): string | null =>
-  r.kind === 'stage_change'
+  r.kind === 'stage_change' || r.kind === 'email_outcome'
     ? r.row.leadId
     : r.kind === 'journal'
       ? r.lead.leadId
@@ -181,6 +185,18 @@ export class ResilientAnalyticsStore implements AnalyticsStore {
       { key: change.key, kind: 'consent_change', change },
       { recorded: true },
     );
+  }
+
+  async recordEmailOutcome(row: EmailOutcomeRow): Promise<{ recorded: boolean }> {
+    return this.#orSpool(
+      (store) => store.recordEmailOutcome(row),
+      { key: `email:${row.key}`, kind: 'email_outcome', row },
+      { recorded: true },
+    );
+  }
+
+  emailOutcomes(query?: EmailOutcomeQuery): Promise<EmailOutcomeRow[]> {
+    return this.#use((store) => store.emailOutcomes(query), false);
   }
 
   async suppress(entry: Suppression): Promise<{ recorded: boolean }> {
@@ -287,6 +303,9 @@ export class ResilientAnalyticsStore implements AnalyticsStore {
         return;
       case 'suppression':
         await store.suppress(record.entry);
+        return;
+      case 'email_outcome':
+        await store.recordEmailOutcome(record.row);
         return;
     }
   }

@@ -17,6 +17,8 @@ import {
   type AnalyticsStore,
   type ConsentChangeRow,
   ConsentChangeRowSchema,
+  type EmailOutcomeQuery,
+  type EmailOutcomeRow,
   type JournalEntry,
   type JournaledLead,
   type JournalQuery,
@@ -25,6 +27,12 @@ import {
   type Suppression,
   SuppressionSchema,
 } from '../records.js';
+import {
+  EMAIL_OUTCOME_COLUMNS,
+  type EmailOutcomeColumns,
+  toEmailOutcomeColumns,
+  toEmailOutcomeRow,
+} from './email-rows.js';
 import { AnalyticsStoreError } from './errors.js';
 import { importLegacyFile } from './legacy-import.js';
 import { migrate } from './migrations.js';
@@ -46,7 +54,7 @@ export interface OpenStoreOptions {
 const JOURNAL_PAGE_LEADS = 1_000;
 
 /** The tables that hold a lead's rows, by `lead_id`: what forgetting a lead deletes. */
-const LEAD_TABLES = ['stage_changes', 'journal', 'leads', 'consent_changes'] as const;
+const LEAD_TABLES = ['stage_changes', 'journal', 'leads', 'consent_changes', 'email_outcomes'] as const;
 
 interface ConsentChangeColumns {
   key: string;
@@ -294,6 +302,37 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
           at: r.at,
         }),
       );
+  }
+
+  async recordEmailOutcome(row: EmailOutcomeRow): Promise<{ recorded: boolean }> {
+    this.#live();
+    const { changes } = this.#db
+      .prepare(
+        `INSERT OR IGNORE INTO email_outcomes (${EMAIL_OUTCOME_COLUMNS})
+         VALUES (@key, @lead_id, @tenant, @item_id, @title, @outcome, @skip_reason, @at)`,
+      )
+      .run(toEmailOutcomeColumns(row));
+    return { recorded: changes === 1 };
+  }
+
+  async emailOutcomes(query: EmailOutcomeQuery = {}): Promise<EmailOutcomeRow[]> {
+    this.#live();
+    const where = [
+      query.leadId !== undefined ? 'lead_id = @leadId' : null,
+      query.tenant !== undefined ? 'tenant = @tenant' : null,
+      query.until !== undefined ? 'at < @until' : null,
+    ].filter(Boolean);
+    const params: Record<string, string | number> = {};
+    if (query.leadId !== undefined) params.leadId = query.leadId;
+    if (query.tenant !== undefined) params.tenant = query.tenant;
+    if (query.until !== undefined) params.until = query.until;
+    return this.#db
+      .prepare<Record<string, string | number>, EmailOutcomeColumns>(
+        `SELECT ${EMAIL_OUTCOME_COLUMNS} FROM email_outcomes
+         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, key`,
+      )
+      .all(params)
+      .map(toEmailOutcomeRow);
   }
 
   async forgetLead(leadId: string): Promise<{ removed: number }> {

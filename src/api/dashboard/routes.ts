@@ -1,10 +1,10 @@
 /**
- * The dashboard's routes: `/` (overview), `/flow` (funnel over time), `/whatif` (backtests), `/login` and `/logout`. HTML pages
- * rendered here from the same Analytics the /v1 reports answer from (internal calls, not HTTP), so a
- * figure on a page is the figure of the report for the same filters. Behind a session cookie
- * (session.ts) that a login with an API key opens; the tenant rules are those of the /v1 reports
- * (src/api/auth.ts requireTenantFilter): an admin key sees every tenant or the one it names, a scoped
- * key only its own.
+ * The dashboard's routes: `/` (overview), `/flow` (funnel over time), `/email` (email per content
+ * item), `/whatif` (backtests), `/login` and `/logout`. HTML pages rendered here from the same
+ * Analytics the /v1 reports answer from (internal calls, not HTTP), so a figure on a page is the
+ * figure of the report for the same filters. Behind a session cookie (session.ts) that a login with
+ * an API key opens; the tenant rules are those of the /v1 reports (src/api/auth.ts
+ * requireTenantFilter): an admin key sees every tenant or the one it names, a scoped key only its own.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -27,6 +27,7 @@ import { TenantSchema } from '../../client/index.js';
 import { describeIssues, issuesOf } from '../../errors.js';
 import { DAY_MS, LeadcycleConfigSchema } from '../../machines/index.js';
 import type { ApiPrincipal } from '../auth.js';
+import { emailPage } from './email-page.js';
 import { flowPage } from './flow-page.js';
 import { cookieOf, type DashboardSessions, SESSION_COOKIE, type Session, sessionCookie } from './session.js';
 import {
@@ -302,6 +303,24 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
     );
   });
 
+  app.get('/email', { schema: { hide: true } }, async (request, reply) => {
+    const session = sessionOf(request);
+    if (!session) return toLogin(request, reply);
+    const who = session.principal;
+    const q = query(request);
+    const fallback: Filters = { tenant: null, preset: null, from: q.from ?? '', to: q.to ?? '' };
+    return rendering(
+      reply,
+      async () => {
+        const { filters, period } = resolveFilters(who, q, analytics.now());
+        const report = await analytics
+          .forTenant(filters.tenant)
+          .emailPerformance(period.all ? null : { from: period.from, to: period.to });
+        return emailPage({ who, filters, period, report });
+      },
+      (error) => emailPage({ who, filters: fallback, period: null, error }),
+    );
+  });
   app.get('/whatif', { schema: { hide: true } }, async (request, reply) => {
     const session = sessionOf(request);
     if (!session) return toLogin(request, reply);
