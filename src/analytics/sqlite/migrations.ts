@@ -104,6 +104,12 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE stage_changes ADD COLUMN last_touch TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'sales owner on stage changes',
+    // A sales rep's identifier (not the lead's) on changes into and out of sales: the SLA per owner.
+    sql: 'ALTER TABLE stage_changes ADD COLUMN owner TEXT;',
+  },
 ];
 
 const SCHEMA_MIGRATIONS_DDL = `
