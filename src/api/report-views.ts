@@ -13,7 +13,7 @@ import type {
   ConversionReport,
   ForecastReport,
   Period,
-  SlaReport,
+  SalesSlaReport,
   StageCountsReport,
   VelocityReport,
 } from '../analytics/index.js';
@@ -49,7 +49,7 @@ export const velocityView = (r: VelocityReport): z.output<typeof VelocityReportS
   asOf: isoOf(r.asOf),
 });
 
-export const slaView = (r: SlaReport): z.output<typeof SlaReportSchema> => ({
+export const slaView = (r: SalesSlaReport): z.output<typeof SlaReportSchema> => ({
   ...r,
   period: r.period && periodView(r.period),
   asOf: isoOf(r.asOf),
