@@ -1,10 +1,10 @@
 /**
- * The dashboard's routes: `/` (overview), `/whatif` (backtests), `/login` and `/logout`. HTML pages
- * rendered here from the same Analytics the /v1 reports answer from (internal calls, not HTTP), so a
- * figure on a page is the figure of the report for the same filters. Behind a session cookie
- * (session.ts) that a login with an API key opens; the tenant rules are those of the /v1 reports
- * (src/api/auth.ts requireTenantFilter): an admin key sees every tenant or the one it names, a scoped
- * key only its own.
+ * The dashboard's routes: `/` (overview), `/sla` (sales SLA per owner), `/whatif` (backtests),
+ * `/login` and `/logout`. HTML pages rendered here from the same Analytics the /v1 reports answer
+ * from (internal calls, not HTTP), so a figure on a page is the figure of the report for the same
+ * filters. Behind a session cookie (session.ts) that a login with an API key opens; the tenant rules
+ * are those of the /v1 reports (src/api/auth.ts requireTenantFilter): an admin key sees every tenant
+ * or the one it names, a scoped key only its own.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -24,6 +24,7 @@ import { describeIssues, issuesOf } from '../../errors.js';
 import { DAY_MS, LeadcycleConfigSchema } from '../../machines/index.js';
 import type { ApiPrincipal } from '../auth.js';
 import { cookieOf, type DashboardSessions, SESSION_COOKIE, type Session, sessionCookie } from './session.js';
+import { slaPage } from './sla-page.js';
 import {
   DEFAULT_PRESET,
   type Filters,
@@ -251,6 +252,25 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
         });
       },
       (error) => overviewPage({ who, filters: fallback, period: null, error }),
+    );
+  });
+
+  app.get('/sla', { schema: { hide: true } }, async (request, reply) => {
+    const session = sessionOf(request);
+    if (!session) return toLogin(request, reply);
+    const who = session.principal;
+    const q = query(request);
+    const fallback: Filters = { tenant: null, preset: null, from: q.from ?? '', to: q.to ?? '' };
+    return rendering(
+      reply,
+      async () => {
+        const now = analytics.now();
+        const { filters, period } = resolveFilters(who, q, now);
+        const inPeriod = period.all ? null : { from: period.from, to: period.to };
+        const sla = await analytics.forTenant(filters.tenant).sla({ period: inPeriod, asOf: now });
+        return slaPage({ who, filters, period, sla });
+      },
+      (error) => slaPage({ who, filters: fallback, period: null, error }),
     );
   });
 

@@ -65,10 +65,11 @@ ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
   );
 }
 
-function header(who: ApiPrincipal): Html {
+/** The page header: the title, a link to each view, the key's scope and the logout button. */
+export function header(who: ApiPrincipal): Html {
   const scope = who.tenants === null ? 'admin key: every tenant' : `tenants: ${[...who.tenants].join(', ')}`;
   return html`<header><h1>leadcycle dashboard</h1>
-<a href="/">Overview</a><a href="/whatif">What-if</a>
+<a href="/">Overview</a><a href="/whatif">What-if</a><a href="/sla">Sales SLA</a>
 <span class="note" style="color:#dde">${scope}</span>
 <form method="post" action="/logout"><button type="submit">Log out</button></form></header>`;
 }
@@ -82,7 +83,8 @@ function tenantField(who: ApiPrincipal, tenant: string | null): Html {
   return html`<label>Tenant <input name="tenant" value="${tenant ?? ''}" placeholder="every tenant" pattern="[^:]+"></label>`;
 }
 
-function filterForm(who: ApiPrincipal, filters: Filters, action: string): Html {
+/** The tenant and period filters, as a GET form to `action` (every view is a URL). */
+export function filterForm(who: ApiPrincipal, filters: Filters, action: string): Html {
   return html`<section><form class="filters" method="get" action="${action}">
 ${tenantField(who, filters.tenant)}
 <label>Period <select name="period">
@@ -100,7 +102,8 @@ ${PERIOD_PRESETS.map(
   )} · A period from – until overrides the preset; dates are UTC days.</p></section>`;
 }
 
-function periodLine(period: ResolvedPeriod, tenant: string | null): Html {
+/** What the figures are of: the tenant and period, exactly in data- attributes (#scope). */
+export function periodLine(period: ResolvedPeriod, tenant: string | null): Html {
   const from = new Date(period.from).toISOString();
   const to = new Date(period.to).toISOString();
   return html`<p id="scope" data-tenant="${tenant ?? ''}" data-from="${period.all ? '' : from}" data-to="${to}" data-as-of="${new Date(period.asOf).toISOString()}" data-all="${String(period.all)}">
