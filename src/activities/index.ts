@@ -312,7 +312,7 @@ export function createActivities(deps: ActivityDeps) {
   const activities = {
     /** recorded=false when the key was already there. */
     async recordStageChange(input: RecordStageChangeInput): Promise<{ recorded: boolean }> {
-      const { from, to, at, cause, reason, amount, firstTouch, lastTouch } = input.change;
+      const { from, to, at, cause, reason, amount, firstTouch, lastTouch, owner } = input.change;
       return analytics.recordStageChange({
         key: input.idempotencyKey,
         // The workflow id, not the lead key: the key holds the email address.
@@ -328,6 +328,8 @@ export function createActivities(deps: ActivityDeps) {
         // Marketing labels only (TouchSchema): where the lead came from, for the attribution report.
         ...(firstTouch ? { firstTouch } : {}),
         ...(lastTouch ? { lastTouch } : {}),
+        // A sales rep's identifier, not the lead's: the SLA report per owner reads it.
+        ...(owner !== undefined ? { owner } : {}),
       });
     },
 

@@ -95,6 +95,9 @@ export class LeadReplay {
         cause: effect.cause,
         reason: effect.reason,
         amount: effect.amount ?? null,
+        // No owner (nor touches): the journal's owner is 'redacted', so a replay cannot name the real
+        // one, and the backtest compares funnels, which read neither. Left out rather than 'redacted',
+        // so replayed rows never pass for recorded ones in the SLA per owner.
       });
     }
     pending.length = 0;

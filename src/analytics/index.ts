@@ -21,13 +21,12 @@ import {
   cohorts,
   conversion,
   type Period,
-  type SlaReport,
   type StageCountsReport,
-  slaBreaches,
   stageCounts,
   type VelocityReport,
   velocity,
 } from './reports.js';
+import { type SalesSlaReport, salesSla, slaByOwner } from './sla.js';
 
 export * from './attribution.js';
 export * from './backtest.js';
@@ -43,6 +42,7 @@ export * from './records.js';
 export * from './redact.js';
 export * from './report-queries.js';
 export * from './reports.js';
+export * from './sla.js';
 export * from './sqlite/index.js';
 export * from './suppression.js';
 
@@ -98,15 +98,22 @@ export class Analytics {
     return velocity(await this.#leads(), asOf, period);
   }
 
-  async sla(options: { slaHours?: number; period?: Period | null; asOf?: number } = {}): Promise<SlaReport> {
+  /**
+   * The breaches of the sales SLA, and per owner how fast sales accepted (slaByOwner): the per-owner
+   * part is computed here for every store, the PostgreSQL store has no SQL for it yet.
+   */
+  async sla(
+    options: { slaHours?: number; period?: Period | null; asOf?: number } = {},
+  ): Promise<SalesSlaReport> {
     const query = {
       slaHours: options.slaHours ?? this.#slaHours,
       period: options.period ?? null,
       asOf: options.asOf ?? this.now(),
     };
     const sql = this.#sql;
-    if (sql) return sql.slaBreaches(query, this.#scope());
-    return slaBreaches(await this.#leads(), query);
+    const leads = await this.#leads();
+    if (!sql) return salesSla(leads, query);
+    return { ...(await sql.slaBreaches(query, this.#scope())), ...slaByOwner(leads, query) };
   }
 
   /**

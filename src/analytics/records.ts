@@ -42,6 +42,11 @@ export const StageChangeRowSchema = z.object({
    */
   firstTouch: TouchSchema.nullable().optional(),
   lastTouch: TouchSchema.nullable().optional(),
+  /**
+   * The lead's sales owner at the change, whenever it has one (into and out of an SQL, opportunity or
+   * customer): a sales rep's identifier, for the SLA per owner (SQLite migration 8, PostgreSQL 4).
+   */
+  owner: z.string().min(1).nullable().optional(),
 });
 export type StageChangeRow = z.infer<typeof StageChangeRowSchema>;
 

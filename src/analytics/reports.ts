@@ -199,18 +199,21 @@ export interface Durations {
 export function durations(ms: number[]): Durations {
   if (ms.length === 0) return { count: 0, medianDays: null, meanDays: null, p90Days: null };
   const days = ms.map((d) => d / DAY_MS).sort((a, b) => a - b);
-  const quantile = (q: number) => {
-    const pos = (days.length - 1) * q;
-    const lo = Math.floor(pos);
-    const hi = Math.ceil(pos);
-    return (days[lo] as number) + ((days[hi] as number) - (days[lo] as number)) * (pos - lo);
-  };
   return {
     count: days.length,
-    medianDays: quantile(0.5),
+    medianDays: quantile(days, 0.5),
     meanDays: days.reduce((a, b) => a + b, 0) / days.length,
-    p90Days: quantile(0.9),
+    p90Days: quantile(days, 0.9),
   };
+}
+
+/** The q-quantile of sorted values, interpolated between the two nearest; null for none. */
+export function quantile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo);
 }
 
 export interface StageTime extends Durations {

@@ -289,6 +289,14 @@ answer(SlaReportSchema, {
       overdueHours: 48,
     },
   ],
+  owners: [
+    { owner: 'rep-ada', accepted: 9, medianHours: 6.5, p90Hours: 40, withinSla: 8, late: 1 },
+    { owner: 'rep-sam', accepted: 6, medianHours: 20, p90Hours: 55, withinSla: 5, late: 1 },
+  ],
+  allOwners: { accepted: 15, medianHours: 12, p90Hours: 50, withinSla: 13, late: 2 },
+  unaccepted: 1,
+  waiting: { open: 2, pastSla: 0 },
+  other: 2,
 });
 answer(CohortReportSchema, {
   asOf: iso(AS_OF),

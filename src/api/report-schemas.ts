@@ -110,6 +110,18 @@ export const VelocityReportSchema = named(
 
 const SLA_OUTCOMES = ['answered_late', 'recycled_by_sla', 'still_waiting'] as const;
 
+const Hours = z.number().nullable().describe('Hours from the handoff (entry into mql); null without any');
+const OWNER = "The sales owner (a sales rep's identifier); null for acceptances recorded before owners were";
+const OwnerSlaSchema = z.object({
+  accepted: z.number().describe('MQL stays accepted by sales (into sql)'),
+  medianHours: Hours,
+  p90Hours: Hours,
+  withinSla: z
+    .number()
+    .describe('Accepted by the deadline (handoff + slaHours; an escalation does not restart it)'),
+  late: z.number().describe('Accepted after the deadline'),
+});
+
 export const SlaReportSchema = named(
   'SlaReport',
   z.object({
@@ -131,6 +143,18 @@ export const SlaReportSchema = named(
         }),
       )
       .describe('The most overdue first'),
+    owners: z
+      .array(OwnerSlaSchema.extend({ owner: z.string().nullable().describe(OWNER) }))
+      .describe('Per sales owner, the most acceptances first'),
+    allOwners: OwnerSlaSchema.describe("Every owner's acceptances together"),
+    unaccepted: z.number().describe('MQL stays nobody accepted in time: recycled by the SLA'),
+    waiting: z
+      .object({
+        open: z.number().describe('MQL stays still waiting for sales at asOf'),
+        pastSla: z.number().describe('Of them, those past their deadline at asOf'),
+      })
+      .describe('MQL stays sales has not answered yet'),
+    other: z.number().describe('MQL stays that ended otherwise: rejected by sales, disqualified, merged'),
   }),
 );
 

@@ -16,7 +16,7 @@ import type {
   FlowReport,
   ForecastReport,
   Period,
-  SlaReport,
+  SalesSlaReport,
   StageCountsReport,
   VelocityReport,
 } from '../analytics/index.js';
@@ -55,7 +55,7 @@ export const velocityView = (r: VelocityReport): z.output<typeof VelocityReportS
   asOf: isoOf(r.asOf),
 });
 
-export const slaView = (r: SlaReport): z.output<typeof SlaReportSchema> => ({
+export const slaView = (r: SalesSlaReport): z.output<typeof SlaReportSchema> => ({
   ...r,
   period: r.period && periodView(r.period),
   asOf: isoOf(r.asOf),

@@ -176,9 +176,9 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       schema: {
         operationId: 'reportSla',
         tags,
-        summary: 'MQLs that sales did not accept within the SLA',
+        summary: 'MQLs that sales did not accept within the SLA, and time to accept per sales owner',
         querystring: SlaParamsSchema,
-        response: { 200: json('SLA breaches', SlaReportSchema), ...read },
+        response: { 200: json('SLA breaches and time to accept per owner', SlaReportSchema), ...read },
       },
     },
     (request) =>

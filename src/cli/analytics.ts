@@ -162,7 +162,7 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
 
   report
     .command('sla')
-    .description('MQLs that sales did not accept within the SLA')
+    .description('MQLs that sales did not accept within the SLA, and time to accept per sales owner')
     .option(
       '--sla-hours <n>',
       'hours sales have to accept an MQL (default: salesSlaHours of LEADCYCLE_CONFIG, 48 built in)',

@@ -11,7 +11,7 @@ import {
   type ForecastReport,
   MIN_HISTORY,
   type Period,
-  type SlaReport,
+  type SalesSlaReport,
   type StageCountsReport,
   type VelocityReport,
 } from '../analytics/index.js';
@@ -65,7 +65,7 @@ export function describeVelocity(r: VelocityReport): string {
   return [`${which}, as of ${when(r.asOf)}`, table(rows)].join('\n');
 }
 
-export function describeSla(r: SlaReport): string {
+export function describeSla(r: SalesSlaReport): string {
   const which = r.period ? `MQL stays that started ${span(r.period)}` : 'all MQL stays';
   const worst = r.worst.map((b) => ({
     lead: b.leadId,
@@ -74,11 +74,24 @@ export function describeSla(r: SlaReport): string {
     outcome: b.outcome.replaceAll('_', ' '),
     'hours overdue': oneDecimal(b.overdueHours),
   }));
+  const owners = [...r.owners, { ...r.allOwners, owner: 'all owners' }].map((o) => ({
+    owner: o.owner ?? '(not recorded)',
+    accepted: o.accepted,
+    'median h': oneDecimal(o.medianHours),
+    'p90 h': oneDecimal(o.p90Hours),
+    'within SLA': o.withinSla,
+    late: o.late,
+  }));
   return [
     `sales SLA ${r.slaHours} h; ${which}, as of ${when(r.asOf)}`,
     `${r.mqlStays} MQL stays, ${r.breaches} breaches (${pct(r.rate)}): ${r.byOutcome.answered_late} answered late, ` +
       `${r.byOutcome.recycled_by_sla} recycled by the SLA, ${r.byOutcome.still_waiting} still waiting`,
     ...(worst.length ? ['', 'most overdue', table(worst)] : []),
+    '',
+    'time to accept per sales owner',
+    table(owners),
+    `not accepted in time (recycled by the SLA): ${r.unaccepted}; still waiting: ${r.waiting.open} ` +
+      `(${r.waiting.pastSla} past the SLA); ended otherwise: ${r.other}`,
   ].join('\n');
 }
 

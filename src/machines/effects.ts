@@ -20,6 +20,12 @@ export type Effect =
       /** The lead's first and last touch at the change, once it has one (attribution). */
       firstTouch?: Touch;
       lastTouch?: Touch;
+      /**
+       * The sales owner, whenever the lead has one: on the change into an SQL (from `sales.accepted`),
+       * an opportunity or a customer, and on the change out of them. A sales rep's identifier (an
+       * employee, not the lead), for the SLA per owner; the journal redacts it.
+       */
+      owner?: string;
     }
   | {
       type: 'content.send';

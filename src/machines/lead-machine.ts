@@ -344,6 +344,9 @@ export function createLeadMachine(config: LeadcycleConfig, rules: LeadRules = LA
           ...(amount !== null ? { amount } : {}),
           // The touches as of the change: the last one is the touch that preceded it (attribution).
           ...(context.touches ? { firstTouch: context.touches.first, lastTouch: context.touches.last } : {}),
+          // assignOwner runs before the entry and startCooldown after it: the change into an SQL and
+          // the one out of sales both name the owner.
+          ...(context.sales.owner !== null ? { owner: context.sales.owner } : {}),
         });
         enqueue.assign({
           stage,

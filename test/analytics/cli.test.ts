@@ -13,7 +13,7 @@ import {
   forecast,
   openAnalyticsStore,
   type StageChangeRow,
-  slaBreaches,
+  salesSla,
   stageCounts,
   velocity,
 } from '../../src/analytics/index.js';
@@ -179,7 +179,7 @@ describe('leadcycle report', () => {
       ),
     );
 
-    expect(s.json).toEqual(slaBreaches(leads(), { slaHours: 24, asOf: s.json.asOf, period }));
+    expect(s.json).toEqual(salesSla(leads(), { slaHours: 24, asOf: s.json.asOf, period }));
     expect(s.json.breaches).toBeGreaterThan(0);
   });
 

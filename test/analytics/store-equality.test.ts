@@ -169,3 +169,35 @@ describe('the attribution report over both stores', () => {
     expect(last.total).toEqual(all.total);
   }, 60_000);
 });
+
+describe('the SLA per owner over both stores', () => {
+  const OWNERS = ['rep-ada', 'rep-sam', 'rep-kim'] as const;
+  const SALES: ReadonlySet<string | null> = new Set(['sql', 'opportunity', 'customer']);
+  /** An owner on every change into or out of sales, as the machine records them; none on some leads (before migration 8). */
+  const owned = rows.map((row): StageChangeRow => {
+    const n = Number.parseInt(row.leadId.replace(/\D/g, '') || '0', 10);
+    if (n % 5 === 0 || !(SALES.has(row.to) || SALES.has(row.from))) return row;
+    return { ...row, owner: OWNERS[n % 3] };
+  });
+
+  it('keeps every owner, and gives the same report from either store', async () => {
+    const sqlite = await stores.open('SQLite');
+    const postgres = await stores.open('PostgreSQL');
+    await sqlite.recordStageChanges(owned);
+    await postgres.recordStageChanges(owned);
+    const fromSqlite = await sqlite.stageChanges();
+    expect(await postgres.stageChanges()).toEqual(fromSqlite);
+    expect(fromSqlite.filter((r) => r.owner === 'rep-kim').length).toBeGreaterThan(0);
+    expect(fromSqlite.filter((r) => r.to === 'sql' && r.owner === undefined).length).toBeGreaterThan(0);
+    for (const tenant of [null, 'acme', 'nobody']) {
+      for (const period of [null, { from: FROM, to: FROM + 90 * DAY_MS }]) {
+        const report = (store: typeof sqlite) =>
+          new Analytics(store, () => T, {}, tenant).sla({ asOf: SPEC.to + 400 * DAY_MS, period });
+        expect(await report(postgres)).toEqual(await report(sqlite));
+      }
+    }
+    const all = await new Analytics(sqlite, () => T).sla({ asOf: SPEC.to + 400 * DAY_MS });
+    expect(all.owners.map((o) => o.owner)).toEqual(expect.arrayContaining([...OWNERS, null]));
+    expect(all.allOwners.accepted).toBe(all.owners.reduce((n, o) => n + o.accepted, 0));
+  }, 60_000);
+});

@@ -14,7 +14,7 @@ import {
   openAnalyticsStore,
   type SqliteAnalyticsStore,
   type StageChangeRow,
-  slaBreaches,
+  salesSla,
   stageCounts,
   velocity,
 } from '../../src/analytics/index.js';
@@ -172,18 +172,18 @@ describe('reports', () => {
       velocityView(velocity(leads, NOW, null)),
     );
     const sla = await get(reports, '/v1/reports/sla?slaHours=24&from=2024-03-01&to=2024-09-01');
-    expect(sla.json()).toEqual(slaView(slaBreaches(leads, { slaHours: 24, asOf: NOW, period })));
+    expect(sla.json()).toEqual(slaView(salesSla(leads, { slaHours: 24, asOf: NOW, period })));
     expect(sla.json().breaches).toBeGreaterThan(0);
     const [worst] = sla.json().worst;
     expect(Date.parse(worst.deadline) - Date.parse(worst.mqlAt)).toBe(24 * 3_600_000);
     expect(worst.mqlAt).toMatch(/^2024-0[3-8]-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     // The default SLA is the live config's: the built-in 48 hours here, 12 for a live config that says so.
     expect((await get(reports, '/v1/reports/sla')).json()).toEqual(
-      slaView(slaBreaches(leads, { slaHours: 48, asOf: NOW, period: null })),
+      slaView(salesSla(leads, { slaHours: 48, asOf: NOW, period: null })),
     );
     const strict = (await appOver(join(root, 'reports'), { salesSlaHours: 12 })).app;
     expect((await get(strict, '/v1/reports/sla')).json()).toEqual(
-      slaView(slaBreaches(leads, { slaHours: 12, asOf: NOW, period: null })),
+      slaView(salesSla(leads, { slaHours: 12, asOf: NOW, period: null })),
     );
   });
 

@@ -63,6 +63,9 @@ describe('lead workflow on the dev server', () => {
       });
       expect(new Set(changes.map((c) => c.key)).size).toBe(changes.length);
       expect(changes.at(-1)).toMatchObject({ to: 'customer', cause: 'deal.won', amount: 10_000 });
+      // The owner sales accepted it with, on every change since (the SLA per owner reads the SQL's).
+      expect(changes.map((c) => c.owner ?? null)).toEqual([null, null, null, 'rep-9', 'rep-9', 'rep-9']);
+      expect(changes[3]).toMatchObject({ from: 'mql', to: 'sql', cause: 'sales.accepted', owner: 'rep-9' });
 
       // The journal (what backtests replay): every accepted command, in order, without personal data.
       const journal = await eventually(async () => {

@@ -95,6 +95,12 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX email_outcomes_lead ON email_outcomes (lead_id);
     `,
   },
+  {
+    version: 4,
+    name: 'sales owner on stage changes',
+    // As the SQLite store's migration 8: a sales rep's identifier, for the SLA per owner.
+    sql: 'ALTER TABLE stage_changes ADD COLUMN owner text;',
+  },
 ];
 
 /** Brings the database up to the newest migration this code knows; refuses a newer schema. */

@@ -131,7 +131,7 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
     return this.#transaction(async (client) => {
       const { rowCount } = await client.query(
         `INSERT INTO stage_changes (${STAGE_CHANGE_COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
         [
           c.key,
           c.lead_id,
@@ -145,6 +145,7 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
           c.tenant,
           c.first_touch,
           c.last_touch,
+          c.owner,
         ],
       );
       if (change.tenant) await fillTenant(client, change.leadId, change.tenant);
@@ -165,7 +166,7 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
         const { rowCount } = await client.query(
           `INSERT INTO stage_changes (${STAGE_CHANGE_COLUMNS})
            SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[],
-                                $7::text[], $8::text[], $9::float8[], $10::text[], $11::text[], $12::text[])
+                                $7::text[], $8::text[], $9::float8[], $10::text[], $11::text[], $12::text[], $13::text[])
            ON CONFLICT DO NOTHING`,
           [
             column('key'),
@@ -180,6 +181,7 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
             column('tenant'),
             column('first_touch'),
             column('last_touch'),
+            column('owner'),
           ],
         );
         recorded += rowCount ?? 0;

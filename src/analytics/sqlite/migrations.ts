@@ -124,6 +124,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX email_outcomes_lead ON email_outcomes (lead_id);
     `,
   },
+  {
+    version: 8,
+    name: 'sales owner on stage changes',
+    // A sales rep's identifier (not the lead's) on changes into and out of sales: the SLA per owner.
+    sql: 'ALTER TABLE stage_changes ADD COLUMN owner TEXT;',
+  },
 ];
 
 const SCHEMA_MIGRATIONS_DDL = `

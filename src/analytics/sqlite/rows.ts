@@ -17,6 +17,7 @@ export interface StageChangeColumns {
   /** JSON of a `Touch`, or null. */
   first_touch: string | null;
   last_touch: string | null;
+  owner: string | null;
 }
 
 const KNOWN_STAGES: ReadonlySet<string> = new Set(STAGES);
@@ -64,6 +65,8 @@ export function toStageChangeRow(c: StageChangeColumns): StageChangeRow {
     // Only when known, likewise: rows without touches read as before migration 6.
     ...(c.first_touch === null ? {} : { firstTouch: touchOf(c.first_touch, c.key) }),
     ...(c.last_touch === null ? {} : { lastTouch: touchOf(c.last_touch, c.key) }),
+    // And before migration 8, or without an owner.
+    ...(c.owner === null ? {} : { owner: c.owner }),
   };
 }
 
@@ -82,8 +85,9 @@ export function toColumns(row: StageChangeRow): StageChangeColumns {
     tenant: row.tenant ?? null,
     first_touch: row.firstTouch ? JSON.stringify(row.firstTouch) : null,
     last_touch: row.lastTouch ? JSON.stringify(row.lastTouch) : null,
+    owner: row.owner ?? null,
   };
 }
 
 export const STAGE_CHANGE_COLUMNS =
-  'key, lead_id, seq, from_stage, to_stage, at, cause, reason, amount, tenant, first_touch, last_touch';
+  'key, lead_id, seq, from_stage, to_stage, at, cause, reason, amount, tenant, first_touch, last_touch, owner';

@@ -88,7 +88,7 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
     this.#insertChange = db.prepare(
       `INSERT OR IGNORE INTO stage_changes (${STAGE_CHANGE_COLUMNS})
        VALUES (@key, @lead_id, @seq, @from_stage, @to_stage, @at, @cause, @reason, @amount, @tenant,
-               @first_touch, @last_touch)`,
+               @first_touch, @last_touch, @owner)`,
     );
     this.#insertChanges = db.transaction((rows: StageChangeRow[]) => {
       let recorded = 0;

@@ -30,6 +30,7 @@ import type { ApiPrincipal } from '../auth.js';
 import { emailPage } from './email-page.js';
 import { flowPage } from './flow-page.js';
 import { cookieOf, type DashboardSessions, SESSION_COOKIE, type Session, sessionCookie } from './session.js';
+import { slaPage } from './sla-page.js';
 import {
   DEFAULT_PRESET,
   type Filters,
@@ -190,6 +191,31 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
     }
   }
 
+  /**
+   * A page of figures under the tenant and period filters: its login first, then `build`'s page, or
+   * `onError`'s saying why not (with the filters as asked, so the form keeps them).
+   */
+  function reportPage(
+    path: string,
+    page: {
+      build: (who: ApiPrincipal, q: Record<string, string | undefined>) => Promise<string>;
+      onError: (who: ApiPrincipal, fallback: Filters, error: string) => string;
+    },
+  ) {
+    app.get(path, { schema: { hide: true } }, async (request, reply) => {
+      const session = sessionOf(request);
+      if (!session) return toLogin(request, reply);
+      const who = session.principal;
+      const q = query(request);
+      const fallback: Filters = { tenant: null, preset: null, from: q.from ?? '', to: q.to ?? '' };
+      return rendering(
+        reply,
+        () => page.build(who, q),
+        (error) => page.onError(who, fallback, error),
+      );
+    });
+  }
+
   app.get('/login', { schema: { hide: true } }, async (request, reply) => {
     const next = safeNext(query(request).next);
     if (sessionOf(request)) return reply.redirect(next, 303);
@@ -218,109 +244,92 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
     return reply.redirect('/login', 303);
   });
 
-  app.get('/', { schema: { hide: true } }, async (request, reply) => {
-    const session = sessionOf(request);
-    if (!session) return toLogin(request, reply);
-    const who = session.principal;
-    const q = query(request);
-    const fallback: Filters = {
-      tenant: null,
-      preset: null,
-      from: q.from ?? '',
-      to: q.to ?? '',
-    };
-    return rendering(
-      reply,
-      async () => {
-        const now = analytics.now();
-        const { filters, period } = resolveFilters(who, q, now);
-        // The attribution report's own `by`: the same dimensions, the same default and refusal.
-        const { by } = parseParams(
-          AttributionParamsSchema.pick({ by: true }),
-          q.by?.trim() ? { by: q.by.trim() } : {},
-        );
-        const scoped = analytics.forTenant(filters.tenant);
-        const inPeriod = period.all ? null : { from: period.from, to: period.to };
-        const [stages, conversion, velocity, forecast, firstTouch, lastTouch] = await Promise.all([
-          scoped.stages(now),
-          scoped.conversion({ from: period.from, to: period.to }, now),
-          scoped.velocity(inPeriod, now),
-          scoped.forecast({ asOf: now }),
-          scoped.attribution({ model: 'first', by, period: inPeriod }),
-          scoped.attribution({ model: 'last', by, period: inPeriod }),
-        ]);
-        const [funnelSvg, velocitySvg] = await Promise.all([
-          scoped.funnelSvgOf(conversion),
-          scoped.velocitySvgOf(velocity).catch((err: unknown) => {
-            if (err instanceof ChartError && err.code === 'no_data') return null;
-            throw err;
-          }),
-        ]);
-        return overviewPage({
-          who,
-          filters,
-          period,
-          stages,
-          conversion,
-          funnelSvg,
-          velocity,
-          velocitySvg,
-          forecast,
-          attribution: [firstTouch, lastTouch],
-        });
-      },
-      (error) => overviewPage({ who, filters: fallback, period: null, error }),
-    );
+  reportPage('/', {
+    build: async (who, q) => {
+      const now = analytics.now();
+      const { filters, period } = resolveFilters(who, q, now);
+      // The attribution report's own `by`: the same dimensions, the same default and refusal.
+      const { by } = parseParams(
+        AttributionParamsSchema.pick({ by: true }),
+        q.by?.trim() ? { by: q.by.trim() } : {},
+      );
+      const scoped = analytics.forTenant(filters.tenant);
+      const inPeriod = period.all ? null : { from: period.from, to: period.to };
+      const [stages, conversion, velocity, forecast, firstTouch, lastTouch] = await Promise.all([
+        scoped.stages(now),
+        scoped.conversion({ from: period.from, to: period.to }, now),
+        scoped.velocity(inPeriod, now),
+        scoped.forecast({ asOf: now }),
+        scoped.attribution({ model: 'first', by, period: inPeriod }),
+        scoped.attribution({ model: 'last', by, period: inPeriod }),
+      ]);
+      const [funnelSvg, velocitySvg] = await Promise.all([
+        scoped.funnelSvgOf(conversion),
+        scoped.velocitySvgOf(velocity).catch((err: unknown) => {
+          if (err instanceof ChartError && err.code === 'no_data') return null;
+          throw err;
+        }),
+      ]);
+      return overviewPage({
+        who,
+        filters,
+        period,
+        stages,
+        conversion,
+        funnelSvg,
+        velocity,
+        velocitySvg,
+        forecast,
+        attribution: [firstTouch, lastTouch],
+      });
+    },
+    onError: (who, fallback, error) => overviewPage({ who, filters: fallback, period: null, error }),
   });
 
-  app.get('/flow', { schema: { hide: true } }, async (request, reply) => {
-    const session = sessionOf(request);
-    if (!session) return toLogin(request, reply);
-    const who = session.principal;
-    const q = query(request);
-    const fallback: Filters = { tenant: null, preset: null, from: q.from ?? '', to: q.to ?? '' };
-    const fallbackIntervals = { interval: 'week', cohortInterval: 'month' } as const;
-    return rendering(
-      reply,
-      async () => {
-        const now = analytics.now();
-        const { filters, period } = resolveFilters(who, q, now);
-        const { interval, cohorts: cohortInterval } = parseParams(FlowIntervalsSchema, {
-          ...(q.interval?.trim() ? { interval: q.interval.trim() } : {}),
-          ...(q.cohorts?.trim() ? { cohorts: q.cohorts.trim() } : {}),
-        });
-        const scoped = analytics.forTenant(filters.tenant);
-        const span = { from: period.from, to: period.to };
-        const [flow, cohorts] = await Promise.all([
-          scoped.flow(span, interval),
-          scoped.cohortFunnel(span, cohortInterval, now),
-        ]);
-        // No bucket (nothing recorded before the period's end): no chart, the page says so.
-        const flowSvg = flow.buckets.length === 0 ? null : await scoped.flowSvgOf(flow);
-        return flowPage({ who, filters, period, interval, cohortInterval, flow, flowSvg, cohorts });
-      },
-      (error) => flowPage({ who, filters: fallback, period: null, ...fallbackIntervals, error }),
-    );
+  reportPage('/flow', {
+    build: async (who, q) => {
+      const now = analytics.now();
+      const { filters, period } = resolveFilters(who, q, now);
+      const { interval, cohorts: cohortInterval } = parseParams(FlowIntervalsSchema, {
+        ...(q.interval?.trim() ? { interval: q.interval.trim() } : {}),
+        ...(q.cohorts?.trim() ? { cohorts: q.cohorts.trim() } : {}),
+      });
+      const scoped = analytics.forTenant(filters.tenant);
+      const span = { from: period.from, to: period.to };
+      const [flow, cohorts] = await Promise.all([
+        scoped.flow(span, interval),
+        scoped.cohortFunnel(span, cohortInterval, now),
+      ]);
+      // No bucket (nothing recorded before the period's end): no chart, the page says so.
+      const flowSvg = flow.buckets.length === 0 ? null : await scoped.flowSvgOf(flow);
+      return flowPage({ who, filters, period, interval, cohortInterval, flow, flowSvg, cohorts });
+    },
+    onError: (who, fallback, error) =>
+      flowPage({ who, filters: fallback, period: null, interval: 'week', cohortInterval: 'month', error }),
   });
 
-  app.get('/email', { schema: { hide: true } }, async (request, reply) => {
-    const session = sessionOf(request);
-    if (!session) return toLogin(request, reply);
-    const who = session.principal;
-    const q = query(request);
-    const fallback: Filters = { tenant: null, preset: null, from: q.from ?? '', to: q.to ?? '' };
-    return rendering(
-      reply,
-      async () => {
-        const { filters, period } = resolveFilters(who, q, analytics.now());
-        const report = await analytics
-          .forTenant(filters.tenant)
-          .emailPerformance(period.all ? null : { from: period.from, to: period.to });
-        return emailPage({ who, filters, period, report });
-      },
-      (error) => emailPage({ who, filters: fallback, period: null, error }),
-    );
+  reportPage('/email', {
+    build: async (who, q) => {
+      const { filters, period } = resolveFilters(who, q, analytics.now());
+      const report = await analytics
+        .forTenant(filters.tenant)
+        .emailPerformance(period.all ? null : { from: period.from, to: period.to });
+      return emailPage({ who, filters, period, report });
+    },
+    onError: (who, fallback, error) => emailPage({ who, filters: fallback, period: null, error }),
   });
+
+  reportPage('/sla', {
+    build: async (who, q) => {
+      const now = analytics.now();
+      const { filters, period } = resolveFilters(who, q, now);
+      const inPeriod = period.all ? null : { from: period.from, to: period.to };
+      const sla = await analytics.forTenant(filters.tenant).sla({ period: inPeriod, asOf: now });
+      return slaPage({ who, filters, period, sla });
+    },
+    onError: (who, fallback, error) => slaPage({ who, filters: fallback, period: null, error }),
+  });
+
   app.get('/whatif', { schema: { hide: true } }, async (request, reply) => {
     const session = sessionOf(request);
     if (!session) return toLogin(request, reply);

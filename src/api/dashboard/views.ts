@@ -70,7 +70,7 @@ ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
 export function header(who: ApiPrincipal): Html {
   const scope = who.tenants === null ? 'admin key: every tenant' : `tenants: ${[...who.tenants].join(', ')}`;
   return html`<header><h1>leadcycle dashboard</h1>
-<a href="/">Overview</a><a href="/flow">Funnel over time</a><a href="/email">Email</a><a href="/whatif">What-if</a>
+<a href="/">Overview</a><a href="/flow">Funnel over time</a><a href="/email">Email</a><a href="/sla">Sales SLA</a><a href="/whatif">What-if</a>
 <span class="note" style="color:#dde">${scope}</span>
 <form method="post" action="/logout"><button type="submit">Log out</button></form></header>`;
 }
