@@ -117,7 +117,7 @@ beforeAll(async () => {
     ['globex', 1],
   ] as const) {
     for (let i = 0; i < n; i++) {
-      const ref = { tenant, email: `person${i}@${tenant}.example` };
+      const ref = { tenant, email: `sla-person${i}@${tenant}.example` };
       await api.h.run(async () => {
         await leads.capture(ref, {
           type: 'form.submitted',
