@@ -256,6 +256,14 @@ describe('the dashboard', () => {
     await expectFiguresOfReports(page);
     expect(await page.locator('#attribution-first td', { hasText: 'expo-2026' }).count()).toBe(1);
     expect(await page.locator('#attribution-last td', { hasText: 'monthly-digest' }).count()).toBe(1);
+    // The main filters keep the dimension, and so do the preset links.
+    await page.selectOption('select[name=period]', '90d');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForURL(/period=90d/);
+    expect(new URL(page.url()).searchParams.get('by')).toBe('campaign');
+    expect(await page.locator('p.presets a', { hasText: '30d' }).getAttribute('href')).toContain(
+      'by=campaign',
+    );
     await page.goto(`${api.base}/?tenant=acme&period=365d`);
     // The velocity fixes: no terminal stage without an ended stay, open stays counted, hours for short stays.
     const stagesShown = acme.velocity.stages.map((s: { stage: string }) => s.stage);

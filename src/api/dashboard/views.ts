@@ -141,10 +141,16 @@ export interface OverviewModel {
 
 export function overviewPage(model: OverviewModel): string {
   const { who, filters, period } = model;
+  // A dimension other than the default rides along when the filters change.
+  const by = model.attribution?.[0]?.by;
+  const keepBy =
+    by && by !== 'source'
+      ? { fields: html`<input type="hidden" name="by" value="${by}">`, query: { by } }
+      : undefined;
   return page(
     'Overview',
     html`${header(who)}<main>
-${filterForm(who, filters, '/')}
+${filterForm(who, filters, '/', keepBy)}
 ${model.error ? html`<p class="error" role="alert">${model.error}</p>` : ''}
 ${period ? periodLine(period, filters.tenant) : ''}
 ${model.stages ? stagesSection(model.stages) : ''}
