@@ -1,19 +1,14 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Analytics,
   EMAIL_SKIP_REASONS,
   type EmailOutcomeRow,
   type EmailSkipReason,
-  openAnalyticsStore,
   type SqliteAnalyticsStore,
 } from '../src/analytics/index.js';
 import { DAY_MS, HOUR_MS, type LeadEvent } from '../src/machines/index.js';
-import { API_KEY, type ApiStack, startApiStack } from './api/support.js';
-import { launchChromium } from './support/chromium.js';
-import { logIn, reportOf, scopeOf, tableOf } from './support/dashboard.js';
+import { API_KEY, type ApiStack } from './api/support.js';
+import { logIn, reportOf, scopeOf, startDashboardStack, tableOf } from './support/dashboard.js';
 import { FIT } from './support/lead.js';
 import { eventually } from './support/workflow.js';
 
@@ -24,11 +19,11 @@ import { eventually } from './support/workflow.js';
  * GET /v1/reports/email answers for the same tenant and period. With LEADCYCLE_UPDATE_SCREENSHOT=1
  * the screenshot replaces docs/dashboard-email.png, which README shows.
  */
-const UPDATE = process.env.LEADCYCLE_UPDATE_SCREENSHOT === '1';
-
 let api: ApiStack;
 let store: SqliteAnalyticsStore;
 let browser: Browser;
+let shot: (name: string) => string;
+let close: () => Promise<void>;
 
 const NOW = Date.now();
 const ITEMS = [
@@ -92,10 +87,7 @@ function history(tenant: string, leads: number, seed: number) {
 }
 
 beforeAll(async () => {
-  api = await startApiStack((h) => {
-    store = openAnalyticsStore(h.dataDir);
-    return { analytics: new Analytics(store) };
-  });
+  ({ api, store, browser, shot, close } = await startDashboardStack());
   for (const [tenant, leads, seed] of [
     ['acme', 120, 7],
     ['globex', 80, 8],
@@ -127,14 +119,9 @@ beforeAll(async () => {
       expect(recent.filter((r) => r.leadId.startsWith('lead-') && r.outcome === 'sent')).toHaveLength(1);
     }
   }, 30_000);
-  browser = await launchChromium();
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await api?.close();
-  await store?.close();
-});
+afterAll(() => close?.());
 
 /** The page's tables equal the email report of the tenant and period it says it shows. */
 async function expectFiguresOfReport(page: Page) {
@@ -189,9 +176,7 @@ describe('the dashboard email page', () => {
     // Titles of the items, as they were sent.
     expect(await page.locator('#email-items td', { hasText: 'Evaluation guide #1' }).count()).toBe(1);
     await page.screenshot({
-      path: UPDATE
-        ? fileURLToPath(new URL('../docs/dashboard-email.png', import.meta.url))
-        : join(api.h.dataDir, 'email.png'),
+      path: shot('email'),
       fullPage: true,
     });
 

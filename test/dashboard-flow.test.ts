@@ -1,12 +1,9 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Analytics, openAnalyticsStore, type SqliteAnalyticsStore } from '../src/analytics/index.js';
+import type { SqliteAnalyticsStore } from '../src/analytics/index.js';
 import { DAY_MS } from '../src/machines/index.js';
-import { API_KEY, type ApiStack, startApiStack } from './api/support.js';
-import { launchChromium } from './support/chromium.js';
-import { logIn, reportOf, scopeOf, tableOf } from './support/dashboard.js';
+import { API_KEY, type ApiStack } from './api/support.js';
+import { logIn, reportOf, scopeOf, startDashboardStack, tableOf } from './support/dashboard.js';
 import { journalPopulation, recordPopulation } from './support/population.js';
 
 /**
@@ -16,11 +13,11 @@ import { journalPopulation, recordPopulation } from './support/population.js';
  * LEADCYCLE_UPDATE_SCREENSHOT=1 the screenshot replaces docs/dashboard-flow.png, which README shows.
  */
 const ACME_KEY = 'acme-flow-key-0123456789abcdef';
-const UPDATE = process.env.LEADCYCLE_UPDATE_SCREENSHOT === '1';
-
 let api: ApiStack;
 let store: SqliteAnalyticsStore;
 let browser: Browser;
+let shot: (name: string) => string;
+let close: () => Promise<void>;
 
 /** 180 days of history up to ten days ago, per tenant. */
 const NOW = Date.now();
@@ -42,19 +39,11 @@ const HISTORY = [
 );
 
 beforeAll(async () => {
-  api = await startApiStack((h) => {
-    store = openAnalyticsStore(h.dataDir);
-    return { analytics: new Analytics(store), apiKeys: [API_KEY, `acme:${ACME_KEY}`] };
-  });
+  ({ api, store, browser, shot, close } = await startDashboardStack([API_KEY, `acme:${ACME_KEY}`]));
   await recordPopulation(store, HISTORY);
-  browser = await launchChromium();
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await api?.close();
-  await store?.close();
-});
+afterAll(() => close?.());
 
 const report = (path: string, query: Record<string, string>) => reportOf(api.base, API_KEY, path, query);
 const selectValue = (page: Page, name: string) => page.locator(`select[name=${name}]`).inputValue();
@@ -159,9 +148,7 @@ describe('the funnel over time page', () => {
     expect(everyone.flow.buckets.length).toBeGreaterThan(150);
     await page.goto(`${api.base}/flow?tenant=acme&period=90d&interval=week`);
     await page.screenshot({
-      path: UPDATE
-        ? fileURLToPath(new URL('../docs/dashboard-flow.png', import.meta.url))
-        : join(api.h.dataDir, 'flow.png'),
+      path: shot('flow'),
       fullPage: true,
     });
 

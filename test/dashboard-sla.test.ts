@@ -1,13 +1,10 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StageChangeRow } from '../src/analytics/index.js';
-import { Analytics, openAnalyticsStore, type SqliteAnalyticsStore } from '../src/analytics/index.js';
+import { Analytics, type SqliteAnalyticsStore } from '../src/analytics/index.js';
 import { DAY_MS, HOUR_MS, type Stage } from '../src/machines/index.js';
-import { API_KEY, type ApiStack, startApiStack } from './api/support.js';
-import { launchChromium } from './support/chromium.js';
-import { logIn, reportOf, scopeOf, tableOf } from './support/dashboard.js';
+import { API_KEY, type ApiStack } from './api/support.js';
+import { logIn, reportOf, scopeOf, startDashboardStack, tableOf } from './support/dashboard.js';
 import { BANT_COMPLETE, FIT } from './support/lead.js';
 import { journalPopulation, recordPopulation } from './support/population.js';
 import { eventually } from './support/workflow.js';
@@ -19,16 +16,11 @@ import { eventually } from './support/workflow.js';
  * by an owner, others still waiting). Its tables equal GET /v1/reports/sla for the same filters.
  * With LEADCYCLE_UPDATE_SCREENSHOT=1 the screenshot replaces docs/dashboard-sla.png.
  */
-const UPDATE = process.env.LEADCYCLE_UPDATE_SCREENSHOT === '1';
-const shot = (name: string) =>
-  UPDATE
-    ? fileURLToPath(new URL(`../docs/dashboard-${name}.png`, import.meta.url))
-    : join(dir, `${name}.png`);
-
 let api: ApiStack;
 let store: SqliteAnalyticsStore;
 let browser: Browser;
-let dir: string;
+let shot: (name: string) => string;
+let close: () => Promise<void>;
 
 const NOW = Date.now();
 const OWNERS = ['rep-ada', 'rep-sam', 'rep-kim'];
@@ -103,11 +95,7 @@ const SLOW = ['acme', 'globex'].flatMap((tenant) =>
 );
 
 beforeAll(async () => {
-  api = await startApiStack((h) => {
-    store = openAnalyticsStore(h.dataDir);
-    return { analytics: new Analytics(store), apiKeys: [API_KEY] };
-  });
-  dir = api.h.dataDir;
+  ({ api, store, browser, shot, close } = await startDashboardStack([API_KEY]));
   await recordPopulation(store, HISTORY);
   await store.recordStageChanges(SLOW);
   // Live leads, through the worker: acme's first is accepted by rep-live, the others wait for sales.
@@ -139,14 +127,9 @@ beforeAll(async () => {
     expect(acme.waiting.open).toBe(1);
     expect((await new Analytics(store).forTenant('globex').sla({ period: null })).waiting.open).toBe(1);
   }, 30_000);
-  browser = await launchChromium();
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await api?.close();
-  await store?.close();
-});
+afterAll(() => close?.());
 
 /** Both tables of the page equal the SLA report of its tenant and period; the report, for more checks. */
 async function expectFiguresOfReport(page: Page) {

@@ -1,12 +1,9 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Analytics, openAnalyticsStore, type SqliteAnalyticsStore } from '../src/analytics/index.js';
+import { Analytics, type SqliteAnalyticsStore } from '../src/analytics/index.js';
 import { DAY_MS } from '../src/machines/index.js';
-import { API_KEY, type ApiStack, startApiStack } from './api/support.js';
-import { launchChromium } from './support/chromium.js';
-import { reportOf, scopeOf, tableOf } from './support/dashboard.js';
+import { API_KEY, type ApiStack } from './api/support.js';
+import { reportOf, scopeOf, startDashboardStack, tableOf } from './support/dashboard.js';
 import { BANT_COMPLETE, FIT } from './support/lead.js';
 import { journalPopulation, recordPopulation } from './support/population.js';
 import { eventually } from './support/workflow.js';
@@ -19,16 +16,11 @@ import { eventually } from './support/workflow.js';
  * docs/dashboard-*.png, which README shows.
  */
 const ACME_KEY = 'acme-dashboard-key-0123456789abcdef';
-const UPDATE = process.env.LEADCYCLE_UPDATE_SCREENSHOT === '1';
-const shot = (name: string) =>
-  UPDATE
-    ? fileURLToPath(new URL(`../docs/dashboard-${name}.png`, import.meta.url))
-    : join(dir, `${name}.png`);
-
 let api: ApiStack;
 let store: SqliteAnalyticsStore;
 let browser: Browser;
-let dir: string;
+let shot: (name: string) => string;
+let close: () => Promise<void>;
 
 /** First touches: a search ad, a social campaign, an event (whose leads came by no form). */
 const TOUCHES = [
@@ -74,11 +66,7 @@ const HISTORY = [
 );
 
 beforeAll(async () => {
-  api = await startApiStack((h) => {
-    store = openAnalyticsStore(h.dataDir);
-    return { analytics: new Analytics(store), apiKeys: [API_KEY, `acme:${ACME_KEY}`] };
-  });
-  dir = api.h.dataDir;
+  ({ api, store, browser, shot, close } = await startDashboardStack([API_KEY, `acme:${ACME_KEY}`]));
   await recordPopulation(store, HISTORY);
   // Live leads, through the worker: it records their stage changes into the same store.
   const leads = api.h.client;
@@ -107,14 +95,9 @@ beforeAll(async () => {
     expect(stages.stages.mql).toBeGreaterThanOrEqual(1);
     expect((await new Analytics(store).forTenant('globex').stages()).stages.lead).toBeGreaterThanOrEqual(1);
   }, 30_000);
-  browser = await launchChromium();
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await api?.close();
-  await store?.close();
-});
+afterAll(() => close?.());
 
 /** A report's JSON from the API, with the admin key. */
 const report = (path: string, query: Record<string, string>) => reportOf(api.base, API_KEY, path, query);

@@ -113,12 +113,17 @@ export async function startSmtpServer(options: Partial<SMTPServerOptions> = {}) 
     },
     ...options,
   });
+  // A client that vanishes mid-session (a worker killed with -9) is a connection error the server
+  // emits: kept here, for a test to look at, rather than thrown as an uncaught exception.
+  const connectionErrors: Error[] = [];
+  server.on('error', (err) => connectionErrors.push(err));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
   return {
     port,
     url: `smtp://mailer:s3cret@127.0.0.1:${port}`,
     received,
+    connectionErrors,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

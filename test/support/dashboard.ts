@@ -3,8 +3,51 @@
  * page shows it, the scope the page says it shows, and a login through the form. The dashboard's
  * tables carry each figure exactly in `data-value`, and each row its key in `data-stage`.
  */
-import type { Page } from 'playwright-core';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { Analytics, openAnalyticsStore, type SqliteAnalyticsStore } from '../../src/analytics/index.js';
+import { API_KEY, type ApiStack, startApiStack } from '../api/support.js';
+import { launchChromium } from './chromium.js';
+
+/** The stack a dashboard browser test drives: API, worker, dev server, its analytics store, Chromium. */
+export interface DashboardStack {
+  api: ApiStack;
+  store: SqliteAnalyticsStore;
+  browser: Browser;
+  /**
+   * Where a screenshot goes: docs/dashboard-<name>.png (which README shows) with
+   * LEADCYCLE_UPDATE_SCREENSHOT=1, else the test's data dir.
+   */
+  shot(name: string): string;
+  close(): Promise<void>;
+}
+
+export async function startDashboardStack(apiKeys: string[] = [API_KEY]): Promise<DashboardStack> {
+  let store: SqliteAnalyticsStore | undefined;
+  const api = await startApiStack((h) => {
+    store = openAnalyticsStore(h.dataDir);
+    return { analytics: new Analytics(store), apiKeys };
+  });
+  const opened = store as SqliteAnalyticsStore;
+  const browser = await launchChromium();
+  const update = process.env.LEADCYCLE_UPDATE_SCREENSHOT === '1';
+  return {
+    api,
+    store: opened,
+    browser,
+    shot: (name) =>
+      update
+        ? fileURLToPath(new URL(`../../docs/dashboard-${name}.png`, import.meta.url))
+        : join(api.h.dataDir, `${name}.png`),
+    close: async () => {
+      await browser.close();
+      await api.close();
+      await opened.close();
+    },
+  };
+}
 
 /** A report's JSON from the API (`base`), with `key`. */
 export async function reportOf(base: string, key: string, path: string, query: Record<string, string>) {
