@@ -4,7 +4,7 @@ import type { SqliteAnalyticsStore } from '../src/analytics/index.js';
 import { DAY_MS } from '../src/machines/index.js';
 import { API_KEY, type ApiStack } from './api/support.js';
 import { logIn, reportOf, scopeOf, startDashboardStack, tableOf } from './support/dashboard.js';
-import { journalPopulation, recordPopulation } from './support/population.js';
+import { recordPopulation, tenantsHistory } from './support/population.js';
 
 /**
  * The dashboard's funnel over time (`/flow`) in headless Chromium against the API stack, over
@@ -21,22 +21,10 @@ let close: () => Promise<void>;
 
 /** 180 days of history up to ten days ago, per tenant. */
 const NOW = Date.now();
-const HISTORY = [
+const HISTORY = tenantsHistory(NOW, [
   { tenant: 'acme', leads: 140, seed: 31 },
   { tenant: 'globex', leads: 90, seed: 32 },
-].flatMap(({ tenant, leads, seed }) =>
-  journalPopulation({
-    seed,
-    leads,
-    idPrefix: `${tenant}-`,
-    from: NOW - 190 * DAY_MS,
-    to: NOW - 10 * DAY_MS,
-  }).map((l) => ({
-    lead: { ...l.lead, tenant },
-    events: l.events,
-    changes: l.changes.map((c) => ({ ...c, tenant })),
-  })),
-);
+]);
 
 beforeAll(async () => {
   ({ api, store, browser, shot, close } = await startDashboardStack([API_KEY, `acme:${ACME_KEY}`]));

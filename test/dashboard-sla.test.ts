@@ -6,7 +6,7 @@ import { DAY_MS, HOUR_MS, type Stage } from '../src/machines/index.js';
 import { API_KEY, type ApiStack } from './api/support.js';
 import { logIn, reportOf, scopeOf, startDashboardStack, tableOf } from './support/dashboard.js';
 import { BANT_COMPLETE, FIT } from './support/lead.js';
-import { journalPopulation, recordPopulation } from './support/population.js';
+import { recordPopulation, tenantsHistory } from './support/population.js';
 import { eventually } from './support/workflow.js';
 
 /**
@@ -27,25 +27,13 @@ const OWNERS = ['rep-ada', 'rep-sam', 'rep-kim'];
 const SALES: ReadonlySet<Stage | null> = new Set(['sql', 'opportunity', 'customer']);
 
 /** Generated history up to ten days ago; the owner on every change into or out of sales, as the machine records it. */
-const HISTORY = [
-  { tenant: 'acme', leads: 150, seed: 21 },
-  { tenant: 'globex', leads: 100, seed: 22 },
-].flatMap(({ tenant, leads, seed }) =>
-  journalPopulation({
-    seed,
-    leads,
-    idPrefix: `${tenant}-`,
-    from: NOW - 190 * DAY_MS,
-    to: NOW - 10 * DAY_MS,
-  }).map((l, n) => ({
-    lead: { ...l.lead, tenant },
-    events: l.events,
-    changes: l.changes.map((c) => ({
-      ...c,
-      tenant,
-      ...(SALES.has(c.to) || SALES.has(c.from) ? { owner: OWNERS[n % OWNERS.length] } : {}),
-    })),
-  })),
+const HISTORY = tenantsHistory(
+  NOW,
+  [
+    { tenant: 'acme', leads: 150, seed: 21 },
+    { tenant: 'globex', leads: 100, seed: 22 },
+  ],
+  (c, n) => (SALES.has(c.to) || SALES.has(c.from) ? { owner: OWNERS[n % OWNERS.length] } : {}),
 );
 
 /** MQLs the generated sales always answer in time do not make: late, escalated then accepted, recycled by the SLA. */

@@ -231,3 +231,27 @@ export async function recordPopulation(
     for (const change of changes) await store.recordStageChange(change);
   }
 }
+
+/**
+ * Generated history of several tenants, from 190 to 10 days before `now`: every lead and stage change
+ * of its tenant. `extra` adds fields to the i-th change of a tenant's n-th lead (touches, owners).
+ */
+export function tenantsHistory(
+  now: number,
+  tenants: ReadonlyArray<{ tenant: string; leads: number; seed: number }>,
+  extra: (change: StageChangeRow, n: number, i: number) => Partial<StageChangeRow> = () => ({}),
+): Pick<JournaledPopulationLead, 'lead' | 'events' | 'changes'>[] {
+  return tenants.flatMap(({ tenant, leads, seed }) =>
+    journalPopulation({
+      seed,
+      leads,
+      idPrefix: `${tenant}-`,
+      from: now - 190 * DAY_MS,
+      to: now - 10 * DAY_MS,
+    }).map((l, n) => ({
+      lead: { ...l.lead, tenant },
+      events: l.events,
+      changes: l.changes.map((c, i) => ({ ...c, tenant, ...extra(c, n, i) })),
+    })),
+  );
+}
