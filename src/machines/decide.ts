@@ -14,7 +14,7 @@ import {
   type Verdict,
 } from './guards.js';
 import { LATEST_RULES, type LeadMachine, type LeadRules } from './lead-machine.js';
-import { initialStep, step } from './step.js';
+import { initialStep, stepIfAllowed } from './step.js';
 import type { ConsentState, Stage } from './vocabulary.js';
 
 /**
@@ -69,8 +69,9 @@ export function applyEvent(
   event: LeadEvent,
   rules: LeadRules = LATEST_RULES,
 ): Decision {
-  if (!snapshot.can(event)) return { ok: false, rejection: explainRejection(config, snapshot, event, rules) };
-  const [next, actions] = step(machine, snapshot, event);
+  const stepped = stepIfAllowed(machine, snapshot, event);
+  if (!stepped) return { ok: false, rejection: explainRejection(config, snapshot, event, rules) };
+  const [next, actions] = stepped;
   return { ok: true, snapshot: next, effects: effectsOf(actions) };
 }
 

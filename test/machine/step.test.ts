@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
-import { initialStep, step } from '../../src/machines/step.js';
+import { initialStep, step, stepIfAllowed } from '../../src/machines/step.js';
 import { LEAD_INPUT, modelCycle, modelEvents } from '../support/model.js';
 
 /** What an action is, without the scope it ran in (each call's own throwaway actor). */
@@ -33,5 +33,37 @@ describe('step with one actor scope per machine', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('steps exactly the events snapshot.can allows, with the same snapshot, and drops the others', () => {
+    const { machine } = modelCycle;
+    const seen = { refused: 0, allowed: 0 };
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 40 }), (picks) => {
+        let [slow] = initialTransition(machine, LEAD_INPUT);
+        for (const pick of picks) {
+          const events = modelEvents(slow);
+          const event = events[pick % events.length];
+          if (!event) break;
+          const fast = stepIfAllowed(machine, slow, event);
+          if (!slow.can(event)) {
+            expect(fast).toBeNull();
+            seen.refused++;
+            continue;
+          }
+          const [next, actions] = transition(machine, slow, event);
+          expect(fast).not.toBeNull();
+          expect(fast?.[0].value).toEqual(next.value);
+          expect(fast?.[0].context).toEqual(next.context);
+          expect(plain(fast?.[1] ?? [])).toEqual(plain(actions));
+          slow = next;
+          seen.allowed++;
+        }
+      }),
+      { numRuns: 200 },
+    );
+    // Both sides of the comparison were exercised, many times.
+    expect(seen.refused).toBeGreaterThan(100);
+    expect(seen.allowed).toBeGreaterThan(100);
   });
 });
