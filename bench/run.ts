@@ -359,7 +359,15 @@ async function main(): Promise<void> {
   }
   if (options.phases.includes('backtest') && !options.profile) {
     const dataDir = resolve('.leadcycle', `bench-backtest-${options.backtestLeads}`);
-    results.backtest = await runBacktest({ leads: options.backtestLeads, dataDir }, log);
+    results.backtest = await runBacktest(
+      {
+        leads: options.backtestLeads,
+        dataDir,
+        ...(options.backtestThreads === null ? {} : { threads: options.backtestThreads }),
+        oneThread: options.backtestOneThread,
+      },
+      log,
+    );
   }
   if (options.phases.includes('engine')) {
     results.engine = await phase(() => engine(binary, bundles));

@@ -26,6 +26,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --starts-rounds <n>        starts: rounds, median reported (3)
   --machine-ms <n>           machine: time per measurement (2000)
   --backtest-leads <n>       backtest: journaled leads, store kept in .leadcycle/bench-backtest-<n>/ (100000)
+  --backtest-threads <n>     backtest: replay threads (one per core)
+  --no-backtest-one-thread   backtest: skip the same what-if in one thread (the baseline of the ratio)
   --workflows <path>         the lead workflows' index.ts (src/workflows/index.ts)
   --preload <list>           modules the lead bundle preloads, comma-separated
   --variant <spec>           name=[path/to/workflows/index.ts][?preload=a,b][&codec=off], repeatable
@@ -55,6 +57,8 @@ const { values: args } = (() => {
         'starts-rounds': { type: 'string', default: '3' },
         'machine-ms': { type: 'string', default: '2000' },
         'backtest-leads': { type: 'string', default: '100000' },
+        'backtest-threads': { type: 'string' },
+        'no-backtest-one-thread': { type: 'boolean', default: false },
         paths: { type: 'string', default: 'update,signal' },
         workflows: { type: 'string' },
         preload: { type: 'string' },
@@ -142,6 +146,8 @@ export const options = {
   startsRounds: int('starts-rounds'),
   machineMs: int('machine-ms'),
   backtestLeads: int('backtest-leads'),
+  backtestThreads: args['backtest-threads'] === undefined ? null : int('backtest-threads'),
+  backtestOneThread: !args['no-backtest-one-thread'],
   paths: list(args.paths) as Path[],
   workflows: args.workflows ? resolve(args.workflows) : WORKFLOWS_PATH,
   /** Modules the lead bundle preloads once per V8 context (bundleWorkflowCode's preloadModules). */

@@ -63,8 +63,18 @@ export function resultRows(r: BenchResults): Row[] {
         section: 'backtest',
         metric: `what-if over ${b.leads} journaled leads (s)`,
         value: f(b.backtestSeconds),
-        note: `${f(b.leadsPerSecond)} leads/s on one core; MQLs ${b.mql.actual} actual → ${b.mql.whatIf} at threshold 60`,
+        note: `${f(b.leadsPerSecond)} leads/s on ${b.threads} replay threads; MQLs ${b.mql.actual} actual → ${b.mql.whatIf} at threshold 60`,
       },
+      ...(b.oneThreadSeconds === null
+        ? []
+        : [
+            {
+              section: 'backtest',
+              metric: 'same what-if in one thread (s)',
+              value: f(b.oneThreadSeconds),
+              note: `threads ${f(b.oneThreadSeconds / b.backtestSeconds, 2)}× as fast; same report: ${b.sameReport ? 'yes' : 'NO'}`,
+            },
+          ]),
       {
         section: 'backtest',
         metric: 'replay transitions/s',

@@ -7,9 +7,7 @@
  * Jobs live in memory: a finished one is kept `ttlMs` (then forgotten), and a restart forgets them all.
  */
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { LeadcycleError } from '../errors.js';
 import type { LeadcycleConfigInput } from '../machines/index.js';
 import type { BacktestReport } from './backtest.js';
@@ -17,6 +15,7 @@ import type { BacktestThreadInput, BacktestThreadMessage } from './backtest-thre
 import { PostgresAnalyticsStore } from './postgres/store.js';
 import { ResilientAnalyticsStore } from './sqlite/resilient.js';
 import { SqliteAnalyticsStore } from './sqlite/store.js';
+import { startThread, threadModule } from './threads.js';
 
 export const DEFAULT_BACKTEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_BACKTEST_CONCURRENCY = 1;
@@ -87,29 +86,7 @@ interface Job {
   stopping: { status: 'cancelled' | 'failed'; error: BacktestJobError } | null;
 }
 
-/** Where the thread's code is: beside this module, .ts from the sources, .js once built. */
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const THREAD_URL = new URL(`./backtest-thread.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
-
-/** tsx's ESM register API, by its package's export map (its CJS twin cannot register from an eval'd thread). */
-function tsxEsmApi(): string {
-  const require = createRequire(import.meta.url);
-  const manifest = require.resolve('tsx/package.json');
-  const { exports } = require(manifest) as { exports: Record<string, { import: { default: string } }> };
-  const entry = exports['./esm/api']?.import.default;
-  if (!entry) throw new Error('tsx exports no ./esm/api: cannot run the backtest thread from TypeScript');
-  return new URL(entry, pathToFileURL(manifest)).href;
-}
-
-function startThread(workerData: BacktestThreadInput): Worker {
-  if (!FROM_SOURCE) return new Worker(THREAD_URL, { workerData });
-  // From the sources (tsx, vitest): Node 20 does not apply the parent's `--import tsx` loader in a
-  // worker thread (tsx issue #354), so the thread registers tsx itself before importing the module.
-  const boot = `import(${JSON.stringify(tsxEsmApi())})
-    .then(({ register }) => { register(); return import(${JSON.stringify(THREAD_URL.href)}); })
-    .catch((err) => { throw err; });`;
-  return new Worker(boot, { eval: true, workerData });
-}
+const THREAD_MODULE = threadModule('backtest-thread');
 
 export class BacktestJobs {
   readonly file: string;
@@ -174,13 +151,14 @@ export class BacktestJobs {
       result: null,
       error: null,
     };
-    const worker = startThread({
+    const input: BacktestThreadInput = {
       file: this.file,
       config,
       label: options.label,
       until: options.until,
       ...(options.tenant ? { tenant: options.tenant } : {}),
-    });
+    };
+    const worker = startThread(THREAD_MODULE, input);
     const job: Job = { view, worker, deadline: now + this.timeoutMs, stopping: null, done: null as never };
     job.done = new Promise((resolve) => {
       let outcome: BacktestThreadMessage | null = null;

@@ -9,6 +9,7 @@ import { LeadcycleError } from '../errors.js';
 import type { LeadcycleConfigInput } from '../machines/index.js';
 import { type BacktestReport, backtest } from './backtest.js';
 import { PostgresAnalyticsStore } from './postgres/store.js';
+import { POOLED_FROM_LEADS, replayPool } from './replay-pool.js';
 import { byLead } from './reports.js';
 import { SqliteAnalyticsStore } from './sqlite/store.js';
 
@@ -41,7 +42,9 @@ async function run({
   try {
     const scope = tenant === undefined ? {} : { tenant };
     const recorded = byLead(await store.stageChanges(scope));
-    const report = await backtest(store.journal(scope), [{ label, config }], { until, recorded });
+    // A large journal replays over threads of this thread's own (terminated with it at the time box).
+    const pooled = recorded.size >= POOLED_FROM_LEADS ? { replayer: replayPool() } : {};
+    const report = await backtest(store.journal(scope), [{ label, config }], { until, recorded, ...pooled });
     return { ok: true, report };
   } catch (err) {
     const { name, message } = err instanceof Error ? err : new Error(String(err));

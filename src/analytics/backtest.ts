@@ -141,20 +141,29 @@ export interface BacktestScenario {
   config: LeadcycleConfigInput | LeadcycleConfig;
 }
 
+/** What replayed leads add to a series: plain counts, so each thread can count its share and post it. */
+export interface TallyCounts {
+  reached: Array<[FunnelStage, number]>;
+  visitorsFirst: number;
+  stages: Record<Stage, number>;
+  refused: number;
+  /** Timer events the replays fed (benchmarks report them). */
+  timers: number;
+}
+
 /** Funnel and stage counts, one lead at a time, so 100,000 replayed leads need not stay in memory. */
 class Tally {
   readonly #reached = new Map<FunnelStage, number>();
   readonly #stages = Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
   #refused = 0;
   #visitorsFirst = 0;
+  #timers = 0;
 
-  constructor(
-    readonly label: string,
-    readonly until: number,
-  ) {}
+  constructor(readonly until: number) {}
 
-  add(changes: StageChangeRow[], refused = 0) {
+  add(changes: StageChangeRow[], refused = 0, timers = 0) {
     this.#refused += refused;
+    this.#timers += timers;
     for (const stage of reachedStages(changes, this.until)) {
       this.#reached.set(stage, (this.#reached.get(stage) ?? 0) + 1);
     }
@@ -163,9 +172,27 @@ class Tally {
     if (now !== null) this.#stages[now]++;
   }
 
-  series(): BacktestSeries {
+  addCounts(counts: TallyCounts) {
+    for (const [stage, n] of counts.reached) this.#reached.set(stage, (this.#reached.get(stage) ?? 0) + n);
+    for (const stage of STAGES) this.#stages[stage] += counts.stages[stage];
+    this.#refused += counts.refused;
+    this.#visitorsFirst += counts.visitorsFirst;
+    this.#timers += counts.timers;
+  }
+
+  counts(): TallyCounts {
     return {
-      label: this.label,
+      reached: [...this.#reached],
+      visitorsFirst: this.#visitorsFirst,
+      stages: { ...this.#stages },
+      refused: this.#refused,
+      timers: this.#timers,
+    };
+  }
+
+  series(label: string): BacktestSeries {
+    return {
+      label,
       funnel: funnelFromCounts(this.#reached, this.#visitorsFirst),
       stages: { ...this.#stages },
       refusedEvents: this.#refused,
@@ -173,41 +200,108 @@ class Tally {
   }
 }
 
+export interface JournaledLeadEvents {
+  lead: JournaledLead;
+  events: LeadEvent[];
+}
+
+/** Replays a batch of leads under each cycle: one tally's counts per cycle, in their order. */
+export function replayBatch(
+  cycles: readonly LeadCycle[],
+  leads: readonly JournaledLeadEvents[],
+  until: number,
+): TallyCounts[] {
+  return cycles.map((cycle) => {
+    const tally = new Tally(until);
+    for (const { lead, events } of leads) {
+      const result = replayLead(cycle, lead, events, until);
+      tally.add(result.changes, result.refused, result.timers);
+    }
+    return tally.counts();
+  });
+}
+
+/** Replays batches of leads somewhere (in this thread, or spread over threads: replay-pool.ts). */
+export interface BatchReplayer {
+  /** Leads per batch it takes. */
+  readonly batchSize: number;
+  /** Resolves once the batch may be followed by another (the replayer has room); `done` gets its counts. */
+  submit(leads: JournaledLeadEvents[], done: (counts: TallyCounts[]) => void): Promise<void>;
+  /** Resolves when every submitted batch is done. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * Replays every journaled lead under each scenario. With `recorded` (the stage changes that really
- * happened, by lead) the report starts with the "actual" series of the same leads.
+ * happened, by lead) the report starts with the "actual" series of the same leads. `replayer`
+ * spreads the batches over threads (`ReplayPool`); without one, they replay in this thread.
  */
 export async function backtest(
-  journal: AsyncIterable<{ lead: JournaledLead; events: LeadEvent[] }>,
+  journal: AsyncIterable<JournaledLeadEvents>,
   scenarios: BacktestScenario[],
   options: {
     until: number;
     recorded?: ReadonlyMap<string, StageChangeRow[]>;
-    /** Sees every replayed lead (benchmarks count its timers). */
-    onReplay?: (replay: LeadReplay, scenario: BacktestScenario) => void;
-    /** Sees the count of leads replayed so far, after each one (the CLI's progress bar). */
+    /** Where the batches replay: a pool of threads; absent, this thread, as they are read. */
+    replayer?: (cycles: BacktestScenario[], until: number) => BatchReplayer;
+    /** Sees the count of leads replayed so far, after each batch (the CLI's progress bar). */
     onProgress?: (leads: number) => void;
+    /** Sees the timer events each scenario's replays fed, at the end (benchmarks report them). */
+    onTimers?: (timers: number[]) => void;
   },
 ): Promise<BacktestReport> {
   const { until, recorded } = options;
-  const cycles = scenarios.map((s) => createLeadCycle(s.config));
-  const actual = new Tally('actual', until);
-  const tallies = scenarios.map((s) => new Tally(s.label, until));
+  const actual = new Tally(until);
+  const tallies = scenarios.map(() => new Tally(until));
+  const replayer = options.replayer?.(scenarios, until) ?? inThisThread(scenarios, until);
   let leads = 0;
-  for await (const { lead, events } of journal) {
-    leads++;
-    actual.add(recorded?.get(lead.leadId) ?? []);
-    cycles.forEach((cycle, i) => {
-      const result = replayLead(cycle, lead, events, until);
-      tallies[i]?.add(result.changes, result.refused);
-      options.onReplay?.(result, scenarios[i] as BacktestScenario);
+  let replayed = 0;
+  const done = (size: number) => (counts: TallyCounts[]) => {
+    counts.forEach((c, i) => {
+      tallies[i]?.addCounts(c);
     });
-    options.onProgress?.(leads);
+    replayed += size;
+    options.onProgress?.(replayed);
+  };
+  try {
+    let batch: JournaledLeadEvents[] = [];
+    for await (const entry of journal) {
+      leads++;
+      actual.add(recorded?.get(entry.lead.leadId) ?? []);
+      batch.push(entry);
+      if (batch.length === replayer.batchSize) {
+        await replayer.submit(batch, done(batch.length));
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await replayer.submit(batch, done(batch.length));
+    await replayer.drain();
+  } finally {
+    await replayer.close();
   }
   if (leads === 0) throw new BacktestError('no_leads', 'the journal holds no leads to replay');
+  options.onTimers?.(tallies.map((t) => t.counts().timers));
   return {
     leads,
     until,
-    series: [...(recorded ? [actual.series()] : []), ...tallies.map((t) => t.series())],
+    series: [
+      ...(recorded ? [actual.series('actual')] : []),
+      ...tallies.map((t, i) => t.series((scenarios[i] as BacktestScenario).label)),
+    ],
+  };
+}
+
+/** Batches replayed as they come, in this thread. */
+function inThisThread(scenarios: BacktestScenario[], until: number): BatchReplayer {
+  const cycles = scenarios.map((s) => createLeadCycle(s.config));
+  return {
+    // Each lead as it is read: progress counts every lead.
+    batchSize: 1,
+    async submit(leads, done) {
+      done(replayBatch(cycles, leads, until));
+    },
+    async drain() {},
+    async close() {},
   };
 }

@@ -13,6 +13,7 @@ import { type ForecastReport, forecast } from './forecast.js';
 import { openStore } from './open.js';
 import { type CohortInterval, DEFAULT_PERIOD_DAYS, defaultPeriod, type FlowInterval } from './params.js';
 import type { AnalyticsStore, StageChangeQuery, StageChangeRow } from './records.js';
+import { defaultReplayThreads, POOLED_FROM_LEADS, replayPool } from './replay-pool.js';
 import { type ReportQueries, type ReportScope, reportQueriesOf } from './report-queries.js';
 import {
   byLead,
@@ -40,6 +41,7 @@ export * from './params.js';
 export * from './postgres/index.js';
 export * from './records.js';
 export * from './redact.js';
+export * from './replay-pool.js';
 export * from './report-queries.js';
 export * from './reports.js';
 export * from './sla.js';
@@ -196,16 +198,23 @@ export class Analytics {
       until?: number;
       /** Leads replayed so far, of about `total` (the leads with recorded stage changes). */
       onProgress?: (done: number, total: number) => void;
+      /**
+       * Replay threads; default one per core once the journal holds POOLED_FROM_LEADS leads or more
+       * (starting a thread costs up to a second), else none: the replay runs in this thread. 0: none.
+       */
+      threads?: number;
     } = {},
   ): Promise<BacktestReport> {
     const recorded = await this.#leads();
     const { onProgress } = options;
+    const threads = options.threads ?? (recorded.size >= POOLED_FROM_LEADS ? defaultReplayThreads() : 0);
     return backtest(
       this.store.journal(this.#scope()),
       [{ label: options.label ?? 'what-if', config: this.whatIf(whatIf) }],
       {
         until: options.until ?? this.now(),
         recorded,
+        ...(threads > 0 ? { replayer: replayPool(threads) } : {}),
         ...(onProgress
           ? { onProgress: (done: number) => onProgress(done, Math.max(done, recorded.size)) }
           : {}),

@@ -18,6 +18,7 @@ import {
   ForecastParamsSchema,
   openStore,
   PeriodParamsSchema,
+  POOLED_FROM_LEADS,
   parseParams,
   periodOf,
   ReportParamsError,
@@ -107,6 +108,7 @@ const BacktestOptionsSchema = DataDirSchema.extend({
   label: BacktestLabelSchema.optional(),
   until: BacktestUntilSchema,
   chart: z.string().min(1).optional(),
+  threads: z.coerce.number().int().min(0).max(256).optional(),
 }).strict();
 
 /** `report …`, `chart` and `backtest`: the analytics over the data dir's store. */
@@ -335,6 +337,10 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
     .option('--label <text>', 'name of the replayed series (default "what-if")')
     .option('--until <date>', `replay until this instant (${dateHelp}; default now)`)
     .option('--chart <file.svg>', 'also draw both funnels to this SVG file')
+    .option(
+      '--threads <n>',
+      `replay threads (default one per core from ${POOLED_FROM_LEADS} leads on, else 0: in the main thread)`,
+    )
     .addOption(dataDirOption())
     .addOption(tenantFilterOption())
     .action(async (options: unknown) => {
@@ -345,6 +351,7 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
         label,
         until,
         tenant,
+        threads,
       } = parseParams(BacktestOptionsSchema, options);
       const config = await readConfigOverrides(file);
       // A backtest replays every timer of every lead: the file's own timers meet the API's floors too.
@@ -363,6 +370,7 @@ export function addAnalyticsCommands(program: Command, out: Output): void {
             .backtest(config, {
               ...(label === undefined ? {} : { label }),
               ...(until === undefined ? {} : { until }),
+              ...(threads === undefined ? {} : { threads }),
               ...(onProgress ? { onProgress } : {}),
             })
             .finally(() => bar?.stop());
