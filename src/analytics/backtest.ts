@@ -18,6 +18,7 @@ import {
   type LeadcycleConfigInput,
   LeadDriver,
   type LeadEvent,
+  STAGELESS_TIMERS,
   STAGES,
   type Stage,
 } from '../machines/index.js';
@@ -45,6 +46,12 @@ export class LeadReplay {
   constructor(
     readonly cycle: LeadCycle,
     readonly lead: JournaledLead,
+    /**
+     * Only what decides stages: the timers that never change one (STAGELESS_TIMERS) are not fed, so
+     * no marketing email is queued and effects are numbered without them (rows' `key` and `seq`
+     * differ from the workflow's; stages, times, causes and reasons do not).
+     */
+    readonly stagesOnly = false,
   ) {
     this.#driver = LeadDriver.start(
       cycle,
@@ -52,6 +59,7 @@ export class LeadReplay {
       {
         id: lead.leadId,
         atDeadlines: true,
+        ...(stagesOnly ? { deadlines: { omit: STAGELESS_TIMERS } } : {}),
       },
     );
     this.#collect();
@@ -104,14 +112,15 @@ export class LeadReplay {
   }
 }
 
-/** Replays one lead's journal up to `until` (epoch ms). */
+/** Replays one lead's journal up to `until` (epoch ms); `stagesOnly` as LeadReplay's. */
 export function replayLead(
   cycle: LeadCycle,
   lead: JournaledLead,
   events: readonly LeadEvent[],
   until: number,
+  stagesOnly = false,
 ): LeadReplay {
-  const replay = new LeadReplay(cycle, lead);
+  const replay = new LeadReplay(cycle, lead, stagesOnly);
   for (const event of events) {
     if (event.at > until) break;
     replay.offer(event);
@@ -214,7 +223,8 @@ export function replayBatch(
   return cycles.map((cycle) => {
     const tally = new Tally(until);
     for (const { lead, events } of leads) {
-      const result = replayLead(cycle, lead, events, until);
+      // A backtest counts stages: the timers that change none are not fed.
+      const result = replayLead(cycle, lead, events, until, true);
       tally.add(result.changes, result.refused, result.timers);
     }
     return tally.counts();

@@ -81,6 +81,8 @@ export interface DeadlineOptions {
   timeAges?: boolean;
   /** Newsletter-subscription rule: subscribers (and leads whose content ran out) get newsletter deadlines. */
   newsletterSubscription?: boolean;
+  /** Deadlines left out, not even computed: a backtest's STAGELESS_TIMERS. */
+  omit?: ReadonlySet<TimerEventType>;
 }
 
 export function deadlines(
@@ -90,10 +92,15 @@ export function deadlines(
 ): Deadline[] {
   const { value, context } = state;
   const found: Deadline[] = [];
-  const nurture = nurtureDeadline(state, config, options);
+  const omit = options.omit;
+  const nurture = omit?.has('tick.nurture') ? null : nurtureDeadline(state, config, options);
   if (nurture) found.push(nurture);
   // A score worth refreshing: below half a point it shows as 0 either way.
-  if (value.lifecycle !== 'merged' && Math.abs(context.engagement.points) >= 0.5) {
+  if (
+    !omit?.has('tick.decay') &&
+    value.lifecycle !== 'merged' &&
+    Math.abs(context.engagement.points) >= 0.5
+  ) {
     // On a fixed grid from the lead's creation, so engagement between two ticks does not move the tick
     // (and the workflow's timer); `decayGrid: false` keeps the old rule for runs recorded before it.
     const tick = config.decayTickDays * DAY_MS;
@@ -114,7 +121,7 @@ export function deadlines(
     const stale = context.consent.doNotContact ? null : staleDueAt(context, config);
     if (stale !== null) found.push({ event: 'tick.stale', at: stale });
   }
-  return found;
+  return omit ? found.filter((d) => !omit.has(d.event)) : found;
 }
 
 export function nextDeadline(
