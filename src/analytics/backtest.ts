@@ -18,9 +18,9 @@ import {
   type LeadcycleConfigInput,
   LeadDriver,
   type LeadEvent,
-  STAGELESS_TIMERS,
   STAGES,
   type Stage,
+  stagelessTimers,
 } from '../machines/index.js';
 import type { JournaledLead, StageChangeRow } from './records.js';
 import {
@@ -47,7 +47,7 @@ export class LeadReplay {
     readonly cycle: LeadCycle,
     readonly lead: JournaledLead,
     /**
-     * Only what decides stages: the timers that never change one (STAGELESS_TIMERS) are not fed, so
+     * Only what decides stages: the timers that never change one (`stagelessTimers`) are not fed, so
      * no marketing email is queued and effects are numbered without them (rows' `key` and `seq`
      * differ from the workflow's; stages, times, causes and reasons do not).
      */
@@ -59,7 +59,7 @@ export class LeadReplay {
       {
         id: lead.leadId,
         atDeadlines: true,
-        ...(stagesOnly ? { deadlines: { omit: STAGELESS_TIMERS } } : {}),
+        ...(stagesOnly ? { deadlines: { omit: stagelessTimers(cycle.config) } } : {}),
       },
     );
     this.#collect();

@@ -74,6 +74,20 @@ function withinCap(context: LeadState['context'], due: number, config: Leadcycle
   return { event: 'tick.nurture', at: Math.max(due, freesAt), deferredByCap: true };
 }
 
+const NURTURE_ONLY: ReadonlySet<TimerEventType> = new Set(['tick.nurture']);
+const NURTURE_AND_DECAY: ReadonlySet<TimerEventType> = new Set(['tick.nurture', 'tick.decay']);
+
+/**
+ * The timers that never change a stage under `config`, which a backtest (it counts stages) leaves
+ * out: a nurture tick only sends marketing email; a decay tick only moves the score towards 0, so it
+ * never lifts a lead over an MQL threshold above 0 (at 0 or below, a negative score decaying to 0
+ * would reach it). Their transitions target no state, and the eventless transitions a timer can
+ * reach (hand-raisers, buying signals) take only outside events (test/machine/stageless-timers.test.ts).
+ */
+export function stagelessTimers(config: LeadcycleConfig): ReadonlySet<TimerEventType> {
+  return config.mqlThreshold > 0 ? NURTURE_AND_DECAY : NURTURE_ONLY;
+}
+
 export interface DeadlineOptions {
   /** Decay ticks on a fixed grid from the lead's creation (default); false: a tick after the last engagement. */
   decayGrid?: boolean;
@@ -81,7 +95,7 @@ export interface DeadlineOptions {
   timeAges?: boolean;
   /** Newsletter-subscription rule: subscribers (and leads whose content ran out) get newsletter deadlines. */
   newsletterSubscription?: boolean;
-  /** Deadlines left out, not even computed: a backtest's STAGELESS_TIMERS. */
+  /** Deadlines left out, not even computed: a backtest's `stagelessTimers`. */
   omit?: ReadonlySet<TimerEventType>;
 }
 

@@ -287,14 +287,6 @@ export const TIMER_EVENT_TYPES = [
 export type TimerEventType = (typeof TIMER_EVENT_TYPES)[number];
 
 /**
- * Timers that never change a stage: a decay tick only re-derives the score (decayed again at the
- * next event anyway), a nurture tick only sends marketing email. Their transitions target no state,
- * and no eventless transition a timer can take (hand-raisers, buying signals) holds after them
- * (test/machine/stageless-timers.test.ts). A backtest, which counts stages, leaves them out.
- */
-export const STAGELESS_TIMERS: ReadonlySet<TimerEventType> = new Set(['tick.decay', 'tick.nurture']);
-
-/**
  * Commands: what apps send. The same schemas as the events, without `at` (the workflow stamps its
  * own clock) and without the timer events, which only the workflow's timers produce.
  */

@@ -9,13 +9,13 @@ import {
   HOUR_MS,
   type LeadcycleConfigInput,
   type LeadEvent,
-  STAGELESS_TIMERS,
+  stagelessTimers,
 } from '../../src/machines/index.js';
 import { BANT_COMPLETE, FIT, T0 } from '../support/lead.js';
 import { journalPopulation } from '../support/population.js';
 
 /**
- * STAGELESS_TIMERS are the timers a backtest leaves out (src/analytics/backtest.ts): it must count
+ * `stagelessTimers` are the timers a backtest leaves out (src/analytics/backtest.ts): it must count
  * the very stages, at the very times, for the very causes that feeding them gives.
  */
 const item = (family: string, n: number) => ({
@@ -27,6 +27,8 @@ const CONFIGS: LeadcycleConfigInput[] = [
   {},
   { mqlThreshold: 60 },
   { mqlThreshold: 30, decayTickDays: 1, decayHalfLifeDays: 5 },
+  // At 0 a negative score decaying to 0 reaches the bar: decay ticks are fed then.
+  { mqlThreshold: 0, decayTickDays: 1, decayHalfLifeDays: 2 },
   {
     nurtureCadenceDays: 2,
     salesSlaHours: 30,
@@ -50,9 +52,9 @@ function statesOf(node: AnyStateNode): AnyStateNode[] {
 describe('timers that never change a stage', () => {
   it('target no state anywhere in the machine', () => {
     for (const config of CONFIGS) {
-      const { machine } = createLeadCycle(config);
+      const { machine, config: parsed } = createLeadCycle(config);
       for (const node of statesOf(machine.root)) {
-        for (const type of STAGELESS_TIMERS) {
+        for (const type of stagelessTimers(parsed)) {
           for (const transition of node.transitions.get(type) ?? [])
             expect(transition.target).toBeUndefined();
         }
@@ -66,6 +68,8 @@ describe('timers that never change a stage', () => {
     { at: 0, type: 'engagement', kind: 'demo_request' },
     { at: 0, type: 'engagement', kind: 'webinar_attended' },
     { at: 0, type: 'engagement', kind: 'email_click' },
+    { at: 0, type: 'engagement', kind: 'careers_page' },
+    { at: 0, type: 'visit', page: '/careers/open', channel: 'web' },
     { at: 0, type: 'engagement', kind: 'content_download', contentStage: 'decision' },
     { at: 0, type: 'visit', page: '/blog', channel: 'web' },
     { at: 0, type: 'form.submitted', form: 'demo_request', consent: true, profile: FIT },
