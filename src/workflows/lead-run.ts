@@ -302,16 +302,16 @@ export class LeadRun {
   }
 
   /**
-   * The input of the next run: the lead so far, (behind its patch) the update ids applied, and the
-   * rules it starts under. A next run would ask patched(CHEAP_STARTS) live, which is true, whatever
-   * this run took: declaring it takes the same rules without the marker.
+   * The input of the next run: the lead so far, and (behind its patch) the update ids applied. A
+   * declared `startedUnder` rides along in `input`; a run that did not get one does not declare it
+   * for the next run (which asks patched() live, true, as before): during a rolling upgrade a worker
+   * of the release before may take that run, and only a run it finds the marker in replays there.
    */
   nextRunInput(): LeadWorkflowInput {
     // Decided at continue-as-new, so only runs that continue record the marker.
     const carryIds = this.#cheapStarts || patched('carry-update-ids');
     return {
       ...this.input,
-      startedUnder: CHEAP_STARTS,
       config: this.#config,
       ...(this.#configVersion !== null ? { configVersion: this.#configVersion } : {}),
       carried: this.driver.carry(),

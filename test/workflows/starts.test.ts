@@ -80,6 +80,21 @@ describe("a new lead's first minute", () => {
     expect(seen.upserted).toContain('LeadStage');
   });
 
+  it('costs 14 history events without the Lead* search attributes, and no upsert at all', {
+    timeout: 60_000,
+  }, async () => {
+    const ref = { tenant: unique(), email: 'alan@school.example' };
+    const app = new LeadClient(t.env.client, { taskQueue: t.h.taskQueue, searchAttributes: false });
+    const seen = await t.h.run(async () => {
+      await app.capture(ref, form(ref.email));
+      return firstMinute(t.env.client.workflow.getHandle(LeadClient.keyOf(ref).workflowId));
+    });
+    expect(seen.length).toBe(14);
+    expect(seen.types.WORKFLOW_TASK_COMPLETED).toBe(2);
+    expect(seen.types.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES).toBeUndefined();
+    expect(seen.markers).toEqual(['core_local_activity']);
+  });
+
   it('a lead started without declaring its rules (a client of the release before) asks the patch as before: 17 events', {
     timeout: 60_000,
   }, async () => {
