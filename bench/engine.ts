@@ -10,7 +10,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { LeadCommandInput, LeadFact } from '../src/machines/index.js';
-import { commandUpdate, factSignal, type LeadWorkflowInput } from '../src/workflows/messages.js';
+import {
+  CHEAP_STARTS,
+  commandUpdate,
+  factSignal,
+  type LeadWorkflowInput,
+} from '../src/workflows/messages.js';
 import { baselineCommandUpdate, baselineFactSignal } from './baseline-workflow.js';
 import { countEventTypes } from './lib/event-types.js';
 import { cpuMeter } from './lib/procfs.js';
@@ -120,7 +125,10 @@ export async function startLeads(ctx: EngineContext, kind: Kind, leads: number, 
         ? await clientOf(ctx, kind).workflow.start('leadWorkflow', {
             workflowId,
             taskQueue: queueOf(ctx, kind),
-            args: [{ leadKey: `bench:${workflowId}` } satisfies LeadWorkflowInput],
+            // Declaring the rules it starts under, as LeadClient's starts do.
+            args: [
+              { leadKey: `bench:${workflowId}`, startedUnder: CHEAP_STARTS } satisfies LeadWorkflowInput,
+            ],
           })
         : await clientOf(ctx, kind).workflow.start('baselineWorkflow', {
             workflowId,

@@ -30,6 +30,7 @@ import {
 import { LeadSearchAttributes } from '../temporal/search-attributes.js';
 import type { leadWorkflow } from '../workflows/lead-workflow.js';
 import {
+  CHEAP_STARTS,
   type ConfigRollout,
   commandUpdate,
   configUpdate,
@@ -279,6 +280,8 @@ export class LeadClient {
       ...(await this.liveConfig()),
       searchAttributes: this.searchAttributes,
       ...(this.continueAsNewAt ? { continueAsNewAt: this.continueAsNewAt } : {}),
+      // The rules it starts under, so its first workflow task asks no patch (no marker, no upsert).
+      startedUnder: CHEAP_STARTS,
     };
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof leadWorkflow>(LEAD_WORKFLOW_TYPE, {
       workflowId,

@@ -26,7 +26,7 @@ import {
 } from '../machines/index.js';
 import { Alarm } from './alarm.js';
 import { carryOut, isStoreWrite, recordLocally, writeJournal } from './effects.js';
-import { ConfigRolloutSchema, FAILURE, type LeadWorkflowInput } from './messages.js';
+import { CHEAP_STARTS, ConfigRolloutSchema, FAILURE, type LeadWorkflowInput } from './messages.js';
 import { countDeferral, countEffects, countRejection } from './metrics.js';
 import { OperatorView } from './operator-view.js';
 
@@ -44,13 +44,6 @@ export const CONTINUE_AS_NEW_AT = { historyLength: 4_000, updates: 1_000 };
  */
 export const JOURNAL_BATCH = 100;
 export const JOURNAL_MAX_AGE_DAYS = 30;
-
-/**
- * The patch of leads started since cheap starts: every rule of the patches before it on, behind one
- * marker (each patch call costs a marker and a TemporalChangeVersion upsert in a new lead's first
- * workflow task), and store writes carried out as local activities.
- */
-export const CHEAP_STARTS = 'cheap-starts';
 
 /** How many applied update ids continue-as-new carries: a run applies at most CONTINUE_AS_NEW_AT.updates. */
 export const CARRIED_UPDATE_IDS = 1_000;
@@ -84,7 +77,7 @@ export class LeadRun {
     // Each patch keeps runs recorded before it replaying the way they were written (test/histories/).
     // Runs that began with the umbrella patch take no other patch; runs recorded before it ask each
     // patch as they did, in the same order.
-    this.#cheapStarts = patched(CHEAP_STARTS);
+    this.#cheapStarts = startsCheaply(input);
     const since = (patch: string) => this.#cheapStarts || patched(patch);
     // Fewer history events per message: the deadline timer kept, decay ticks on a grid, the score
     // published less often.
@@ -308,7 +301,12 @@ export class LeadRun {
     return this.driver.timersFed > this.#timersPublished;
   }
 
-  /** The input of the next run: the lead so far, and (behind its patch) the update ids applied. */
+  /**
+   * The input of the next run: the lead so far, and (behind its patch) the update ids applied. A
+   * declared `startedUnder` rides along in `input`; a run that did not get one does not declare it
+   * for the next run (which asks patched() live, true, as before): during a rolling upgrade a worker
+   * of the release before may take that run, and only a run it finds the marker in replays there.
+   */
   nextRunInput(): LeadWorkflowInput {
     // Decided at continue-as-new, so only runs that continue record the marker.
     const carryIds = this.#cheapStarts || patched('carry-update-ids');
@@ -381,6 +379,20 @@ export class LeadRun {
     }
     return { ...parsed.data, at: Date.now() } as LeadEvent;
   }
+}
+
+/**
+ * Whether the run takes the cheap-starts rules. A run that declares them (startedUnder) asks no
+ * patch when it runs live: no marker, no TemporalChangeVersion upsert. A worker of the release before
+ * the declaration ignores it and asks patched(), so the run's history may hold the marker all the
+ * same: replaying, this asks again, which matches that marker, and records nothing where there is
+ * none (patched() replaying without its marker issues no command). Either way the rules are on, as
+ * they were for the worker that ran it.
+ */
+function startsCheaply(input: LeadWorkflowInput): boolean {
+  if (input.startedUnder !== CHEAP_STARTS) return patched(CHEAP_STARTS);
+  if (workflowInfo().unsafe.isReplaying) patched(CHEAP_STARTS);
+  return true;
 }
 
 /** The schema of one update's commands (`command`'s or `merge`'s). */

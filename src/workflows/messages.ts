@@ -47,6 +47,14 @@ export const configUpdate = defineUpdate<LeadView, [ConfigRollout]>('config');
 
 export const LEAD_WORKFLOW_TYPE = 'leadWorkflow';
 
+/**
+ * The patch of leads started since cheap starts: every rule of the patches before it on, and store
+ * writes as local activities. New leads declare it in their input (`startedUnder`), so their first
+ * workflow task asks no patch: each patched() call of a new run costs a marker and a
+ * TemporalChangeVersion upsert.
+ */
+export const CHEAP_STARTS = 'cheap-starts';
+
 /** ApplicationFailure types the workflow raises, which the client turns back into typed errors. */
 export const FAILURE = {
   invalidCommand: 'InvalidCommand',
@@ -79,4 +87,10 @@ export interface LeadWorkflowInput {
    * per run only; with these a retry that straddles a run change is not applied twice.
    */
   updateIds?: string[];
+  /**
+   * The rules the lead starts under, declared by whoever starts it (every LeadClient start, and
+   * continue-as-new): the run takes them without asking patched(CHEAP_STARTS), so no marker. Absent
+   * in runs started before the declaration, which ask as they did.
+   */
+  startedUnder?: typeof CHEAP_STARTS;
 }

@@ -232,6 +232,13 @@ describe('lead workflow on the dev server', () => {
         expect(runs.every((r) => ['CONTINUED_AS_NEW', 'RUNNING'].includes(r.status.name))).toBe(true);
         // A run passes its 40 by what one workflow task adds (a burst of signals, the markers of its patches).
         for (const run of runs) expect(run.historyLength).toBeLessThan(100);
+        // The rules the lead was started under ride along: no run asks a patch (no marker, no upsert).
+        for (const run of runs) {
+          const { events } = await t.env.client.workflow.getHandle(workflowId, run.runId).fetchHistory();
+          expect((events ?? []).map((e) => e.markerRecordedEventAttributes?.markerName)).not.toContain(
+            'core_patch',
+          );
+        }
 
         const changes = (await readStageChanges(small.dataDir)).filter((c) => c.leadId === workflowId);
         expect(changes.map((c) => c.to)).toEqual(['visitor', 'lead']);

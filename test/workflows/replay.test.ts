@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, type InjectedSinks, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CHEAP_STARTS, type LeadWorkflowInput } from '../../src/workflows/messages.js';
 import { finalStateFile, loadHistories, type RecordedHistory } from '../support/histories.js';
 import type { ReplayStateSinks } from '../support/replay-state.js';
 
@@ -164,6 +166,27 @@ function differences(a: unknown, b: unknown, at = '$', options = { additive: fal
     .flatMap((k) => differences(recorded[k], (b as Record<string, unknown>)[k], `${at}.${k}`, options));
 }
 
+/** The patch ids of a history's patch markers, in order (core's marker details: `patch-data`). */
+function patchMarkers(history: RecordedHistory['history']): string[] {
+  return (history.events ?? []).flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    const data =
+      marker?.markerName === 'core_patch' ? marker.details?.['patch-data']?.payloads?.[0] : undefined;
+    return data ? [defaultPayloadConverter.fromPayload<{ id: string }>(data).id] : [];
+  });
+}
+
+/** The history with `startedUnder: 'cheap-starts'` in its start's input, as today's clients send it. */
+function declaringStart(history: RecordedHistory['history']): RecordedHistory['history'] {
+  const copy = historyFromJSON(JSON.parse(historyToJSON(history)));
+  const payloads = copy.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+  const payload = payloads?.[0];
+  if (!payloads || !payload) throw new Error('a history without its start input');
+  const input = defaultPayloadConverter.fromPayload<LeadWorkflowInput>(payload);
+  payloads[0] = defaultPayloadConverter.toPayload({ ...input, startedUnder: CHEAP_STARTS });
+  return copy;
+}
+
 const errors = (replayed: Replayed[]) =>
   replayed.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`);
 
@@ -198,6 +221,24 @@ describe('replay of recorded histories', () => {
       return;
     }
     expect(viewMismatches(histories, replayed)).toEqual([]);
+  });
+
+  it('a declared start run by a worker of the release before (which wrote the cheap-starts marker) replays', {
+    timeout: 180_000,
+  }, async () => {
+    // Histories started without the declaration, whose first task asked patched('cheap-starts'):
+    // with `startedUnder` added to their input they are what such a worker records for today's clients.
+    const flagged = histories
+      .filter(
+        (h) =>
+          h.workflowId.startsWith('before-start-flag/') && patchMarkers(h.history).includes(CHEAP_STARTS),
+      )
+      .map((h) => ({ ...h, history: declaringStart(h.history) }));
+    expect(flagged.length).toBeGreaterThanOrEqual(5);
+    const replayed = await replay(real, flagged);
+    expect(errors(replayed)).toEqual([]);
+    expect(activityMismatches(flagged, replayed)).toEqual([]);
+    expect(viewMismatches(flagged, replayed)).toEqual([]);
   });
 
   it('a changed decision that keeps every command fails here, though Temporal replays it clean', {
