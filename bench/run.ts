@@ -18,9 +18,10 @@
  * as deployed: its own worker process, the real default activities, the AES-GCM payload codec.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -275,7 +276,18 @@ async function starts(binary: string, bundles: Record<Kind, string>): Promise<St
   const clients: Record<Kind, Client> = {};
   for (const k of kinds) clients[k] = await clientFor(connection, bench.server.namespace, codecOf(k));
   const { startsLeads: leads, startsConcurrency: concurrency, startsRounds: rounds } = options;
-  const results = await runStarts({ clients, queues, tag, log }, kinds, { leads, concurrency, rounds });
+  // A variant checkout's own client (src/client/ beside its src/workflows/), where it has one.
+  const clientModules: Record<Kind, string> = {};
+  for (const v of options.variants) {
+    const module = resolve(dirname(v.workflows), '../client/index.ts');
+    if (existsSync(module)) clientModules[v.name] = module;
+  }
+  const results = await runStarts({ clients, queues, tag, log }, kinds, {
+    leads,
+    concurrency,
+    rounds,
+    clientModules,
+  });
   await worker.stop();
   return results;
 }
@@ -393,10 +405,9 @@ async function main(): Promise<void> {
   if (options.phases.includes('import') && !options.profile) {
     results.import = await phase(() => importPhase(binary, bundles));
   }
-  const startsResults =
-    options.phases.includes('starts') && !options.profile
-      ? await phase(() => starts(binary, bundles))
-      : undefined;
+  if (options.phases.includes('starts') && !options.profile) {
+    results.starts = await phase(() => starts(binary, bundles));
+  }
 
   const table = resultRows(results);
   printReport(env, results, table, output.markdown);
@@ -411,7 +422,6 @@ async function main(): Promise<void> {
       loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
       figures: table,
       ...results,
-      ...(startsResults ? { starts: startsResults } : {}),
     };
     await writeFile(output.file, `${JSON.stringify(out, null, 2)}\n`);
     log(`wrote ${output.file}`);

@@ -64,12 +64,26 @@ export async function runStarts(
     log: (line: string) => void;
   },
   kinds: Kind[],
-  options: { leads: number; concurrency: number; rounds: number },
+  options: {
+    leads: number;
+    concurrency: number;
+    rounds: number;
+    /** Per variant, the client of its own checkout: an older workflow refuses a newer config's fields. */
+    clientModules?: Record<Kind, string>;
+  },
 ): Promise<StartsResults> {
   const measurements: StartsMeasurement[] = [];
+  const clientClass: Record<Kind, typeof LeadClient> = {};
+  for (const kind of kinds) {
+    const module = options.clientModules?.[kind];
+    clientClass[kind] = module
+      ? ((await import(module)) as { LeadClient: typeof LeadClient }).LeadClient
+      : LeadClient;
+  }
   const once = async (kind: Kind, round: number, leads: number): Promise<StartsMeasurement> => {
     const client = ctx.clients[kind] as Client;
-    const app = new LeadClient(client, { taskQueue: ctx.queues[kind] as string });
+    const Client = clientClass[kind] as typeof LeadClient;
+    const app = new Client(client, { taskQueue: ctx.queues[kind] as string });
     const refs = Array.from({ length: leads }, (_, i) => ({
       tenant: `bench-starts-${ctx.tag}-${kind}-r${round}`,
       email: `lead-${i}@bench.example`,
@@ -79,7 +93,7 @@ export async function runStarts(
       const ref = refs[i] as (typeof refs)[number];
       // The profile's address is the ref's (captureCommand's), as a lead keyed by its email requires.
       await app.capture(ref, captureCommand(i));
-      const handle = client.workflow.getHandle(LeadClient.keyOf(ref, app.ids).workflowId);
+      const handle = client.workflow.getHandle(Client.keyOf(ref, app.ids).workflowId);
       await firstMinuteOver(handle);
       return handle;
     });

@@ -4,6 +4,7 @@ import type { Kind } from '../engine.js';
 import type { HistoryResults } from '../history.js';
 import type { MachineResults } from '../machine.js';
 import type { ScaleResults } from '../scale.js';
+import type { StartsResults } from '../starts.js';
 import type { EngineResults } from './engine-results.js';
 import type { Environment } from './environment.js';
 import { formatMarkdown, formatTable, type Row, round } from './stats.js';
@@ -15,13 +16,14 @@ export interface BenchResults {
   engine?: EngineResults;
   history?: HistoryResults;
   scale?: ScaleResults;
+  starts?: StartsResults;
 }
 
 /** The figures of every phase that ran, one row each, in the order the table prints them. */
 export function resultRows(r: BenchResults): Row[] {
   const out: Row[] = [];
   const f = (v: number, digits = 3) => String(round(v, digits));
-  const { machine: m, backtest: b, engine: e, history: h, scale: s } = r;
+  const { machine: m, backtest: b, engine: e, history: h, scale: s, starts: st } = r;
   if (m) {
     out.push(
       {
@@ -238,6 +240,19 @@ export function resultRows(r: BenchResults): Row[] {
         note: `${s.listedAll} leads`,
       },
     );
+  }
+  if (st) {
+    for (const k of st.summary) {
+      const name = k.kind === 'lead' ? 'lead workflow' : `variant ${k.kind}`;
+      const rounds = st.measurements.filter((x) => x.kind === k.kind);
+      const first = rounds[0];
+      out.push({
+        section: 'starts',
+        metric: `${name}: new leads/s (capture through its first minute)`,
+        value: f(k.startsPerSecond),
+        note: `${k.historyEvents} history events, ${k.workflowTasks} workflow tasks per lead (exact, every lead); ${first ? `${first.leads} leads at concurrency ${first.concurrency}, ` : ''}median of ${rounds.length} rounds${k.kind === 'lead' ? '' : `; lead workflow ${f(k.leadOverThis, 2)}× this`}`,
+      });
+    }
   }
   return out;
 }
