@@ -55,7 +55,7 @@ export function resultRows(r: BenchResults): Row[] {
         section: 'machine',
         metric: 'machine work per command update in the workflow (µs)',
         value: f(m.usPerWorkflowUpdateEstimate),
-        note: '2 parses + 2 applies + 2 views + 3 nextDeadline (estimate)',
+        note: '2 parses + 1 apply + 1 view + 3 nextDeadline (estimate)',
       },
     );
   }

@@ -73,6 +73,13 @@ export class LeadDriver {
   /** The deadline last refused, by `event@at`: not fed again until the snapshot gives another. */
   #refused: string | null = null;
   #cycle: LeadCycle;
+  /**
+   * The last accepted `check`: its probe, the snapshot and refused deadline it started from, and the
+   * event as JSON. An `offer` of the same event from that same point takes the probe's outcome
+   * instead of deciding it again (the workflow's update handler after its validator: the machine is
+   * pure, so it is the same decision); anything else decides afresh.
+   */
+  #checked: { from: LeadSnapshot; refused: string | null; event: string; probe: LeadDriver } | null = null;
 
   private constructor(
     cycle: LeadCycle,
@@ -167,7 +174,13 @@ export class LeadDriver {
       clock: this.#clock,
     });
     probe.#refused = this.#refused;
-    return probe.offer(event);
+    const rejection = probe.offer(event);
+    // A deadline the probe refused is logged by the real feed: that offer decides afresh.
+    const reusable = rejection === null && probe.#refused === this.#refused;
+    this.#checked = reusable
+      ? { from: this.#snapshot, refused: this.#refused, event: JSON.stringify(event), probe }
+      : null;
+    return rejection;
   }
 
   /**
@@ -175,6 +188,16 @@ export class LeadDriver {
    * event changes nothing but those deadlines, which were due anyway.
    */
   offer(event: LeadEvent): Rejection | null {
+    const checked = this.#checked;
+    this.#checked = null;
+    if (
+      checked?.from === this.#snapshot &&
+      checked.refused === this.#refused &&
+      checked.event === JSON.stringify(event)
+    ) {
+      this.#adopt(checked.probe);
+      return null;
+    }
     if (this.options.atDeadlines) this.feedDue(event.at);
     const decision = this.cycle.apply(this.#snapshot, event);
     if (!decision.ok) return decision.rejection;
@@ -214,6 +237,17 @@ export class LeadDriver {
   /** Removes the first `count` journal entries once they are written. */
   journalWritten(count: number): void {
     this.journal.splice(0, count);
+  }
+
+  /** Takes a probe's accepted offer as this driver's: its snapshot, clock, timers, effects and journal. */
+  #adopt(probe: LeadDriver) {
+    this.timersFed += probe.timersFed;
+    this.#commit(
+      probe.#snapshot,
+      probe.pending.map((p) => p.effect),
+      probe.#clock,
+    );
+    for (const { event } of probe.journal) this.journal.push({ seq: ++this.#journalSeq, event });
   }
 
   #commit(snapshot: LeadSnapshot, effects: Effect[], at: number) {

@@ -20,6 +20,7 @@ import {
   type LeadFact,
   LeadFactSchema,
   type LeadRules,
+  type LeadSnapshot,
   type LeadView,
   type PendingEffect,
   type Rejection,
@@ -72,6 +73,8 @@ export class LeadRun {
   /** The config version the lead runs, and that config (what the next run starts from). */
   #configVersion: number | null;
   #config: LeadWorkflowInput['config'];
+  /** The last view built, with the snapshot and config version it shows. */
+  #view: { snapshot: LeadSnapshot; version: number | null; view: LeadView } | null = null;
 
   constructor(readonly input: LeadWorkflowInput) {
     // Each patch keeps runs recorded before it replaying the way they were written (test/histories/).
@@ -124,9 +127,15 @@ export class LeadRun {
   }
 
   view(): LeadView {
+    // An update's result and the publish after it read the same lead: built once per snapshot.
+    const { snapshot } = this.driver;
+    const cached = this.#view;
+    if (cached?.snapshot === snapshot && cached.version === this.#configVersion) return cached.view;
     const view = this.driver.cycle.view(this.driver.state);
     // Absent for a lead that never ran a stored version: the views runs recorded before it answered.
-    return this.#configVersion === null ? view : { ...view, configVersion: this.#configVersion };
+    const answer = this.#configVersion === null ? view : { ...view, configVersion: this.#configVersion };
+    this.#view = { snapshot, version: this.#configVersion, view: answer };
+    return answer;
   }
 
   /**
