@@ -28,10 +28,15 @@ const FROM = Date.UTC(2024, 0, 1);
 const journaled = journalPopulation({ seed: 9, leads: 300, from: FROM, to: FROM + 180 * DAY_MS });
 
 /**
- * Legal but long: a daily decay tick that never stops (the score never halves) over ten years feeds
- * some 3,600 timers per lead, a million in all: minutes of replay.
+ * Legal but long: a daily decay tick that never stops (the score never halves) over twenty years feeds
+ * some 7,300 timers per lead, two million in all: half a minute of replay on an idle 2-core machine. At an MQL threshold of 0 a decay
+ * tick can change a stage (a negative score decaying to 0 reaches it), so the backtest cannot leave
+ * the ticks out (`stagelessTimers`).
  */
-const SLOW = { config: { decayTickDays: 1, decayHalfLifeDays: 1_000_000 }, until: '2034-01-01' };
+const SLOW = {
+  config: { mqlThreshold: 0, decayTickDays: 1, decayHalfLifeDays: 1_000_000 },
+  until: '2044-01-01',
+};
 const QUICK = { config: { mqlThreshold: 30 }, until: '2024-12-01' };
 /** Times answer as ISO 8601, UTC. */
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -130,7 +135,7 @@ describe('backtests as jobs', () => {
     expect(started.body).toMatchObject({
       status: 'running',
       label: 'what-if',
-      until: '2034-01-01T00:00:00.000Z',
+      until: '2044-01-01T00:00:00.000Z',
       createdAt: expect.stringMatching(ISO),
       finishedAt: null,
     });
