@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir } from 'node:fs/promises';
+import { chown, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Log, TemporalServerError } from './errors.js';
@@ -180,6 +180,24 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
     proc.kill(sig);
     await exited;
   };
+  /**
+   * After a SIGKILL the postmaster's backends exit on their own, a moment later; a new postmaster
+   * refuses to start while one still holds the old shared memory ("pre-existing shared memory block
+   * is still in use"). Linux lists each segment's creator and attached processes in /proc/sysvipc/shm.
+   */
+  const backendsGone = async (postmaster: number) => {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const table = await readFile('/proc/sysvipc/shm', 'utf8').catch(() => '');
+      const attached = table
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/))
+        .some((cols) => Number(cols[4]) === postmaster && Number(cols[6]) > 0);
+      if (!attached) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
   // Don't leave a server behind when our process exits without stopping it.
   const killOnExit = () => child?.kill('SIGINT');
   process.on('exit', killOnExit);
@@ -202,7 +220,11 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
       await signal('SIGINT');
       process.off('exit', killOnExit);
     },
-    kill: () => signal('SIGKILL'),
+    kill: async () => {
+      const postmaster = child?.pid;
+      await signal('SIGKILL');
+      if (postmaster !== undefined) await backendsGone(postmaster);
+    },
     start: async () => {
       await signal('SIGINT');
       // After a SIGKILL the old postmaster's children may hold the port a moment longer.

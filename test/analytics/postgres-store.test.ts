@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +18,7 @@ import { readSettings } from '../../src/settings.js';
 import { contentSend, tempDir } from '../activities/helpers.js';
 import { journalPopulation, recordPopulation } from '../support/population.js';
 import { useTestStores } from '../support/stores.js';
+import { eventually } from '../support/workflow.js';
 
 /** What only the PostgreSQL store has to prove: many processes on one database, and its faults. */
 const stores = useTestStores();
@@ -33,6 +36,20 @@ const change = (leadId: string, seq: number, over: Partial<StageChangeRow> = {})
   amount: null,
   ...over,
 });
+
+/**
+ * Processes attached to the server's shared memory: postmaster.pid names the segment (line 7: key
+ * and id; the file outlives a SIGKILL), /proc/sysvipc/shm counts who holds it.
+ */
+async function attached(dataDir: string): Promise<number> {
+  const pidFile = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).trim().split('\n');
+  const shmid = pidFile[6]?.trim().split(/\s+/)[1];
+  const row = (await readFile('/proc/sysvipc/shm', 'utf8'))
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find((cols) => cols[1] === shmid);
+  return Number(row?.[6] ?? 0);
+}
 
 async function rowsOf(url: string, sql: string): Promise<Record<string, unknown>[]> {
   const client = new pg.Client({ connectionString: url });
@@ -119,6 +136,22 @@ describe('PostgresAnalyticsStore', () => {
       await store.close();
     }
   }, 30_000);
+
+  it("kill() returns once the killed server's backends let go of its shared memory: start() may follow at once", async () => {
+    const url = await stores.database();
+    // Busy backends, as Temporal keeps dozens: each must notice its postmaster died, and exit.
+    const clients = Array.from({ length: 30 }, () => new pg.Client({ connectionString: url }));
+    for (const client of clients) client.on('error', () => {}); // the kill cuts them off
+    await Promise.all(clients.map((c) => c.connect()));
+    const sleeping = clients.map((c) => c.query('SELECT pg_sleep(30)').catch(() => null));
+    await eventually(async () => expect(await attached(stores.postgres.dataDir)).toBeGreaterThan(30), 10_000);
+    await stores.postgres.kill();
+    expect(await attached(stores.postgres.dataDir)).toBe(0);
+    await Promise.all(sleeping);
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    await stores.postgres.start();
+    expect(await rowsOf(url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  }, 60_000);
 
   it('names an unreachable database without its password', async () => {
     const url = 'postgres://leadcycle:s3cret-Pa55@127.0.0.1:1/analytics';
