@@ -81,13 +81,14 @@ export function engagement(i: number): Extract<LeadFact, { type: 'engagement' }>
  * A lead that gives consent but fits no buyer persona: it stays in `lead` whatever its score, so
  * every measured message is an engagement that changes facts and score, not the stage.
  */
-export function captureCommand(i: number): LeadCommandInput {
+export function captureCommand(i: number, email = `lead-${i}@bench.example`): LeadCommandInput {
   return {
     type: 'form.submitted',
     form: 'content_download',
     consent: true,
     profile: {
-      email: `lead-${i}@bench.example`,
+      // The lead's own address: a lead keyed by its email takes no other.
+      email,
       companySize: 3,
       sector: 'education',
       jobFunction: 'student',

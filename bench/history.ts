@@ -100,7 +100,7 @@ export async function runHistory(
     const drive = async (scenario: 'quiet' | 'engaged', attempt: number): Promise<LeadYear> => {
       const t0 = performance.now();
       const ref = { tenant: `bench-history-${scenario}-${attempt}`, email: `lead-${scenario}@bench.example` };
-      await leads.capture(ref, captureCommand(0));
+      await leads.capture(ref, captureCommand(0, ref.email));
       let messages = 1;
       const end = options.days * DAY_MS;
       if (scenario === 'quiet') {

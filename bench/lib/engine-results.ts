@@ -11,6 +11,10 @@ export interface EngineRatio {
   perRound: number[];
   /** Baseline CPU per event (server + worker + client) over ours: the per-event cost, load-independent. */
   cpu: number;
+  /** Baseline worker CPU per event over ours: what the lead's own code (machine, codec, bundle) adds. */
+  workerCpu: number;
+  /** Our p99 latency over the baseline's. */
+  p99: number;
 }
 
 export interface EngineResults {
@@ -80,6 +84,8 @@ export function summariseEngine(
         median: ours.eventsPerSecond / base.eventsPerSecond,
         perRound: ours.perRound.map((v, i) => v / (base.perRound[i] ?? Number.NaN)),
         cpu: cpuTotal(base) / cpuTotal(ours),
+        workerCpu: (base.cpuMsPerEvent.worker ?? Number.NaN) / (ours.cpuMsPerEvent.worker ?? Number.NaN),
+        p99: ours.p99Ms / base.p99Ms,
       };
     }
   }
