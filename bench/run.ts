@@ -364,7 +364,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const results: BenchResults & { import?: ImportBenchResults } = {};
+  const results: BenchResults = {};
   if (options.phases.includes('machine')) {
     log('machine: pure transitions in this process');
     results.machine = runMachine(options.machineMs);

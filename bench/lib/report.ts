@@ -2,6 +2,7 @@
 import type { BacktestResults } from '../backtest.js';
 import type { Kind } from '../engine.js';
 import type { HistoryResults } from '../history.js';
+import type { ImportBenchResults } from '../import.js';
 import type { MachineResults } from '../machine.js';
 import type { ScaleResults } from '../scale.js';
 import type { StartsResults } from '../starts.js';
@@ -16,6 +17,7 @@ export interface BenchResults {
   engine?: EngineResults;
   history?: HistoryResults;
   scale?: ScaleResults;
+  import?: ImportBenchResults;
   starts?: StartsResults;
 }
 
@@ -23,7 +25,7 @@ export interface BenchResults {
 export function resultRows(r: BenchResults): Row[] {
   const out: Row[] = [];
   const f = (v: number, digits = 3) => String(round(v, digits));
-  const { machine: m, backtest: b, engine: e, history: h, scale: s, starts: st } = r;
+  const { machine: m, backtest: b, engine: e, history: h, scale: s, import: im, starts: st } = r;
   if (m) {
     out.push(
       {
@@ -256,6 +258,14 @@ export function resultRows(r: BenchResults): Row[] {
         note: `${s.listedAll} leads`,
       },
     );
+  }
+  if (im) {
+    out.push({
+      section: 'import',
+      metric: 'HubSpot-style CSV import (leads/s)',
+      value: f(im.leadsPerSecond),
+      note: `${im.imported} of ${im.rows} rows imported, ${im.rejected} rejected, in ${f(im.seconds)} s; concurrency ${im.concurrency}`,
+    });
   }
   if (st) {
     for (const k of st.summary) {
