@@ -87,6 +87,23 @@ async function ownedByServerUser(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Processes attached to the shared memory of the server in `dataDir` (0 when none, or where Linux's
+ * /proc/sysvipc/shm is not there): postmaster.pid names the segment on its 7th line (key and id; the
+ * file outlives a SIGKILL), /proc/sysvipc/shm counts who holds it (its 7th column, nattch).
+ */
+export async function sharedMemoryAttached(dataDir: string): Promise<number> {
+  const pidFile = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const shmid = pidFile.split('\n')[6]?.trim().split(/\s+/)[1];
+  if (shmid === undefined) return 0;
+  const table = await readFile('/proc/sysvipc/shm', 'utf8').catch(() => '');
+  const row = table
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find((cols) => cols[1] === shmid);
+  return Number(row?.[6] ?? 0);
+}
+
 /** Initialises `dataDir` when it holds no cluster yet, starts the server and waits until it accepts connections. */
 export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
   const log = options.log ?? (() => {});
@@ -183,18 +200,11 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
   /**
    * After a SIGKILL the postmaster's backends exit on their own, a moment later; a new postmaster
    * refuses to start while one still holds the old shared memory ("pre-existing shared memory block
-   * is still in use"). Linux lists each segment's creator and attached processes in /proc/sysvipc/shm.
+   * is still in use").
    */
-  const backendsGone = async (postmaster: number) => {
+  const backendsGone = async () => {
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const table = await readFile('/proc/sysvipc/shm', 'utf8').catch(() => '');
-      const attached = table
-        .split('\n')
-        .slice(1)
-        .map((line) => line.trim().split(/\s+/))
-        .some((cols) => Number(cols[4]) === postmaster && Number(cols[6]) > 0);
-      if (!attached) return;
+    while ((await sharedMemoryAttached(dataDir)) > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -221,9 +231,8 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
       process.off('exit', killOnExit);
     },
     kill: async () => {
-      const postmaster = child?.pid;
       await signal('SIGKILL');
-      if (postmaster !== undefined) await backendsGone(postmaster);
+      await backendsGone();
     },
     start: async () => {
       await signal('SIGINT');

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import type { StageChangeRow } from '../../src/analytics/records.js';
 import { buildApi } from '../../src/api/server.js';
 import { LeadClient } from '../../src/client/index.js';
 import { readSettings } from '../../src/settings.js';
+import { sharedMemoryAttached } from '../../src/temporal/postgres.js';
 import { contentSend, tempDir } from '../activities/helpers.js';
 import { journalPopulation, recordPopulation } from '../support/population.js';
 import { useTestStores } from '../support/stores.js';
@@ -36,20 +35,6 @@ const change = (leadId: string, seq: number, over: Partial<StageChangeRow> = {})
   amount: null,
   ...over,
 });
-
-/**
- * Processes attached to the server's shared memory: postmaster.pid names the segment (line 7: key
- * and id; the file outlives a SIGKILL), /proc/sysvipc/shm counts who holds it.
- */
-async function attached(dataDir: string): Promise<number> {
-  const pidFile = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).trim().split('\n');
-  const shmid = pidFile[6]?.trim().split(/\s+/)[1];
-  const row = (await readFile('/proc/sysvipc/shm', 'utf8'))
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .find((cols) => cols[1] === shmid);
-  return Number(row?.[6] ?? 0);
-}
 
 async function rowsOf(url: string, sql: string): Promise<Record<string, unknown>[]> {
   const client = new pg.Client({ connectionString: url });
@@ -144,9 +129,10 @@ describe('PostgresAnalyticsStore', () => {
     for (const client of clients) client.on('error', () => {}); // the kill cuts them off
     await Promise.all(clients.map((c) => c.connect()));
     const sleeping = clients.map((c) => c.query('SELECT pg_sleep(30)').catch(() => null));
-    await eventually(async () => expect(await attached(stores.postgres.dataDir)).toBeGreaterThan(30), 10_000);
+    const attached = () => sharedMemoryAttached(stores.postgres.dataDir);
+    await eventually(async () => expect(await attached()).toBeGreaterThan(30), 10_000);
     await stores.postgres.kill();
-    expect(await attached(stores.postgres.dataDir)).toBe(0);
+    expect(await attached()).toBe(0);
     await Promise.all(sleeping);
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
     await stores.postgres.start();

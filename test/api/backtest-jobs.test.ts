@@ -28,10 +28,10 @@ const FROM = Date.UTC(2024, 0, 1);
 const journaled = journalPopulation({ seed: 9, leads: 300, from: FROM, to: FROM + 180 * DAY_MS });
 
 /**
- * Legal but long: a daily decay tick that never stops (the score never halves) over twenty years feeds
- * some 7,300 timers per lead, two million in all: half a minute of replay on an idle 2-core machine. At an MQL threshold of 0 a decay
- * tick can change a stage (a negative score decaying to 0 reaches it), so the backtest cannot leave
- * the ticks out (`stagelessTimers`).
+ * Legal but long: a daily decay tick that never stops (the score never halves) over twenty years
+ * feeds some 7,300 timers per lead, two million in all: half a minute of replay on an idle 2-core
+ * machine. At an MQL threshold of 0 a decay tick can change a stage (a negative score decaying to 0
+ * reaches it), so the backtest cannot leave the ticks out (`stagelessTimers`).
  */
 const SLOW = {
   config: { mqlThreshold: 0, decayTickDays: 1, decayHalfLifeDays: 1_000_000 },
