@@ -8,6 +8,7 @@
  *   npm run bench -- --phases backtest --backtest-leads 100000   # store kept in .leadcycle/bench-backtest-<n>/
  *   npm run bench -- --rounds 5 --engine-leads 20 --updates 50 --paths update
  *   npm run bench -- --phases scale --leads 20000 --scale-seconds 900
+ *   npm run bench -- --phases scale --scale-by import --leads 100000 --scale-seconds 6000
  *   npm run bench -- --phases starts --variant before=/path/to/old/src/workflows/index.ts   # new leads
  *   npm run bench -- --profile                     # engine, lead workflow only, worker under --cpu-prof
  *   npm run bench -- --variant mine=/path/to/src/workflows/index.ts   # a modified workflow, same run
@@ -236,7 +237,15 @@ async function scale(binary: string, bundles: Record<Kind, string>): Promise<Sca
     client,
     taskQueue,
     { server: bench.server.pid, worker: worker.pid },
-    { leads: options.leads, maxSeconds: options.scaleSeconds, concurrency: options.scaleConcurrency },
+    {
+      leads: options.leads,
+      maxSeconds: options.scaleSeconds,
+      concurrency: options.scaleConcurrency,
+      by:
+        options.scaleBy === 'import'
+          ? { kind: 'import', dir: join(bench.dir, 'import') }
+          : { kind: 'capture' },
+    },
     join(bench.dir, 'worker-heap.json'),
     log,
   );

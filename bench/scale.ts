@@ -2,15 +2,22 @@
  * Scale: how many open leads, each waiting on its nurture timer, one dev server holds, how fast they
  * start, what the server and the worker keep resident, and how long visibility takes to list a stage.
  *
- * Leads are captured the way apps capture them (LeadClient.capture: update-with-start of a form),
- * with consent and a profile that fits no persona: each gets its first nurture email at once, then
- * waits a week for the next one. The run stops starting leads at `leads` or after `maxSeconds`,
- * whichever comes first, and reports the number actually reached.
+ * Leads come in one of two ways (`by`):
+ * - `capture`: the way apps capture them (LeadClient.capture: update-with-start of a form), with
+ *   consent and a profile that fits no persona: each gets its first nurture email at once, then
+ *   waits a week for the next one;
+ * - `import`: a generated HubSpot-style export of `leads` rows, opted in by a consent column, through the
+ *   import runner (bench/import.ts): one run measures the import's rate and then the open leads it
+ *   left, each waiting on its first nurture email, spread over the import ramp.
+ * The run stops starting leads at `leads` or after `maxSeconds`, whichever comes first, and reports the
+ * number actually reached, and how many of a sample of them wait on a timer.
  */
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { LeadClient } from '../src/client/index.js';
 import { captureCommand } from './engine.js';
+import { type ImportBenchResults, runImportBench } from './import.js';
+import { countEventTypes } from './lib/event-types.js';
 import { cpuMeter, cpuMs, rssMiB, type WorkerHeapReading, workerHeap } from './lib/procfs.js';
 import { boundedAll, median, percentile } from './lib/stats.js';
 
@@ -18,7 +25,10 @@ export interface ScaleOptions {
   leads: number;
   maxSeconds: number;
   concurrency: number;
+  by: ScaleFill;
 }
+
+export type ScaleFill = { kind: 'capture' } | { kind: 'import'; dir: string };
 
 export interface ScaleSample {
   leads: number;
@@ -30,11 +40,17 @@ export interface ScaleSample {
 export interface ScaleResults {
   target: number;
   reached: number;
+  /** How the leads came in; for `import`, the import's own figures. */
+  by?: ScaleFill['kind'];
+  import?: ImportBenchResults;
   concurrency: number;
   startSeconds: number;
   startsPerSecond: number;
-  captureP50Ms: number;
-  captureP99Ms: number;
+  /** Per capture (by capture only: an import's rows are not timed one by one). */
+  captureP50Ms?: number;
+  captureP99Ms?: number;
+  /** Of the first leads the stage lists, how many have a timer started and not yet fired or cancelled. */
+  timerSample?: { leads: number; waitingOnTimer: number };
   /** CPU milliseconds per lead started (its capture, first email and stage records), by process. */
   cpuMsPerStart: Record<string, number>;
   /** Seconds after the last start until visibility counted every lead in `lead`. */
@@ -88,26 +104,48 @@ export async function runScale(
   const started = performance.now();
   const deadline = started + options.maxSeconds * 1000;
   const every = Math.max(500, Math.round(options.leads / 20));
-  await boundedAll(
-    options.leads,
-    options.concurrency,
-    async (i) => {
-      const t0 = performance.now();
-      await leads.capture({ tenant: 'bench-scale', email: `lead-${i}@bench.example` }, captureCommand(i));
-      latencies.push(performance.now() - t0);
-      done++;
-      if (done % every === 0) {
-        const sample = { leads: done, elapsedS: (performance.now() - started) / 1000, ...rss() };
-        samples.push(sample);
-        log(
-          `scale: ${done} leads in ${sample.elapsedS.toFixed(0)} s ` +
-            `(${(done / sample.elapsedS).toFixed(0)}/s), server ${sample.serverRssMiB.toFixed(0)} MiB, ` +
-            `worker ${sample.workerRssMiB.toFixed(0)} MiB`,
-        );
-      }
-    },
-    () => performance.now() > deadline,
-  );
+  const sampleAt = (count: number) => {
+    if (count === 0 || count % every !== 0 || samples.at(-1)?.leads === count) return;
+    const sample = { leads: count, elapsedS: (performance.now() - started) / 1000, ...rss() };
+    samples.push(sample);
+    log(
+      `scale: ${count} leads in ${sample.elapsedS.toFixed(0)} s ` +
+        `(${(count / sample.elapsedS).toFixed(0)}/s), server ${sample.serverRssMiB.toFixed(0)} MiB, ` +
+        `worker ${sample.workerRssMiB.toFixed(0)} MiB`,
+    );
+  };
+  let imported: ImportBenchResults | undefined;
+  if (options.by.kind === 'capture') {
+    await boundedAll(
+      options.leads,
+      options.concurrency,
+      async (i) => {
+        const t0 = performance.now();
+        await leads.capture({ tenant: 'bench-scale', email: `lead-${i}@bench.example` }, captureCommand(i));
+        latencies.push(performance.now() - t0);
+        sampleAt(++done);
+      },
+      () => performance.now() > deadline,
+    );
+  } else {
+    imported = await runImportBench(
+      client,
+      taskQueue,
+      {
+        rows: options.leads,
+        concurrency: options.concurrency,
+        dir: options.by.dir,
+        consent: true,
+        signal: AbortSignal.timeout(options.maxSeconds * 1000),
+        onImported: (count) => {
+          done = count;
+          sampleAt(count);
+        },
+      },
+      log,
+    );
+    done = imported.imported;
+  }
   const startSeconds = (performance.now() - started) / 1000;
   const reached = done;
   const startCpu = meter.stop();
@@ -164,14 +202,29 @@ export async function runScale(
       `all ${listedAll} ${listAllMs.toFixed(0)} ms`,
   );
 
+  // Open leads wait on a timer (their next email, decay or aging tick): check it on a sample's histories.
+  const sampled = await leads.list({ stage: 'lead', limit: 20 });
+  const waiting = await Promise.all(
+    sampled.map(async ({ workflowId }) => {
+      const t = countEventTypes((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []);
+      return (t.TIMER_STARTED ?? 0) > (t.TIMER_FIRED ?? 0) + (t.TIMER_CANCELED ?? 0);
+    }),
+  );
+  const timerSample = { leads: sampled.length, waitingOnTimer: waiting.filter(Boolean).length };
+  log(`scale: ${timerSample.waitingOnTimer} of ${timerSample.leads} sampled leads wait on a timer`);
+
   return {
     target: options.leads,
     reached,
+    by: options.by.kind,
+    ...(imported ? { import: imported } : {}),
     concurrency: options.concurrency,
     startSeconds,
     startsPerSecond: reached / startSeconds,
-    captureP50Ms: percentile(latencies, 50),
-    captureP99Ms: percentile(latencies, 99),
+    ...(latencies.length
+      ? { captureP50Ms: percentile(latencies, 50), captureP99Ms: percentile(latencies, 99) }
+      : {}),
+    timerSample,
     cpuMsPerStart: Object.fromEntries(Object.entries(startCpu).map(([k, v]) => [k, v / reached])),
     visibilityCatchUpS,
     countedInStage: counted,

@@ -18,7 +18,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --can-updates <n>          updates of the continue-as-new check, 0 to skip (1100)
   --leads <n>                scale: open leads to reach (10000)
   --scale-seconds <n>        scale: time budget (150)
-  --scale-concurrency <n>    scale: concurrent captures (16)
+  --scale-concurrency <n>    scale: concurrent captures or import rows (16)
+  --scale-by <how>           scale: capture | import (a generated HubSpot export of --leads rows) (capture)
   --import-rows <n>          import: rows of the generated HubSpot export (5000)
   --history-days <n>         history: simulated days per lead (365)
   --starts-leads <n>         starts: new leads per kind and round (50)
@@ -50,6 +51,7 @@ const { values: args } = (() => {
         leads: { type: 'string', default: '10000' },
         'scale-seconds': { type: 'string', default: '150' },
         'scale-concurrency': { type: 'string', default: '16' },
+        'scale-by': { type: 'string', default: 'capture' },
         'history-days': { type: 'string', default: '365' },
         'import-rows': { type: 'string', default: '5000' },
         'starts-leads': { type: 'string', default: '50' },
@@ -121,6 +123,11 @@ function parseVariant(spec: string): Variant {
   };
 }
 
+function scaleBy(value: string): 'capture' | 'import' {
+  check(value === 'capture' || value === 'import', `--scale-by ${value}: expected capture or import`);
+  return value as 'capture' | 'import';
+}
+
 if (args.help) {
   console.log(USAGE);
   process.exit(0);
@@ -139,6 +146,7 @@ export const options = {
   leads: int('leads'),
   scaleSeconds: int('scale-seconds'),
   scaleConcurrency: int('scale-concurrency'),
+  scaleBy: scaleBy(String(args['scale-by'])),
   historyDays: int('history-days'),
   importRows: int('import-rows'),
   startsLeads: int('starts-leads'),

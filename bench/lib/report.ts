@@ -25,7 +25,7 @@ export interface BenchResults {
 export function resultRows(r: BenchResults): Row[] {
   const out: Row[] = [];
   const f = (v: number, digits = 3) => String(round(v, digits));
-  const { machine: m, backtest: b, engine: e, history: h, scale: s, import: im, starts: st } = r;
+  const { machine: m, backtest: b, engine: e, history: h, scale: s, starts: st } = r;
   if (m) {
     out.push(
       {
@@ -208,17 +208,22 @@ export function resultRows(r: BenchResults): Row[] {
     out.push(
       {
         section: 'scale',
-        metric: 'open leads waiting on nurture timers',
+        metric: `open leads waiting on timers (${s.by === 'import' ? 'imported' : 'captured'})`,
         value: String(s.reached),
-        note: `target ${s.target}; stopped ${s.reached < s.target ? 'by the time budget' : 'at the target'}`,
+        note: `target ${s.target}; stopped ${s.reached < s.target ? 'by the time budget' : 'at the target'} after ${f(s.startSeconds / 60, 1)} min${s.timerSample ? `; ${s.timerSample.waitingOnTimer} of ${s.timerSample.leads} sampled wait on a timer` : ''}`,
       },
       {
         section: 'scale',
-        metric: 'start rate (leads/s, capture = update-with-start)',
+        metric:
+          s.by === 'import'
+            ? 'start rate (leads/s, import of a HubSpot-style CSV)'
+            : 'start rate (leads/s, capture = update-with-start)',
         value: f(s.startsPerSecond),
-        note: `concurrency ${s.concurrency}; capture p50 ${f(s.captureP50Ms)} ms, p99 ${f(s.captureP99Ms)} ms; CPU ms per lead ${Object.entries(
-          s.cpuMsPerStart,
-        )
+        note: `concurrency ${s.concurrency}; ${
+          s.captureP50Ms !== undefined && s.captureP99Ms !== undefined
+            ? `capture p50 ${f(s.captureP50Ms)} ms, p99 ${f(s.captureP99Ms)} ms; `
+            : ''
+        }CPU ms per lead ${Object.entries(s.cpuMsPerStart)
           .map(([k, v]) => `${k} ${f(v, 2)}`)
           .join(', ')}`,
       },
@@ -259,12 +264,14 @@ export function resultRows(r: BenchResults): Row[] {
       },
     );
   }
-  if (im) {
+  // The import's rate, from the import phase or from a scale phase filled by import.
+  for (const im of [r.import, s?.import]) {
+    if (!im) continue;
     out.push({
       section: 'import',
-      metric: 'HubSpot-style CSV import (leads/s)',
+      metric: `HubSpot-style CSV import (leads/s${im.consent ? ', rows with consent' : ''})`,
       value: f(im.leadsPerSecond),
-      note: `${im.imported} of ${im.rows} rows imported, ${im.rejected} rejected, in ${f(im.seconds)} s; concurrency ${im.concurrency}`,
+      note: `${im.imported} of ${im.rows} rows imported${im.interrupted ? ' (stopped by the time budget)' : ''}, ${im.rejected} rejected, in ${f(im.seconds)} s; concurrency ${im.concurrency}${im === s?.import ? '; the scale phase' : ''}`,
     });
   }
   if (st) {
