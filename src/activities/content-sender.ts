@@ -2,7 +2,8 @@
  * Content delivery (nurture emails, newsletters): to the outbox by default, or over SMTP.
  */
 import nodemailer, { type NodemailerError, type SMTPSentMessageInfo, type Transporter } from 'nodemailer';
-import type { Suppression } from '../analytics/records.js';
+import { z } from 'zod';
+import { EMAIL_SKIP_REASONS, type Suppression } from '../analytics/records.js';
 import {
   type ContentDelivery,
   type ContentEmail,
@@ -11,7 +12,7 @@ import {
   messageIdFor,
 } from './email.js';
 import { PermanentFailure, SmtpUnavailableError } from './errors.js';
-import type { Outbox } from './outbox.js';
+import type { Outbox, OutboxRecord } from './outbox.js';
 import { smtpReplyOf, summariseReply } from './remote-reply.js';
 
 /**
@@ -54,6 +55,14 @@ async function recordSkip(
     async () => ({ reason, content: delivery.content, messageId }),
   );
   return { delivered: false, skipped: reason, messageId };
+}
+
+const SkippedPayloadSchema = z.object({ reason: z.enum(EMAIL_SKIP_REASONS) });
+
+/** Why an outbox record says its email was skipped; null for an email that went out. */
+export function skipReasonOf(record: OutboxRecord): SkipReason | null {
+  if (record.kind !== 'email.skipped') return null;
+  return SkippedPayloadSchema.parse(record.payload).reason;
 }
 
 /** What the outbox keeps of an email: enough for the CLI to show what was (or would have been) sent. */

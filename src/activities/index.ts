@@ -22,6 +22,7 @@ import {
   type SendResult,
   type SkipReason,
   SmtpSender,
+  skipReasonOf,
 } from './content-sender.js';
 import {
   type CrmEffect,
@@ -277,8 +278,13 @@ export function createActivities(deps: ActivityDeps) {
     const cap = input.emailCap;
     if (!cap) return sender.send(delivery);
     return recipients.run(`${tenant}\n${input.to.email.toLowerCase()}`, async () => {
-      // Done before under this key: send() answers delivered=false without counting it again.
-      if (await outbox.has(delivery.key)) return sender.send(delivery);
+      // Done before under this key (a retry, e.g. after the outcome's write failed): answer what was
+      // done, without counting its own send against the cap. send() answers delivered=false.
+      const done = await outbox.recordOf(delivery.key);
+      if (done) {
+        const reason = skipReasonOf(done);
+        return reason === null ? sender.send(delivery) : sender.skip(delivery, reason);
+      }
       // The machine's clock may run ahead of the wall (a test server's); never behind it in production.
       const now = Math.max(Date.now(), input.content.at);
       // The machine defers a capped send to the very moment the oldest one leaves the window, and

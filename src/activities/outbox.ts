@@ -73,6 +73,16 @@ export class Outbox {
   }
 
   /**
+   * The record under `key`, or null: what a retry did before (sent or skipped). Reads the file, so
+   * only for the rare retry of a key `has` knows.
+   */
+  async recordOf(key: string): Promise<OutboxRecord | null> {
+    if (!(await this.#log.has(key))) return null;
+    const [record] = await readJsonl(this.#log.file, OutboxRecordSchema, (r) => r.key === key, 1);
+    return record ?? null;
+  }
+
+  /**
    * Runs `deliver` unless the key is already recorded, then records what it returned. A crash between
    * the two repeats the delivery on retry: that is why SMTP messages carry a Message-ID and webhooks
    * an Idempotency-Key derived from the same key, so the far side can drop the duplicate.

@@ -74,7 +74,10 @@ describe('the email cap at delivery', () => {
     expect(fourth).toMatchObject({ delivered: false, skipped: 'email_cap' });
     expect(smtp.received).toHaveLength(3);
     // A retry of the skipped email answers the same and sends nothing.
-    expect(await activities.sendContent(email(lead, 4, 0))).toMatchObject({ delivered: false });
+    expect(await activities.sendContent(email(lead, 4, 0))).toMatchObject({
+      delivered: false,
+      skipped: 'email_cap',
+    });
     expect(smtp.received).toHaveLength(3);
 
     const skipped = await readOutbox(dir, { kind: 'email.skipped' });
@@ -98,6 +101,38 @@ describe('the email cap at delivery', () => {
       `wf-${lead}/4`,
       'wf-acme:ext:crm:7/1',
     ]);
+  });
+
+  it('records a capped email as suppressed when its retry follows an outcome write that failed', async () => {
+    const lead = 'acme:email:ada@lead.example';
+    for (const [seq, daysAgo] of [
+      [1, 35],
+      [2, 25],
+      [3, 15],
+    ] as const)
+      await activities.sendContent(email(lead, seq, daysAgo));
+    // The skip is in the outbox, then the analytics store fails once: the activity fails and is retried.
+    let failures = 1;
+    const flaky = new Proxy(analytics, {
+      get(store, name) {
+        if (name === 'recordEmailOutcome' && failures-- > 0)
+          return () => Promise.reject(new Error('disk full'));
+        const value = Reflect.get(store, name, store);
+        return typeof value === 'function' ? value.bind(store) : value;
+      },
+    });
+    const retrying = createActivities({ outbox, sender, crm: new OutboxCrm(outbox), analytics: flaky });
+    await expect(retrying.sendContent(email(lead, 4, 0))).rejects.toThrow('disk full');
+    expect(await retrying.sendContent(email(lead, 4, 0))).toMatchObject({
+      delivered: false,
+      skipped: 'email_cap',
+    });
+    expect(smtp.received).toHaveLength(3);
+    const outcomes = await analytics.emailOutcomes();
+    expect(outcomes.find((o) => o.key === `wf-${lead}/4`)).toMatchObject({
+      outcome: 'suppressed',
+      skipReason: 'email_cap',
+    });
   });
 
   it('counts what a new worker finds in the outbox (a restart), and lets an email through below the cap', async () => {
