@@ -58,17 +58,21 @@ const email = (leadKey: string, seq: number, daysAgo: number, over: Partial<Send
   ...over,
 });
 
+/** Three emails decided 35, 25 and 15 days ago, 10 days apart, that an outage held until now. */
+async function lateDeliveriesFillTheCap(leadKey: string): Promise<void> {
+  for (const [seq, daysAgo] of [
+    [1, 35],
+    [2, 25],
+    [3, 15],
+  ] as const) {
+    expect(await activities.sendContent(email(leadKey, seq, daysAgo))).toMatchObject({ delivered: true });
+  }
+}
+
 describe('the email cap at delivery', () => {
   it('skips an email the machine allowed when late deliveries already put the cap in the window', async () => {
     const lead = 'acme:email:ada@lead.example';
-    // Decided 35, 25 and 15 days ago, 10 days apart; an outage held them all until now.
-    for (const [seq, daysAgo] of [
-      [1, 35],
-      [2, 25],
-      [3, 15],
-    ] as const) {
-      expect(await activities.sendContent(email(lead, seq, daysAgo))).toMatchObject({ delivered: true });
-    }
+    await lateDeliveriesFillTheCap(lead);
     // The machine's window (30 days) holds two of its own sends: a fourth is allowed by it. Not on real times.
     const fourth = await activities.sendContent(email(lead, 4, 0));
     expect(fourth).toMatchObject({ delivered: false, skipped: 'email_cap' });
@@ -105,12 +109,7 @@ describe('the email cap at delivery', () => {
 
   it('records a capped email as suppressed when its retry follows an outcome write that failed', async () => {
     const lead = 'acme:email:ada@lead.example';
-    for (const [seq, daysAgo] of [
-      [1, 35],
-      [2, 25],
-      [3, 15],
-    ] as const)
-      await activities.sendContent(email(lead, seq, daysAgo));
+    await lateDeliveriesFillTheCap(lead);
     // The skip is in the outbox, then the analytics store fails once: the activity fails and is retried.
     let failures = 1;
     const flaky = new Proxy(analytics, {
