@@ -10,14 +10,17 @@
  * of the record, while the record is still there. A retention of at least a day is far longer. (A
  * worker kept down longer than the retention would resend on its return: the key was pruned.)
  * The email cap counts the emails in the outbox too: keep the retention longer than its window
- * (`emailCap.windowDays`, 30 by default), or older emails stop counting.
+ * (`emailCap.windowDays`, 30 by default), or older emails stop counting. Dead letters (deliveries
+ * that failed for good) older than the retention go with the same prune.
  */
 import { DAY_MS } from '../machines/index.js';
 import type { Outbox } from './outbox.js';
 
 export interface PruneResult {
-  /** Records removed. */
+  /** Outbox records removed. */
   removed: number;
+  /** Dead letters removed (failed for good before the cutoff, never retried). */
+  deadLetters: number;
   /** Records recorded before this instant were removed (ISO 8601). */
   before: string;
 }
@@ -25,8 +28,8 @@ export interface PruneResult {
 /** Prunes the records recorded more than `days` before `now`. */
 export async function pruneOutbox(outbox: Outbox, days: number, now = Date.now()): Promise<PruneResult> {
   const cutoff = now - days * DAY_MS;
-  const { removed } = await outbox.prune(cutoff);
-  return { removed, before: new Date(cutoff).toISOString() };
+  const { removed, deadLetters } = await outbox.prune(cutoff);
+  return { removed, deadLetters, before: new Date(cutoff).toISOString() };
 }
 
 export interface RetentionOptions {
@@ -48,10 +51,11 @@ export async function keepOutboxRetention(
   const now = options.now ?? Date.now;
   const prune = async () => {
     try {
-      const { removed, before } = await pruneOutbox(outbox, options.days, now());
-      if (removed > 0) {
+      const { removed, deadLetters, before } = await pruneOutbox(outbox, options.days, now());
+      if (removed > 0 || deadLetters > 0) {
         options.log(
-          `outbox: pruned ${removed} records from before ${before} (retention ${options.days} days)`,
+          `outbox: pruned ${removed} records${deadLetters > 0 ? ` and ${deadLetters} dead letters` : ''} ` +
+            `from before ${before} (retention ${options.days} days)`,
         );
       }
     } catch (err) {

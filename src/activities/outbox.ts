@@ -154,12 +154,18 @@ export class Outbox {
    * (outbox-retention.ts). The same atomic 0600 rewrite as `forget`, taken in turn with this
    * process's appends, and another process's appends carried over. A pruned key is forgotten: a
    * delivery under it would happen again, which is why the cutoff must lie far behind any retry.
+   * Dead letters that failed before the cutoff go too: each holds the activity's input (a name, an
+   * address), and a delivery no operator retried in that long is not worth making.
    */
-  async prune(cutoff: number): Promise<{ removed: number }> {
-    const pruned = await this.#log.rewrite((r) => Date.parse(r.at) >= cutoff);
+  async prune(cutoff: number): Promise<{ removed: number; deadLetters: number }> {
+    const kept = (r: { at: string }) => Date.parse(r.at) >= cutoff;
+    const [pruned, deadLetters] = await Promise.all([
+      this.#log.rewrite(kept),
+      this.#deadLetters.rewrite(kept),
+    ]);
     // The email cap's send times are reloaded from what is left.
     if (pruned.removed > 0) this.#sent = null;
-    return pruned;
+    return { removed: pruned.removed, deadLetters: deadLetters.removed };
   }
 
   async close(): Promise<void> {

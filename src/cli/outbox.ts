@@ -57,7 +57,7 @@ export function addOutboxCommand(program: Command, out: Output): void {
   outbox
     .command('prune')
     .description(
-      'remove the records older than the retention (LEADCYCLE_OUTBOX_RETENTION_DAYS, 90 by default); the worker does it daily',
+      'remove the records and dead letters older than the retention (LEADCYCLE_OUTBOX_RETENTION_DAYS, 90 by default); the worker does it daily',
     )
     .option('--older-than <days>', 'another age than the retention, in days (30d)')
     .action(async (options: unknown) => {
@@ -70,7 +70,7 @@ export function addOutboxCommand(program: Command, out: Output): void {
         out.print(
           result,
           () =>
-            `pruned ${result.removed} records recorded before ${result.before} (older than ${days} days) from ${box.file}`,
+            `pruned ${result.removed} records and ${result.deadLetters} dead letters recorded before ${result.before} (older than ${days} days) from ${box.file}`,
         );
       } finally {
         await box.close();

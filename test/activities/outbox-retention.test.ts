@@ -1,7 +1,14 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OUTBOX_FILE, Outbox, type OutboxRecord, readOutbox } from '../../src/activities/index.js';
+import {
+  type DeadLetter,
+  OUTBOX_FILE,
+  Outbox,
+  type OutboxRecord,
+  readDeadLetters,
+  readOutbox,
+} from '../../src/activities/index.js';
 import { keepOutboxRetention, pruneOutbox } from '../../src/activities/outbox-retention.js';
 import { DAY_MS } from '../../src/machines/index.js';
 import { readSettings } from '../../src/settings.js';
@@ -46,6 +53,7 @@ describe('the outbox retention', () => {
     const outbox = new Outbox(dir);
     expect(await pruneOutbox(outbox, 90, NOW)).toEqual({
       removed: 2,
+      deadLetters: 0,
       before: new Date(NOW - 90 * DAY_MS).toISOString(),
     });
     expect(await keys()).toEqual(['recent-1', 'edge']);
@@ -95,6 +103,26 @@ describe('the outbox retention', () => {
     const left = await keys();
     expect(left.filter((k) => k.startsWith('new'))).toHaveLength(50);
     expect(left.filter((k) => k.startsWith('old'))).toEqual([]);
+  });
+
+  it('removes the dead letters that failed before the cutoff: they hold the name and address', async () => {
+    const outbox = new Outbox(dir);
+    const letter = (key: string, daysAgo: number): DeadLetter => ({
+      key,
+      kind: 'email',
+      at: new Date(NOW - daysAgo * DAY_MS).toISOString(),
+      workflowId: 'wf-ada',
+      leadKey: ada,
+      code: 'recipient_rejected',
+      reason: 'SMTP 550 5.1.1',
+      attempts: 3,
+      input: { to: { email: 'ada@acme.example', firstName: 'Ada' } },
+    });
+    await outbox.deadLetter(letter('old', 91));
+    await outbox.deadLetter(letter('recent', 2));
+    expect(await pruneOutbox(outbox, 90, NOW)).toMatchObject({ removed: 0, deadLetters: 1 });
+    expect((await readDeadLetters(dir)).map((l) => l.key)).toEqual(['recent']);
+    await outbox.close();
   });
 
   it('is a no-op without an outbox file, and creates none', async () => {
@@ -163,7 +191,7 @@ describe('leadcycle outbox prune', () => {
     const text = await runCli(['outbox', 'prune'], env);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(
-      /^pruned 1 records recorded before \S+ \(older than 90 days\) from .*outbox\.jsonl\n$/,
+      /^pruned 1 records and 0 dead letters recorded before \S+ \(older than 90 days\) from .*outbox\.jsonl\n$/,
     );
     expect(await keys()).toEqual(['b', 'c']);
 
