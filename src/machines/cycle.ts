@@ -49,3 +49,26 @@ export function createLeadCycle(
   };
 }
 export type LeadCycle = ReturnType<typeof createLeadCycle>;
+
+/**
+ * The cycles built so far, by config and rules. A cycle holds no lead (the machine is pure), so every
+ * lead of one config can share one: a worker starts thousands of leads under a handful of configs,
+ * and building the machine was about a tenth of a new lead's workflow-thread time. Bounded: a
+ * rollout adds a config, old ones go first.
+ */
+const cycles = new Map<string, LeadCycle>();
+const CYCLES_KEPT = 32;
+
+/** `createLeadCycle(input, rules)`, built once per distinct config and rules. */
+export function sharedLeadCycle(
+  input: LeadcycleConfigInput | LeadcycleConfig = {},
+  rules: LeadRules = LATEST_RULES,
+): LeadCycle {
+  const key = JSON.stringify([rules, input]);
+  const known = cycles.get(key);
+  if (known) return known;
+  const cycle = createLeadCycle(input, rules);
+  if (cycles.size >= CYCLES_KEPT) cycles.delete(cycles.keys().next().value as string);
+  cycles.set(key, cycle);
+  return cycle;
+}

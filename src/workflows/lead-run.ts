@@ -10,7 +10,6 @@ import type { z } from 'zod';
 import { timerSummary } from '../codec/operator-text.js';
 import { describeIssues, issuesOf } from '../errors.js';
 import {
-  createLeadCycle,
   DAY_MS,
   type JournalItem,
   keyAddressOf,
@@ -24,6 +23,7 @@ import {
   type LeadView,
   type PendingEffect,
   type Rejection,
+  sharedLeadCycle,
 } from '../machines/index.js';
 import { Alarm } from './alarm.js';
 import { carryOut, isStoreWrite, recordLocally, writeJournal } from './effects.js';
@@ -105,7 +105,7 @@ export class LeadRun {
       salesDecides: since('sales-decides'),
       newsletterSubscription: since('newsletter-subscription'),
     };
-    const cycle = createLeadCycle(input.config ?? {}, this.#rules);
+    const cycle = sharedLeadCycle(input.config ?? {}, this.#rules);
     const options = {
       id: this.#workflowId,
       journal,
@@ -177,7 +177,7 @@ export class LeadRun {
     if (updateId !== undefined) this.#updateIds.push(updateId);
     // The same version again (a retried rollout) changes nothing.
     if (rollout.version === this.#configVersion) return this.view();
-    const cycle = createLeadCycle(rollout.config ?? {}, this.#rules);
+    const cycle = sharedLeadCycle(rollout.config ?? {}, this.#rules);
     const rejection = this.driver.reconfigure(cycle, rollout.version, Date.now());
     if (rejection) log.error('config change refused by the machine', { reason: rejection.message });
     this.#configVersion = rollout.version;
