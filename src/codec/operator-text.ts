@@ -58,7 +58,15 @@ const WAIT_LINE = `- ${alt(Object.values(WAITING_FOR))}: ${TIMER}(?:${alt([DEFER
 // The deadlines a lead has at once are few (one per timer event): ten lines is plenty.
 const DETAILS = `${HEADLINE}\n\n(?:Waiting for:\n\n${WAIT_LINE}(?:\n${WAIT_LINE}){0,9}|${alt([NO_TIMER])})`;
 
-const TEXT = new RegExp(`^(?:${TIMER}|${START}|${DETAILS})$`);
+/**
+ * Built on first use: the codec tests texts, the workflow only writes them, and every new lead's
+ * workflow context evaluates this module (it is not among the shared ones).
+ */
+let pattern: RegExp | undefined;
+const textPattern = () => {
+  pattern ??= new RegExp(`^(?:${TIMER}|${START}|${DETAILS})$`);
+  return pattern;
+};
 
 /** A timer's summary: the event it fires and when, e.g. `sla.expired at 2026-12-04T13:03:21.919Z`. */
 export const timerSummary = (next: { event: TimerEventType; at: number }) =>
@@ -88,7 +96,7 @@ export function detailsOf(view: LeadView): string {
 
 /** Whether `text` is, whole, one of the operator texts above. */
 export function isOperatorText(text: string): boolean {
-  return text.length <= 2_000 && TEXT.test(text);
+  return text.length <= 2_000 && textPattern().test(text);
 }
 
 /**
@@ -107,21 +115,26 @@ const handler = (names: readonly string[]) =>
       description: z.enum(Object.values(SDK_QUERIES)).optional(),
     })
     .strict();
-const WorkflowMetadataSchema = z
-  .object({
-    definition: z
-      .object({
-        type: z.literal(LEAD_WORKFLOW_TYPE),
-        queryDefinitions: z.array(handler([stateQuery.name, ...Object.keys(SDK_QUERIES)])).max(10),
-        signalDefinitions: z.array(handler([factSignal.name])).max(10),
-        updateDefinitions: z
-          .array(handler([commandUpdate.name, mergeUpdate.name, configUpdate.name, importUpdate.name]))
-          .max(10),
-      })
-      .strict(),
-    currentDetails: z.string().refine((s) => s === '' || isOperatorText(s)),
-  })
-  .strict();
+/** Built on first use, as the text pattern is. */
+let workflowMetadataSchema: z.ZodType | undefined;
+const workflowMetadata = () => {
+  workflowMetadataSchema ??= z
+    .object({
+      definition: z
+        .object({
+          type: z.literal(LEAD_WORKFLOW_TYPE),
+          queryDefinitions: z.array(handler([stateQuery.name, ...Object.keys(SDK_QUERIES)])).max(10),
+          signalDefinitions: z.array(handler([factSignal.name])).max(10),
+          updateDefinitions: z
+            .array(handler([commandUpdate.name, mergeUpdate.name, configUpdate.name, importUpdate.name]))
+            .max(10),
+        })
+        .strict(),
+      currentDetails: z.string().refine((s) => s === '' || isOperatorText(s)),
+    })
+    .strict();
+  return workflowMetadataSchema;
+};
 
 /**
  * Whether a payload's value (as JSON decoded it) may stay in the clear: an operator text, or the
@@ -130,5 +143,5 @@ const WorkflowMetadataSchema = z
  */
 export function isOperatorValue(value: unknown): boolean {
   if (typeof value === 'string') return isOperatorText(value);
-  return WorkflowMetadataSchema.safeParse(value).success;
+  return workflowMetadata().safeParse(value).success;
 }
