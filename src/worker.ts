@@ -57,8 +57,10 @@ export interface LeadWorkerOptions {
 
 /**
  * Heap a cached lead is budgeted: measured 0.18–0.30 MiB (`npm run bench -- --phases scale`: the
- * workflows' thread after a GC, per cached lead) once zod, xstate and the machine are shared by the
- * thread's workflows (PRELOAD_MODULES); 2–3× that leaves room for engaged leads' larger state.
+ * workflows' thread after a GC, per cached lead) once zod, xstate and the machine's modules are shared
+ * by the thread's workflows (PRELOAD_MODULES), about 0.1 MiB since they share one lead cycle per
+ * config too (sharedLeadCycle). Measured on leads a minute old: the rest is room for engaged leads'
+ * larger state.
  */
 export const CACHED_LEAD_HEAP_MIB = 0.5;
 
