@@ -74,18 +74,20 @@ function withinCap(context: LeadState['context'], due: number, config: Leadcycle
   return { event: 'tick.nurture', at: Math.max(due, freesAt), deferredByCap: true };
 }
 
-const NURTURE_ONLY: ReadonlySet<TimerEventType> = new Set(['tick.nurture']);
+const NONE: ReadonlySet<TimerEventType> = new Set();
 const NURTURE_AND_DECAY: ReadonlySet<TimerEventType> = new Set(['tick.nurture', 'tick.decay']);
 
 /**
  * The timers that never change a stage under `config`, which a backtest (it counts stages) leaves
  * out: a nurture tick only sends marketing email; a decay tick only moves the score towards 0, so it
- * never lifts a lead over an MQL threshold above 0 (at 0 or below, a negative score decaying to 0
- * would reach it). Their transitions target no state, and the eventless transitions a timer can
- * reach (hand-raisers, buying signals) take only outside events (test/machine/stageless-timers.test.ts).
+ * never lifts a lead over an MQL threshold above 0. At a threshold of 0 or below a negative score
+ * decaying to 0 reaches it, and every event re-derives the score decayed to its time, a nurture tick
+ * as much as a decay tick: none is left out then. Their transitions target no state, and the
+ * eventless transitions a timer can reach (hand-raisers, buying signals) take only outside events
+ * (test/machine/stageless-timers.test.ts).
  */
 export function stagelessTimers(config: LeadcycleConfig): ReadonlySet<TimerEventType> {
-  return config.mqlThreshold > 0 ? NURTURE_AND_DECAY : NURTURE_ONLY;
+  return config.mqlThreshold > 0 ? NURTURE_AND_DECAY : NONE;
 }
 
 export interface DeadlineOptions {
