@@ -234,7 +234,7 @@ request(FormWebhookSchema, {
   consent: true,
   profile: { companySize: 250, sector: 'software', jobFunction: 'it' },
 });
-request(CrmWebhookSchema, { lead: ADA, command: { type: 'sales.accepted', owner: 'sam@acme.example' } });
+request(CrmWebhookSchema, { lead: ADA, command: { type: 'sales.accepted', owner: 'rep-sam' } });
 answer(WebhookAckSchema, { leadId: LEAD_ID, stage: 'lead', consent: 'granted' });
 
 // Reports.

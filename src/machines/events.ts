@@ -112,8 +112,18 @@ export const ProfileUpdatedSchema = z
 
 export const BantUpdatedSchema = z.object({ type: z.literal('bant.updated'), at, bant: BantSchema }).strict();
 
+/** Who works the lead in sales. Unencrypted search attributes show it only as an id (src/workflows/operator-view.ts). */
+const OwnerSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .describe(
+    'The owner in sales, best as their user id in the CRM (`rep-7`): the `LeadOwner` search attribute shows an owner with a space or an `@` (a name, an address) as `sales`',
+  );
+
 export const SalesAcceptedSchema = z
-  .object({ type: z.literal('sales.accepted'), at, owner: z.string().trim().min(1).max(200) })
+  .object({ type: z.literal('sales.accepted'), at, owner: OwnerSchema })
   .strict();
 
 export const SalesRejectedSchema = z
@@ -214,7 +224,7 @@ export const LeadImportedSchema = z
     stageEnteredAt: pastAt.optional(),
     /** The other tool's score, kept as it was (its scale is not leadcycle's points). */
     score: z.number().finite().optional(),
-    owner: z.string().trim().min(1).max(200).optional(),
+    owner: OwnerSchema.optional(),
     /** The last marketing email that tool sent the contact: the cadence counts from it. */
     lastEmailAt: pastAt.optional(),
     /** Properties leadcycle has no field for, kept as they were (names and values bounded). */

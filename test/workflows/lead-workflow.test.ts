@@ -208,6 +208,36 @@ describe('lead workflow on the dev server', () => {
     });
   });
 
+  it('LeadOwner names an owner by id only: a name or an address given as the owner is published as sales', async () => {
+    const owners = ['rep-7', 'Sam Example', 'sam@acme.example'];
+    const refs = owners.map((_, i) => ({ tenant: unique(), email: `owner-${i}@acme.example` }));
+    await t.h.run(async () => {
+      for (const [i, ref] of refs.entries()) {
+        await t.h.client.capture(ref, form(ref.email));
+        await t.h.client.send(ref, { type: 'engagement', kind: 'webinar_attended' });
+        await t.h.client.send(ref, { type: 'engagement', kind: 'pricing_page' });
+        await t.h.client.send(ref, { type: 'bant.updated', bant: BANT_COMPLETE });
+        const sql = await t.h.client.send(ref, { type: 'sales.accepted', owner: owners[i] as string });
+        // The lead's own (encrypted) state keeps the owner as sales gave it.
+        expect(sql).toMatchObject({ stage: 'sql', owner: owners[i] });
+      }
+      const ids = refs.map((ref) => LeadClient.keyOf(ref).workflowId);
+      const listed = await eventually(async () => {
+        const found = (await t.h.client.list({ stage: 'sql', limit: 1000 })).filter((l) =>
+          ids.includes(l.workflowId),
+        );
+        expect(found).toHaveLength(3);
+        return found;
+      });
+      const ownerOf = (id: string) => listed.find((l) => l.workflowId === id)?.owner;
+      expect(ids.map(ownerOf)).toEqual(['rep-7', 'sales', 'sales']);
+      for (const id of ids) {
+        const info = (await t.env.client.workflow.getHandle(id).describe()).raw.workflowExecutionInfo;
+        expect(JSON.stringify(info?.searchAttributes)).not.toMatch(/Sam|sam@/);
+      }
+    });
+  });
+
   it('continues as new well before the history limits, carrying the lead and its effects', async () => {
     const small = await leadHarness(t.env, { continueAsNewAt: { historyLength: 40, updates: 5 } });
     const ref = { tenant: unique(), email: 'frances@acme.example' };
