@@ -359,7 +359,12 @@ export const LeadListingSchema = named(
     score: z.number().optional(),
     temperature: z.string().optional(),
     buyingStage: z.string().optional(),
-    owner: z.string().optional(),
+    owner: z
+      .string()
+      .optional()
+      .describe(
+        "The `LeadOwner` search attribute: `marketing`, the owner's id, or `sales` for an owner given as a name or an address (GET /v1/leads/{leadId} has it as given)",
+      ),
   }),
 );
 
