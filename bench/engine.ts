@@ -11,10 +11,10 @@ import { performance } from 'node:perf_hooks';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { LeadCommandInput, LeadFact } from '../src/machines/index.js';
 import {
-  CHEAP_STARTS,
   commandUpdate,
   factSignal,
   type LeadWorkflowInput,
+  STARTED_UNDER,
 } from '../src/workflows/messages.js';
 import { baselineCommandUpdate, baselineFactSignal } from './baseline-workflow.js';
 import { countEventTypes } from './lib/event-types.js';
@@ -128,7 +128,7 @@ export async function startLeads(ctx: EngineContext, kind: Kind, leads: number, 
             taskQueue: queueOf(ctx, kind),
             // Declaring the rules it starts under, as LeadClient's starts do.
             args: [
-              { leadKey: `bench:${workflowId}`, startedUnder: CHEAP_STARTS } satisfies LeadWorkflowInput,
+              { leadKey: `bench:${workflowId}`, startedUnder: STARTED_UNDER } satisfies LeadWorkflowInput,
             ],
           })
         : await clientOf(ctx, kind).workflow.start('baselineWorkflow', {

@@ -30,7 +30,6 @@ import {
 import { LeadSearchAttributes } from '../temporal/search-attributes.js';
 import type { leadWorkflow } from '../workflows/lead-workflow.js';
 import {
-  CHEAP_STARTS,
   type ConfigRollout,
   commandUpdate,
   configUpdate,
@@ -40,6 +39,7 @@ import {
   LEAD_WORKFLOW_TYPE,
   type LeadWorkflowInput,
   mergeUpdate,
+  STARTED_UNDER,
   stateQuery,
 } from '../workflows/messages.js';
 import {
@@ -281,7 +281,7 @@ export class LeadClient {
       searchAttributes: this.searchAttributes,
       ...(this.continueAsNewAt ? { continueAsNewAt: this.continueAsNewAt } : {}),
       // The rules it starts under, so its first workflow task asks no patch (no marker, no upsert).
-      startedUnder: CHEAP_STARTS,
+      startedUnder: STARTED_UNDER,
     };
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof leadWorkflow>(LEAD_WORKFLOW_TYPE, {
       workflowId,

@@ -11,6 +11,7 @@ import { timerSummary } from '../codec/operator-text.js';
 import { describeIssues, issuesOf } from '../errors.js';
 import {
   DAY_MS,
+  type Deadline,
   type JournalItem,
   keyAddressOf,
   LeadcycleConfigSchema,
@@ -27,7 +28,13 @@ import {
 } from '../machines/index.js';
 import { Alarm } from './alarm.js';
 import { carryOut, isStoreWrite, recordLocally, writeJournal } from './effects.js';
-import { CHEAP_STARTS, ConfigRolloutSchema, FAILURE, type LeadWorkflowInput } from './messages.js';
+import {
+  CHEAP_STARTS,
+  ConfigRolloutSchema,
+  FAILURE,
+  type LeadWorkflowInput,
+  QUIET_MESSAGES,
+} from './messages.js';
 import { countDeferral, countEffects, countRejection } from './metrics.js';
 import { OperatorView } from './operator-view.js';
 
@@ -61,6 +68,10 @@ export class LeadRun {
   readonly #fewerEventsPerMessage: boolean;
   /** Behind CHEAP_STARTS: every older patch on, and store writes as local activities. */
   readonly #cheapStarts: boolean;
+  /** Behind QUIET_MESSAGES: a command or fact that leaves the loop nothing to do is settled in its handler. */
+  readonly #quietMessages: boolean;
+  /** The snapshot the loop last saw or a handler settled: the loop sleeps while the lead is still at it. */
+  #settled: LeadSnapshot | null = null;
   readonly #limits: typeof CONTINUE_AS_NEW_AT;
   readonly #rules: LeadRules;
   #updatesThisRun = 0;
@@ -80,7 +91,9 @@ export class LeadRun {
     // Each patch keeps runs recorded before it replaying the way they were written (test/histories/).
     // Runs that began with the umbrella patch take no other patch; runs recorded before it ask each
     // patch as they did, in the same order.
-    this.#cheapStarts = startsCheaply(input);
+    const declared = declaredRules(input);
+    this.#cheapStarts = declared.cheapStarts;
+    this.#quietMessages = declared.quietMessages;
     const since = (patch: string) => this.#cheapStarts || patched(patch);
     // Fewer history events per message: the deadline timer kept, decay ticks on a grid, the score
     // published less often.
@@ -217,6 +230,7 @@ export class LeadRun {
     this.#updatesThisRun++;
     const updateId = currentUpdateInfo()?.id;
     if (updateId !== undefined) this.#updateIds.push(updateId);
+    this.#settle();
     return this.view();
   }
 
@@ -232,6 +246,23 @@ export class LeadRun {
     const refused = this.#rules.doNotContact ? this.#addressRejection(event) : null;
     const rejection = refused ?? this.driver.offer(event);
     if (rejection) log.warn('fact signal refused', { reason: rejection.message });
+    else this.#settle();
+  }
+
+  /**
+   * Behind QUIET_MESSAGES: what the loop would do after this message, done here when that is all
+   * (no effect to carry out, no journal batch, no continue-as-new, no deadline due now): feed what
+   * fell due, publish, keep the timer. The loop then sleeps on; otherwise it wakes as before.
+   */
+  #settle(): void {
+    if (!this.#quietMessages) return;
+    this.feedDue();
+    const next = this.driver.nextDeadline();
+    const dueNow = next !== null && next.at <= Date.now() && !this.driver.nextDeadlineRefused;
+    if (this.driver.pending.length > 0 || this.#journalIsDue() || this.mustContinueAsNew() || dueNow) return;
+    this.publish();
+    this.#armFor(next);
+    this.#settled = this.driver.snapshot;
   }
 
   /** Feeds the deadlines that are due now. */
@@ -284,12 +315,16 @@ export class LeadRun {
    * timer once the oldest entry is old enough.
    */
   journalDue(): JournalItem[] | null {
+    const due = this.#journalIsDue();
+    this.#stageChanged = false;
+    return due ? this.driver.journal.slice() : null;
+  }
+
+  #journalIsDue(): boolean {
     const { journal } = this.driver;
     const oldest = journal[0]?.event.at ?? Date.now();
     const stale = this.#afterTimer() && Date.now() - oldest >= JOURNAL_MAX_AGE_DAYS * DAY_MS;
-    const due = journal.length > 0 && (this.#stageChanged || stale || journal.length >= JOURNAL_BATCH);
-    this.#stageChanged = false;
-    return due ? journal.slice() : null;
+    return journal.length > 0 && (this.#stageChanged || stale || journal.length >= JOURNAL_BATCH);
   }
 
   async writeJournal(batch: JournalItem[]): Promise<void> {
@@ -337,23 +372,45 @@ export class LeadRun {
     );
   }
 
-  /** Sleeps until a message changes something or the earliest deadline passes. */
-  async sleep(): Promise<void> {
+  /**
+   * Sleeps until a message changes something or the earliest deadline passes; behind QUIET_MESSAGES,
+   * a message its handler settled changes nothing here. Not async: a promise only where it waits
+   * (each promise of a workflow costs the SDK a stack trace).
+   */
+  sleep(): Promise<unknown> | undefined {
     const { driver } = this;
     const next = driver.nextDeadline();
+    this.#settled = driver.snapshot;
+    const woken = () =>
+      driver.snapshot !== this.#settled || driver.pending.length > 0 || this.mustContinueAsNew();
+    if (this.#quietMessages) {
+      // Every wait listens to the alarm: a handler may arm one while the loop sleeps without.
+      this.#armFor(next);
+      if (next && next.at <= Date.now() && !driver.nextDeadlineRefused) return undefined;
+      this.#alarm.forgetRung();
+      return condition(() => woken() || this.#alarm.rang);
+    }
+    if (next && next.at > Date.now() && this.#fewerEventsPerMessage) {
+      this.#armFor(next);
+      return condition(() => woken() || this.#alarm.rang);
+    }
+    this.#countDeferral(next);
+    if (next && next.at > Date.now())
+      return condition(woken, next.at - Date.now(), { summary: timerSummary(next) });
+    if (!next || driver.nextDeadlineRefused) return condition(woken);
+    return undefined;
+  }
+
+  /** Keeps a timer for the earliest deadline (`Alarm`), counting a deferral by the email cap once. */
+  #armFor(next: Deadline | null): void {
+    this.#countDeferral(next);
+    if (next && next.at > Date.now()) this.#alarm.arm(next);
+  }
+
+  #countDeferral(next: Deadline | null): void {
     const nextId = next ? `${next.event}@${next.at}` : null;
     if (next?.deferredByCap && nextId !== this.#lastDeferral) countDeferral();
     this.#lastDeferral = next?.deferredByCap ? nextId : this.#lastDeferral;
-    const version = driver.snapshot;
-    const woken = () => driver.snapshot !== version || driver.pending.length > 0 || this.mustContinueAsNew();
-    if (next && next.at > Date.now() && this.#fewerEventsPerMessage) {
-      const armed = this.#alarm.arm(next);
-      await condition(() => woken() || armed.rang);
-    } else if (next && next.at > Date.now()) {
-      await condition(woken, next.at - Date.now(), { summary: timerSummary(next) });
-    } else if (!next || driver.nextDeadlineRefused) {
-      await condition(woken);
-    }
   }
 
   /**
@@ -391,17 +448,20 @@ export class LeadRun {
 }
 
 /**
- * Whether the run takes the cheap-starts rules. A run that declares them (startedUnder) asks no
- * patch when it runs live: no marker, no TemporalChangeVersion upsert. A worker of the release before
- * the declaration ignores it and asks patched(), so the run's history may hold the marker all the
- * same: replaying, this asks again, which matches that marker, and records nothing where there is
- * none (patched() replaying without its marker issues no command). Either way the rules are on, as
- * they were for the worker that ran it.
+ * The rules a run takes. A run that declares them (startedUnder) asks no patch when it runs live:
+ * no marker, no TemporalChangeVersion upsert. A worker of the release before a declaration ignores
+ * it and asks patched(CHEAP_STARTS), so the run's history may hold the marker all the same:
+ * replaying, this asks again, which matches that marker, and records nothing where there is none
+ * (patched() replaying without its marker issues no command). Cheap starts are on either way, as
+ * they were for the worker that ran it; quiet messages only where no such worker ran it.
  */
-function startsCheaply(input: LeadWorkflowInput): boolean {
-  if (input.startedUnder !== CHEAP_STARTS) return patched(CHEAP_STARTS);
-  if (workflowInfo().unsafe.isReplaying) patched(CHEAP_STARTS);
-  return true;
+function declaredRules(input: LeadWorkflowInput): { cheapStarts: boolean; quietMessages: boolean } {
+  const { startedUnder } = input;
+  if (startedUnder !== CHEAP_STARTS && startedUnder !== QUIET_MESSAGES)
+    return { cheapStarts: patched(CHEAP_STARTS), quietMessages: false };
+  // Such a worker does not know QUIET_MESSAGES either: it woke the loop for every message.
+  const markedByReleaseBefore = workflowInfo().unsafe.isReplaying && patched(CHEAP_STARTS);
+  return { cheapStarts: true, quietMessages: startedUnder === QUIET_MESSAGES && !markedByReleaseBefore };
 }
 
 /** The schema of one update's commands (`command`'s or `merge`'s). */

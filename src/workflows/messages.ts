@@ -55,6 +55,17 @@ export const LEAD_WORKFLOW_TYPE = 'leadWorkflow';
  */
 export const CHEAP_STARTS = 'cheap-starts';
 
+/**
+ * The patch of leads started since quiet messages: the cheap-starts rules, and a message that leaves
+ * nothing for the loop to carry out (no effect, no journal batch, no continue-as-new) is settled in
+ * its handler (search attributes, the timer), so the loop sleeps on. Waking the loop for it cost
+ * the worker a new condition and its promises (each with a stack trace the SDK captures) per message.
+ */
+export const QUIET_MESSAGES = 'quiet-messages';
+
+/** What every new start declares (LeadClient, and continue-as-new keeps what its run declared). */
+export const STARTED_UNDER = QUIET_MESSAGES;
+
 /** ApplicationFailure types the workflow raises, which the client turns back into typed errors. */
 export const FAILURE = {
   invalidCommand: 'InvalidCommand',
@@ -90,7 +101,8 @@ export interface LeadWorkflowInput {
   /**
    * The rules the lead starts under, declared by whoever starts it (every LeadClient start, and
    * continue-as-new): the run takes them without asking patched(CHEAP_STARTS), so no marker. Absent
-   * in runs started before the declaration, which ask as they did.
+   * in runs started before the declaration, which ask as they did; CHEAP_STARTS in runs started
+   * before QUIET_MESSAGES, which keep waking their loop for every message.
    */
-  startedUnder?: typeof CHEAP_STARTS;
+  startedUnder?: typeof CHEAP_STARTS | typeof QUIET_MESSAGES;
 }

@@ -109,6 +109,27 @@ describe('durable timers on the time-skipping server', () => {
     });
   });
 
+  it('a lead that waits on no timer gets one from a message its handler settles, and the loop wakes for it', async () => {
+    const ref = newRef();
+    await h.run(async () => {
+      // Imported without consent or points: nothing to send, nothing to decay, so no timer.
+      const imported = await h.client.importContact(ref, {
+        type: 'lead.imported',
+        tool: 'hubspot',
+        stage: 'lead',
+        profile: FIT,
+      });
+      expect(imported.score).toBe(0);
+      // A page view leaves the loop nothing to carry out: settled in the handler, which arms the decay tick.
+      const engaged = await h.client.send(ref, { type: 'engagement', kind: 'page_view' });
+      expect(engaged.score).toBeGreaterThan(0);
+      await env.sleep(60 * DAY_MS);
+      const later = await h.client.get(ref);
+      expect(later.stage).toBe('lead');
+      expect(later.score).toBeLessThan(engaged.score);
+    });
+  });
+
   it('a deal lost for timing re-nurtures and, after the cooldown, can qualify again', async () => {
     const ref = newRef();
     await h.run(async () => {
