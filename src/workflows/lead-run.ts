@@ -258,8 +258,12 @@ export class LeadRun {
     if (!this.#quietMessages) return;
     this.feedDue();
     const next = this.driver.nextDeadline();
-    const dueNow = next !== null && next.at <= Date.now() && !this.driver.nextDeadlineRefused;
-    if (this.driver.pending.length > 0 || this.#journalIsDue() || this.mustContinueAsNew() || dueNow) return;
+    const loopHasWork =
+      this.driver.pending.length > 0 ||
+      this.#journalIsDue() ||
+      this.mustContinueAsNew() ||
+      this.#dueNow(next);
+    if (loopHasWork) return;
     this.publish();
     this.#armFor(next);
     this.#settled = this.driver.snapshot;
@@ -386,7 +390,7 @@ export class LeadRun {
     if (this.#quietMessages) {
       // Every wait listens to the alarm: a handler may arm one while the loop sleeps without.
       this.#armFor(next);
-      if (next && next.at <= Date.now() && !driver.nextDeadlineRefused) return undefined;
+      if (this.#dueNow(next)) return undefined;
       this.#alarm.forgetRung();
       return condition(() => woken() || this.#alarm.rang);
     }
@@ -399,6 +403,11 @@ export class LeadRun {
       return condition(woken, next.at - Date.now(), { summary: timerSummary(next) });
     if (!next || driver.nextDeadlineRefused) return condition(woken);
     return undefined;
+  }
+
+  /** A deadline to feed now, without waiting: due, and not one the machine refused. */
+  #dueNow(next: Deadline | null): boolean {
+    return next !== null && next.at <= Date.now() && !this.driver.nextDeadlineRefused;
   }
 
   /** Keeps a timer for the earliest deadline (`Alarm`), counting a deferral by the email cap once. */
@@ -459,7 +468,7 @@ function declaredRules(input: LeadWorkflowInput): { cheapStarts: boolean; quietM
   const { startedUnder } = input;
   if (startedUnder !== CHEAP_STARTS && startedUnder !== QUIET_MESSAGES)
     return { cheapStarts: patched(CHEAP_STARTS), quietMessages: false };
-  // Such a worker does not know QUIET_MESSAGES either: it woke the loop for every message.
+  // The marker is that worker's, which knew no QUIET_MESSAGES: it woke the loop for every message.
   const markedByReleaseBefore = workflowInfo().unsafe.isReplaying && patched(CHEAP_STARTS);
   return { cheapStarts: true, quietMessages: startedUnder === QUIET_MESSAGES && !markedByReleaseBefore };
 }

@@ -57,9 +57,10 @@ export const CHEAP_STARTS = 'cheap-starts';
 
 /**
  * The patch of leads started since quiet messages: the cheap-starts rules, and a message that leaves
- * nothing for the loop to carry out (no effect, no journal batch, no continue-as-new) is settled in
- * its handler (search attributes, the timer), so the loop sleeps on. Waking the loop for it cost
- * the worker a new condition and its promises (each with a stack trace the SDK captures) per message.
+ * nothing for the loop to carry out (no effect, no journal batch, no continue-as-new, no deadline
+ * due now) is settled in its handler (search attributes, the timer), so the loop sleeps on. Waking
+ * the loop for it cost the worker a new condition and its promises (each with a stack trace the SDK
+ * captures) per message.
  */
 export const QUIET_MESSAGES = 'quiet-messages';
 
