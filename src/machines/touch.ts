@@ -13,15 +13,23 @@ export type Channel = z.infer<typeof ChannelSchema>;
 
 const LABEL_MAX = 100;
 const LABEL_MESSAGE =
-  'expected a marketing label: letters, digits, spaces and _ - . : / + (no @: never personal data)';
+  "expected a marketing label: letters of any script, digits, spaces and _ - . : / + & ( ) [ ] , ' ’ # % ! ? | – —, starting with a letter, a digit, ( [ or # (no @: never personal data)";
 
-/** One label: trimmed, 1 to 100 characters of a charset without `@`. */
+/**
+ * Campaign names as HubSpot and Mautic users write them (`Café Launch (EMEA) – Q3`, `Partners &
+ * Resellers`). Never `@`, so no email address fits; no `< > " = ;`, backslashes or controls. The first
+ * character is no `+ - =`, so a spreadsheet opening an exported label reads no formula.
+ */
+const LABEL_PATTERN = /^[\p{L}\p{N}([#][\p{L}\p{M}\p{N} _.:/+\-&()[\],'’#%!?|–—]*$/u;
+
+/** One label: trimmed, NFC (one spelling of `é`, so the attribution report counts it once), 1 to 100 characters. */
 export const TouchLabelSchema = z
   .string()
   .trim()
+  .normalize('NFC')
   .min(1)
   .max(LABEL_MAX)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 _.:/+-]*$/, LABEL_MESSAGE);
+  .regex(LABEL_PATTERN, LABEL_MESSAGE);
 
 export const TouchSchema = z
   .object({

@@ -34,6 +34,7 @@ import {
   FAILURE,
   type LeadWorkflowInput,
   QUIET_MESSAGES,
+  WIDE_LABELS,
 } from './messages.js';
 import { countDeferral, countEffects, countRejection } from './metrics.js';
 import { OperatorView } from './operator-view.js';
@@ -239,6 +240,10 @@ export class LeadRun {
     const parsed = LeadFactSchema.safeParse(fact);
     if (!parsed.success) {
       log.warn('fact signal ignored: invalid', { issues: parsed.error.issues.map((i) => i.path.join('.')) });
+      return;
+    }
+    if (hasWideLabel(parsed.data) && !patched(WIDE_LABELS)) {
+      log.warn('fact signal ignored: invalid', { issues: ['touch'] });
       return;
     }
     const event = { ...parsed.data, at: Date.now() } as LeadEvent;
@@ -454,6 +459,17 @@ export class LeadRun {
     }
     return { ...parsed.data, at: Date.now() } as LeadEvent;
   }
+}
+
+/** Labels as the schema took them before WIDE_LABELS (trimmed, so a parsed label is compared as it was). */
+const LABEL_BEFORE_WIDE_LABELS = /^[A-Za-z0-9][A-Za-z0-9 _.:/+-]*$/;
+
+/** Whether a fact's touch holds a label that only the wide labels take. */
+function hasWideLabel(fact: LeadFact): boolean {
+  const touch = 'touch' in fact ? fact.touch : undefined;
+  if (!touch) return false;
+  const { channel: _, ...labels } = touch;
+  return Object.values(labels).some((label) => label !== undefined && !LABEL_BEFORE_WIDE_LABELS.test(label));
 }
 
 /**

@@ -64,6 +64,15 @@ export const CHEAP_STARTS = 'cheap-starts';
  */
 export const QUIET_MESSAGES = 'quiet-messages';
 
+/**
+ * The patch that takes marketing labels of any script and common punctuation in a fact signal
+ * (src/machines/touch.ts), where labels were ASCII letters, digits, spaces and `_ - . : / +`. A
+ * signal is recorded whatever it holds and such a fact was ignored, so a fact only the wide labels
+ * take asks it (a marker for that fact only). Commands need none: a validator's refusal writes no
+ * history, and every label taken before is taken now.
+ */
+export const WIDE_LABELS = 'wide-labels';
+
 /** What every new start declares (LeadClient, and continue-as-new keeps what its run declared). */
 export const STARTED_UNDER = QUIET_MESSAGES;
 

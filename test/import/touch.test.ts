@@ -52,6 +52,21 @@ describe('an imported contact’s first touch', () => {
     }
   });
 
+  it('takes a campaign as HubSpot users name it: accents, ampersands, brackets, dashes', () => {
+    expect(
+      touchOfRow({
+        'Original Source': 'EMAIL_MARKETING',
+        'Original Source Drill-Down 1': 'Café Launch (EMEA) – Partners & Resellers',
+      }),
+    ).toEqual({
+      touch: {
+        source: 'email marketing',
+        channel: 'web',
+        campaign: 'Café Launch (EMEA) – Partners & Resellers',
+      },
+    });
+  });
+
   it('passes a source it does not list as it is, its channel as other; empty cells give no touch', () => {
     expect(touchOfRow({ 'Original Source': 'AI_REFERRALS' })).toEqual({
       touch: { source: 'AI_REFERRALS', channel: 'other' },

@@ -132,7 +132,24 @@ describe('TouchSchema', () => {
   });
 
   it.each([
+    ['Café Launch (EMEA) – Q3', 'Café Launch (EMEA) – Q3'],
+    ['Partners & Resellers', 'Partners & Resellers'],
+    ['[Paid] Q3, 50% off!', '[Paid] Q3, 50% off!'],
+    ['#launch', '#launch'],
+    ['日本 展示会 2026', '日本 展示会 2026'],
+    // One spelling of é (NFC), so the attribution report counts one campaign, not two.
+    ['Cafe\u0301 Launch', 'Caf\u00e9 Launch'],
+  ])('takes %j as campaigns are named in HubSpot and Mautic', (campaign, taken) => {
+    expect(TouchSchema.parse({ campaign })).toEqual({ campaign: taken });
+  });
+
+  it.each([
     [{ source: 'ada@acme.example' }, ['source']],
+    [{ campaign: '=HYPERLINK("x")' }, ['campaign']],
+    [{ campaign: '-2+3' }, ['campaign']],
+    [{ campaign: '"Q3"' }, ['campaign']],
+    [{ campaign: 'a;b' }, ['campaign']],
+    [{ campaign: 'tab\there' }, ['campaign']],
     [{ campaign: 'x'.repeat(101) }, ['campaign']],
     [{ utm_content: '<script>' }, ['utm_content']],
     [{ channel: 'tv' }, ['channel']],

@@ -8,7 +8,7 @@ import {
   LeadNotFoundError,
   LeadValidationError,
 } from '../../src/client/index.js';
-import { commandUpdate, FAILURE, stateQuery } from '../../src/workflows/messages.js';
+import { commandUpdate, FAILURE, factSignal, stateQuery } from '../../src/workflows/messages.js';
 import { recordHistories } from '../support/histories.js';
 import { BANT_COMPLETE, FIT } from '../support/lead.js';
 import { devServerLeads, eventually, leadHarness } from '../support/workflow.js';
@@ -205,6 +205,43 @@ describe('lead workflow on the dev server', () => {
         'margaret',
       );
       await recordHistories(t.env.client, workflowId, 'signals-and-search-attributes');
+    });
+  });
+
+  it('a fact takes campaign labels as marketers write them, any script and punctuation; an address still refused', async () => {
+    const ref = { tenant: unique(), email: 'ines@acme.example' };
+    const campaign = 'Café Launch (EMEA) – Q3';
+    await t.h.run(async () => {
+      await t.h.client.capture(ref, form(ref.email));
+      const { workflowId } = LeadClient.keyOf(ref);
+      const handle = t.env.client.workflow.getHandle(workflowId);
+      // Sent as a raw signal, as an app on Temporal's own client would: the workflow parses it.
+      await handle.signal(factSignal, {
+        type: 'visit',
+        channel: 'web',
+        page: '/pricing',
+        touch: { campaign: 'Cafe\u0301 Launch (EMEA) – Q3', source: 'Partners & Resellers' },
+      });
+      await handle.signal(factSignal, {
+        type: 'visit',
+        channel: 'web',
+        touch: { campaign: 'ines@acme.example' },
+      });
+      const view = await eventually(async () => {
+        const v = await t.h.client.get(ref);
+        expect(v.touches?.last).toEqual({ channel: 'web', campaign, source: 'Partners & Resellers' });
+        return v;
+      });
+      // The capture had no touch, so the visit's is the first too; the address was no label.
+      expect(view.touches?.first).toEqual(view.touches?.last);
+      await expect(
+        t.h.client.track(ref, { type: 'visit', channel: 'web', touch: { campaign: '=HYPERLINK("x")' } }),
+      ).rejects.toThrow(/touch\.campaign/);
+      await t.h.client.track(ref, { type: 'visit', channel: 'web', touch: { campaign: '日本 展示会 2026' } });
+      await eventually(async () => {
+        expect((await t.h.client.get(ref)).touches?.last.campaign).toBe('日本 展示会 2026');
+      });
+      await recordHistories(t.env.client, workflowId, 'wide-label-fact');
     });
   });
 
